@@ -1,0 +1,435 @@
+"""The `logist` command: thin click commands over JobRecoveryManager.
+
+`--json` prints one JSON document on stdout and nothing else there; messages go to stderr.
+Exit codes: 0 success; 1 some requested jobs could not be acted on; 2 usage or root errors;
+`status` exits 0/1/2/3 for healthy/degraded/critical/unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from .core import (
+    SEVERITY_ORDER,
+    ActionResult,
+    InvalidJobId,
+    JobNotFound,
+    JobRecoveryManager,
+    LogistError,
+    RootNotFound,
+    VerdictKind,
+)
+
+VERDICT_NAMES = [str(k) for k in SEVERITY_ORDER]
+
+
+def _die(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"logist: {message}", err=True)
+    sys.exit(code)
+
+
+def _manager(root: str | None) -> JobRecoveryManager:
+    try:
+        return JobRecoveryManager(root)
+    except RootNotFound as exc:
+        _die(str(exc))
+    except PermissionError as exc:
+        _die(f"permission denied: {exc.filename or exc}")
+
+
+def _emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, default=str, ensure_ascii=False))
+
+
+def _safe(text: object) -> str:
+    """Untrusted text for a terminal: control characters (escape sequences) made visible."""
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in str(text))
+
+
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Jobs root (default: $LOGIST_JOBS_DIR, ./jobs upward, ~/.logist/jobs).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn backend errors into one clear line and exit 2, never a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (InvalidJobId, JobNotFound, RootNotFound) as exc:
+            _die(str(exc))
+        except LogistError as exc:
+            _die(str(exc), 1)
+        except PermissionError as exc:
+            _die(f"permission denied: {exc.filename or exc}")
+        except OSError as exc:
+            _die(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="logist-recovery", prog_name="logist")
+def main() -> None:
+    """Detect, recover and watch crashed Logist jobs."""
+
+
+@main.command()
+@root_option
+@click.option("--demo", is_flag=True, help="Stage a demo root with real processes and open it.")
+@click.option("--read-only", is_flag=True, help="Disable every action key.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.2, 3600),
+    default=2.0,
+    show_default=True,
+    help="Seconds between polls.",
+)
+def console(root: str | None, demo: bool, read_only: bool, interval: float) -> None:
+    """Open the live recovery console."""
+    from .console.app import run_console
+
+    sys.exit(run_console(root=root, demo=demo, read_only=read_only, interval=interval))
+
+
+@main.command()
+@root_option
+@json_option
+@_guard
+def status(root: str | None, as_json: bool) -> None:
+    """Health report; exits 0 healthy, 1 degraded, 2 critical, 3 unknown."""
+    try:
+        manager = JobRecoveryManager(root)
+    except RootNotFound as exc:
+        if as_json:
+            _emit_json({"overall": "unknown", "summary": str(exc)})
+        click.echo(f"logist: {exc}", err=True)
+        sys.exit(3)
+    report = manager.get_recovery_status_report()
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        click.echo(f"{report.overall.value.upper()}: {report.summary}")
+        click.echo(f"root: {_safe(report.root)}")
+        if report.oldest_crash_age_s is not None:
+            click.echo(f"oldest crash: {report.oldest_crash_age_s:.0f}s ago")
+        for check in report.checks:
+            mark = "ok" if check.status is None else check.status.value
+            click.echo(f"  {check.name:<14} {mark:<8} {_safe(check.message)}")
+        if report.scan_duration_s is not None:
+            click.echo(f"scan: {report.scan_duration_s * 1000:.1f} ms")
+    sys.exit(report.overall.exit_code)
+
+
+@main.command()
+@root_option
+@click.option(
+    "--verdict",
+    "verdicts",
+    multiple=True,
+    type=click.Choice(VERDICT_NAMES),
+    help="Only jobs with this verdict (repeatable).",
+)
+@json_option
+@_guard
+def jobs(root: str | None, verdicts: Sequence[str], as_json: bool) -> None:
+    """One line per job with its verdict and the reason."""
+    snapshot = _manager(root).scan()
+    wanted = {VerdictKind(v) for v in verdicts}
+    rows = sorted(
+        (j for j in snapshot.jobs.values() if not wanted or j.verdict.kind in wanted),
+        key=lambda j: (SEVERITY_ORDER.index(j.verdict.kind), j.job_id),
+    )
+    if as_json:
+        _emit_json({"root": str(snapshot.root), "jobs": [j.to_dict() for j in rows]})
+        return
+    for job in rows:
+        click.echo(
+            f"{_safe(job.job_id):<32} {_safe(job.facts.status or '?'):<22} "
+            f"{job.verdict.kind.value:<13} {_safe(job.verdict.reason)}"
+        )
+
+
+def _print_results(results: Sequence[ActionResult], as_json: bool, extra: dict[str, Any]) -> None:
+    if as_json:
+        _emit_json({**extra, "results": [r.to_dict() for r in results]})
+        return
+    for r in results:
+        stream_err = not r.ok
+        click.echo(f"{_safe(r.job_id)}: {r.outcome.value}: {_safe(r.message)}", err=stream_err)
+
+
+@main.command()
+@root_option
+@click.argument("job_ids", nargs=-1, required=True)
+@click.option(
+    "--force", is_flag=True, help="Also terminate hung/detached jobs' verified processes."
+)
+@click.option("--dry-run", is_flag=True, help="Show the plan only.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@_guard
+def recover(
+    root: str | None, job_ids: Sequence[str], force: bool, dry_run: bool, yes: bool, as_json: bool
+) -> None:
+    """Recover crashed jobs to their safe state."""
+    manager = _manager(root)
+    plans = []
+    results: list[ActionResult] = []
+    for job_id in job_ids:
+        try:
+            plans.append(manager.plan(job_id, force=force))
+        except LogistError as exc:
+            results.append(
+                ActionResult(job_id, "recover", _refused(), str(exc), error=type(exc).__name__)
+            )
+    if dry_run:
+        results += [
+            ActionResult(
+                p.job_id,
+                "recover",
+                _planned() if p.allowed else _refused(),
+                p.refusal or f"would go {p.from_status} -> {p.to_status} ({p.reason})",
+                p.from_status,
+                p.to_status,
+                p,
+            )
+            for p in plans
+        ]
+        _print_results(results, as_json, {"dry_run": True})
+        sys.exit(0 if all(r.ok for r in results) else 1)
+    actionable = [p for p in plans if p.allowed]
+    if actionable and not yes and not as_json:
+        for p in actionable:
+            signals = ", ".join(str(s.pid) for s in p.signals)
+            click.echo(
+                f"{_safe(p.job_id)}: {p.from_status} -> {p.to_status} ({_safe(p.reason)})"
+                + (f"; will terminate pid(s) {signals}" if signals else ""),
+                err=True,
+            )
+        if not sys.stdin.isatty() or not click.confirm("Recover these jobs?", err=True):
+            _die("not confirmed (use --yes)", 1)
+    results += [manager.apply(p) for p in plans]
+    _print_results(results, as_json, {"dry_run": False})
+    sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+def _refused() -> Any:
+    from .core import Outcome
+
+    return Outcome.REFUSED
+
+
+def _planned() -> Any:
+    from .core import Outcome
+
+    return Outcome.PLANNED
+
+
+@main.command()
+@root_option
+@click.argument("job_id")
+@click.option("--follow", is_flag=True, help="Follow the job's log until it stops running.")
+@json_option
+@_guard
+def reattach(root: str | None, job_id: str, follow: bool, as_json: bool) -> None:
+    """Watch a running job, or adopt a detached one."""
+    manager = _manager(root)
+    result = manager.reattach_to_running_job(job_id)
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        click.echo(f"{_safe(job_id)}: {result.mode}: {_safe(result.message)}")
+        if result.log_path:
+            click.echo(f"log: {_safe(result.log_path)}")
+    if follow and result.log_path:
+        _follow(manager, job_id, Path(result.log_path))
+
+
+def _follow(manager: JobRecoveryManager, job_id: str, log_path: Path) -> None:
+    import time
+
+    position = 0
+    try:
+        while True:
+            try:
+                with open(log_path, "rb") as stream:
+                    stream.seek(position)
+                    chunk = stream.read()
+                    position = stream.tell()
+            except OSError:
+                chunk = b""
+            if chunk:
+                for line in chunk.decode("utf-8", "replace").splitlines():
+                    click.echo(_safe(line), err=False)
+            if manager.job(job_id).verdict.kind not in (VerdictKind.RUNNING, VerdictKind.DETACHED):
+                return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+
+
+@main.command("bulk-recover")
+@root_option
+@click.option("--max", "max_jobs", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--include-inferred", is_flag=True, help="Also stalled and remote-stale jobs.")
+@click.option("--force", is_flag=True, help="Also hung and detached jobs (terminates them).")
+@click.option("--apply", "do_apply", is_flag=True, help="Act (without it: a dry run).")
+@click.option("--resume", is_flag=True, help="Finish an interrupted bulk run.")
+@json_option
+@_guard
+def bulk_recover(
+    root: str | None,
+    max_jobs: int,
+    include_inferred: bool,
+    force: bool,
+    do_apply: bool,
+    resume: bool,
+    as_json: bool,
+) -> None:
+    """Recover many crashed jobs; a dry run unless --apply."""
+    manager = _manager(root)
+    if resume:
+        bulk = manager.resume_bulk_recovery()
+        if bulk is None:
+            _die("no interrupted bulk run to resume", 1)
+    else:
+
+        def progress(done: int, total: int, result: ActionResult) -> None:
+            if not as_json:
+                click.echo(
+                    f"[{done}/{total}] {_safe(result.job_id)}: {result.outcome.value}: "
+                    f"{_safe(result.message)}",
+                    err=True,
+                )
+
+        bulk = manager.perform_bulk_recovery(
+            None,
+            force,
+            include_inferred=include_inferred,
+            max_jobs=max_jobs,
+            dry_run=not do_apply,
+            progress=progress,
+        )
+    if as_json:
+        _emit_json(bulk.to_dict())
+    else:
+        if bulk.dry_run:
+            for r in bulk.results:
+                click.echo(f"{_safe(r.job_id)}: {_safe(r.message)}")
+            click.echo(f"dry run: {len(bulk.targets)} job(s); add --apply to recover", err=True)
+        counts = ", ".join(f"{n} {k}" for k, n in bulk.counts().items()) or "nothing to do"
+        click.echo(
+            counts + (f" ({bulk.skipped_over_cap} over the cap)" if bulk.skipped_over_cap else "")
+        )
+    sys.exit(0 if bulk.ok else 1)
+
+
+@main.command()
+@root_option
+@click.argument("job_ids", nargs=-1)
+@click.option("--fix", "do_fix", is_flag=True, help="Apply the available fixes.")
+@json_option
+@_guard
+def validate(root: str | None, job_ids: Sequence[str], do_fix: bool, as_json: bool) -> None:
+    """Consistency findings for the root or the given jobs."""
+    manager = _manager(root)
+    findings = []
+    for job_id in job_ids or [None]:
+        findings += manager.validate_job_consistency(job_id)
+    fixes = [manager.fix(f) for f in findings if f.fix is not None] if do_fix else []
+    if as_json:
+        _emit_json(
+            {"findings": [f.to_dict() for f in findings], "fixes": [r.to_dict() for r in fixes]}
+        )
+    else:
+        for f in findings:
+            click.echo(
+                f"{f.severity.value:<8} {_safe(f.job_id or '(root)'):<28} {f.code:<24} "
+                f"{_safe(f.message)} -> {_safe(f.recommendation)}"
+            )
+        for r in fixes:
+            click.echo(f"fix {_safe(r.job_id)}: {r.outcome.value}: {_safe(r.message)}")
+        if not findings:
+            click.echo("no findings")
+    failed_fix = any(not r.ok for r in fixes)
+    errors = any(f.severity.value == "error" for f in findings) and not do_fix
+    sys.exit(1 if failed_fix or errors else 0)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@root_option
+@click.option("--job-id", default=None, help="Job id (default: a new unique id).")
+@click.option("--heartbeat", type=click.FloatRange(0.05, 3600), default=5.0, show_default=True)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequence[str]) -> None:
+    """Run COMMAND as a supervised job: logist run [--job-id ID] -- CMD ARGS..."""
+    from .core._root import resolve_root
+    from .runner import RunnerError, run_job
+
+    try:
+        jobs_root = resolve_root(root)
+    except RootNotFound as exc:
+        _die(str(exc))
+    if job_id is None:
+        import time
+
+        job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    try:
+        code = run_job(jobs_root, job_id, list(command), heartbeat=heartbeat)
+    except (RunnerError, LogistError) as exc:
+        _die(str(exc))
+    sys.exit(code)
+
+
+@main.group()
+def runner() -> None:
+    """Supervisor commands started by the backend."""
+
+
+@runner.command()
+@root_option
+@click.argument("job_id")
+@click.option("--heartbeat", type=click.FloatRange(0.05, 3600), default=5.0)
+def adopt(root: str | None, job_id: str, heartbeat: float) -> None:
+    """Supervise the still-running command of a detached job."""
+    from .core._root import resolve_root
+    from .runner import adopt_job
+
+    try:
+        code = adopt_job(resolve_root(root), job_id, heartbeat=heartbeat)
+    except LogistError as exc:
+        _die(str(exc), 1)
+    sys.exit(code)
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to stage the demo root (default: a temp dir).",
+)
+def demo(directory: Path | None) -> None:
+    """Stage the demo root with real processes; prints its path."""
+    from .demo import stage_demo
+
+    staged = stage_demo(directory)
+    click.echo(str(staged.root))
+    click.echo(f"demo processes: {' '.join(map(str, staged.pids()))}", err=True)
+    click.echo(f"stop them with: logist demo-stop --dir {staged.root}", err=True)

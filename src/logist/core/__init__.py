@@ -1,0 +1,77 @@
+"""The recovery backend: the jobs root on disk and the recovery policy. No UI, no printing.
+
+`import logist.core` stays cheap: no Textual, no click.
+"""
+
+from ._errors import (
+    InvalidJobId,
+    JobChanged,
+    JobNotFound,
+    LockBusy,
+    LogistError,
+    NotRecoverable,
+    OutsideRoot,
+    PermissionDenied,
+    RootNotFound,
+)
+from ._health import Check, Health, HealthReport
+from ._identity import Liveness, ProcessIdentity
+from ._locking import LockState
+from ._manifest import Fingerprint, Problem, ProblemCode, Severity
+from ._plans import RecoveryPlan
+from ._scan import JobFacts, JobState, Snapshot
+from ._states import Category, category_of, safe_state
+from ._validation import Finding, FixKind
+from ._verdicts import SEVERITY_ORDER, Action, Observation, Policy, Verdict, VerdictKind, classify
+from .recovery import (
+    ActionResult,
+    BulkResult,
+    JobDetail,
+    JobRecoveryManager,
+    Outcome,
+    ReattachResult,
+)
+
+__all__ = [
+    "SEVERITY_ORDER",
+    "Action",
+    "ActionResult",
+    "BulkResult",
+    "Category",
+    "Check",
+    "Finding",
+    "Fingerprint",
+    "FixKind",
+    "Health",
+    "HealthReport",
+    "InvalidJobId",
+    "JobChanged",
+    "JobDetail",
+    "JobFacts",
+    "JobNotFound",
+    "JobRecoveryManager",
+    "JobState",
+    "Liveness",
+    "LockBusy",
+    "LockState",
+    "LogistError",
+    "NotRecoverable",
+    "Observation",
+    "Outcome",
+    "OutsideRoot",
+    "PermissionDenied",
+    "Policy",
+    "Problem",
+    "ProblemCode",
+    "ProcessIdentity",
+    "ReattachResult",
+    "RecoveryPlan",
+    "RootNotFound",
+    "Severity",
+    "Snapshot",
+    "Verdict",
+    "VerdictKind",
+    "category_of",
+    "classify",
+    "safe_state",
+]

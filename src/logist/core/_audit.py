@@ -1,0 +1,61 @@
+"""The audit log: one JSON line per action taken, in `<root>/.logist/audit.jsonl`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from ._manifest import now_naive_iso
+from ._root import STATE_DIR
+
+AUDIT_NAME = "audit.jsonl"
+
+
+def operator_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def state_dir(root: Path) -> Path:
+    path = root / STATE_DIR
+    if path.is_symlink():
+        raise OSError(f"{path} is a symlink; refusing to write through it")
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def append_audit(root: Path, record: dict[str, Any]) -> None:
+    """Append one line with O_APPEND and fsync: lines of concurrent writers never interleave."""
+    line = json.dumps({"at": now_naive_iso(), **record}, default=str, ensure_ascii=False) + "\n"
+    path = state_dir(root) / AUDIT_NAME
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_audit(root: Path, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest `limit` audit records, oldest first; damaged lines are skipped."""
+    path = root / STATE_DIR / AUDIT_NAME
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            lines = deque(stream, maxlen=limit)
+    except OSError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

@@ -1,0 +1,69 @@
+"""The short exception hierarchy of the backend; the CLI and console turn each into one line."""
+
+from __future__ import annotations
+
+
+class LogistError(Exception):
+    """Base of every error the backend raises on purpose."""
+
+
+class RootNotFound(LogistError):
+    """No jobs root could be located."""
+
+
+class InvalidJobId(LogistError, ValueError):
+    """A job id that is not a single safe path component."""
+
+    def __init__(self, job_id: str, why: str) -> None:
+        super().__init__(f"invalid job id {job_id!r}: {why}")
+        self.job_id = job_id
+        self.why = why
+
+
+class JobNotFound(LogistError, KeyError):
+    """No job with that id in the root."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+    def __str__(self) -> str:
+        return f"no job {self.job_id!r} in this root"
+
+
+class LockBusy(LogistError):
+    """Someone else holds the job's lock: the job is owned."""
+
+    def __init__(self, job_id: str, holder_pid: int | None = None) -> None:
+        holder = f" (held by pid {holder_pid})" if holder_pid else ""
+        super().__init__(f"job {job_id!r} is locked by its owner{holder}")
+        self.job_id = job_id
+        self.holder_pid = holder_pid
+
+
+class JobChanged(LogistError):
+    """The manifest changed between planning and applying."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} changed since it was scanned; re-scan and try again")
+        self.job_id = job_id
+
+
+class PermissionDenied(LogistError, PermissionError):
+    """The OS refused a read, write or signal."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"permission denied: {what}")
+        self.what = what
+
+
+class OutsideRoot(LogistError):
+    """A path that would lead outside the jobs root; never written to."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"refusing to write outside the jobs root: {path}")
+        self.path = path
+
+
+class NotRecoverable(LogistError):
+    """The job's verdict does not allow the requested action."""

@@ -1,0 +1,246 @@
+"""The health report: overall state, counts, and checks of the root itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ._manifest import Severity
+from ._scan import Snapshot
+from ._validation import Finding
+from ._verdicts import SEVERITY_ORDER, VerdictKind
+
+NETWORK_FS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "fuse",
+        "fuseblk",
+        "sshfs",
+        "9p",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "lustre",
+    }
+)
+LOW_DISK_FRACTION = 0.05
+CRITICAL_KINDS = frozenset(
+    {VerdictKind.CRASHED, VerdictKind.HUNG, VerdictKind.DETACHED, VerdictKind.CORRUPT}
+)
+DEGRADED_KINDS = frozenset({VerdictKind.SUSPECT, VerdictKind.STALLED, VerdictKind.REMOTE_STALE})
+
+
+class Health(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+    @property
+    def exit_code(self) -> int:
+        return {"healthy": 0, "degraded": 1, "critical": 2, "unknown": 3}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Severity | None
+    """None when the check passed."""
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": "ok" if self.status is None else str(self.status),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    root: str
+    overall: Health
+    summary: str
+    counts_by_verdict: dict[str, int]
+    counts_by_status: dict[str, int]
+    job_count: int
+    oldest_crash_age_s: float | None
+    checks: tuple[Check, ...]
+    finding_counts: dict[str, int]
+    scan_duration_s: float | None
+    load_average: tuple[float, float, float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "overall": str(self.overall),
+            "summary": self.summary,
+            "job_count": self.job_count,
+            "counts_by_verdict": self.counts_by_verdict,
+            "counts_by_status": self.counts_by_status,
+            "oldest_crash_age_s": self.oldest_crash_age_s,
+            "checks": [c.to_dict() for c in self.checks],
+            "finding_counts": self.finding_counts,
+            "scan_duration_s": self.scan_duration_s,
+            "load_average": self.load_average,
+        }
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the mount holding `path`, from /proc/self/mountinfo (longest prefix wins)."""
+    try:
+        real = os.path.realpath(path)
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as stream:
+            lines = stream.readlines()
+    except OSError:
+        return None
+    best, best_type = "", None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5 or not right:
+            continue
+        mount_point = fields[4].replace("\\040", " ")
+        if (real == mount_point or real.startswith(mount_point.rstrip("/") + "/")) and len(
+            mount_point
+        ) >= len(best):
+            best, best_type = mount_point, right.split()[0]
+    return best_type
+
+
+def root_checks(root: Path) -> list[Check]:
+    checks = []
+    exists = root.is_dir()
+    checks.append(
+        Check(
+            "root-exists",
+            None if exists else Severity.ERROR,
+            f"{root} exists" if exists else f"{root} does not exist",
+        )
+    )
+    if not exists:
+        return checks
+    readable = os.access(root, os.R_OK | os.X_OK)
+    checks.append(
+        Check(
+            "root-readable",
+            None if readable else Severity.ERROR,
+            "readable" if readable else "not readable",
+        )
+    )
+    writable = os.access(root, os.W_OK)
+    checks.append(
+        Check(
+            "root-writable",
+            None if writable else Severity.WARNING,
+            "writable" if writable else "read-only: scans work, actions will fail",
+        )
+    )
+    fs = filesystem_type(root)
+    if fs is None:
+        checks.append(Check("filesystem", Severity.INFO, "filesystem type unknown"))
+    elif fs.split(".")[0] in NETWORK_FS:
+        checks.append(
+            Check(
+                "filesystem",
+                Severity.WARNING,
+                f"{fs}: flock may not exclude across hosts; run one recoverer",
+            )
+        )
+    else:
+        checks.append(Check("filesystem", None, fs))
+    try:
+        usage = shutil.disk_usage(root)
+        free = usage.free / usage.total if usage.total else 1.0
+        low = free < LOW_DISK_FRACTION
+        checks.append(
+            Check(
+                "free-disk",
+                Severity.WARNING if low else None,
+                f"{usage.free / 2**30:.1f} GiB free ({free:.0%})",
+            )
+        )
+    except OSError as exc:
+        checks.append(Check("free-disk", Severity.INFO, f"unknown: {exc.strerror}"))
+    return checks
+
+
+def build_health_report(
+    root: Path, snapshot: Snapshot | None, findings: list[Finding], *, error: str | None = None
+) -> HealthReport:
+    checks = root_checks(root)
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    if snapshot is None:
+        return HealthReport(
+            str(root),
+            Health.UNKNOWN,
+            f"scan failed: {error}",
+            {},
+            {},
+            0,
+            None,
+            tuple(checks),
+            {},
+            None,
+            load,
+        )
+    verdicts: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    oldest: float | None = None
+    for job in snapshot.jobs.values():
+        verdicts[str(job.verdict.kind)] += 1
+        statuses[job.facts.status or "?"] += 1
+        if job.verdict.kind is VerdictKind.CRASHED:
+            at = job.observation.activity_at
+            if at is not None:
+                age = snapshot.taken_at - at
+                oldest = age if oldest is None else max(oldest, age)
+    index_errors = sum(1 for f in findings if f.job_id is None and f.severity is Severity.ERROR)
+    if snapshot.index_exists:
+        checks.append(
+            Check(
+                "index",
+                Severity.ERROR if index_errors else None,
+                "jobs_index.json unreadable" if index_errors else "jobs_index.json ok",
+            )
+        )
+    finding_counts = Counter(str(f.severity) for f in findings)
+    if any(c.status is Severity.ERROR for c in checks) or any(
+        verdicts.get(str(k)) for k in CRITICAL_KINDS
+    ):
+        overall = Health.CRITICAL
+    elif (
+        any(verdicts.get(str(k)) for k in DEGRADED_KINDS)
+        or any(c.status is Severity.WARNING for c in checks)
+        or finding_counts.get("error")
+    ):
+        overall = Health.DEGRADED
+    else:
+        overall = Health.HEALTHY
+    worst = [f"{verdicts[str(k)]} {k}" for k in SEVERITY_ORDER if verdicts.get(str(k))]
+    summary = f"{len(snapshot.jobs)} jobs: " + (", ".join(worst) if worst else "none")
+    return HealthReport(
+        str(root),
+        overall,
+        summary,
+        dict(verdicts),
+        dict(statuses),
+        len(snapshot.jobs),
+        oldest,
+        tuple(checks),
+        dict(finding_counts),
+        snapshot.duration_s,
+        load,
+    )

@@ -1,0 +1,171 @@
+"""Process identity: (host, boot id, pid, start token), and liveness decided on it.
+
+`psutil.pid_exists` is never proof: pids are reused (pid_max is 32768 here). A process is the
+one we recorded only if host and boot id match and field 22 of `/proc/<pid>/stat` (its start
+time in clock ticks) equals the recorded start token. Signals go through a pidfd opened before
+the identity is re-checked, so the pid cannot be recycled between check and send.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+from ._errors import PermissionDenied
+
+
+class Liveness(StrEnum):
+    ALIVE = "alive"
+    DEAD = "dead"
+    REMOTE = "remote"
+    """Recorded on another host: cannot be checked from here."""
+    NONE = "none"
+    """Nothing recorded."""
+    UNVERIFIABLE = "unverifiable"
+    """A legacy pid without start token that exists: it may be a recycled pid."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessIdentity:
+    host: str
+    boot_id: str
+    pid: int
+    start_token: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "boot_id": self.boot_id,
+            "pid": self.pid,
+            "start_token": self.start_token,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProcStat:
+    """The two fields of /proc/<pid>/stat we need."""
+
+    state: str
+    start_token: int
+
+
+@cache
+def boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as stream:
+            return stream.read().strip()
+    except OSError:
+        return "unknown"
+
+
+@cache
+def host_name() -> str:
+    return socket.gethostname()
+
+
+def read_proc_stat(pid: int) -> ProcStat | None:
+    """State and start token of a pid, or None if there is no such process."""
+    if pid <= 0:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            raw = stream.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError:
+        return None
+    # comm (field 2) may hold spaces and parens: split after the last ')'
+    rest = raw[raw.rfind(b")") + 2 :].split()
+    try:
+        return ProcStat(rest[0].decode("ascii", "replace"), int(rest[19]))
+    except (IndexError, ValueError):
+        return None
+
+
+def identity_of(pid: int) -> ProcessIdentity | None:
+    stat = read_proc_stat(pid)
+    if stat is None:
+        return None
+    return ProcessIdentity(host_name(), boot_id(), pid, stat.start_token)
+
+
+def current_identity() -> ProcessIdentity:
+    identity = identity_of(os.getpid())
+    assert identity is not None, "/proc/self/stat must be readable"
+    return identity
+
+
+def liveness(identity: ProcessIdentity | None) -> Liveness:
+    if identity is None:
+        return Liveness.NONE
+    if identity.host != host_name():
+        return Liveness.REMOTE
+    if identity.boot_id != boot_id():
+        return Liveness.DEAD  # the machine rebooted since
+    stat = read_proc_stat(identity.pid)
+    if stat is None or stat.state in ("Z", "X", "x"):
+        return Liveness.DEAD
+    return Liveness.ALIVE if stat.start_token == identity.start_token else Liveness.DEAD
+
+
+def legacy_liveness(pid: int) -> Liveness:
+    """A Logist pid without start token: absence is proof of death, presence proves nothing."""
+    stat = read_proc_stat(pid)
+    if stat is None or stat.state in ("Z", "X", "x"):
+        return Liveness.DEAD
+    return Liveness.UNVERIFIABLE
+
+
+def identity_from_record(
+    record: object, pid_key: str = "pid", token_key: str = "start_token"
+) -> ProcessIdentity | None:
+    """A ProcessIdentity from a manifest's runner block; None when fields are missing or odd."""
+    if not isinstance(record, dict):
+        return None
+    host, boot, pid, token = (
+        record.get("host"),
+        record.get("boot_id"),
+        record.get(pid_key),
+        record.get(token_key),
+    )
+    if not (isinstance(host, str) and isinstance(boot, str)):
+        return None
+    if not (isinstance(pid, int) and isinstance(token, int)) or isinstance(pid, bool):
+        return None
+    return ProcessIdentity(host, boot, pid, token)
+
+
+def signal_verified(identity: ProcessIdentity, signum: int) -> bool:
+    """Send `signum` only if the process is still exactly `identity`.
+
+    Returns False (and sends nothing) when it is gone or is another process. The pidfd is
+    opened first, then the identity re-checked: a recycled pid would get a different pidfd.
+    """
+    if liveness(identity) is not Liveness.ALIVE:
+        return False
+    try:
+        pidfd = os.pidfd_open(identity.pid)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pidfd = None  # kernel without pidfd: fall back to a re-check just before kill
+    try:
+        if liveness(identity) is not Liveness.ALIVE:
+            return False
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, signum)
+        else:
+            os.kill(identity.pid, signum)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError as exc:
+        raise PermissionDenied(f"signal {signum} to pid {identity.pid}") from exc
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)

@@ -1,0 +1,119 @@
+"""Job locks: hold one (runner, recovery) or probe one (scan) without disturbing it.
+
+The probe never creates, deletes, touches or truncates `.lock`: it opens an existing file
+O_RDONLY (enough for flock) and tries a non-blocking shared lock that it drops at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+
+from filelock import FileLock, Timeout
+
+from ._errors import LockBusy
+
+LOCK_NAME = ".lock"
+
+
+class LockState(StrEnum):
+    FREE = "free"
+    HELD = "held"
+    UNKNOWN = "unknown"
+    """The probe could not tell (permission, odd file type, no flock on this filesystem)."""
+
+
+def probe_lock(path: Path) -> LockState:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return LockState.FREE
+    except OSError:
+        return LockState.UNKNOWN
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            return LockState.HELD
+        return LockState.UNKNOWN
+    else:
+        return LockState.FREE
+    finally:
+        os.close(fd)  # closing drops the probe's own shared lock
+
+
+def lock_holder_pids(path: Path) -> list[int]:
+    """Pids that /proc/locks names as holding a flock on this file's inode.
+
+    The kernel records the process that took the lock; a child that inherited the descriptor
+    keeps it held without appearing here.
+    """
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        with open("/proc/locks", encoding="ascii", errors="replace") as stream:
+            lines = stream.readlines()
+    except OSError:
+        return []
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    pids = []
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1998 fe:00:2146416 0 EOF" ("->" marks waiters)
+        if len(fields) >= 6 and fields[1] != "->" and fields[5] == wanted:
+            try:
+                pids.append(int(fields[4]))
+            except ValueError:
+                continue
+    return pids
+
+
+class JobLock:
+    """An exclusive hold on a job's `.lock`, released on exit.
+
+    The descriptor is close-on-exec (Python's default), so a command started by the holder never
+    inherits the lock: when the holder dies, the lock is free.
+    """
+
+    def __init__(self, job_dir: Path, job_id: str, *, timeout: float = 0.0) -> None:
+        self._path = job_dir / LOCK_NAME
+        self._job_id = job_id
+        self._timeout = timeout
+        self._lock = FileLock(str(self._path), timeout=timeout, thread_local=False)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def acquire(self) -> JobLock:
+        if self._path.is_symlink():
+            raise LockBusy(self._job_id)
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                # a probe may hold a shared lock for microseconds: retry briefly
+                self._lock.acquire(timeout=0.05 if self._timeout == 0 else self._timeout)
+                return self
+            except Timeout:
+                if time.monotonic() >= deadline:
+                    holders = lock_holder_pids(self._path)
+                    raise LockBusy(self._job_id, holders[0] if holders else None) from None
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            self._lock.release(force=True)
+
+    def __enter__(self) -> JobLock:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

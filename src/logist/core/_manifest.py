@@ -1,0 +1,375 @@
+"""Manifests: a tolerant bounded read, and the one atomic write of the whole project.
+
+Reading turns every kind of broken file into a `Problem` value instead of an exception, so one bad
+job never hides the others. Writing goes through `atomic_write_bytes` only: temp file in the same
+directory, fsync, `os.replace`, fsync of the directory, original mode kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+MANIFEST_NAME = "job_manifest.json"
+BACKUP_DIR = ".backups"
+BACKUP_SUFFIX = ".json.backup"
+TEMP_PREFIX = ".logist-tmp-"
+DEFAULT_SIZE_CAP = 8 * 1024 * 1024
+DEFAULT_BACKUPS_KEPT = 10
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class ProblemCode(StrEnum):
+    """Everything that can be wrong with a manifest file."""
+
+    MISSING = "manifest-missing"
+    UNREADABLE = "manifest-unreadable"
+    EMPTY = "manifest-empty"
+    TOO_LARGE = "manifest-too-large"
+    INVALID_UTF8 = "manifest-invalid-utf8"
+    INVALID_JSON = "manifest-invalid-json"
+    TOO_DEEP = "manifest-too-deep"
+    NOT_OBJECT = "manifest-not-object"
+    NOT_REGULAR = "manifest-not-regular-file"
+    WRONG_TYPE = "field-wrong-type"
+    BAD_TIMESTAMP = "timestamp-unparseable"
+    ID_MISMATCH = "job-id-mismatch"
+
+
+FATAL_CODES = frozenset(
+    {
+        ProblemCode.MISSING,
+        ProblemCode.UNREADABLE,
+        ProblemCode.EMPTY,
+        ProblemCode.TOO_LARGE,
+        ProblemCode.INVALID_UTF8,
+        ProblemCode.INVALID_JSON,
+        ProblemCode.TOO_DEEP,
+        ProblemCode.NOT_OBJECT,
+        ProblemCode.NOT_REGULAR,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a manifest; `field` names the key when it is about one field."""
+
+    code: ProblemCode
+    message: str
+    field: str | None = None
+
+    @property
+    def fatal(self) -> bool:
+        return self.code in FATAL_CODES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": str(self.code), "message": self.message, "field": self.field}
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What identifies one version of a file: replaced or rewritten files get a new one."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Fingerprint:
+        return cls(st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"inode": self.inode, "mtime_ns": self.mtime_ns, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRead:
+    """The outcome of reading one manifest: data when it parsed, problems always."""
+
+    data: dict[str, Any] | None
+    problems: tuple[Problem, ...] = ()
+    fingerprint: Fingerprint | None = None
+    raw: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None
+
+
+# Field -> accepted types. Only what we read is checked; unknown keys are kept untouched.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "job_id": (str,),
+    "description": (str,),
+    "status": (str,),
+    "current_phase": (str, int),
+    "phases": (list,),
+    "created_at": (str,),
+    "updated_at": (str,),
+    "config": (dict,),
+    "metrics": (dict,),
+    "history": (list,),
+    "process_id": (int,),
+    "metadata": (dict,),
+    "generation": (int,),
+    "runner": (dict,),
+    "last_runner": (dict,),
+    "recovery": (dict,),
+    "cost_threshold": (int, float),
+    "time_threshold_minutes": (int, float),
+}
+
+
+def read_manifest(path: Path, size_cap: int = DEFAULT_SIZE_CAP) -> ManifestRead:
+    """Read and check a manifest without ever raising for what is in the file.
+
+    Symlinks are not followed (O_NOFOLLOW): the caller decides whether a link is acceptable.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return ManifestRead(None, (Problem(ProblemCode.MISSING, "manifest file is missing"),))
+    except PermissionError:
+        return ManifestRead(
+            None, (Problem(ProblemCode.UNREADABLE, "manifest is not readable (permission denied)"),)
+        )
+    except OSError as exc:
+        return ManifestRead(
+            None, (Problem(ProblemCode.UNREADABLE, f"manifest cannot be opened: {exc.strerror}"),)
+        )
+    try:
+        st = os.fstat(fd)
+        fingerprint = Fingerprint.of(st)
+        if not stat.S_ISREG(st.st_mode):
+            problem = Problem(ProblemCode.NOT_REGULAR, "manifest is not a regular file")
+            return ManifestRead(None, (problem,), fingerprint)
+        if st.st_size > size_cap:
+            problem = Problem(
+                ProblemCode.TOO_LARGE,
+                f"manifest is {st.st_size} bytes, over the {size_cap}-byte cap",
+            )
+            return ManifestRead(None, (problem,), fingerprint)
+        raw = _read_bounded(fd, size_cap)
+    except OSError as exc:
+        problem = Problem(ProblemCode.UNREADABLE, f"manifest cannot be read: {exc.strerror}")
+        return ManifestRead(None, (problem,))
+    finally:
+        os.close(fd)
+    return parse_manifest(raw, fingerprint, size_cap)
+
+
+def _read_bounded(fd: int, size_cap: int) -> bytes:
+    chunks = []
+    remaining = size_cap + 1
+    while remaining > 0:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def parse_manifest(
+    raw: bytes, fingerprint: Fingerprint | None = None, size_cap: int = DEFAULT_SIZE_CAP
+) -> ManifestRead:
+    """Pure part of `read_manifest`: bytes in, data and problems out."""
+
+    def fail(code: ProblemCode, message: str) -> ManifestRead:
+        return ManifestRead(None, (Problem(code, message),), fingerprint, raw)
+
+    if len(raw) > size_cap:
+        return fail(ProblemCode.TOO_LARGE, f"manifest grew over the {size_cap}-byte cap")
+    if not raw.strip():
+        return fail(ProblemCode.EMPTY, "manifest is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return fail(ProblemCode.INVALID_UTF8, f"manifest is not valid UTF-8 (byte {exc.start})")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        return fail(ProblemCode.TOO_DEEP, "manifest JSON is nested too deeply")
+    except json.JSONDecodeError as exc:
+        where = "truncated" if exc.pos >= len(text.rstrip()) else f"line {exc.lineno}"
+        return fail(ProblemCode.INVALID_JSON, f"manifest is not valid JSON ({where}: {exc.msg})")
+    except ValueError as exc:  # e.g. integers too long to convert
+        return fail(ProblemCode.INVALID_JSON, f"manifest is not valid JSON ({exc})")
+    if not isinstance(data, dict):
+        return fail(
+            ProblemCode.NOT_OBJECT, f"manifest is a JSON {type(data).__name__}, not an object"
+        )
+    return ManifestRead(data, check_fields(data), fingerprint, raw)
+
+
+def check_fields(data: dict[str, Any]) -> tuple[Problem, ...]:
+    """Type problems of the fields we rely on; absent fields are fine (CLI manifests lack some)."""
+    problems = []
+    for key, types in _FIELD_TYPES.items():
+        value = data.get(key)
+        if value is None or (isinstance(value, types) and not isinstance(value, bool)):
+            continue
+        expected = " or ".join(t.__name__ for t in types)
+        problems.append(
+            Problem(
+                ProblemCode.WRONG_TYPE,
+                f"field {key!r} should be {expected}, found {type(value).__name__}",
+                key,
+            )
+        )
+    for key in ("created_at", "updated_at"):
+        value = data.get(key)
+        if isinstance(value, str) and parse_timestamp(value) is None:
+            problems.append(
+                Problem(ProblemCode.BAD_TIMESTAMP, f"field {key!r} is not a timestamp", key)
+            )
+    return tuple(problems)
+
+
+def parse_timestamp(value: object) -> float | None:
+    """Epoch seconds from a Logist timestamp: naive ones are local time, aware ones are honoured.
+
+    None for null, non-strings and unparseable text: a bad timestamp is never fatal.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    try:
+        return moment.timestamp()  # naive -> interpreted as local time, as Logist wrote it
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def now_naive_iso(moment: float | None = None) -> str:
+    """A timestamp in Logist's own form: naive local ISO (Logist tools crash on aware ones)."""
+    return (datetime.now() if moment is None else datetime.fromtimestamp(moment)).isoformat()
+
+
+def history_entry(event: str, **fields: Any) -> dict[str, Any]:
+    return {"timestamp": now_naive_iso(), "event": event, **fields}
+
+
+def dumps(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def atomic_write_bytes(path: Path, payload: bytes, default_mode: int = 0o644) -> Fingerprint:
+    """Replace `path` with `payload` so that a reader sees the old or the new bytes, never a mix.
+
+    The temp file is named with TEMP_PREFIX so that leftovers of an interrupted write can be
+    found and cleaned by validation.
+    """
+    directory = path.parent
+    try:
+        mode = stat.S_IMODE(os.stat(path, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        mode = default_mode
+    tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
+    try:
+        os.fchmod(fd, mode)  # umask must not narrow the original mode
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        st = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    fsync_dir(directory)
+    return Fingerprint.of(st)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def backup_name(moment: datetime) -> str:
+    return f"job_manifest_{moment.strftime('%Y%m%dT%H%M%S_%f')}{BACKUP_SUFFIX}"
+
+
+def make_backup(job_dir: Path, raw: bytes, keep: int = DEFAULT_BACKUPS_KEPT) -> Path:
+    """Copy the current manifest bytes into `.backups/` under a microsecond-unique name."""
+    backups = job_dir / BACKUP_DIR
+    if backups.is_symlink():
+        raise OSError(f"{backups} is a symlink; refusing to write through it")
+    backups.mkdir(exist_ok=True)
+    moment = datetime.now()
+    target = backups / backup_name(moment)
+    bump = 0
+    while target.exists():  # two backups in one microsecond: keep both
+        bump += 1
+        target = backups / backup_name(moment).replace(BACKUP_SUFFIX, f"-{bump}{BACKUP_SUFFIX}")
+    atomic_write_bytes(target, raw)
+    rotate_backups(backups, keep)
+    return target
+
+
+def list_backups(job_dir: Path) -> list[Path]:
+    """Backups newest first (names sort by time)."""
+    backups = job_dir / BACKUP_DIR
+    try:
+        names = [
+            n
+            for n in os.listdir(backups)
+            if n.startswith("job_manifest_") and n.endswith(BACKUP_SUFFIX)
+        ]
+    except OSError:
+        return []
+    return [backups / n for n in sorted(names, reverse=True)]
+
+
+def rotate_backups(backups: Path, keep: int) -> None:
+    for old in list_backups(backups.parent)[keep:]:
+        _unlink_quietly(old)
+
+
+def write_manifest(
+    job_dir: Path,
+    data: dict[str, Any],
+    *,
+    previous_raw: bytes | None,
+    keep_backups: int = DEFAULT_BACKUPS_KEPT,
+) -> Fingerprint:
+    """The one manifest write: back up what is there, bump `generation`, replace atomically.
+
+    `data` is modified in place (generation); the caller holds the job lock.
+    """
+    if previous_raw:
+        make_backup(job_dir, previous_raw, keep_backups)
+    generation = data.get("generation")
+    data["generation"] = (generation if isinstance(generation, int) else 0) + 1
+    data["updated_at"] = now_naive_iso()
+    return atomic_write_bytes(job_dir / MANIFEST_NAME, dumps(data))

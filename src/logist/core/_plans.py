@@ -1,0 +1,124 @@
+"""Recovery plans: what an action would do, decided purely from a job's state.
+
+A plan is shown to the operator before anything happens, and applied later against fresh state:
+it carries the fingerprint it was made from and the exact processes it may signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._identity import ProcessIdentity, identity_from_record
+from ._manifest import Fingerprint
+from ._scan import JobState
+from ._states import safe_state
+from ._verdicts import Policy, VerdictKind
+
+PROVEN_KINDS = frozenset({VerdictKind.CRASHED})
+INFERRED_KINDS = frozenset({VerdictKind.STALLED, VerdictKind.REMOTE_STALE})
+FORCE_KINDS = frozenset({VerdictKind.HUNG, VerdictKind.DETACHED})
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryPlan:
+    """What recovering one job would do."""
+
+    job_id: str
+    verdict: VerdictKind
+    reason: str
+    from_status: str | None
+    to_status: str | None
+    allowed: bool
+    refusal: str | None
+    force: bool
+    fingerprint: Fingerprint | None
+    generation: int
+    signals: tuple[ProcessIdentity, ...] = ()
+    """Processes force would terminate, each re-verified right before it is signalled."""
+    evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "allowed": self.allowed,
+            "refusal": self.refusal,
+            "force": self.force,
+            "signals": [s.to_dict() for s in self.signals],
+            "evidence": dict(self.evidence),
+        }
+
+
+def plan_recovery(state: JobState, policy: Policy, *, force: bool = False) -> RecoveryPlan:
+    kind = state.verdict.kind
+    facts = state.facts
+
+    def plan(
+        allowed: bool,
+        refusal: str | None = None,
+        to_status: str | None = None,
+        signals: tuple[ProcessIdentity, ...] = (),
+    ) -> RecoveryPlan:
+        return RecoveryPlan(
+            job_id=state.job_id,
+            verdict=kind,
+            reason=state.verdict.reason,
+            from_status=facts.status,
+            to_status=to_status,
+            allowed=allowed,
+            refusal=refusal,
+            force=force,
+            fingerprint=state.fingerprint,
+            generation=facts.generation,
+            signals=signals,
+            evidence=dict(state.verdict.evidence),
+        )
+
+    if not state.location.writable:
+        return plan(False, "job leads outside the jobs root: never written to")
+    if kind in PROVEN_KINDS or kind in INFERRED_KINDS:
+        assert facts.status is not None
+        return plan(
+            True, to_status=safe_state(facts.status, facts.crash_count + 1, policy.retry_cap)
+        )
+    if kind in FORCE_KINDS:
+        if not force:
+            return plan(
+                False, f"job is {kind}: its processes are alive; use force to terminate them"
+            )
+        assert facts.status is not None
+        signals = tuple(
+            identity
+            for identity in (
+                identity_from_record(facts.runner) if kind is VerdictKind.HUNG else None,
+                identity_from_record(facts.runner, "child_pid", "child_start_token"),
+            )
+            if identity is not None
+        )
+        return plan(
+            True,
+            to_status=safe_state(facts.status, facts.crash_count + 1, policy.retry_cap),
+            signals=signals,
+        )
+    refusals = {
+        VerdictKind.RUNNING: "job is running: its owner is alive (reattach to watch it)",
+        VerdictKind.UNVERIFIED: "job may still be running: recent activity, no owner to check",
+        VerdictKind.SUSPECT: "evidence is contradictory: an operator must decide",
+        VerdictKind.REMOTE: "job is owned by another host with a fresh heartbeat",
+        VerdictKind.IDLE: "job is not crashed (nothing to recover)",
+        VerdictKind.DONE: "job has finished (nothing to recover)",
+        VerdictKind.CORRUPT: "manifest is unreadable: restore it from a backup (validate --fix)",
+    }
+    return plan(False, refusals.get(kind, f"job is {kind}"))
+
+
+def eligible_for_bulk(kind: VerdictKind, *, include_inferred: bool, force: bool) -> bool:
+    return (
+        kind in PROVEN_KINDS
+        or (include_inferred and kind in INFERRED_KINDS)
+        or (force and kind in FORCE_KINDS)
+    )

@@ -1,0 +1,277 @@
+"""The jobs root: where it is, which jobs it holds, and the fence around it.
+
+A job is known from `jobs_index.json` (three historical schemas) and from the directories actually
+present; the union is enumerated. Anything that would lead outside the root is reported and never
+written to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._errors import InvalidJobId, RootNotFound
+
+INDEX_NAME = "jobs_index.json"
+STATE_DIR = ".logist"
+ENV_VAR = "LOGIST_JOBS_DIR"
+INDEX_SIZE_CAP = 64 * 1024 * 1024
+
+
+def validate_job_id(job_id: object) -> str:
+    """A job id is one safe path component; raises InvalidJobId otherwise."""
+    if not isinstance(job_id, str):
+        raise InvalidJobId(repr(job_id), "not a string")
+    if not job_id:
+        raise InvalidJobId(job_id, "empty")
+    if len(job_id.encode("utf-8", "surrogateescape")) > 255:
+        raise InvalidJobId(job_id, "longer than 255 bytes")
+    for bad, why in (("/", "contains '/'"), ("\\", "contains '\\'"), ("\0", "contains NUL")):
+        if bad in job_id:
+            raise InvalidJobId(job_id, why)
+    if job_id.startswith("."):
+        raise InvalidJobId(job_id, "starts with '.'")
+    return job_id
+
+
+def is_valid_job_id(job_id: object) -> bool:
+    try:
+        validate_job_id(job_id)
+    except InvalidJobId:
+        return False
+    return True
+
+
+def resolve_root(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
+    """`--root` > $LOGIST_JOBS_DIR > a `jobs/` dir from cwd upward (5 levels) > ~/.logist/jobs."""
+    if explicit:
+        candidate = Path(explicit).expanduser()
+        if not candidate.is_dir():
+            raise RootNotFound(f"jobs root {candidate} does not exist or is not a directory")
+        return candidate.absolute()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        candidate = Path(env).expanduser()
+        if not candidate.is_dir():
+            raise RootNotFound(f"${ENV_VAR}={env} does not exist or is not a directory")
+        return candidate.absolute()
+    here = (cwd or Path.cwd()).absolute()
+    for directory in [here, *here.parents][:6]:
+        if (directory / "jobs").is_dir():
+            return directory / "jobs"
+    home = Path("~/.logist/jobs").expanduser()
+    if home.is_dir():
+        return home
+    raise RootNotFound(
+        "no jobs root found (tried --root, $LOGIST_JOBS_DIR, ./jobs upward, ~/.logist/jobs); "
+        "try `logist console --demo` for a demo root"
+    )
+
+
+def is_within(root_real: str, path: str) -> bool:
+    """Whether a resolved path lies inside the resolved root (the root itself excluded)."""
+    return path != root_real and os.path.commonpath([root_real, path]) == root_real
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One job as the index names it."""
+
+    job_id: str
+    path: str | None
+    """The directory the index names, as written (None when the entry gives none)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RootIssue:
+    """A root-level finding: index damage, confinement violations, stray entries."""
+
+    code: str
+    message: str
+    job_id: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRead:
+    entries: Mapping[str, IndexEntry]
+    issues: tuple[RootIssue, ...]
+    exists: bool
+    data: dict[str, Any] | None
+
+
+def parse_index(raw: bytes) -> IndexRead:
+    """Read the jobs index in any of its three schemas; damage becomes issues, never exceptions."""
+    issues: list[RootIssue] = []
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        issue = RootIssue("index-unreadable", f"{INDEX_NAME} is not valid JSON: {exc}")
+        return IndexRead({}, (issue,), True, None)
+    if not isinstance(data, dict):
+        issue = RootIssue("index-unreadable", f"{INDEX_NAME} is not a JSON object")
+        return IndexRead({}, (issue,), True, None)
+    jobs = data.get("jobs", {})
+    if not isinstance(jobs, dict):
+        issue = RootIssue("index-unreadable", f"{INDEX_NAME}: 'jobs' is not an object")
+        return IndexRead({}, (issue,), True, data)
+    entries: dict[str, IndexEntry] = {}
+    for job_id, value in jobs.items():
+        if not is_valid_job_id(job_id):
+            issues.append(
+                RootIssue("index-bad-id", f"index names an invalid job id {job_id!r}", job_id)
+            )
+            continue
+        if isinstance(value, str):
+            path: str | None = value
+        elif isinstance(value, dict):  # very old schema
+            directory = value.get("directory")
+            path = directory if isinstance(directory, str) else None
+        elif value is None:
+            path = None
+        else:
+            issues.append(
+                RootIssue("index-bad-entry", f"index entry for {job_id!r} is not a path", job_id)
+            )
+            path = None
+        entries[job_id] = IndexEntry(job_id, path)
+    return IndexRead(entries, tuple(issues), True, data)
+
+
+def read_index(root: Path) -> IndexRead:
+    path = root / INDEX_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return IndexRead({}, (), False, None)
+    except OSError as exc:
+        issue = RootIssue("index-unreadable", f"{INDEX_NAME} cannot be opened: {exc.strerror}")
+        return IndexRead({}, (issue,), True, None)
+    try:
+        if os.fstat(fd).st_size > INDEX_SIZE_CAP:
+            issue = RootIssue("index-unreadable", f"{INDEX_NAME} is over the size cap")
+            return IndexRead({}, (issue,), True, None)
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            raw = stream.read(INDEX_SIZE_CAP + 1)
+    except OSError as exc:
+        issue = RootIssue("index-unreadable", f"{INDEX_NAME} cannot be read: {exc.strerror}")
+        return IndexRead({}, (issue,), True, None)
+    finally:
+        os.close(fd)
+    return parse_index(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class JobLocation:
+    """Where one job lives, and whether we may touch it."""
+
+    job_id: str
+    path: Path
+    """The job directory as found (not resolved)."""
+    indexed: bool
+    on_disk: bool
+    writable: bool
+    """False when the job leads outside the root: read-only evidence, never a write target."""
+    issues: tuple[RootIssue, ...] = ()
+
+
+def enumerate_jobs(
+    root: Path, index: IndexRead, *, root_real: str | None = None
+) -> tuple[dict[str, JobLocation], tuple[RootIssue, ...]]:
+    """The union of indexed jobs and job directories, each with its confinement verdict."""
+    root_real = root_real or os.path.realpath(root)
+    found: dict[str, JobLocation] = {}
+    issues: list[RootIssue] = []
+    with os.scandir(root) as it:
+        entries = list(it)
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        try:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                inside = is_within(root_real, target)
+                if not os.path.isdir(target):
+                    continue
+                issue = RootIssue(
+                    "job-dir-symlink" if inside else "job-dir-outside-root",
+                    f"job directory is a symlink to {target}"
+                    + ("" if inside else ", outside the root: never written to"),
+                    name,
+                    entry.path,
+                )
+                found[name] = JobLocation(
+                    name, Path(entry.path), name in index.entries, True, False, (issue,)
+                )
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+        except OSError:
+            continue
+        if not is_valid_job_id(name):
+            issues.append(RootIssue("job-dir-bad-id", f"directory {name!r} is not a valid job id"))
+            continue
+        found[name] = JobLocation(name, Path(entry.path), name in index.entries, True, True)
+    for job_id, item in index.entries.items():
+        if job_id in found:
+            location = found[job_id]
+            expected = str(root / job_id)
+            if (
+                item.path
+                and os.path.normpath(item.path) != expected
+                and not _same_dir(item.path, location.path)
+            ):
+                location_issue = RootIssue(
+                    "index-path-mismatch",
+                    f"index points at {item.path}, but the job directory is {location.path}",
+                    job_id,
+                    item.path,
+                )
+                found[job_id] = JobLocation(
+                    job_id,
+                    location.path,
+                    True,
+                    True,
+                    location.writable,
+                    (*location.issues, location_issue),
+                )
+            continue
+        found[job_id] = _locate_indexed_only(root, root_real, item)
+    return found, tuple(issues)
+
+
+def _same_dir(a: str, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _locate_indexed_only(root: Path, root_real: str, item: IndexEntry) -> JobLocation:
+    """An index entry with no directory of its name in the root."""
+    job_id = item.job_id
+    if item.path is None:
+        path = root / job_id
+        issue = RootIssue("index-dangling", "indexed job has no directory", job_id, str(path))
+        return JobLocation(job_id, path, True, False, True, (issue,))
+    candidate = item.path if os.path.isabs(item.path) else os.path.join(root, item.path)
+    resolved = os.path.realpath(candidate)
+    if not is_within(root_real, resolved):
+        issue = RootIssue(
+            "index-outside-root",
+            f"index entry points outside the root ({item.path}): ignored, never written to",
+            job_id,
+            item.path,
+        )
+        return JobLocation(job_id, Path(candidate), True, False, False, (issue,))
+    if not os.path.isdir(resolved):
+        issue = RootIssue(
+            "index-dangling", f"indexed directory {item.path} is gone", job_id, item.path
+        )
+        return JobLocation(job_id, Path(candidate), True, False, True, (issue,))
+    return JobLocation(job_id, Path(candidate), True, True, True)

@@ -1,0 +1,201 @@
+"""Consistency findings, computed purely from a snapshot plus a few listed facts per job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ._manifest import ProblemCode, Severity
+from ._root import RootIssue
+from ._scan import JobState, Snapshot
+from ._states import DEPRECATED_STATES, Category, category_of
+
+
+class FixKind(StrEnum):
+    RESTORE_BACKUP = "restore-backup"
+    REINDEX = "reindex"
+    DROP_INDEX_ENTRY = "drop-index-entry"
+    REMOVE_OLD_TEMP = "remove-old-temp"
+    REMOVE_WRITE_LEFTOVERS = "remove-write-leftovers"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    job_id: str | None
+    code: str
+    severity: Severity
+    message: str
+    recommendation: str
+    fix: FixKind | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "code": self.code,
+            "severity": str(self.severity),
+            "message": self.message,
+            "recommendation": self.recommendation,
+            "fix": None if self.fix is None else str(self.fix),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DiskFacts:
+    """What validation lists on disk for one job (gathered by the manager, not here)."""
+
+    has_valid_backup: bool = False
+    write_leftovers: tuple[str, ...] = ()
+    old_temp_files: tuple[str, ...] = ()
+
+
+SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+_ROOT_ISSUES: dict[str, tuple[Severity, str, FixKind | None]] = {
+    "index-unreadable": (Severity.ERROR, "restore jobs_index.json or let Logist rebuild it", None),
+    "index-bad-id": (Severity.WARNING, "remove the entry from jobs_index.json by hand", None),
+    "index-bad-entry": (Severity.WARNING, "correct the entry in jobs_index.json by hand", None),
+    "index-outside-root": (
+        Severity.ERROR,
+        "drop the entry; it points outside the jobs root",
+        FixKind.DROP_INDEX_ENTRY,
+    ),
+    "index-dangling": (
+        Severity.WARNING,
+        "drop the index entry whose directory is gone",
+        FixKind.DROP_INDEX_ENTRY,
+    ),
+    "index-path-mismatch": (Severity.WARNING, "correct the path in jobs_index.json", None),
+    "job-dir-outside-root": (
+        Severity.ERROR,
+        "replace the symlink with the real directory, or remove it",
+        None,
+    ),
+    "job-dir-symlink": (
+        Severity.INFO,
+        "prefer a real directory; symlinked jobs are read-only",
+        None,
+    ),
+    "job-dir-bad-id": (Severity.WARNING, "rename or remove the directory", None),
+}
+
+
+def root_findings(issues: Iterable[RootIssue]) -> list[Finding]:
+    findings = []
+    for issue in issues:
+        severity, recommendation, fix = _ROOT_ISSUES.get(
+            issue.code, (Severity.WARNING, "inspect by hand", None)
+        )
+        findings.append(
+            Finding(issue.job_id, issue.code, severity, issue.message, recommendation, fix)
+        )
+    return findings
+
+
+def job_findings(
+    job: JobState, disk: DiskFacts | None = None, *, index_exists: bool
+) -> list[Finding]:
+    findings: list[Finding] = []
+    job_id = job.job_id
+    for problem in job.problems:
+        if problem.fatal:
+            if problem.code is ProblemCode.MISSING and not job.location.on_disk:
+                continue  # reported as a root issue already
+            can_restore = disk is not None and disk.has_valid_backup
+            findings.append(
+                Finding(
+                    job_id,
+                    str(problem.code),
+                    Severity.ERROR,
+                    problem.message,
+                    "restore the newest valid backup"
+                    if can_restore
+                    else "no valid backup: inspect the file by hand (it is never re-run)",
+                    FixKind.RESTORE_BACKUP if can_restore else None,
+                )
+            )
+        elif problem.code is ProblemCode.BAD_TIMESTAMP:
+            findings.append(
+                Finding(job_id, str(problem.code), Severity.INFO, problem.message, "ignored")
+            )
+        else:
+            findings.append(
+                Finding(
+                    job_id,
+                    str(problem.code),
+                    Severity.WARNING,
+                    problem.message,
+                    "the field is ignored; correct it by hand",
+                )
+            )
+    status = job.facts.status
+    if job.problems == () or all(not p.fatal for p in job.problems):
+        if job.observation.manifest_ok and category_of(status) is Category.UNKNOWN:
+            findings.append(
+                Finding(
+                    job_id,
+                    "unknown-status",
+                    Severity.WARNING,
+                    f"status {status!r} is not a Logist state",
+                    "set a valid state with Logist's own tools",
+                )
+            )
+        elif status in DEPRECATED_STATES:
+            findings.append(
+                Finding(
+                    job_id,
+                    "deprecated-status",
+                    Severity.INFO,
+                    f"status {status} is deprecated",
+                    "Logist still reads it; no action needed",
+                )
+            )
+    if index_exists and not job.location.indexed and job.location.on_disk:
+        findings.append(
+            Finding(
+                job_id,
+                "not-indexed",
+                Severity.WARNING,
+                "job directory is not in jobs_index.json",
+                "add it to the index",
+                FixKind.REINDEX,
+            )
+        )
+    if disk is not None:
+        if disk.write_leftovers:
+            findings.append(
+                Finding(
+                    job_id,
+                    "write-leftovers",
+                    Severity.WARNING,
+                    f"{len(disk.write_leftovers)} temp file(s) left by an interrupted write",
+                    "remove them (the manifest itself is intact)",
+                    FixKind.REMOVE_WRITE_LEFTOVERS,
+                )
+            )
+        if disk.old_temp_files:
+            findings.append(
+                Finding(
+                    job_id,
+                    "old-temp-files",
+                    Severity.INFO,
+                    f"{len(disk.old_temp_files)} file(s) in temp/ older than 1 h",
+                    "remove them",
+                    FixKind.REMOVE_OLD_TEMP,
+                )
+            )
+    return findings
+
+
+def snapshot_findings(
+    snapshot: Snapshot, disk: dict[str, DiskFacts] | None = None
+) -> list[Finding]:
+    """All findings of a snapshot, errors first."""
+    disk = disk or {}
+    findings = root_findings(snapshot.root_issues)
+    for job in snapshot.jobs.values():
+        findings.extend(root_findings(job.location.issues))
+        findings.extend(job_findings(job, disk.get(job.job_id), index_exists=snapshot.index_exists))
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.job_id or "", f.code))
+    return findings

@@ -1,0 +1,915 @@
+"""JobRecoveryManager: the one API the CLI and the console use.
+
+Deciding is pure (`classify`, `plan_recovery`, `snapshot_findings`); this module gathers the
+evidence, applies plans under the job lock with a fingerprint compare-and-swap, and writes the
+audit log. It never prints and never imports a UI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ._audit import append_audit, operator_name, read_audit, state_dir
+from ._errors import (
+    JobChanged,
+    JobNotFound,
+    LockBusy,
+    LogistError,
+    NotRecoverable,
+    PermissionDenied,
+)
+from ._health import HealthReport, build_health_report
+from ._identity import Liveness, ProcessIdentity, identity_from_record, liveness, signal_verified
+from ._locking import JobLock
+from ._manifest import (
+    MANIFEST_NAME,
+    TEMP_PREFIX,
+    Fingerprint,
+    atomic_write_bytes,
+    dumps,
+    history_entry,
+    list_backups,
+    now_naive_iso,
+    parse_manifest,
+    read_manifest,
+    write_manifest,
+)
+from ._plans import RecoveryPlan, eligible_for_bulk, plan_recovery
+from ._root import INDEX_NAME, resolve_root, validate_job_id
+from ._scan import JobState, Scanner, Snapshot
+from ._validation import DiskFacts, Finding, FixKind, snapshot_findings
+from ._verdicts import Policy, VerdictKind
+
+log = logging.getLogger(__name__)
+
+TOOL = "logist-recovery"
+BULK_REQUEST = "bulk-request.json"
+DEFAULT_BULK_CAP = 100
+TERMINATE_GRACE_S = 5.0
+OLD_TEMP_AGE_S = 3600.0
+
+
+class Outcome(StrEnum):
+    RECOVERED = "recovered"
+    NOOP = "no-op"
+    REFUSED = "refused"
+    FAILED = "failed"
+    PLANNED = "planned"
+    """Dry run: the plan was made, nothing was changed."""
+    WATCHING = "watching"
+    ADOPTED = "adopted"
+    FIXED = "fixed"
+
+
+OK_OUTCOMES = frozenset(
+    {
+        Outcome.RECOVERED,
+        Outcome.NOOP,
+        Outcome.PLANNED,
+        Outcome.WATCHING,
+        Outcome.ADOPTED,
+        Outcome.FIXED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """The result of one action on one job; `message` is one line for a human."""
+
+    job_id: str | None
+    action: str
+    outcome: Outcome
+    message: str
+    from_status: str | None = None
+    to_status: str | None = None
+    plan: RecoveryPlan | None = None
+    error: str | None = None
+    """The error class name when the action failed or was refused (LockBusy, JobChanged...)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in OK_OUTCOMES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "action": self.action,
+            "outcome": str(self.outcome),
+            "ok": self.ok,
+            "message": self.message,
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "error": self.error,
+            "plan": None if self.plan is None else self.plan.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReattachResult:
+    job_id: str
+    mode: str
+    """"watch" (running: attach a viewer) or "adopt" (detached: a new supervisor took over)."""
+    pid: int | None
+    uptime_s: float | None
+    log_path: str | None
+    heartbeat_age_s: float | None
+    message: str
+    supervisor_pid: int | None = None
+    status: str | None = None
+    verdict: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "status": self.status,
+            "verdict": self.verdict,
+            "mode": self.mode,
+            "pid": self.pid,
+            "uptime_s": self.uptime_s,
+            "log_path": self.log_path,
+            "heartbeat_age_s": self.heartbeat_age_s,
+            "supervisor_pid": self.supervisor_pid,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    targets: tuple[str, ...]
+    results: tuple[ActionResult, ...]
+    dry_run: bool
+    skipped_over_cap: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def counts(self) -> Counter[str]:
+        return Counter(str(r.outcome) for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "targets": list(self.targets),
+            "skipped_over_cap": self.skipped_over_cap,
+            "counts": dict(self.counts()),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    """Everything the detail view shows about one job (read-only)."""
+
+    state: JobState
+    history: tuple[dict[str, Any], ...]
+    plan: RecoveryPlan
+    log_path: str | None
+    log_tail: tuple[str, ...] = field(default=())
+
+
+ProgressCallback = Callable[[int, int, ActionResult], None]
+
+
+class JobRecoveryManager:
+    """Scan a jobs root, judge every job, and act on them safely."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        policy: Policy | None = None,
+        operator: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = resolve_root(root)
+        self.policy = policy or Policy()
+        self.operator = operator or operator_name()
+        self._clock = clock
+        self._scanner = Scanner(self.root, self.policy)
+        self._scan_lock = threading.Lock()
+        self._last: Snapshot | None = None
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def scan(self) -> Snapshot:
+        """The whole root now; incremental after the first call."""
+        with self._scan_lock:
+            self._last = self._scanner.scan(self._clock())
+            return self._last
+
+    def last_snapshot(self) -> Snapshot:
+        return self._last or self.scan()
+
+    def job(self, job_id: str) -> JobState:
+        """One job re-read from disk now."""
+        validate_job_id(job_id)
+        with self._scan_lock:
+            state = self._scanner.scan_job(job_id, self._clock())
+        if state is None:
+            raise JobNotFound(job_id)
+        return state
+
+    def detect_crashed_jobs(self) -> list[JobState]:
+        """Jobs whose owner is proven dead, oldest activity first."""
+        return [j for j in self.scan().triage() if j.verdict.kind is VerdictKind.CRASHED]
+
+    def triage(self) -> list[JobState]:
+        return self.scan().triage()
+
+    def detail(self, job_id: str, log_lines: int = 200) -> JobDetail:
+        state = self.job(job_id)
+        read = read_manifest(state.path / MANIFEST_NAME)
+        history: tuple[dict[str, Any], ...] = ()
+        if read.data is not None and isinstance(read.data.get("history"), list):
+            history = tuple(h for h in read.data["history"] if isinstance(h, dict))
+        log_path = self.log_path(state)
+        tail = tuple(tail_file(Path(log_path), log_lines)) if log_path else ()
+        return JobDetail(state, history, plan_recovery(state, self.policy), log_path, tail)
+
+    def log_path(self, state: JobState) -> str | None:
+        """The job's log, only if it lies inside the job directory (never read outside)."""
+        candidates = []
+        if state.facts.log_path:
+            candidates.append(Path(state.facts.log_path))
+        logs = state.path / "logs"
+        try:
+            newest = max(logs.glob("*.log"), key=lambda p: p.stat().st_mtime, default=None)
+        except OSError:
+            newest = None
+        if newest is not None:
+            candidates.append(newest)
+        job_real = os.path.realpath(state.path)
+        for candidate in candidates:
+            real = os.path.realpath(candidate)
+            if real.startswith(job_real + os.sep) and os.path.isfile(real):
+                return str(candidate)
+        return None
+
+    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        return read_audit(self.root, limit)
+
+    # ---- recover -------------------------------------------------------------------------
+
+    def plan(self, job_id: str, *, force: bool = False) -> RecoveryPlan:
+        return plan_recovery(self.job(job_id), self.policy, force=force)
+
+    def recover_crashed_job(self, job_id: str, force: bool = False) -> ActionResult:
+        """Plan from fresh evidence and apply; refuses live jobs unless `force`."""
+        try:
+            plan = self.plan(job_id, force=force)
+        except LogistError as exc:
+            return _failure(job_id, "recover", exc)
+        return self.apply(plan)
+
+    def apply(self, plan: RecoveryPlan) -> ActionResult:
+        """Apply a plan made earlier; re-checks the job against fresh state first."""
+        try:
+            return self._apply(plan)
+        except LogistError as exc:
+            return _failure(plan.job_id, "recover", exc, plan)
+        except PermissionError as exc:
+            return _failure(plan.job_id, "recover", PermissionDenied(str(exc)), plan)
+        except OSError as exc:
+            return ActionResult(
+                plan.job_id,
+                "recover",
+                Outcome.FAILED,
+                f"I/O error: {exc}",
+                plan=plan,
+                error=type(exc).__name__,
+            )
+
+    def _apply(self, plan: RecoveryPlan) -> ActionResult:
+        job_id = plan.job_id
+        if not plan.allowed:
+            outcome = (
+                Outcome.NOOP
+                if plan.verdict in (VerdictKind.IDLE, VerdictKind.DONE)
+                else Outcome.REFUSED
+            )
+            return ActionResult(
+                job_id,
+                "recover",
+                outcome,
+                plan.refusal or "not recoverable",
+                plan.from_status,
+                plan=plan,
+                error=None if outcome is Outcome.NOOP else "NotRecoverable",
+            )
+        state = self.job(job_id)
+        if plan.force and plan.signals:
+            return self._force_recover(plan, state)
+        if state.fingerprint != plan.fingerprint:
+            if state.verdict.kind is not plan.verdict:
+                fresh = plan_recovery(state, self.policy)
+                if not fresh.allowed:
+                    return ActionResult(
+                        job_id,
+                        "recover",
+                        Outcome.NOOP,
+                        f"no longer {plan.verdict} (now {state.verdict.kind}): {fresh.refusal}",
+                        state.facts.status,
+                        plan=plan,
+                    )
+            raise JobChanged(job_id)
+        with JobLock(state.path, job_id):
+            return self._write_recovery(plan, state)
+
+    def _write_recovery(self, plan: RecoveryPlan, state: JobState) -> ActionResult:
+        """Under the job lock: compare-and-swap on the fingerprint, back up, write, audit."""
+        job_id = plan.job_id
+        read = read_manifest(state.path / MANIFEST_NAME)
+        if read.data is None or read.fingerprint != plan.fingerprint:
+            raise JobChanged(job_id)
+        data = read.data
+        crash_count = state.facts.crash_count + 1
+        data["status"] = plan.to_status
+        history = data.get("history")
+        if not isinstance(history, list):
+            history = data["history"] = []
+        history.append(
+            history_entry(
+                "CRASH_RECOVERY",
+                previous_status=plan.from_status,
+                new_status=plan.to_status,
+                reason=plan.reason,
+                verdict=str(plan.verdict),
+                evidence=plan.evidence,
+                operator=self.operator,
+                tool=TOOL,
+            )
+        )
+        data["recovery"] = {
+            "crash_count": crash_count,
+            "last_recovered_at": now_naive_iso(),
+            "last_verdict": str(plan.verdict),
+        }
+        if "runner" in data:
+            data["last_runner"] = data.pop("runner")
+        after = write_manifest(state.path, data, previous_raw=read.raw)
+        self._scanner.forget(job_id)
+        message = f"{plan.from_status} -> {plan.to_status} ({plan.verdict}: {plan.reason})"
+        self._audit("recover", job_id, plan, "recovered", read.fingerprint, after)
+        return ActionResult(
+            job_id, "recover", Outcome.RECOVERED, message, plan.from_status, plan.to_status, plan
+        )
+
+    def _force_recover(self, plan: RecoveryPlan, state: JobState) -> ActionResult:
+        """Terminate the plan's verified processes (TERM, grace, KILL), then recover under lock."""
+        signalled = terminate_verified(plan.signals, TERMINATE_GRACE_S)
+        lock = JobLock(state.path, plan.job_id, timeout=TERMINATE_GRACE_S)
+        with lock:
+            fresh = self._fresh_under_lock(plan.job_id)
+            if fresh.verdict.kind not in (VerdictKind.CRASHED, VerdictKind.STALLED):
+                return ActionResult(
+                    plan.job_id,
+                    "recover",
+                    Outcome.NOOP,
+                    f"after stopping pid(s) {signalled or 'none'} the job is "
+                    f"{fresh.facts.status} ({fresh.verdict.kind}): nothing more to do",
+                    plan.from_status,
+                    fresh.facts.status,
+                    plan,
+                )
+            replan = plan_recovery(fresh, self.policy)
+            replan = RecoveryPlan(
+                **{
+                    **_plan_fields(replan),
+                    "force": True,
+                    "signals": plan.signals,
+                    "reason": f"{plan.reason}; terminated pid(s) {signalled}",
+                }
+            )
+            return self._write_recovery(replan, fresh)
+
+    def _fresh_under_lock(self, job_id: str) -> JobState:
+        # We hold the lock: a probe from this process would see it held by us. Classify as if
+        # free, which is what it is for everyone but us.
+        state = self.job(job_id)
+        if state.observation.lock.value == "held" and state.observation.owner is not Liveness.ALIVE:
+            from dataclasses import replace
+
+            from ._locking import LockState
+            from ._verdicts import classify
+
+            obs = replace(state.observation, lock=LockState.FREE, lock_holders=())
+            state = replace(
+                state, observation=obs, verdict=classify(obs, self.policy, self._clock())
+            )
+        return state
+
+    # ---- bulk ----------------------------------------------------------------------------
+
+    def plan_bulk(
+        self,
+        job_ids: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        include_inferred: bool = False,
+        max_jobs: int = DEFAULT_BULK_CAP,
+    ) -> tuple[list[RecoveryPlan], int]:
+        """Plans for the eligible jobs (frozen list), capped; returns (plans, how many over cap)."""
+        snapshot = self.scan()
+        if job_ids is None:
+            candidates = [
+                j
+                for j in snapshot.triage()
+                if eligible_for_bulk(j.verdict.kind, include_inferred=include_inferred, force=force)
+            ]
+        else:
+            candidates = []
+            for job_id in job_ids:
+                validate_job_id(job_id)
+                if job_id not in snapshot.jobs:
+                    raise JobNotFound(job_id)
+                candidates.append(snapshot.jobs[job_id])
+        plans = [plan_recovery(j, self.policy, force=force) for j in candidates]
+        return plans[:max_jobs], max(0, len(plans) - max_jobs)
+
+    def perform_bulk_recovery(
+        self,
+        job_ids: Sequence[str] | None = None,
+        force: bool = False,
+        *,
+        include_inferred: bool = False,
+        max_jobs: int = DEFAULT_BULK_CAP,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+        plans: Sequence[RecoveryPlan] | None = None,
+    ) -> BulkResult:
+        """Recover many jobs on a frozen list, one result each, continuing past failures.
+
+        The request is persisted under `.logist/` first, so `resume_bulk_recovery` can finish an
+        interrupted run (jobs already recovered become no-ops).
+        """
+        over = 0
+        if plans is None:
+            plans, over = self.plan_bulk(
+                job_ids, force=force, include_inferred=include_inferred, max_jobs=max_jobs
+            )
+        targets = tuple(p.job_id for p in plans)
+        if dry_run:
+            results = tuple(
+                ActionResult(
+                    p.job_id,
+                    "recover",
+                    Outcome.PLANNED if p.allowed else Outcome.REFUSED,
+                    p.refusal or f"would go {p.from_status} -> {p.to_status}",
+                    p.from_status,
+                    p.to_status,
+                    p,
+                )
+                for p in plans
+            )
+            return BulkResult(targets, results, True, over)
+        self._save_bulk_request(targets, force)
+        results = []
+        for done, plan in enumerate(plans, 1):
+            result = self.apply(plan)
+            results.append(result)
+            if progress is not None:
+                progress(done, len(plans), result)
+        self._clear_bulk_request()
+        return BulkResult(targets, tuple(results), False, over)
+
+    def pending_bulk_request(self) -> dict[str, Any] | None:
+        path = self.root / ".logist" / BULK_REQUEST
+        read = read_manifest(path)
+        return read.data
+
+    def resume_bulk_recovery(self, progress: ProgressCallback | None = None) -> BulkResult | None:
+        request = self.pending_bulk_request()
+        if request is None:
+            return None
+        targets = [t for t in request.get("targets", []) if isinstance(t, str)]
+        force = bool(request.get("force"))
+        plans = []
+        snapshot = self.scan()
+        for job_id in targets:
+            if job_id in snapshot.jobs:
+                plans.append(plan_recovery(snapshot.jobs[job_id], self.policy, force=force))
+        return self.perform_bulk_recovery(plans=plans, force=force, progress=progress)
+
+    def _save_bulk_request(self, targets: tuple[str, ...], force: bool) -> None:
+        payload = {
+            "created_at": now_naive_iso(),
+            "operator": self.operator,
+            "force": force,
+            "targets": list(targets),
+        }
+        atomic_write_bytes(state_dir(self.root) / BULK_REQUEST, dumps(payload))
+
+    def _clear_bulk_request(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.root / ".logist" / BULK_REQUEST)
+
+    # ---- reattach ------------------------------------------------------------------------
+
+    def reattach_to_running_job(self, job_id: str, *, adopt_timeout: float = 5.0) -> ReattachResult:
+        """Watch a running job, or adopt a detached one with a new supervisor."""
+        state = self.job(job_id)
+        kind = state.verdict.kind
+        runner = state.facts.runner or {}
+        log_path = self.log_path(state)
+        if kind is VerdictKind.RUNNING:
+            owner = identity_from_record(runner)
+            pid = owner.pid if owner else state.observation.owner_pid
+            hb = state.verdict.evidence.get("heartbeat_age_s")
+            return ReattachResult(
+                job_id,
+                "watch",
+                pid,
+                _uptime(pid),
+                log_path,
+                hb,
+                f"watching pid {pid}" if pid else "watching (owner holds the lock)",
+                status=state.facts.status,
+                verdict=str(kind),
+            )
+        if kind is VerdictKind.DETACHED or self._reset_while_alive(state):
+            return self._adopt(state, log_path, adopt_timeout)
+        raise NotRecoverable(
+            f"job {job_id!r} is {kind} ({state.verdict.reason}); only running or detached jobs "
+            "can be reattached"
+        )
+
+    def _reset_while_alive(self, state: JobState) -> bool:
+        if state.verdict.kind is not VerdictKind.IDLE:
+            return False
+        read = read_manifest(state.path / MANIFEST_NAME)
+        last = read.data.get("last_runner") if read.data else None
+        child = identity_from_record(last, "child_pid", "child_start_token")
+        return child is not None and liveness(child) is Liveness.ALIVE
+
+    def _adopt(self, state: JobState, log_path: str | None, timeout: float) -> ReattachResult:
+        job_id = state.job_id
+        if not state.location.writable:
+            raise NotRecoverable(f"job {job_id!r} leads outside the root: never written to")
+        logs = state.path / "logs"
+        logs.mkdir(exist_ok=True)
+        interval = (state.facts.runner or {}).get("heartbeat_interval_s")
+        beat = ["--heartbeat", str(interval)] if isinstance(interval, int | float) else []
+        with open(logs / "adopt.log", "ab") as out:
+            supervisor = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "logist",
+                    "runner",
+                    "adopt",
+                    "--root",
+                    str(self.root),
+                    *beat,
+                    job_id,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fresh = self.job(job_id)
+            owner = identity_from_record(fresh.facts.runner)
+            if owner is not None and owner.pid == supervisor.pid:
+                self._audit("reattach", job_id, None, f"adopted by pid {supervisor.pid}")
+                child = fresh.observation.child_pid
+                return ReattachResult(
+                    job_id,
+                    "adopt",
+                    child,
+                    _uptime(child),
+                    log_path,
+                    None,
+                    f"supervisor pid {supervisor.pid} adopted command pid {child}",
+                    supervisor.pid,
+                    fresh.facts.status,
+                    str(fresh.verdict.kind),
+                )
+            if supervisor.poll() is not None:
+                raise NotRecoverable(
+                    f"the adopting supervisor exited with status {supervisor.returncode}; "
+                    f"see {logs / 'adopt.log'}"
+                )
+            time.sleep(0.05)
+        raise NotRecoverable(f"the adopting supervisor (pid {supervisor.pid}) did not take over")
+
+    # ---- validate ------------------------------------------------------------------------
+
+    def validate_job_consistency(self, job_id: str | None = None) -> list[Finding]:
+        """Findings for one job, or for the whole root when `job_id` is None."""
+        snapshot = self.scan()
+        if job_id is not None:
+            validate_job_id(job_id)
+            if job_id not in snapshot.jobs:
+                raise JobNotFound(job_id)
+            jobs = [snapshot.jobs[job_id]]
+        else:
+            jobs = list(snapshot.jobs.values())
+        disk = {j.job_id: self._disk_facts(j) for j in jobs if j.location.on_disk}
+        findings = snapshot_findings(snapshot, disk)
+        if job_id is not None:
+            findings = [f for f in findings if f.job_id == job_id]
+        return findings
+
+    def quick_findings(self, snapshot: Snapshot) -> list[Finding]:
+        """Findings that need no extra I/O (what the console shows on every poll)."""
+        return snapshot_findings(snapshot)
+
+    def _disk_facts(self, job: JobState) -> DiskFacts:
+        now = self._clock()
+        leftovers = []
+        for directory in (job.path, job.path / ".backups"):
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            for name in names:
+                if name.startswith(TEMP_PREFIX) and _writer_gone(name, directory / name, now):
+                    leftovers.append(str(directory / name))
+        old_temp = []
+        if job.observation.category.value != "active":
+            try:
+                with os.scandir(job.path / "temp") as it:
+                    for entry in it:
+                        try:
+                            if now - entry.stat(follow_symlinks=False).st_mtime > OLD_TEMP_AGE_S:
+                                old_temp.append(entry.path)
+                        except OSError:
+                            continue
+            except OSError:
+                pass
+        has_backup = not job.observation.manifest_ok and _newest_valid_backup(job.path) is not None
+        return DiskFacts(has_backup, tuple(leftovers), tuple(old_temp))
+
+    def fix(self, finding: Finding) -> ActionResult:
+        """Apply a finding's fix; each fix is an action with an audit line."""
+        if finding.fix is None:
+            return ActionResult(
+                finding.job_id,
+                "fix",
+                Outcome.REFUSED,
+                f"{finding.code}: no automatic fix",
+                error="NotRecoverable",
+            )
+        try:
+            message = self._fix(finding)
+        except LogistError as exc:
+            return _failure(finding.job_id, "fix", exc)
+        except OSError as exc:
+            return ActionResult(
+                finding.job_id, "fix", Outcome.FAILED, f"I/O error: {exc}", error=type(exc).__name__
+            )
+        self._audit(f"fix:{finding.fix}", finding.job_id, None, message)
+        return ActionResult(finding.job_id, "fix", Outcome.FIXED, message)
+
+    def _fix(self, finding: Finding) -> str:
+        job_id = finding.job_id
+        if finding.fix in (FixKind.REINDEX, FixKind.DROP_INDEX_ENTRY):
+            assert job_id is not None
+            return self._edit_index(job_id, add=finding.fix is FixKind.REINDEX)
+        assert job_id is not None
+        state = self.job(job_id)
+        if not state.location.writable:
+            raise NotRecoverable(f"job {job_id!r} leads outside the root: never written to")
+        with JobLock(state.path, job_id):
+            if finding.fix is FixKind.RESTORE_BACKUP:
+                return self._restore_backup(state)
+            fresh = self._disk_facts(state)
+            paths = (
+                fresh.write_leftovers
+                if finding.fix is FixKind.REMOVE_WRITE_LEFTOVERS
+                else fresh.old_temp_files
+            )
+            removed = 0
+            for path in paths:
+                if (
+                    _is_inside(state.path, path)
+                    and not os.path.islink(path)
+                    and os.path.isfile(path)
+                ):
+                    os.unlink(path)
+                    removed += 1
+            return f"removed {removed} file(s)"
+
+    def _restore_backup(self, state: JobState) -> str:
+        read = read_manifest(state.path / MANIFEST_NAME)
+        if read.ok:
+            return "manifest is readable again; nothing restored"
+        found = _newest_valid_backup(state.path)
+        if found is None:
+            raise NotRecoverable(f"job {state.job_id!r} has no valid backup")
+        backup, data = found
+        # keep the broken bytes too: nothing is ever lost
+        if read.raw:
+            atomic_write_bytes(
+                state.path / ".backups" / f"job_manifest_{time.strftime('%Y%m%dT%H%M%S')}"
+                f"_{time.time_ns() % 10**9:09d}.corrupt",
+                read.raw,
+            )
+        data.setdefault("history", [])
+        if isinstance(data["history"], list):
+            data["history"].append(
+                history_entry(
+                    "MANIFEST_RESTORED", backup=backup.name, operator=self.operator, tool=TOOL
+                )
+            )
+        write_manifest(state.path, data, previous_raw=None)
+        self._scanner.forget(state.job_id)
+        return f"restored from {backup.name}"
+
+    def _edit_index(self, job_id: str, *, add: bool) -> str:
+        from filelock import FileLock
+
+        index_path = self.root / INDEX_NAME
+        with FileLock(str(self.root / ".jobs_index.lock"), timeout=5, thread_local=False):
+            try:
+                raw = index_path.read_bytes()
+                data = json.loads(raw)
+            except FileNotFoundError:
+                data = {"jobs": {}, "queue": []}
+            except ValueError as exc:
+                raise NotRecoverable(f"{INDEX_NAME} is not valid JSON; fix it by hand") from exc
+            if not isinstance(data, dict) or not isinstance(data.get("jobs", {}), dict):
+                raise NotRecoverable(f"{INDEX_NAME} has an unexpected shape; fix it by hand")
+            jobs = data.setdefault("jobs", {})
+            if add:
+                validate_job_id(job_id)
+                jobs[job_id] = str(self.root / job_id)
+                message = f"added {job_id!r} to the index"
+            else:
+                jobs.pop(job_id, None)
+                queue = data.get("queue")
+                if isinstance(queue, list):
+                    data["queue"] = [q for q in queue if q != job_id]
+                message = f"dropped {job_id!r} from the index"
+            atomic_write_bytes(index_path, dumps(data))
+        return message
+
+    # ---- health --------------------------------------------------------------------------
+
+    def get_recovery_status_report(self) -> HealthReport:
+        try:
+            snapshot = self.scan()
+        except OSError as exc:
+            return build_health_report(self.root, None, [], error=str(exc))
+        return build_health_report(self.root, snapshot, self.quick_findings(snapshot))
+
+    # ---- audit ---------------------------------------------------------------------------
+
+    def _audit(
+        self,
+        action: str,
+        job_id: str | None,
+        plan: RecoveryPlan | None,
+        result: str,
+        before: Fingerprint | None = None,
+        after: Fingerprint | None = None,
+    ) -> None:
+        append_audit(
+            self.root,
+            {
+                "operator": self.operator,
+                "pid": os.getpid(),
+                "action": action,
+                "job_id": job_id,
+                "verdict": None if plan is None else str(plan.verdict),
+                "from_status": None if plan is None else plan.from_status,
+                "to_status": None if plan is None else plan.to_status,
+                "evidence": None if plan is None else plan.evidence,
+                "fingerprint_before": None if before is None else before.to_dict(),
+                "fingerprint_after": None if after is None else after.to_dict(),
+                "result": result,
+            },
+        )
+
+
+def _plan_fields(plan: RecoveryPlan) -> dict[str, Any]:
+    return {name: getattr(plan, name) for name in plan.__dataclass_fields__}
+
+
+def _failure(
+    job_id: str | None, action: str, exc: Exception, plan: RecoveryPlan | None = None
+) -> ActionResult:
+    refused = isinstance(exc, LockBusy | JobChanged | NotRecoverable | JobNotFound)
+    return ActionResult(
+        job_id,
+        action,
+        Outcome.REFUSED if refused else Outcome.FAILED,
+        str(exc),
+        plan.from_status if plan else None,
+        plan=plan,
+        error=type(exc).__name__,
+    )
+
+
+def terminate_verified(
+    targets: Iterable[ProcessIdentity], grace: float = TERMINATE_GRACE_S
+) -> list[int]:
+    """TERM (and CONT, so a stopped process can act on it), wait, then KILL what is left.
+
+    Every signal goes only to a process whose identity is re-verified at that moment.
+    """
+    signalled = []
+    targets = list(targets)
+    for identity in targets:
+        if signal_verified(identity, signal.SIGTERM):
+            signal_verified(identity, signal.SIGCONT)
+            signalled.append(identity.pid)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if all(liveness(t) is not Liveness.ALIVE for t in targets):
+            return signalled
+        time.sleep(0.05)
+    for identity in targets:
+        signal_verified(identity, signal.SIGKILL)
+    kill_deadline = time.monotonic() + 2.0
+    while time.monotonic() < kill_deadline:
+        if all(liveness(t) is not Liveness.ALIVE for t in targets):
+            break
+        time.sleep(0.02)
+    return signalled
+
+
+def _uptime(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process(pid).create_time())
+    except Exception:
+        return None
+
+
+def _writer_gone(name: str, path: Path, now: float) -> bool:
+    """A temp file is a leftover when the pid in its name is gone, or it is over a minute old."""
+    parts = name.split(".")
+    try:
+        pid = int(parts[-2])
+    except (IndexError, ValueError):
+        pid = None
+    if pid is not None and not os.path.exists(f"/proc/{pid}"):
+        return True
+    try:
+        return now - os.stat(path, follow_symlinks=False).st_mtime > 60
+    except OSError:
+        return False
+
+
+def _newest_valid_backup(job_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    for backup in list_backups(job_dir):
+        try:
+            raw = backup.read_bytes()
+        except OSError:
+            continue
+        parsed = parse_manifest(raw)
+        if parsed.data is not None:
+            return backup, parsed.data
+    return None
+
+
+def _is_inside(directory: Path, path: str) -> bool:
+    real_dir = os.path.realpath(directory)
+    return os.path.realpath(path).startswith(real_dir + os.sep)
+
+
+def tail_file(path: Path, lines: int, max_bytes: int = 256 * 1024) -> list[str]:
+    """The last `lines` lines of a file, reading at most `max_bytes` from its end."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(0, os.SEEK_END)
+            size = stream.tell()
+            stream.seek(max(0, size - max_bytes))
+            data = stream.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", errors="replace")
+    return text.splitlines()[-lines:]
+
+
+__all__ = [
+    "ActionResult",
+    "BulkResult",
+    "JobDetail",
+    "JobRecoveryManager",
+    "Outcome",
+    "ReattachResult",
+]

@@ -1,0 +1,402 @@
+"""The job side: run a command as a supervised job, or adopt a detached one.
+
+The runner holds the job's `.lock` (close-on-exec, so the command never inherits it), records its
+identity in the manifest before the command starts, heartbeats, forwards SIGTERM/SIGINT, and
+records the outcome. If it is SIGKILLed, the lock is free while the manifest still says EXECUTING
+with its identity: exactly the evidence recovery needs. Before each write it checks that
+`generation` is still its own, so a runner that was recovered behind its back stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .core._errors import JobChanged, LogistError, NotRecoverable
+from .core._identity import (
+    Liveness,
+    ProcessIdentity,
+    boot_id,
+    current_identity,
+    host_name,
+    identity_from_record,
+    identity_of,
+    liveness,
+)
+from .core._locking import JobLock
+from .core._manifest import (
+    MANIFEST_NAME,
+    history_entry,
+    now_naive_iso,
+    read_manifest,
+    write_manifest,
+)
+from .core._root import validate_job_id
+from .core._scan import HEARTBEAT_NAME
+from .core._states import Category, category_of
+
+log = logging.getLogger(__name__)
+
+TOOL = "logist-runner"
+
+
+class RunnerError(LogistError):
+    """The runner could not start the job."""
+
+
+@dataclass
+class _Job:
+    """The runner's view of the manifest it owns."""
+
+    job_dir: Path
+    job_id: str
+    data: dict[str, Any]
+    raw: bytes | None
+    generation: int
+
+    def reload_checked(self) -> None:
+        """Re-read the manifest; raise JobChanged if someone else wrote a generation since."""
+        read = read_manifest(self.job_dir / MANIFEST_NAME)
+        if read.data is None or read.data.get("generation") != self.generation:
+            raise JobChanged(self.job_id)
+        self.data, self.raw = read.data, read.raw
+
+    def write(self) -> None:
+        write_manifest(self.job_dir, self.data, previous_raw=self.raw)
+        self.generation = self.data["generation"]
+        read = read_manifest(self.job_dir / MANIFEST_NAME)
+        self.raw = read.raw
+
+    def transition(
+        self,
+        status: str,
+        updates: dict[str, Any] | None = None,
+        *,
+        retire_runner: bool = False,
+        **entry: Any,
+    ) -> None:
+        """Re-read (fenced on generation), apply `updates`, set `status` with a history entry.
+
+        `retire_runner` moves the `runner` block to `last_runner`: the owner is leaving.
+        """
+        self.reload_checked()
+        self.data.update(updates or {})
+        if retire_runner and "runner" in self.data:
+            self.data["last_runner"] = self.data.pop("runner")
+        previous = self.data.get("status")
+        self.data["status"] = status
+        self.data.setdefault("history", [])
+        if not isinstance(self.data["history"], list):
+            self.data["history"] = []
+        self.data["history"].append(
+            history_entry(
+                entry.pop("event", "RUNNER_TRANSITION"),
+                previous_status=previous,
+                new_status=status,
+                tool=TOOL,
+                **entry,
+            )
+        )
+        self.write()
+
+
+def _new_manifest(job_id: str, command: Sequence[str]) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "description": shlex.join(command),
+        "status": "PENDING",
+        "current_phase": None,
+        "phases": [],
+        "created_at": now_naive_iso(),
+        "updated_at": now_naive_iso(),
+        "config": {},
+        "metrics": {"cumulative_cost": 0, "cumulative_time_seconds": 0, "step_count": 0},
+        "history": [history_entry("JOB_CREATED", tool=TOOL)],
+    }
+
+
+class _Heartbeat(threading.Thread):
+    """Refreshes `<job>/heartbeat` and watches for a recovery behind our back."""
+
+    def __init__(self, job: _Job, interval: float, on_fenced: Any) -> None:
+        super().__init__(name="logist-heartbeat", daemon=True)
+        self.job = job
+        self.interval = interval
+        self.on_fenced = on_fenced
+        self.stop = threading.Event()
+        self.path = job.job_dir / HEARTBEAT_NAME
+
+    def beat(self) -> None:
+        try:
+            with open(self.path, "a"):
+                pass
+            os.utime(self.path)
+        except OSError as exc:
+            log.warning("heartbeat failed: %s", exc)
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            read = read_manifest(self.job.job_dir / MANIFEST_NAME)
+            if read.data is not None and read.data.get("generation") != self.job.generation:
+                self.on_fenced()
+                return
+            self.beat()
+
+
+def _runner_record(
+    command: Sequence[str], interval: float, log_path: Path, child: subprocess.Popen[bytes] | None
+) -> dict[str, Any]:
+    me = current_identity()
+    record: dict[str, Any] = {
+        **me.to_dict(),
+        "started_at": now_naive_iso(),
+        "command": list(command),
+        "child_pid": None,
+        "child_start_token": None,
+        "heartbeat_interval_s": interval,
+        "log_path": str(log_path),
+    }
+    if child is not None:
+        child_identity = identity_of(child.pid)
+        record["child_pid"] = child.pid
+        record["child_start_token"] = child_identity.start_token if child_identity else None
+    return record
+
+
+def _open_job(root: Path, job_id: str, command: Sequence[str]) -> tuple[Path, JobLock]:
+    validate_job_id(job_id)
+    job_dir = root / job_id
+    if job_dir.is_symlink():
+        raise RunnerError(f"job directory {job_dir} is a symlink; refusing to run there")
+    job_dir.mkdir(exist_ok=True)
+    lock = JobLock(job_dir, job_id, timeout=0.5).acquire()
+    if not (job_dir / MANIFEST_NAME).exists():
+        write_manifest(job_dir, _new_manifest(job_id, command), previous_raw=None)
+    return job_dir, lock
+
+
+def run_job(
+    root: Path,
+    job_id: str,
+    command: Sequence[str],
+    *,
+    heartbeat: float = 5.0,
+) -> int:
+    """Supervise `command` as job `job_id`; returns the command's exit status (128+N on signal)."""
+    if not command:
+        raise RunnerError("no command to run")
+    job_dir, lock = _open_job(root, job_id, command)
+    try:
+        read = read_manifest(job_dir / MANIFEST_NAME)
+        if read.data is None:
+            raise RunnerError(f"manifest of {job_id!r} is unreadable: {read.problems[0].message}")
+        status = read.data.get("status")
+        if category_of(status if isinstance(status, str) else None) is Category.TERMINAL:
+            raise RunnerError(f"job {job_id!r} is {status}; refusing to run it again")
+        generation = read.data.get("generation")
+        job = _Job(
+            job_dir, job_id, read.data, read.raw, generation if isinstance(generation, int) else 0
+        )
+        logs = job_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        log_path = logs / "runner.log"
+        job.transition(
+            "EXECUTING",
+            {"runner": _runner_record(command, heartbeat, log_path, None)},
+            event="RUNNER_STARTED",
+            command=list(command),
+        )
+        return _supervise(job, command, heartbeat, log_path)
+    finally:
+        lock.release()
+
+
+def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Path) -> int:
+    fenced = threading.Event()
+    with open(log_path, "ab", buffering=0) as out:
+        try:
+            child = subprocess.Popen(
+                list(command),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=job.job_dir,
+                start_new_session=True,  # own process group: signals reach the whole command
+                close_fds=True,
+            )
+        except OSError as exc:
+            job.transition(
+                "INTERVENTION_REQUIRED",
+                retire_runner=True,
+                event="EXECUTION_ERROR",
+                reason=f"command could not start: {exc}",
+            )
+            return 127
+    job.reload_checked()
+    job.data["runner"] = _runner_record(command, interval, log_path, child)
+    job.write()  # the command's identity, so a dead runner leaves a detectable orphan
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+
+    def on_fenced() -> None:
+        fenced.set()
+        _terminate_group(child)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    beat = _Heartbeat(job, interval, on_fenced)
+    beat.beat()
+    beat.start()
+    try:
+        code = child.wait()
+    finally:
+        beat.stop.set()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if fenced.is_set():
+        log.warning("job %s was recovered by someone else; stopped without writing", job.job_id)
+        return 128 + signal.SIGTERM
+    return _finish(job, code)
+
+
+def _terminate_group(child: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(grace)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+
+
+def _finish(job: _Job, code: int) -> int:
+    """Record HARVESTING then the outcome; gives up quietly if the job was taken from us."""
+    try:
+        job.transition("HARVESTING", event="RUNNER_EXITED", exit_code=code)
+        outcome = "SUCCESS" if code == 0 else "INTERVENTION_REQUIRED"
+        if code < 0:
+            reason = f"command killed by signal {signal.Signals(-code).name}"
+        elif code:
+            reason = f"command exited with status {code}"
+        else:
+            reason = "command exited with status 0"
+        job.transition(
+            outcome, retire_runner=True, event="RUNNER_FINISHED", reason=reason, exit_code=code
+        )
+    except JobChanged:
+        log.warning("job %s changed behind the runner's back; outcome not recorded", job.job_id)
+    with contextlib.suppress(OSError):
+        os.unlink(job.job_dir / HEARTBEAT_NAME)
+    return 128 - code if code < 0 else code
+
+
+def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 0.5) -> int:
+    """Supervise the still-running command of a job whose runner died.
+
+    The command is not our child, so its exit status cannot be known: when it exits the job goes
+    to INTERVENTION_REQUIRED with that reason, for a human to check the outputs.
+    """
+    validate_job_id(job_id)
+    job_dir = root / job_id
+    with JobLock(job_dir, job_id, timeout=1.0):
+        read = read_manifest(job_dir / MANIFEST_NAME)
+        if read.data is None:
+            raise RunnerError(f"manifest of {job_id!r} is unreadable")
+        runner = read.data.get("runner") or read.data.get("last_runner")
+        child = identity_from_record(runner, "child_pid", "child_start_token")
+        if child is None or liveness(child) is not Liveness.ALIVE:
+            raise NotRecoverable(f"job {job_id!r} has no live command to adopt")
+        generation = read.data.get("generation")
+        job = _Job(
+            job_dir, job_id, read.data, read.raw, generation if isinstance(generation, int) else 0
+        )
+        record = {
+            **current_identity().to_dict(),
+            "started_at": now_naive_iso(),
+            "command": runner.get("command") if isinstance(runner, dict) else None,
+            "child_pid": child.pid,
+            "child_start_token": child.start_token,
+            "heartbeat_interval_s": heartbeat,
+            "log_path": runner.get("log_path") if isinstance(runner, dict) else None,
+            "adopted": True,
+        }
+        target = _active_status_to_restore(read.data)
+        job.transition(target, {"runner": record}, event="RUNNER_ADOPTED", child_pid=child.pid)
+        fenced = threading.Event()
+        beat = _Heartbeat(job, heartbeat, fenced.set)
+        beat.beat()
+        beat.start()
+        _wait_foreign(child.pid, child.start_token, fenced, poll)
+        beat.stop.set()
+        if fenced.is_set():
+            return 1
+        try:
+            job.transition("HARVESTING", event="RUNNER_EXITED", exit_code=None)
+            job.transition(
+                "INTERVENTION_REQUIRED",
+                retire_runner=True,
+                event="RUNNER_FINISHED",
+                reason="adopted command exited; its exit status is unknown",
+                exit_code=None,
+            )
+        except JobChanged:
+            return 1
+        with contextlib.suppress(OSError):
+            os.unlink(job_dir / HEARTBEAT_NAME)
+        return 0
+
+
+def _wait_foreign(pid: int, token: int, stop: threading.Event, poll: float) -> None:
+    """Wait for a process that is not our child: pidfd when available, else polling."""
+    identity = ProcessIdentity(host_name(), boot_id(), pid, token)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        pidfd = None
+    try:
+        while not stop.is_set():
+            if liveness(identity) is not Liveness.ALIVE:
+                return
+            if pidfd is not None:
+                ready, _, _ = select.select([pidfd], [], [], poll)
+                if ready:
+                    return
+            else:
+                time.sleep(poll)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _active_status_to_restore(data: dict[str, Any]) -> str:
+    """The active state an adopted job should be in.
+
+    A job that was reset while its command lived goes back to the state it had before the
+    reset (from the last CRASH_RECOVERY entry), else EXECUTING.
+    """
+    status = data.get("status")
+    if isinstance(status, str) and category_of(status) is Category.ACTIVE:
+        return status
+    history = data.get("history") if isinstance(data.get("history"), list) else []
+    for entry in reversed(history):
+        if isinstance(entry, dict) and entry.get("event") == "CRASH_RECOVERY":
+            previous = entry.get("previous_status")
+            if isinstance(previous, str) and category_of(previous) is Category.ACTIVE:
+                return previous
+            break
+    return "EXECUTING"

@@ -1,0 +1,135 @@
+"""Shared fixtures: real jobs roots in tmp_path and real runner processes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logist.core._manifest import MANIFEST_NAME
+
+# A pid that cannot exist: pid_max is at most 2**22.
+IMPOSSIBLE_PID = 2**22 + 1
+
+
+@pytest.fixture
+def jobs_root(tmp_path: Path) -> Path:
+    root = tmp_path / "jobs"
+    root.mkdir()
+    return root
+
+
+def write_job(
+    root: Path, job_id: str, manifest: dict[str, Any] | bytes | None = None, **fields: Any
+) -> Path:
+    """Create `<root>/<job_id>/job_manifest.json` from a dict (merged with fields) or raw bytes."""
+    job_dir = root / job_id
+    job_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(manifest, bytes):
+        (job_dir / MANIFEST_NAME).write_bytes(manifest)
+        return job_dir
+    data = {
+        "job_id": job_id,
+        "description": f"job {job_id}",
+        "status": "PENDING",
+        "history": [],
+        **(manifest or {}),
+        **fields,
+    }
+    (job_dir / MANIFEST_NAME).write_text(json.dumps(data, indent=2))
+    return job_dir
+
+
+def read_job(root: Path, job_id: str) -> dict[str, Any]:
+    return json.loads((root / job_id / MANIFEST_NAME).read_text())
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll until predicate() is truthy; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
+
+
+@dataclass
+class RunningJob:
+    job_id: str
+    job_dir: Path
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def runner_pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def child_pid(self) -> int:
+        return read_job(self.job_dir.parent, self.job_id)["runner"]["child_pid"]
+
+
+@pytest.fixture
+def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
+    """Start `logist run` as a real process; waits until the command's pid is recorded."""
+    started: list[RunningJob] = []
+
+    def start(
+        job_id: str, *command: str, heartbeat: float = 0.2, root: Path | None = None
+    ) -> RunningJob:
+        root = root or jobs_root
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "logist",
+                "run",
+                "--root",
+                str(root),
+                "--job-id",
+                job_id,
+                "--heartbeat",
+                str(heartbeat),
+                "--",
+                *(command or ("sleep", "60")),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        job = RunningJob(job_id, root / job_id, proc)
+        started.append(job)
+
+        def recorded() -> bool:
+            try:
+                return bool(read_job(root, job_id).get("runner", {}).get("child_pid"))
+            except (OSError, ValueError):
+                return proc.poll() is not None
+
+        wait_for(recorded)
+        return job
+
+    yield start
+    for job in started:
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            child = read_job(job.job_dir.parent, job.job_id).get("runner", {}).get("child_pid")
+            if child:
+                os.killpg(child, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(job.proc.pid, signal.SIGCONT)
+            job.proc.kill()
+        job.proc.wait()
+        if job.proc.stderr:
+            job.proc.stderr.close()
