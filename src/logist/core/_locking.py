@@ -28,7 +28,7 @@ class LockState(StrEnum):
     """The probe could not tell (permission, odd file type, no flock on this filesystem)."""
 
 
-def probe_lock(path: Path) -> LockState:
+def probe_lock(path: str | Path) -> LockState:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:

@@ -133,7 +133,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def read_manifest(path: Path, size_cap: int = DEFAULT_SIZE_CAP) -> ManifestRead:
+def read_manifest(path: str | Path, size_cap: int = DEFAULT_SIZE_CAP) -> ManifestRead:
     """Read and check a manifest without ever raising for what is in the file.
 
     Symlinks are not followed (O_NOFOLLOW): the caller decides whether a link is acceptable.
@@ -162,7 +162,7 @@ def read_manifest(path: Path, size_cap: int = DEFAULT_SIZE_CAP) -> ManifestRead:
                 f"manifest is {st.st_size} bytes, over the {size_cap}-byte cap",
             )
             return ManifestRead(None, (problem,), fingerprint)
-        raw = _read_bounded(fd, size_cap)
+        raw = _read_bounded(fd, size_cap, st.st_size)
     except OSError as exc:
         problem = Problem(ProblemCode.UNREADABLE, f"manifest cannot be read: {exc.strerror}")
         return ManifestRead(None, (problem,))
@@ -171,9 +171,13 @@ def read_manifest(path: Path, size_cap: int = DEFAULT_SIZE_CAP) -> ManifestRead:
     return parse_manifest(raw, fingerprint, size_cap)
 
 
-def _read_bounded(fd: int, size_cap: int) -> bytes:
-    chunks = []
-    remaining = size_cap + 1
+def _read_bounded(fd: int, size_cap: int, expected: int) -> bytes:
+    """Read at most size_cap + 1 bytes; one read() when the file is what fstat said."""
+    first = os.read(fd, min(expected + 1, size_cap + 1))
+    if len(first) <= expected:
+        return first  # short read at EOF: the whole file
+    chunks = [first]
+    remaining = size_cap + 1 - len(first)
     while remaining > 0:
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
@@ -200,7 +204,7 @@ def parse_manifest(
     except UnicodeDecodeError as exc:
         return fail(ProblemCode.INVALID_UTF8, f"manifest is not valid UTF-8 (byte {exc.start})")
     try:
-        data = json.loads(text)
+        data = _decode(text)
     except RecursionError:
         return fail(ProblemCode.TOO_DEEP, "manifest JSON is nested too deeply")
     except json.JSONDecodeError as exc:
@@ -215,12 +219,16 @@ def parse_manifest(
     return ManifestRead(data, check_fields(data), fingerprint, raw)
 
 
+_decode = json.JSONDecoder().decode
+
+
 def check_fields(data: dict[str, Any]) -> tuple[Problem, ...]:
     """Type problems of the fields we rely on; absent fields are fine (CLI manifests lack some)."""
     problems = []
-    for key, types in _FIELD_TYPES.items():
-        value = data.get(key)
-        if value is None or (isinstance(value, types) and not isinstance(value, bool)):
+    for key in _FIELD_TYPES.keys() & data.keys():
+        value = data[key]
+        types = _FIELD_TYPES[key]
+        if value is None or (isinstance(value, types) and value is not True and value is not False):
             continue
         expected = " or ".join(t.__name__ for t in types)
         problems.append(
@@ -230,13 +238,17 @@ def check_fields(data: dict[str, Any]) -> tuple[Problem, ...]:
                 key,
             )
         )
-    for key in ("created_at", "updated_at"):
-        value = data.get(key)
-        if isinstance(value, str) and parse_timestamp(value) is None:
-            problems.append(
-                Problem(ProblemCode.BAD_TIMESTAMP, f"field {key!r} is not a timestamp", key)
-            )
     return tuple(problems)
+
+
+def timestamp_problems(data: dict[str, Any], parsed: dict[str, float | None]) -> list[Problem]:
+    """Problems for timestamp fields that are strings but did not parse (`parsed` by the caller,
+    so each timestamp is parsed once)."""
+    return [
+        Problem(ProblemCode.BAD_TIMESTAMP, f"field {key!r} is not a timestamp", key)
+        for key, value in parsed.items()
+        if value is None and isinstance(data.get(key), str)
+    ]
 
 
 def parse_timestamp(value: object) -> float | None:
@@ -247,9 +259,12 @@ def parse_timestamp(value: object) -> float | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
     try:
         return moment.timestamp()  # naive -> interpreted as local time, as Logist wrote it
     except (OverflowError, OSError, ValueError):

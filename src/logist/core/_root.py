@@ -170,13 +170,18 @@ class JobLocation:
     """Where one job lives, and whether we may touch it."""
 
     job_id: str
-    path: Path
-    """The job directory as found (not resolved)."""
+    directory: str
+    """The job directory as found (not resolved); a string, since a cold scan of 10k jobs
+    cannot afford a Path object each."""
     indexed: bool
     on_disk: bool
     writable: bool
     """False when the job leads outside the root: read-only evidence, never a write target."""
     issues: tuple[RootIssue, ...] = ()
+
+    @property
+    def path(self) -> Path:
+        return Path(self.directory)
 
 
 def enumerate_jobs(
@@ -184,6 +189,7 @@ def enumerate_jobs(
 ) -> tuple[dict[str, JobLocation], tuple[RootIssue, ...]]:
     """The union of indexed jobs and job directories, each with its confinement verdict."""
     root_real = root_real or os.path.realpath(root)
+    root_str = str(root)
     found: dict[str, JobLocation] = {}
     issues: list[RootIssue] = []
     with os.scandir(root) as it:
@@ -206,7 +212,7 @@ def enumerate_jobs(
                     entry.path,
                 )
                 found[name] = JobLocation(
-                    name, Path(entry.path), name in index.entries, True, False, (issue,)
+                    name, entry.path, name in index.entries, True, False, (issue,)
                 )
                 continue
             if not entry.is_dir(follow_symlinks=False):
@@ -216,13 +222,14 @@ def enumerate_jobs(
         if not is_valid_job_id(name):
             issues.append(RootIssue("job-dir-bad-id", f"directory {name!r} is not a valid job id"))
             continue
-        found[name] = JobLocation(name, Path(entry.path), name in index.entries, True, True)
+        found[name] = JobLocation(name, entry.path, name in index.entries, True, True)
     for job_id, item in index.entries.items():
         if job_id in found:
             location = found[job_id]
-            expected = str(root / job_id)
+            expected = f"{root_str}/{job_id}"
             if (
                 item.path
+                and item.path != expected
                 and os.path.normpath(item.path) != expected
                 and not _same_dir(item.path, location.path)
             ):
@@ -234,7 +241,7 @@ def enumerate_jobs(
                 )
                 found[job_id] = JobLocation(
                     job_id,
-                    location.path,
+                    location.directory,
                     True,
                     True,
                     location.writable,
@@ -258,7 +265,7 @@ def _locate_indexed_only(root: Path, root_real: str, item: IndexEntry) -> JobLoc
     if item.path is None:
         path = root / job_id
         issue = RootIssue("index-dangling", "indexed job has no directory", job_id, str(path))
-        return JobLocation(job_id, path, True, False, True, (issue,))
+        return JobLocation(job_id, str(path), True, False, True, (issue,))
     candidate = item.path if os.path.isabs(item.path) else os.path.join(root, item.path)
     resolved = os.path.realpath(candidate)
     if not is_within(root_real, resolved):
@@ -268,10 +275,10 @@ def _locate_indexed_only(root: Path, root_real: str, item: IndexEntry) -> JobLoc
             job_id,
             item.path,
         )
-        return JobLocation(job_id, Path(candidate), True, False, False, (issue,))
+        return JobLocation(job_id, candidate, True, False, False, (issue,))
     if not os.path.isdir(resolved):
         issue = RootIssue(
             "index-dangling", f"indexed directory {item.path} is gone", job_id, item.path
         )
-        return JobLocation(job_id, Path(candidate), True, False, True, (issue,))
-    return JobLocation(job_id, Path(candidate), True, True, True)
+        return JobLocation(job_id, candidate, True, False, True, (issue,))
+    return JobLocation(job_id, candidate, True, True, True)

@@ -7,9 +7,12 @@ what the state needs: lock probe, identity and heartbeat only for active states.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from ._manifest import (
     ProblemCode,
     parse_timestamp,
     read_manifest,
+    timestamp_problems,
 )
 from ._root import INDEX_NAME, IndexRead, JobLocation, RootIssue, enumerate_jobs, read_index
 from ._states import Category, category_of
@@ -92,13 +96,16 @@ class JobState:
     """One job in a snapshot: where it is, what its manifest says, the evidence, the verdict."""
 
     job_id: str
-    path: Path
     location: JobLocation
     facts: JobFacts
     problems: tuple[Problem, ...]
     fingerprint: Fingerprint | None
     observation: Observation
     verdict: Verdict
+
+    @property
+    def path(self) -> Path:
+        return self.location.path
 
     @property
     def status(self) -> str | None:
@@ -115,7 +122,7 @@ class JobState:
             "verdict": str(self.verdict.kind),
             "reason": self.verdict.reason,
             "action": str(self.verdict.action),
-            "path": str(self.path),
+            "path": self.location.directory,
             "indexed": self.location.indexed,
             "evidence": dict(self.verdict.evidence),
             "facts": self.facts.to_dict(),
@@ -164,59 +171,74 @@ def _num(value: object) -> float | None:
 
 
 def facts_from(data: dict[str, Any]) -> JobFacts:
-    """Flatten a parsed manifest; wrong-typed fields are ignored (they are findings elsewhere)."""
-    status = data.get("status")
-    phases = data.get("phases")
-    phases = phases if isinstance(phases, list) else []
-    current = data.get("current_phase")
+    """Flatten a parsed manifest; wrong-typed fields are ignored (they are findings elsewhere).
+
+    On the cold-scan path for every job: kept to plain lookups.
+    """
+    get = data.get
+    status = get("status")
+    phases = get("phases")
+    if type(phases) is not list:
+        phases = ()
+    current = get("current_phase")
     phase_index = None
-    names = [p.get("name") if isinstance(p, dict) else p for p in phases]
-    if current is not None and current in names:
-        phase_index = names.index(current) + 1
-    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
-    history = data.get("history") if isinstance(data.get("history"), list) else []
+    if current is not None:
+        for position, phase in enumerate(phases, 1):
+            name = phase.get("name") if type(phase) is dict else phase
+            if name == current:
+                phase_index = position
+                break
+    metrics = get("metrics")
+    if type(metrics) is not dict:
+        metrics = {}
+    history = get("history")
+    if type(history) is not list:
+        history = ()
     last_event = last_event_at = None
     for entry in reversed(history):
-        if isinstance(entry, dict):
+        if type(entry) is dict:
             label = entry.get("event") or entry.get("action") or entry.get("new_status")
-            last_event = str(label) if label is not None else None
+            last_event = None if label is None else str(label)
             last_event_at = parse_timestamp(entry.get("timestamp"))
             break
-    recovery = data.get("recovery") if isinstance(data.get("recovery"), dict) else {}
-    crash_count = recovery.get("crash_count")
-    runner = data.get("runner") if isinstance(data.get("runner"), dict) else None
-    legacy_pid = data.get("process_id")
-    metadata = data.get("metadata")
-    if legacy_pid is None and isinstance(metadata, dict):
-        legacy_pid = metadata.get("pid")
-    if not isinstance(legacy_pid, int) or isinstance(legacy_pid, bool) or legacy_pid <= 0:
+    recovery = get("recovery")
+    crash_count = recovery.get("crash_count") if type(recovery) is dict else None
+    runner = get("runner")
+    if type(runner) is not dict:
+        runner = None
+    legacy_pid = get("process_id")
+    if legacy_pid is None:
+        metadata = get("metadata")
+        if type(metadata) is dict:
+            legacy_pid = metadata.get("pid")
+    if type(legacy_pid) is not int or legacy_pid <= 0:
         legacy_pid = None
-    generation = data.get("generation")
-    minutes = _num(data.get("time_threshold_minutes"))
-    description = data.get("description")
+    generation = get("generation")
+    minutes = _num(get("time_threshold_minutes"))
+    description = get("description")
     step_count = metrics.get("step_count")
     log_path = runner.get("log_path") if runner else None
     return JobFacts(
-        status=status if isinstance(status, str) else None,
-        description=description if isinstance(description, str) else "",
-        current_phase=None if current is None else str(current),
-        phase_index=phase_index,
-        phase_count=len(phases),
-        created_at=parse_timestamp(data.get("created_at")),
-        updated_at=parse_timestamp(data.get("updated_at")),
-        generation=generation if isinstance(generation, int) else 0,
-        crash_count=crash_count if isinstance(crash_count, int) else 0,
-        cost=_num(metrics.get("cumulative_cost")),
-        cost_threshold=_num(data.get("cost_threshold")),
-        time_s=_num(metrics.get("cumulative_time_seconds")),
-        time_threshold_s=None if minutes is None else minutes * 60,
-        step_count=step_count if isinstance(step_count, int) else None,
-        last_event=last_event,
-        last_event_at=last_event_at,
-        history_count=len(history),
-        runner=runner,
-        legacy_pid=legacy_pid,
-        log_path=log_path if isinstance(log_path, str) else None,
+        status if type(status) is str else None,
+        description if type(description) is str else "",
+        None if current is None else str(current),
+        phase_index,
+        len(phases),
+        parse_timestamp(get("created_at")),
+        parse_timestamp(get("updated_at")),
+        generation if type(generation) is int else 0,
+        crash_count if type(crash_count) is int else 0,
+        _num(metrics.get("cumulative_cost")),
+        _num(get("cost_threshold")),
+        _num(metrics.get("cumulative_time_seconds")),
+        None if minutes is None else minutes * 60,
+        step_count if type(step_count) is int else None,
+        last_event,
+        last_event_at,
+        len(history),
+        runner,
+        legacy_pid,
+        log_path if type(log_path) is str else None,
     )
 
 
@@ -228,12 +250,16 @@ class _CacheEntry:
     manifest_ok: bool
     manifest_mtime: float | None
     state: JobState | None = None
+    key: tuple[int, int, int] | None = None
+    """(inode, mtime_ns, size) as a plain tuple: the warm path compares only this."""
+    static: bool = False
+    """True when the verdict cannot change with time (not an active state): reuse as is."""
 
 
-def _newest_log_mtime(job_dir: Path) -> float | None:
+def _newest_log_mtime(job_dir: str) -> float | None:
     newest = None
     try:
-        with os.scandir(job_dir / "logs") as it:
+        with os.scandir(os.path.join(job_dir, "logs")) as it:
             for entry in it:
                 try:
                     mtime = entry.stat(follow_symlinks=False).st_mtime
@@ -245,7 +271,7 @@ def _newest_log_mtime(job_dir: Path) -> float | None:
     return newest
 
 
-def _mtime(path: Path) -> float | None:
+def _mtime(path: str) -> float | None:
     try:
         return os.stat(path, follow_symlinks=False).st_mtime
     except OSError:
@@ -254,7 +280,7 @@ def _mtime(path: Path) -> float | None:
 
 def observe(
     job_id: str,
-    job_dir: Path,
+    job_dir: str,
     facts: JobFacts,
     manifest_ok: bool,
     manifest_problem: str | None,
@@ -271,7 +297,8 @@ def observe(
             manifest_problem=manifest_problem,
             activity_at=max(filter(None, (manifest_mtime, facts.last_event_at)), default=None),
         )
-    lock = probe_lock(job_dir / LOCK_NAME)
+    lock_path = os.path.join(job_dir, LOCK_NAME)
+    lock = probe_lock(lock_path)
     runner = facts.runner
     owner = identity_from_record(runner) if runner else None
     child = identity_from_record(runner, "child_pid", "child_start_token") if runner else None
@@ -283,14 +310,14 @@ def observe(
         owner_state = liveness(owner)
         if owner_state is Liveness.DEAD and child is not None:
             child_state = liveness(child)
-        heartbeat_at = _mtime(job_dir / HEARTBEAT_NAME)
+        heartbeat_at = _mtime(os.path.join(job_dir, HEARTBEAT_NAME))
         interval = _num(runner.get("heartbeat_interval_s"))
         started_at = parse_timestamp(runner.get("started_at"))
     elif facts.legacy_pid is not None:
         owner_state = legacy_liveness(facts.legacy_pid)
     holders: tuple[int, ...] = ()
     if lock is LockState.HELD and owner_state is not Liveness.ALIVE and has_runner:
-        holders = tuple(lock_holder_pids(job_dir / LOCK_NAME))
+        holders = tuple(lock_holder_pids(Path(lock_path)))
     activity = [manifest_mtime, facts.last_event_at, heartbeat_at]
     if not has_runner:
         activity.append(_newest_log_mtime(job_dir))
@@ -326,6 +353,8 @@ class Scanner:
         self._index_key: tuple[int, int, int] | None = None
         self._index: IndexRead | None = None
         self._locations: dict[str, JobLocation] = {}
+        self._manifests: dict[str, str | None] = {}
+        """Manifest path per job as a plain string (None: absent or outside the root)."""
         self._location_issues: tuple[RootIssue, ...] = ()
         self._root_mtime: int | None = None
 
@@ -352,6 +381,12 @@ class Scanner:
             self._locations, self._location_issues = enumerate_jobs(
                 self.root, index, root_real=self._root_real
             )
+            self._manifests = {
+                job_id: os.path.join(location.directory, MANIFEST_NAME)
+                if location.on_disk and (location.writable or _inside_ok(location))
+                else None
+                for job_id, location in self._locations.items()
+            }
             self._root_mtime = root_mtime
         return self._locations
 
@@ -361,10 +396,11 @@ class Scanner:
         index = self._read_index()
         locations = self._enumerate(index)
         jobs: dict[str, JobState] = {}
-        for job_id, location in locations.items():
-            state = self._state_for(job_id, location, now)
-            if state is not None:
-                jobs[job_id] = state
+        with _gc_paused():
+            for job_id, location in locations.items():
+                state = self._state_for(job_id, location, now)
+                if state is not None:
+                    jobs[job_id] = state
         issues = (*index.issues, *self._location_issues)
         return Snapshot(self.root, now, time.perf_counter() - started, jobs, issues, index.exists)
 
@@ -382,36 +418,36 @@ class Scanner:
         return self._state_for(job_id, location, now)
 
     def _state_for(self, job_id: str, location: JobLocation, now: float) -> JobState | None:
-        entry = self._cache.get(job_id)
-        manifest = location.path / MANIFEST_NAME
-        if not location.on_disk or (not location.writable and not _inside_ok(location)):
+        manifest = self._manifests.get(job_id)
+        if manifest is None:
             return self._absent(job_id, location, now)
+        entry = self._cache.get(job_id)
         try:
             st = os.stat(manifest, follow_symlinks=False)
-            key: Fingerprint | None = Fingerprint(st.st_ino, st.st_mtime_ns, st.st_size)
+            key: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
             key = None
         except OSError:
-            key = Fingerprint(-1, -1, -1)  # unreadable: read it to learn the problem
-        if entry is None or key is None or entry.fingerprint != key:
+            key = (-1, -1, -1)  # unreadable: read it to learn the problem
+        if entry is None or key is None or entry.key != key:
             entry = self._load(job_id, location, manifest, key)
             if entry is None:
                 return None
             self._cache[job_id] = entry
         state = entry.state
-        if (
-            state is not None
-            and state.location is location
-            and (not entry.manifest_ok or category_of(entry.facts.status) is not Category.ACTIVE)
-        ):
+        if state is not None and entry.static and state.location is location:
             return state  # nothing time-dependent: reuse as is
         problem = next((p.message for p in entry.problems if p.fatal), None)
         obs = observe(
-            job_id, location.path, entry.facts, entry.manifest_ok, problem, entry.manifest_mtime
+            job_id,
+            location.directory,
+            entry.facts,
+            entry.manifest_ok,
+            problem,
+            entry.manifest_mtime,
         )
         state = JobState(
             job_id,
-            location.path,
             location,
             entry.facts,
             entry.problems,
@@ -423,7 +459,7 @@ class Scanner:
         return state
 
     def _load(
-        self, job_id: str, location: JobLocation, manifest: Path, key: Fingerprint | None
+        self, job_id: str, location: JobLocation, manifest: str, key: tuple[int, int, int] | None
     ) -> _CacheEntry | None:
         read = read_manifest(manifest)
         # a plain directory is a job only if it has job files or is indexed
@@ -432,14 +468,16 @@ class Scanner:
             and read.problems[0].code is ProblemCode.MISSING
             and not location.indexed
             and not (
-                os.path.lexists(location.path / LOCK_NAME)
-                or os.path.isdir(location.path / BACKUP_DIR)
+                os.path.lexists(os.path.join(location.directory, LOCK_NAME))
+                or os.path.isdir(os.path.join(location.directory, BACKUP_DIR))
             )
         ):
             return None
         facts = facts_from(read.data) if read.data is not None else JobFacts()
         problems = read.problems
         if read.data is not None:
+            parsed = {"created_at": facts.created_at, "updated_at": facts.updated_at}
+            problems = (*problems, *timestamp_problems(read.data, parsed))
             recorded = read.data.get("job_id")
             if isinstance(recorded, str) and recorded != job_id:
                 problems = (
@@ -450,9 +488,19 @@ class Scanner:
                         "job_id",
                     ),
                 )
-        mtime = read.fingerprint.mtime_ns / 1e9 if read.fingerprint else None
+        fingerprint = read.fingerprint
+        mtime = fingerprint.mtime_ns / 1e9 if fingerprint else None
         return _CacheEntry(
-            read.fingerprint if key is not None else None, facts, problems, read.ok, mtime
+            fingerprint,
+            facts,
+            problems,
+            read.ok,
+            mtime,
+            # the key of what was actually read (a writer may have replaced it since the stat)
+            key=None
+            if key is None or fingerprint is None
+            else (fingerprint.inode, fingerprint.mtime_ns, fingerprint.size),
+            static=not read.ok or category_of(facts.status) is not Category.ACTIVE,
         )
 
     def _absent(self, job_id: str, location: JobLocation, now: float) -> JobState:
@@ -462,7 +510,6 @@ class Scanner:
         problem = Problem(ProblemCode.MISSING, reason)
         return JobState(
             job_id,
-            location.path,
             location,
             JobFacts(),
             (problem,),
@@ -470,6 +517,22 @@ class Scanner:
             obs,
             classify(obs, self.policy, now),
         )
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while a scan builds objects that all survive it.
+
+    A cold scan of 10k jobs allocates ~100k containers; generation collections kept walking
+    them mid-scan (measured: ~8% of the cold scan). They are not cyclic garbage.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _inside_ok(location: JobLocation) -> bool:

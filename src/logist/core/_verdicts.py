@@ -156,6 +156,33 @@ def heartbeat_is_stale(obs: Observation, policy: Policy, now: float) -> bool:
 
 def classify(obs: Observation, policy: Policy, now: float) -> Verdict:
     """The verdict for one job. Pure: no I/O, no clock."""
+    if not obs.manifest_ok:
+        return Verdict(
+            VerdictKind.CORRUPT, obs.manifest_problem or "manifest unreadable", Action.FIX
+        )
+    category = obs.category
+    # Resting and terminal jobs (most of a root) need no evidence: keep their path cheap.
+    if category is Category.TERMINAL:
+        return Verdict(
+            VerdictKind.DONE, f"{obs.status}: finished", Action.NONE, False, {"status": obs.status}
+        )
+    if category is Category.RESTING:
+        return Verdict(
+            VerdictKind.IDLE,
+            f"{obs.status}: nobody needs to own it",
+            Action.NONE,
+            False,
+            {"status": obs.status},
+        )
+    if category is Category.UNKNOWN:
+        shown = "missing" if obs.status is None else repr(obs.status)
+        return Verdict(
+            VerdictKind.SUSPECT,
+            f"status {shown} is not a Logist state",
+            Action.DECIDE,
+            False,
+            {"status": obs.status},
+        )
     ev: dict[str, Any] = {
         "status": obs.status,
         "lock": str(obs.lock),
@@ -181,17 +208,6 @@ def classify(obs: Observation, policy: Policy, now: float) -> Verdict:
     def verdict(kind: VerdictKind, reason: str, action: Action, proven: bool = False) -> Verdict:
         return Verdict(kind, reason, action, proven, ev)
 
-    if not obs.manifest_ok:
-        return verdict(
-            VerdictKind.CORRUPT, obs.manifest_problem or "manifest unreadable", Action.FIX
-        )
-    if obs.category is Category.TERMINAL:
-        return verdict(VerdictKind.DONE, f"{obs.status}: finished", Action.NONE)
-    if obs.category is Category.RESTING:
-        return verdict(VerdictKind.IDLE, f"{obs.status}: nobody needs to own it", Action.NONE)
-    if obs.category is Category.UNKNOWN:
-        shown = "missing" if obs.status is None else repr(obs.status)
-        return verdict(VerdictKind.SUSPECT, f"status {shown} is not a Logist state", Action.DECIDE)
     if obs.has_runner:
         return _classify_ours(obs, policy, now, verdict, hb_age)
     if obs.legacy_pid is not None:
