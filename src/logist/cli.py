@@ -23,6 +23,7 @@ from .core import (
     JobNotFound,
     JobRecoveryManager,
     LogistError,
+    Outcome,
     RootNotFound,
     VerdictKind,
 )
@@ -195,14 +196,14 @@ def recover(
             plans.append(manager.plan(job_id, force=force))
         except LogistError as exc:
             results.append(
-                ActionResult(job_id, "recover", _refused(), str(exc), error=type(exc).__name__)
+                ActionResult(job_id, "recover", Outcome.REFUSED, str(exc), error=type(exc).__name__)
             )
     if dry_run:
         results += [
             ActionResult(
                 p.job_id,
                 "recover",
-                _planned() if p.allowed else _refused(),
+                Outcome.PLANNED if p.allowed else Outcome.REFUSED,
                 p.refusal or f"would go {p.from_status} -> {p.to_status} ({p.reason})",
                 p.from_status,
                 p.to_status,
@@ -226,18 +227,6 @@ def recover(
     results += [manager.apply(p) for p in plans]
     _print_results(results, as_json, {"dry_run": False})
     sys.exit(0 if all(r.ok for r in results) else 1)
-
-
-def _refused() -> Any:
-    from .core import Outcome
-
-    return Outcome.REFUSED
-
-
-def _planned() -> Any:
-    from .core import Outcome
-
-    return Outcome.PLANNED
 
 
 @main.command()

@@ -18,10 +18,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+import psutil
+from filelock import FileLock
 
 from ._audit import append_audit, operator_name, read_audit, state_dir
 from ._errors import (
@@ -34,7 +37,7 @@ from ._errors import (
 )
 from ._health import HealthReport, build_health_report
 from ._identity import Liveness, ProcessIdentity, identity_from_record, liveness, signal_verified
-from ._locking import JobLock
+from ._locking import JobLock, LockState
 from ._manifest import (
     MANIFEST_NAME,
     TEMP_PREFIX,
@@ -51,8 +54,9 @@ from ._manifest import (
 from ._plans import RecoveryPlan, eligible_for_bulk, plan_recovery
 from ._root import INDEX_NAME, resolve_root, validate_job_id
 from ._scan import JobState, Scanner, Snapshot
+from ._states import Category
 from ._validation import DiskFacts, Finding, FixKind, snapshot_findings
-from ._verdicts import Policy, VerdictKind
+from ._verdicts import Policy, VerdictKind, classify
 
 log = logging.getLogger(__name__)
 
@@ -399,16 +403,11 @@ class JobRecoveryManager:
             return self._write_recovery(replan, fresh)
 
     def _fresh_under_lock(self, job_id: str) -> JobState:
-        # We hold the lock: a probe from this process would see it held by us. Classify as if
-        # free, which is what it is for everyone but us.
+        """The job as everyone but us sees it: our own hold on the lock is not an owner's."""
         state = self.job(job_id)
-        if state.observation.lock.value == "held" and state.observation.owner is not Liveness.ALIVE:
-            from dataclasses import replace
-
-            from ._locking import LockState
-            from ._verdicts import classify
-
-            obs = replace(state.observation, lock=LockState.FREE, lock_holders=())
+        obs = state.observation
+        if obs.lock is LockState.HELD and obs.owner is not Liveness.ALIVE:
+            obs = replace(obs, lock=LockState.FREE, lock_holders=())
             state = replace(
                 state, observation=obs, verdict=classify(obs, self.policy, self._clock())
             )
@@ -645,7 +644,7 @@ class JobRecoveryManager:
                 if name.startswith(TEMP_PREFIX) and _writer_gone(name, directory / name, now):
                     leftovers.append(str(directory / name))
         old_temp = []
-        if job.observation.category.value != "active":
+        if job.observation.category is not Category.ACTIVE:
             try:
                 with os.scandir(job.path / "temp") as it:
                     for entry in it:
@@ -736,8 +735,6 @@ class JobRecoveryManager:
         return f"restored from {backup.name}"
 
     def _edit_index(self, job_id: str, *, add: bool) -> str:
-        from filelock import FileLock
-
         index_path = self.root / INDEX_NAME
         with FileLock(str(self.root / ".jobs_index.lock"), timeout=5, thread_local=False):
             try:
@@ -852,8 +849,6 @@ def _uptime(pid: int | None) -> float | None:
     if pid is None:
         return None
     try:
-        import psutil
-
         return max(0.0, time.time() - psutil.Process(pid).create_time())
     except Exception:
         return None
