@@ -113,10 +113,13 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
         started.append(job)
 
         def recorded() -> bool:
+            # a quick command may be over (runner block retired) before we first look
             try:
-                return bool(read_job(root, job_id).get("runner", {}).get("child_pid"))
+                if read_job(root, job_id).get("runner", {}).get("child_pid"):
+                    return True
             except (OSError, ValueError):
-                return proc.poll() is not None
+                pass
+            return proc.poll() is not None
 
         wait_for(recorded)
         return job

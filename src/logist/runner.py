@@ -224,45 +224,58 @@ def run_job(
 
 def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Path) -> int:
     fenced = threading.Event()
-    with open(log_path, "ab", buffering=0) as out:
-        try:
-            child = subprocess.Popen(
-                list(command),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=job.job_dir,
-                start_new_session=True,  # own process group: signals reach the whole command
-                close_fds=True,
-            )
-        except OSError as exc:
-            job.transition(
-                "INTERVENTION_REQUIRED",
-                retire_runner=True,
-                event="EXECUTION_ERROR",
-                reason=f"command could not start: {exc}",
-            )
-            return 127
-    job.reload_checked()
-    job.data["runner"] = _runner_record(command, interval, log_path, child)
-    job.write()  # the command's identity, so a dead runner leaves a detectable orphan
+    started: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
+        if not started:
+            pending.append(signum)  # the command is not started yet: forwarded once it is
+            return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signum)
+            os.killpg(started[0].pid, signum)
 
-    def on_fenced() -> None:
-        fenced.set()
-        _terminate_group(child)
-
+    # Installed before the command starts: a TERM just after the start used to kill the runner
+    # alone (default action) and leave the command orphaned and the job EXECUTING.
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
-    beat = _Heartbeat(job, interval, on_fenced)
-    beat.beat()
-    beat.start()
     try:
-        code = child.wait()
+        with open(log_path, "ab", buffering=0) as out:
+            try:
+                child = subprocess.Popen(
+                    list(command),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=job.job_dir,
+                    start_new_session=True,  # own process group: signals reach the whole command
+                    close_fds=True,
+                )
+            except OSError as exc:
+                job.transition(
+                    "INTERVENTION_REQUIRED",
+                    retire_runner=True,
+                    event="EXECUTION_ERROR",
+                    reason=f"command could not start: {exc}",
+                )
+                return 127
+        started.append(child)
+        for signum in pending:
+            forward(signum, None)
+        job.reload_checked()
+        job.data["runner"] = _runner_record(command, interval, log_path, child)
+        job.write()  # the command's identity, so a dead runner leaves a detectable orphan
+
+        def on_fenced() -> None:
+            fenced.set()
+            _terminate_group(child)
+
+        beat = _Heartbeat(job, interval, on_fenced)
+        beat.beat()
+        beat.start()
+        try:
+            code = child.wait()
+        finally:
+            beat.stop.set()
     finally:
-        beat.stop.set()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if fenced.is_set():

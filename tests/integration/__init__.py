@@ -1,0 +1,1 @@
+"""The backend against real files, real flock holders and real runner processes."""
