@@ -464,6 +464,19 @@ def test_a_crash_at_any_step_of_a_recovery_leaves_the_job_crashed_or_recovered(
     assert_sweep(scenario, tmp_path, procs, "flock-ex r/.lock", "create .logist/audit.jsonl")
 
 
+def test_a_crash_at_any_step_of_a_bulk_recovery_is_finished_by_resume_recovering_each_job_once(
+    tmp_path: Path, procs: Processes
+) -> None:
+    scenario = Scenario("bulk", stage_bulk, next_bulk, final_bulk)
+    assert_sweep(
+        scenario,
+        tmp_path,
+        procs,
+        "rename .logist/<tmp:bulk-request.json> -> .logist/bulk-request.json",
+        "remove .logist/bulk-request.json",
+    )
+
+
 def test_an_adopter_killed_at_any_step_leaves_the_job_adoptable_or_recoverable(
     tmp_path: Path, procs: Processes
 ) -> None:

@@ -78,6 +78,11 @@ _ROOT_ISSUES: dict[str, tuple[Severity, str, FixKind | None]] = {
         None,
     ),
     "job-dir-bad-id": (Severity.WARNING, "rename or remove the directory", None),
+    "write-leftovers": (
+        Severity.WARNING,
+        "remove them (the files they were replacing are intact)",
+        FixKind.REMOVE_WRITE_LEFTOVERS,
+    ),
 }
 
 

@@ -52,7 +52,7 @@ from ._manifest import (
     write_manifest,
 )
 from ._plans import RecoveryPlan, eligible_for_bulk, plan_recovery
-from ._root import INDEX_NAME, resolve_root, validate_job_id
+from ._root import INDEX_NAME, STATE_DIR, RootIssue, resolve_root, validate_job_id
 from ._scan import JobState, Scanner, Snapshot
 from ._states import Category
 from ._validation import DiskFacts, Finding, FixKind, snapshot_findings
@@ -622,11 +622,37 @@ class JobRecoveryManager:
             jobs = [snapshot.jobs[job_id]]
         else:
             jobs = list(snapshot.jobs.values())
+            leftovers = self._root_leftovers()
+            if leftovers:  # an interrupted write of the index or of a bulk request
+                names = ", ".join(os.path.relpath(p, self.root) for p in leftovers)
+                issue = RootIssue(
+                    "write-leftovers",
+                    f"{len(leftovers)} temp file(s) left by an interrupted write: {names}",
+                )
+                snapshot = replace(snapshot, root_issues=(*snapshot.root_issues, issue))
         disk = {j.job_id: self._disk_facts(j) for j in jobs if j.location.on_disk}
         findings = snapshot_findings(snapshot, disk)
         if job_id is not None:
             findings = [f for f in findings if f.job_id == job_id]
         return findings
+
+    def _root_leftovers(self) -> list[str]:
+        """Temp files of interrupted writes outside the job directories (index, bulk request)."""
+        now = self._clock()
+        found = []
+        for directory in (self.root, self.root / STATE_DIR):
+            if directory.is_symlink():
+                continue
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            found += [
+                str(directory / name)
+                for name in names
+                if name.startswith(TEMP_PREFIX) and _writer_gone(name, directory / name, now)
+            ]
+        return found
 
     def quick_findings(self, snapshot: Snapshot) -> list[Finding]:
         """Findings that need no extra I/O (what the console shows on every poll)."""
@@ -684,6 +710,13 @@ class JobRecoveryManager:
         if finding.fix in (FixKind.REINDEX, FixKind.DROP_INDEX_ENTRY):
             assert job_id is not None
             return self._edit_index(job_id, add=finding.fix is FixKind.REINDEX)
+        if finding.fix is FixKind.REMOVE_WRITE_LEFTOVERS and job_id is None:
+            removed = 0
+            for path in self._root_leftovers():
+                if _is_inside(self.root, path) and not os.path.islink(path):
+                    os.unlink(path)
+                    removed += 1
+            return f"removed {removed} file(s)"
         assert job_id is not None
         state = self.job(job_id)
         if not state.location.writable:
