@@ -395,6 +395,8 @@ def drive_adopt(root: Path, n: int, staged: Staged) -> VictimRun:
 
 
 def next_adopt(root: Path, staged: Staged, _procs: Processes) -> None:
+    if (root / "d" / RELEASE).exists():  # released before the crash: let it finish first
+        staged.extra["child"].wait(timeout=10)
     manager = JobRecoveryManager(root, operator="next")
     kind = manager.job("d").verdict.kind
     if kind is VerdictKind.DETACHED:

@@ -317,21 +317,12 @@ class JobRecoveryManager:
                 error=None if outcome is Outcome.NOOP else "NotRecoverable",
             )
         state = self.job(job_id)
+        # A plan holds only for the manifest it was made from. Whatever changed it since (another
+        # recoverer, an adoption, Logist itself), refuse before anything is signalled or written.
+        if state.fingerprint != plan.fingerprint:
+            raise JobChanged(job_id)
         if plan.force and plan.signals:
             return self._force_recover(plan, state)
-        if state.fingerprint != plan.fingerprint:
-            if state.verdict.kind is not plan.verdict:
-                fresh = plan_recovery(state, self.policy)
-                if not fresh.allowed:
-                    return ActionResult(
-                        job_id,
-                        "recover",
-                        Outcome.NOOP,
-                        f"no longer {plan.verdict} (now {state.verdict.kind}): {fresh.refusal}",
-                        state.facts.status,
-                        plan=plan,
-                    )
-            raise JobChanged(job_id)
         with JobLock(state.path, job_id):
             return self._write_recovery(plan, state)
 
@@ -381,12 +372,17 @@ class JobRecoveryManager:
         with lock:
             fresh = self._fresh_under_lock(plan.job_id)
             if fresh.verdict.kind not in (VerdictKind.CRASHED, VerdictKind.STALLED):
+                message = (
+                    f"after stopping pid(s) {signalled or 'none'} the job is "
+                    f"{fresh.facts.status} ({fresh.verdict.kind}): nothing more to do"
+                )
+                if signalled:  # terminating processes is an action even when nothing is written
+                    self._audit("recover", plan.job_id, plan, message)
                 return ActionResult(
                     plan.job_id,
                     "recover",
                     Outcome.NOOP,
-                    f"after stopping pid(s) {signalled or 'none'} the job is "
-                    f"{fresh.facts.status} ({fresh.verdict.kind}): nothing more to do",
+                    message,
                     plan.from_status,
                     fresh.facts.status,
                     plan,
