@@ -14,6 +14,7 @@ import logging
 import os
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -49,6 +50,12 @@ from .core._states import Category, category_of
 log = logging.getLogger(__name__)
 
 TOOL = "logist-runner"
+# The command starts only once its identity is in the manifest: until then a shell waits at this
+# gate for one line from the runner. A runner killed before recording the command closes the pipe
+# and the shell exits without running it. Without the gate a SIGKILL between the start and the
+# write left a command running that no manifest named: recovery saw "crashed", reset the job, and a
+# re-run started the command twice (found by tests/reliability/test_crash_points.py).
+_GATE = 'IFS= read -r go && [ "$go" = go ] || exit 125; exec "$@" </dev/null'
 
 
 class RunnerError(LogistError):
@@ -240,9 +247,12 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
     try:
         with open(log_path, "ab", buffering=0) as out:
             try:
+                program = os.path.join(job.job_dir, command[0]) if "/" in command[0] else command[0]
+                if shutil.which(program) is None:  # the gate's shell would hide this error
+                    raise FileNotFoundError(2, "No such file or directory", command[0])
                 child = subprocess.Popen(
-                    list(command),
-                    stdin=subprocess.DEVNULL,
+                    ["sh", "-c", _GATE, "logist-gate", *command],
+                    stdin=subprocess.PIPE,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=job.job_dir,
@@ -263,6 +273,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         job.reload_checked()
         job.data["runner"] = _runner_record(command, interval, log_path, child)
         job.write()  # the command's identity, so a dead runner leaves a detectable orphan
+        _open_gate(child)
 
         def on_fenced() -> None:
             fenced.set()
@@ -282,6 +293,15 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         log.warning("job %s was recovered by someone else; stopped without writing", job.job_id)
         return 128 + signal.SIGTERM
     return _finish(job, code)
+
+
+def _open_gate(child: subprocess.Popen[bytes]) -> None:
+    """Let the gated command run (it is recorded now); a command already gone is no error."""
+    assert child.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.write(b"go\n")
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.close()
 
 
 def _terminate_group(child: subprocess.Popen[bytes], grace: float = 5.0) -> None:
