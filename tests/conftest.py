@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from logist.core._identity import Liveness, identity_from_record, liveness
 from logist.core._manifest import MANIFEST_NAME
 
 # A pid that cannot exist: pid_max is at most 2**22.
@@ -126,13 +127,18 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
 
     yield start
     for job in started:
-        with contextlib.suppress(OSError, KeyError, ValueError):
-            child = read_job(job.job_dir.parent, job.job_id).get("runner", {}).get("child_pid")
-            if child:
-                os.killpg(child, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(job.proc.pid, signal.SIGCONT)
-            job.proc.kill()
+        # Kill only what is verifiably still the job's command: a bare pid read from a manifest
+        # may have been recycled by then, even into another test's process group leader.
+        with contextlib.suppress(OSError, ValueError):
+            data = read_job(job.job_dir.parent, job.job_id)
+            for block in (data.get("runner"), data.get("last_runner")):
+                child = identity_from_record(block, "child_pid", "child_start_token")
+                if child is not None and liveness(child) is Liveness.ALIVE:
+                    os.killpg(child.pid, signal.SIGKILL)
+        if job.proc.poll() is None:  # still ours and unreaped: its pid cannot be recycled
+            with contextlib.suppress(OSError):
+                os.kill(job.proc.pid, signal.SIGCONT)
+                job.proc.kill()
         job.proc.wait()
         if job.proc.stderr:
             job.proc.stderr.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from logist.core._identity import ProcessIdentity, identity_of, read_proc_stat
+from logist.core._identity import ProcessIdentity, identity_of, read_proc_stat, signal_verified
 from logist.core._manifest import MANIFEST_NAME, now_naive_iso
 
 OTHER_HOST = "elsewhere.invalid"
@@ -53,7 +54,7 @@ class Processes:
 
     def __init__(self) -> None:
         self._popens: list[subprocess.Popen[bytes]] = []
-        self._pids: list[int] = []
+        self._foreign: list[ProcessIdentity] = []
 
     def popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         kwargs.setdefault("stdin", subprocess.DEVNULL)
@@ -63,8 +64,11 @@ class Processes:
         return proc
 
     def adopt_pid(self, pid: int) -> None:
-        """Kill this pid at cleanup too (a process that is not our child)."""
-        self._pids.append(pid)
+        """Kill this process at cleanup too (it is not our child, so it is killed by identity:
+        by then its bare pid may belong to someone else)."""
+        identity = identity_of(pid)
+        if identity is not None:
+            self._foreign.append(identity)
 
     def sleeper(self, seconds: float = 60) -> subprocess.Popen[bytes]:
         return self.popen(["sleep", str(seconds)])
@@ -90,7 +94,7 @@ class Processes:
         assert taker is not None
         assert proc.stdout is not None
         child = int(proc.stdout.readline())
-        self._pids.append(child)
+        self.adopt_pid(child)
         proc.wait()
         return taker, child
 
@@ -112,10 +116,11 @@ class Processes:
         return identity
 
     def cleanup(self) -> None:
-        for pid in self._pids:
-            _stop_hard(pid)
+        for identity in self._foreign:
+            if signal_verified(identity, signal.SIGCONT):
+                signal_verified(identity, signal.SIGKILL)
         for proc in self._popens:
-            if proc.poll() is None:
+            if proc.poll() is None:  # unreaped: the pid is still this child's
                 _stop_hard(proc.pid)
             proc.wait()
             if proc.stdout is not None:
@@ -203,3 +208,56 @@ def tree_state(top: Path) -> dict[str, tuple[Any, ...]]:
                 found[rel] = ("file", st.st_mode, st.st_mtime_ns, Path(path).read_bytes())
     found["."] = ("dir", os.stat(top).st_mode, os.stat(top).st_mtime_ns)
     return found
+
+
+def crashed_job(root: Path, job_id: str, dead: ProcessIdentity, **fields: Any) -> Path:
+    """An EXECUTING job whose recorded runner is a real process that has exited; lock free."""
+    job_dir = root / job_id
+    job_dir.mkdir(parents=True)
+    (job_dir / ".lock").touch()
+    manifest = {
+        "job_id": job_id,
+        "description": f"job {job_id}",
+        "status": "EXECUTING",
+        "history": [],
+        "runner": runner_block(dead),
+        **fields,
+    }
+    (job_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+    return job_dir
+
+
+@contextlib.contextmanager
+def unwritable(*paths: Path) -> Iterator[None]:
+    """Make directories refuse new entries for the duration, even to root.
+
+    Tests run as root, where mode bits are not enforced, so `chmod a-w` proves nothing there;
+    the immutable attribute (`chattr +i`) is enforced for root too. Skips when neither works.
+    """
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in paths}
+        for path in paths:
+            path.chmod(0o555)
+        try:
+            yield
+        finally:
+            for path, mode in modes.items():
+                path.chmod(mode)
+        return
+    done: list[Path] = []
+    try:
+        for path in paths:
+            chattr = shutil.which("chattr")
+            if (
+                chattr is None
+                or subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode
+            ):
+                pytest.skip(
+                    "running as root, where permissions are not enforced, and `chattr +i` is not "
+                    f"available on {path}'s filesystem: a write cannot be made to fail"
+                )
+            done.append(path)
+        yield
+    finally:
+        for path in done:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
