@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunningJob, read_job, wait_for, write_job
+from conftest import RunningJob, read_job, wait_for
 from logist.core import (
     JobRecoveryManager,
     NotRecoverable,
