@@ -231,7 +231,8 @@ def enumerate_jobs(
                 item.path
                 and item.path != expected
                 and os.path.normpath(item.path) != expected
-                and not _same_dir(item.path, location.path)
+                # a relative index path is relative to the root (as for indexed-only jobs), not cwd
+                and not _same_dir(os.path.join(root_str, item.path), location.path)
             ):
                 location_issue = RootIssue(
                     "index-path-mismatch",

@@ -321,6 +321,7 @@ class JobRecoveryManager:
         # recoverer, an adoption, Logist itself), refuse before anything is signalled or written.
         if state.fingerprint != plan.fingerprint:
             raise JobChanged(job_id)
+        state_dir(self.root)  # no action without its audit line: fail before, not after, acting
         if plan.force and plan.signals:
             return self._force_recover(plan, state)
         with JobLock(state.path, job_id):
@@ -691,6 +692,7 @@ class JobRecoveryManager:
                 error="NotRecoverable",
             )
         try:
+            state_dir(self.root)  # no action without its audit line: fail before, not after
             message = self._fix(finding)
         except LogistError as exc:
             return _failure(finding.job_id, "fix", exc)
