@@ -416,9 +416,31 @@ def adopt(root: str | None, job_id: str, heartbeat: float) -> None:
 )
 def demo(directory: Path | None) -> None:
     """Stage the demo root with real processes; prints its path."""
-    from .demo import stage_demo
+    from .demo import DemoError, stage_demo
 
-    staged = stage_demo(directory)
+    try:
+        staged = stage_demo(directory)
+    except (DemoError, OSError) as exc:
+        _die(str(exc))
     click.echo(str(staged.root))
     click.echo(f"demo processes: {' '.join(map(str, staged.pids()))}", err=True)
     click.echo(f"stop them with: logist demo-stop --dir {staged.root}", err=True)
+
+
+@main.command("demo-stop")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The demo root printed by `logist demo`.",
+)
+def demo_stop(directory: Path) -> None:
+    """Stop every process `logist demo` started there (each verified by its start token)."""
+    from .demo import DemoError, stop_demo
+
+    try:
+        stopped = stop_demo(directory)
+    except DemoError as exc:
+        _die(str(exc))
+    click.echo(f"stopped {len(stopped)} process(es): {' '.join(map(str, stopped)) or '-'}")

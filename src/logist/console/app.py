@@ -1,0 +1,550 @@
+"""The Logist console: live panes over JobRecoveryManager, with confirmed, keybound actions.
+
+The app owns three things: polling, the marks, and actions. Polling is one thread worker at a
+time, re-armed with `set_timer` only when it has finished, so polls never pile up; its result is
+applied as a diff, and held back while a modal is open or the console is paused. Actions ask
+the manager for plans in a worker, show them in a confirmation, then apply exactly those plans
+in a worker; the manager re-checks every job before it writes. The console never touches a
+file or a process itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import partial
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+
+from logist.core import (
+    ActionResult,
+    JobRecoveryManager,
+    LogistError,
+    Outcome,
+    ReattachResult,
+    RootNotFound,
+    VerdictKind,
+)
+
+from .messages import ActionFinished, ActionProgress, PollFinished, ProposalReady
+from .operations import (
+    Kind,
+    Proposal,
+    carry_out,
+    propose_adopt,
+    propose_bulk,
+    propose_fix,
+    propose_recovery,
+    reattach,
+)
+from .poller import Poller, PollResult
+from .rows import finding_key
+from .screens.activity import ActivityScreen
+from .screens.confirm import ConfirmScreen
+from .screens.detail import DetailScreen
+from .screens.help import HelpScreen
+from .screens.logs import LogsScreen
+from .screens.main import ConsoleScreen
+from .text import safe
+from .widgets.activity import SessionEntry
+from .widgets.keyed_table import KeyedTable
+
+WRITE_ACTIONS = frozenset({"recover", "reattach", "bulk_recover", "fix"})
+"""Disabled (and dimmed in the footer) by --read-only."""
+NOTIFY_FAILURES_SHOWN = 5
+
+
+class ConsoleApp(App[int]):
+    """`interval=None` polls once and never again: for tests and screenshots."""
+
+    CSS_PATH = "console.tcss"
+    TITLE = "Logist console"
+
+    BINDINGS = [
+        Binding("r", "recover", "Recover", tooltip="Recover the selected or marked jobs"),
+        Binding("a", "reattach", "Reattach", tooltip="Watch a running job; adopt a detached one"),
+        Binding("B", "bulk_recover", "Bulk recover", tooltip="Marked jobs, or every proven crash"),
+        Binding("v", "validate", "Validate", show=False, tooltip="Full validation of the root"),
+        Binding("f", "fix", "Fix", tooltip="Apply the automatic fix of a finding"),
+        Binding("l", "logs", "Logs", show=False, tooltip="Follow the selected job's log"),
+        Binding("A", "activity", "Activity", show=False, tooltip="Results and audit log"),
+        Binding("p", "pause", "Pause", show=False, tooltip="Pause or resume refreshing"),
+        Binding("ctrl+r", "refresh", "Refresh now", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+    """Keys not shown in the footer (it must fit 80 columns) are in `?` help and ctrl+p."""
+
+    def __init__(
+        self,
+        *,
+        manager: JobRecoveryManager,
+        read_only: bool = False,
+        interval: float | None = 2.0,
+        clock: Callable[[], float] = time.time,
+        host: str | None = None,
+        demo: bool = False,
+    ) -> None:
+        super().__init__()
+        self.manager = manager
+        self.read_only = read_only
+        self.interval = interval
+        self.clock = clock
+        self.host = host or socket.gethostname()
+        self.demo = demo
+        self.marks: set[str] = set()
+        self.session: list[SessionEntry] = []
+        self.paused = False
+        self.poll_count = 0
+        """Polls applied so far (tests wait on it)."""
+        self.last_poll: PollResult | None = None
+        self._poller = Poller(manager=manager, clock=clock)
+        self._console: ConsoleScreen | None = None
+        self._polling = False
+        self._poll_again = False
+        self._manual = False
+        self._held: PollResult | None = None
+        self._poll_timer: Timer | None = None
+        self._acting = False
+
+    # ---- screens ------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        self._console = ConsoleScreen(
+            manager=self.manager,
+            marks=self.marks,
+            host=self.host,
+            clock=self.clock,
+            open_detail=self._open_detail,
+            read_only=self.read_only,
+            demo=self.demo,
+        )
+        return self._console
+
+    @property
+    def main_screen(self) -> ConsoleScreen:
+        assert self._console is not None
+        return self._console
+
+    def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.exit)
+        self.call_after_refresh(self.poll_now)  # once the main screen is mounted
+        if self.interval is not None:
+            self.set_interval(1.0, self.main_screen.tick)
+
+    def _open_detail(self, job_id: str) -> None:
+        self.push_screen(DetailScreen(job_id=job_id, manager=self.manager, clock=self.clock))
+
+    # ---- polling ------------------------------------------------------------------------
+
+    def poll_now(self) -> None:
+        """Poll as soon as possible; never two polls at once."""
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        if self._polling:
+            self._poll_again = True
+            return
+        self._polling = True
+        self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
+
+    def _poll_in_thread(self) -> None:
+        self.post_message(PollFinished(self._poller.poll()))
+
+    def on_poll_finished(self, message: PollFinished) -> None:
+        self._polling = False
+        if isinstance(self.screen, ModalScreen) or (self.paused and not self._manual):
+            self._held = message.result
+        else:
+            self._apply(message.result)
+        self._manual = False
+        if self._poll_again:
+            self._poll_again = False
+            self.poll_now()
+        else:
+            self._arm()
+
+    def _arm(self) -> None:
+        if self.interval is None or self.paused or self._poll_timer is not None:
+            return
+        self._poll_timer = self.set_timer(self.interval, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._poll_timer = None
+        if isinstance(self.screen, ModalScreen):
+            self._arm()  # no refresh while a modal is open
+        else:
+            self.poll_now()
+
+    def _release_held(self) -> None:
+        """A modal closed: show what was polled meanwhile."""
+        if self._held is not None and not self.paused:
+            self._apply(self._held)
+
+    def _apply(self, result: PollResult) -> None:
+        self._held = None
+        self.poll_count += 1
+        if result.error is None:
+            self.last_poll = result
+            gone = [job for job in self.marks if job not in result.states]
+            if gone:
+                self.marks.difference_update(gone)
+        self.main_screen.apply_poll(result)
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen | LogsScreen | ActivityScreen):
+                screen.poll_applied()
+
+    # ---- targets ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.read_only and action in WRITE_ACTIONS:
+            return None
+        return True
+
+    def _cursor_job(self) -> str | None:
+        screen = self.screen
+        if isinstance(screen, DetailScreen | LogsScreen):
+            return screen.job_id
+        return self.main_screen.cursor_job_id()
+
+    def _targets(self) -> list[str]:
+        """Marked jobs when there are any, else the job under the cursor."""
+        if self.marks:
+            return sorted(self.marks)
+        job = self._cursor_job()
+        return [] if job is None else [job]
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def action_recover(self) -> None:
+        targets = self._targets()
+        if not targets:
+            self.notify("No job under the cursor and none marked.", severity="warning")
+            return
+        self._propose(lambda: propose_recovery(self.manager, targets), "recover")
+
+    def action_bulk_recover(self) -> None:
+        marked = sorted(self.marks) or None
+        self._propose(lambda: propose_bulk(self.manager, marked), "bulk recover")
+
+    def action_fix(self) -> None:
+        """The finding under the cursor, or every fixable finding of the selected jobs."""
+        only_key = None
+        targets: list[str | None]
+        key = self.main_screen.cursor_finding_key() if self.screen is self.main_screen else None
+        if self.marks:
+            targets = list(sorted(self.marks))
+        elif key is not None and self.last_poll is not None:
+            finding = self.last_poll.finding_objects[key]
+            targets, only_key = [finding.job_id], key
+        else:
+            job = self._cursor_job()
+            if job is None:
+                self.notify("No finding or job selected.", severity="warning")
+                return
+            targets = [job]
+        self._propose(lambda: propose_fix(self.manager, targets, only_key), "fix")
+
+    def action_reattach(self) -> None:
+        job = self._cursor_job()
+        if job is None:
+            self.notify("No job under the cursor.", severity="warning")
+            return
+        if self._acting:
+            self.notify("Another action is still running.", severity="warning")
+            return
+        self._acting = True
+        self.run_worker(
+            partial(self._reattach_in_thread, job), thread=True, group="action", exit_on_error=False
+        )
+
+    def _reattach_in_thread(self, job_id: str) -> None:
+        """Watching a running job changes nothing: no confirmation. Adopting does: confirm."""
+        try:
+            kind = self.manager.job(job_id).verdict.kind
+            if kind is VerdictKind.RUNNING:
+                result, attached = reattach(self.manager, job_id)
+                self.post_message(ActionFinished([result], label="reattach", attached=attached))
+            else:
+                self.post_message(ProposalReady(propose_adopt(self.manager, job_id)))
+        except (LogistError, OSError) as exc:
+            self.post_message(ActionFinished([_failed(job_id, "reattach", exc)], label="reattach"))
+
+    def _propose(self, make: Callable[[], Proposal], label: str) -> None:
+        if self._acting:
+            self.notify("Another action is still running.", severity="warning")
+            return
+        self._acting = True
+
+        def work() -> None:
+            try:
+                self.post_message(ProposalReady(make()))
+            except (LogistError, OSError) as exc:
+                self.post_message(ActionFinished([_failed(None, label, exc)], label=label))
+
+        self.run_worker(work, thread=True, group="action", exit_on_error=False)
+
+    def on_proposal_ready(self, message: ProposalReady) -> None:
+        proposal = message.proposal
+        if not proposal.items:
+            self._acting = False
+            refused = _skipped_results(proposal)
+            if refused:
+                self._report(refused, proposal.title)
+            else:
+                self.notify("Nothing to do: no job is eligible.", title=proposal.title)
+            return
+        self.push_screen(
+            ConfirmScreen(proposal=proposal), callback=partial(self._confirmed, proposal)
+        )
+
+    def _confirmed(self, proposal: Proposal, confirmed: bool | None) -> None:
+        self._release_held()
+        if not confirmed:
+            self._acting = False
+            self.notify("Cancelled: nothing was changed.", title=proposal.title)
+            return
+        self.run_worker(
+            partial(self._carry_out_in_thread, proposal),
+            thread=True,
+            group="action",
+            exit_on_error=False,
+        )
+
+    def _carry_out_in_thread(self, proposal: Proposal) -> None:
+        attached = None
+        try:
+            if proposal.kind is Kind.ADOPT:
+                job_id = proposal.items[0].job_id or ""
+                result, attached = reattach(self.manager, job_id)
+                results = [result]
+            else:
+                results = carry_out(
+                    self.manager,
+                    proposal,
+                    lambda done, total, result: self.post_message(
+                        ActionProgress(done, total, result)
+                    ),
+                )
+        except (LogistError, OSError) as exc:
+            results = [_failed(None, str(proposal.kind), exc)]
+        self.post_message(
+            ActionFinished(
+                _skipped_results(proposal) + results, label=proposal.title, attached=attached
+            )
+        )
+
+    def on_action_progress(self, message: ActionProgress) -> None:
+        if message.total > 1:
+            self.main_screen.show_progress(
+                f" {message.done}/{message.total} done ", message.done, message.total
+            )
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        self._acting = False
+        self.main_screen.hide_progress()
+        self._report(message.results, message.label)
+        for result in message.results:
+            if result.ok and result.action == "fix" and self.last_poll is not None:
+                for key, finding in self.last_poll.finding_objects.items():
+                    if finding.job_id == result.job_id:
+                        self._poller.forget_finding(key)
+        if self.marks and any(r.outcome is not Outcome.WATCHING for r in message.results):
+            marked = list(self.marks)
+            self.marks.clear()
+            self.main_screen.marks_changed(marked)
+        if message.attached is not None and message.attached.job_id:
+            self._open_logs(message.attached.job_id, message.attached)
+        self.poll_now()
+
+    def _report(self, results: list[ActionResult], label: str) -> None:
+        """Every result goes to the Activity view; notifications summarise."""
+        now = self.clock()
+        self.session.extend(SessionEntry(now, result) for result in results)
+        if len(results) == 1:
+            result = results[0]
+            self.notify(
+                f"{safe(result.job_id or '(root)')}: {result.outcome}: {safe(result.message)}",
+                title=label,
+                severity="information" if result.ok else "error",
+                timeout=5 if result.ok else 12,
+                markup=False,
+            )
+            return
+        counts = Counter(str(r.outcome) for r in results)
+        failed = [r for r in results if not r.ok]
+        lines = [", ".join(f"{n} {outcome}" for outcome, n in counts.items())]
+        lines += [
+            f"{safe(r.job_id or '(root)')}: {safe(r.message)}"
+            for r in failed[:NOTIFY_FAILURES_SHOWN]
+        ]
+        if len(failed) > NOTIFY_FAILURES_SHOWN:
+            lines.append(f"… {len(failed) - NOTIFY_FAILURES_SHOWN} more in Activity (A)")
+        self.notify(
+            "\n".join(lines),
+            title=label,
+            severity="warning" if failed else "information",
+            timeout=12 if failed else 6,
+            markup=False,
+        )
+
+    def action_validate(self) -> None:
+        self.notify("Validating the whole root…", timeout=2)
+        self.run_worker(
+            self._validate_in_thread, thread=True, group="validate", exit_on_error=False
+        )
+
+    def _validate_in_thread(self) -> None:
+        try:
+            findings = self.manager.validate_job_consistency(None)
+            quick = self.manager.quick_findings(self.manager.last_snapshot())
+        except (LogistError, OSError) as exc:
+            self.notify(f"Validation failed: {safe(exc)}", severity="error", markup=False)
+            return
+        self._poller.set_validated(findings, {finding_key(f) for f in quick})
+        severities = Counter(str(f.severity) for f in findings)
+        fixable = sum(1 for f in findings if f.fix is not None)
+        summary = ", ".join(f"{n} {s}" for s, n in severities.items()) or "no findings"
+        self.notify(
+            f"{summary}; {fixable} with an automatic fix (f)", title="Validation", markup=False
+        )
+        self.call_from_thread(self.poll_now)
+
+    def action_logs(self) -> None:
+        job = self._cursor_job()
+        if job is None:
+            self.notify("No job under the cursor.", severity="warning")
+            return
+        self._open_logs(job, None)
+
+    def _open_logs(self, job_id: str, attached: ReattachResult | None) -> None:
+        self.push_screen(
+            LogsScreen(
+                job_id=job_id,
+                manager=self.manager,
+                clock=self.clock,
+                follow=self.interval is not None,
+                attached=attached,
+            )
+        )
+
+    def action_activity(self) -> None:
+        if not isinstance(self.screen, ActivityScreen):
+            self.push_screen(
+                ActivityScreen(manager=self.manager, session=self.session, marks=self.marks)
+            )
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self.main_screen.set_modes(paused=self.paused)
+        if self.paused:
+            if self._poll_timer is not None:
+                self._poll_timer.stop()
+                self._poll_timer = None
+        else:
+            self.poll_now()
+
+    def action_refresh(self) -> None:
+        self._manual = True
+        self.poll_now()
+
+    def action_help(self) -> None:
+        self.push_screen(
+            HelpScreen(keys=self.key_help(), read_only=self.read_only),
+            callback=lambda _: self._release_held(),
+        )
+
+    # ---- keys ---------------------------------------------------------------------------
+
+    def _listed_bindings(self) -> Iterable[tuple[Binding, str]]:
+        """(binding, namespace) for every key worth listing: app, main screen, tables."""
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding):
+                yield binding, "app"
+        for binding in ConsoleScreen.BINDINGS:
+            if isinstance(binding, Binding):
+                yield binding, "screen"
+        for binding in KeyedTable.BINDINGS:
+            if isinstance(binding, Binding):
+                yield binding, "table"
+
+    def key_display(self, binding: Binding) -> str:
+        return ", ".join(
+            self.get_key_display(replace(binding, key=k)) for k in binding.key.split(",")
+        )
+
+    def key_help(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for `?` help, from the live bindings."""
+        keys = [
+            (self.key_display(binding), binding.tooltip or binding.description)
+            for binding, _ in self._listed_bindings()
+        ]
+        keys.append(("tab", "Next pane"))
+        keys.append(("ctrl+p", "Command palette"))
+        return keys
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding, namespace in self._listed_bindings():
+            if namespace == "table" or (namespace == "screen" and screen is not self.main_screen):
+                continue
+            if namespace == "app" and self.check_action(binding.action, ()) is None:
+                continue
+            target = self if namespace == "app" else self.main_screen
+            yield SystemCommand(
+                binding.description,
+                f"{self.key_display(binding)}: {binding.tooltip or binding.description}",
+                partial(self.run_action, binding.action, target),
+            )
+
+
+def _failed(job_id: str | None, action: str, exc: Exception) -> ActionResult:
+    return ActionResult(job_id, action, Outcome.FAILED, str(exc), error=type(exc).__name__)
+
+
+def _skipped_results(proposal: Proposal) -> list[ActionResult]:
+    return [
+        ActionResult(job_id, str(proposal.kind), Outcome.REFUSED, why, error="NotRecoverable")
+        for job_id, why in proposal.skipped
+    ]
+
+
+def run_console(*, root: str | None, demo: bool, read_only: bool, interval: float | None) -> int:
+    """`logist console`: open the console on a root, or on a freshly staged demo root.
+
+    With `demo`, every process the demo started is stopped when the console exits, however
+    it exits.
+    """
+    staged = None
+    try:
+        if demo:
+            from ..demo import stage_demo
+
+            staged = stage_demo(None)
+            root = str(staged.root)
+        try:
+            manager = JobRecoveryManager(root)
+        except RootNotFound as exc:
+            print(f"logist: {exc}", file=sys.stderr)
+            return 2
+        app = ConsoleApp(
+            manager=manager, read_only=read_only, interval=interval, demo=staged is not None
+        )
+        app.run()
+        return app.return_code or 0
+    finally:
+        if staged is not None:
+            staged.stop()

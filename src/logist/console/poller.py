@@ -1,0 +1,127 @@
+"""One poll of the root, done in a worker thread: scan, judge, and format every row.
+
+The poller only reads (through the manager) and builds plain data; it never touches a widget.
+It keeps the rows of the previous poll and hands back the very same `Row` object for a job
+whose shown values did not change, so the table's diff is an identity check per job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from logist.core import (
+    SEVERITY_ORDER,
+    Finding,
+    Health,
+    HealthReport,
+    JobRecoveryManager,
+    JobState,
+    VerdictKind,
+)
+
+from .rows import Row, finding_key, finding_row, job_row, triage_row
+from .text import age
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """Everything one poll learned, ready to be applied on the event loop."""
+
+    taken_at: float
+    report: HealthReport | None
+    error: str | None = None
+    """Why the root could not be scanned (the console keeps retrying and keeps the old data)."""
+    states: dict[str, JobState] = field(default_factory=dict)
+    jobs: dict[str, Row] = field(default_factory=dict)
+    triage: dict[str, Row] = field(default_factory=dict)
+    findings: dict[str, Row] = field(default_factory=dict)
+    finding_objects: dict[str, Finding] = field(default_factory=dict)
+    counts: tuple[tuple[VerdictKind, int], ...] = ()
+    scan_s: float = 0.0
+
+
+class Poller:
+    """Turns the manager's view of the root into table rows, reusing unchanged rows."""
+
+    def __init__(self, *, manager: JobRecoveryManager, clock: Callable[[], float]) -> None:
+        self.manager = manager
+        self.clock = clock
+        self._rows: dict[str, tuple[JobState, str, Row]] = {}
+        self._upgrades: dict[str, Finding] = {}
+        """Findings of the last full validation that replace a quick one (they know the fix)."""
+        self._extra: dict[str, Finding] = {}
+        """Findings only a full validation finds (leftover files): kept until the next one."""
+
+    def poll(self) -> PollResult:
+        started = time.perf_counter()
+        now = self.clock()
+        try:
+            report = self.manager.get_recovery_status_report()
+        except Exception as exc:  # any failure becomes the banner; the next poll retries
+            return PollResult(now, None, f"{type(exc).__name__}: {exc}")
+        if report.overall is Health.UNKNOWN and report.scan_duration_s is None:
+            return PollResult(now, report, report.summary)
+        snapshot = self.manager.last_snapshot()
+        states = snapshot.jobs
+        findings = self._findings(self.manager.quick_findings(snapshot), states)
+        counts = snapshot.counts()
+        return PollResult(
+            taken_at=snapshot.taken_at,
+            report=report,
+            states=states,
+            jobs=self._job_rows(states.values(), snapshot.taken_at),
+            triage={
+                job.job_id: triage_row(job, snapshot.taken_at, position)
+                for position, job in enumerate(snapshot.triage())
+            },
+            findings={key: finding_row(f, states) for key, f in findings.items()},
+            finding_objects=findings,
+            counts=tuple((kind, counts[kind]) for kind in SEVERITY_ORDER if counts.get(kind)),
+            scan_s=time.perf_counter() - started,
+        )
+
+    def set_validated(self, findings: Iterable[Finding], quick_keys: set[str]) -> None:
+        """Keep a full validation's findings: upgrades of quick ones, and disk-only ones."""
+        upgrades, extra = {}, {}
+        for finding in findings:
+            key = finding_key(finding)
+            (upgrades if key in quick_keys else extra)[key] = finding
+        self._upgrades, self._extra = upgrades, extra
+
+    def forget_finding(self, key: str) -> None:
+        """A fixed finding: the next poll shows it only if it is still there."""
+        self._upgrades.pop(key, None)
+        self._extra.pop(key, None)
+
+    def _findings(self, quick: list[Finding], states: dict[str, JobState]) -> dict[str, Finding]:
+        upgrades, extra = self._upgrades, self._extra
+        merged = {}
+        for finding in quick:
+            key = finding_key(finding)
+            merged[key] = upgrades.get(key, finding)
+        for key, finding in extra.items():
+            if finding.job_id is None or finding.job_id in states:
+                merged.setdefault(key, finding)
+        return merged
+
+    def _job_rows(self, states: Iterable[JobState], now: float) -> dict[str, Row]:
+        previous = self._rows
+        current: dict[str, tuple[JobState, str, Row]] = {}
+        rows: dict[str, Row] = {}
+        for state in states:
+            activity = state.observation.activity_at
+            shown_age = age(None if activity is None else now - activity)
+            cached = previous.get(state.job_id)
+            if cached is not None and cached[0] is state and cached[1] == shown_age:
+                entry = cached
+            else:
+                row = job_row(state, now)
+                if cached is not None and cached[2] == row:
+                    row = cached[2]
+                entry = (state, shown_age, row)
+            current[state.job_id] = entry
+            rows[state.job_id] = entry[2]
+        self._rows = current
+        return rows

@@ -1,0 +1,224 @@
+"""Table rows as plain data, built off the event loop, and the filter that selects them.
+
+A `Row` holds display strings (already made safe), per-column sort keys and what the filter
+matches. Rows are compared by value, so the table can tell a changed job from an unchanged one
+and repaint only what changed; the builders reuse a row object when nothing shown changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from logist.core import SEVERITY_ORDER, Finding, JobState, Severity
+
+from .text import SEVERITY_STYLE, VERDICT_STYLE, age, money, phase, safe
+
+VERDICT_RANK = {kind: rank for rank, kind in enumerate(SEVERITY_ORDER)}
+SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+MISSING = (1, "")
+"""Sort key of an empty cell: after every value, whatever the direction of the values."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One table column: a fixed width, or a share of what the fixed columns leave (`flex`)."""
+
+    label: str
+    width: int = 0
+    flex: int = 0
+    right: bool = False
+    hide_below: int = 0
+    """Hidden when the table is narrower than this (cells of lesser value on small screens)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: str
+    job_id: str | None
+    """The job the row is about (marks are per job), None for root-level findings."""
+    cells: tuple[str, ...]
+    styles: tuple[str, ...]
+    sort_keys: tuple[Any, ...]
+    rank: tuple[Any, ...]
+    """The natural order of the table (its order before any `s`)."""
+    search: str
+    """Lower-case text that free-text filter terms are looked up in."""
+    facets: tuple[tuple[str, str], ...]
+    """(name, lower-case value) pairs for `name:value` filter terms."""
+
+
+@dataclass(frozen=True, slots=True)
+class FilterQuery:
+    """`/` filter: free-text terms and `name:value` terms (prefix match), all must hold.
+
+    `verdict:crashed,hung` accepts either value; a leading `-` negates a term.
+    """
+
+    text: str = ""
+    terms: tuple[tuple[bool, str | None, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> FilterQuery:
+        terms = []
+        for word in text.lower().split():
+            negate = word.startswith("-") and len(word) > 1
+            word = word[1:] if negate else word
+            name, sep, value = word.partition(":")
+            if sep and name and value:
+                terms.append((negate, name, tuple(v for v in value.split(",") if v)))
+            else:
+                terms.append((negate, None, (word,)))
+        return cls(text.strip(), tuple(terms))
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def matches(self, row: Row) -> bool:
+        for negate, name, values in self.terms:
+            if name is None:
+                hit = values[0] in row.search
+            else:
+                hit = any(facet == name and value.startswith(values) for facet, value in row.facets)
+            if hit == negate:
+                return False
+        return True
+
+
+JOB_COLUMNS = (
+    Column("Job", 22),
+    Column("Status", 13),
+    Column("Verdict", 12),
+    Column("Age", 5, right=True),
+    Column("Ph", 5, right=True, hide_below=100),
+    Column("Cost", 8, right=True, hide_below=100),
+    Column("Description", flex=1),
+)
+TRIAGE_COLUMNS = (
+    Column("Job", 22),
+    Column("Verdict", 12),
+    Column("Age", 5, right=True),
+    Column("Reason", flex=1),
+)
+FINDING_COLUMNS = (
+    Column("Sev", 7),
+    Column("Job", 20),
+    Column("Code", 22),
+    Column("Message", flex=3),
+    Column("Recommendation", flex=2),
+)
+
+
+def _opt(value: Any) -> tuple[int, Any]:
+    return MISSING if value is None else (0, value)
+
+
+def job_facets(state: JobState) -> tuple[tuple[str, str], ...]:
+    return (
+        ("verdict", state.verdict.kind.value),
+        ("status", (state.facts.status or "").lower()),
+        ("id", state.job_id.lower()),
+    )
+
+
+def job_row(state: JobState, now: float) -> Row:
+    facts = state.facts
+    kind = state.verdict.kind
+    activity = state.observation.activity_at
+    job_id = safe(state.job_id)
+    description = safe(facts.description)
+    status = safe(facts.status or "?")
+    return Row(
+        key=state.job_id,
+        job_id=state.job_id,
+        cells=(
+            job_id,
+            status,
+            kind.value,
+            age(None if activity is None else now - activity),
+            phase(facts.phase_index, facts.phase_count),
+            money(facts.cost),
+            description,
+        ),
+        styles=("", "", VERDICT_STYLE[kind], "", "", _cost_style(state), "dim"),
+        sort_keys=(
+            (0, state.job_id),
+            _opt(facts.status),
+            (0, VERDICT_RANK[kind]),
+            _opt(None if activity is None else -activity),
+            _opt(facts.phase_index),
+            _opt(facts.cost),
+            (0, facts.description.lower()),
+        ),
+        rank=(VERDICT_RANK[kind], -(activity or 0.0), state.job_id),
+        search=f"{state.job_id}\n{facts.description}\n{facts.status}\n{state.verdict.reason}".lower(),
+        facets=job_facets(state),
+    )
+
+
+def _cost_style(state: JobState) -> str:
+    cost, threshold = state.facts.cost, state.facts.cost_threshold
+    if cost is not None and threshold and cost >= threshold:
+        return "bold red"
+    return ""
+
+
+def triage_row(state: JobState, now: float, position: int) -> Row:
+    kind = state.verdict.kind
+    activity = state.observation.activity_at
+    return Row(
+        key=state.job_id,
+        job_id=state.job_id,
+        cells=(
+            safe(state.job_id),
+            kind.value,
+            age(None if activity is None else now - activity),
+            safe(state.verdict.reason),
+        ),
+        styles=("", VERDICT_STYLE[kind], "", ""),
+        sort_keys=(
+            (0, state.job_id),
+            (0, VERDICT_RANK[kind]),
+            _opt(None if activity is None else -activity),
+            (0, state.verdict.reason.lower()),
+        ),
+        rank=(position,),
+        search=f"{state.job_id}\n{state.facts.status}\n{state.verdict.reason}".lower(),
+        facets=job_facets(state),
+    )
+
+
+def finding_key(finding: Finding) -> str:
+    return f"{finding.job_id or ''}\0{finding.code}"
+
+
+def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
+    state = states.get(finding.job_id) if finding.job_id is not None else None
+    facets = job_facets(state) if state is not None else ()
+    job = "(root)" if finding.job_id is None else safe(finding.job_id)
+    return Row(
+        key=finding_key(finding),
+        job_id=finding.job_id,
+        cells=(
+            finding.severity.value,
+            job,
+            finding.code,
+            safe(finding.message),
+            safe(finding.recommendation) + (" [f]" if finding.fix is not None else ""),
+        ),
+        styles=(SEVERITY_STYLE[finding.severity], "", "", "", "dim"),
+        sort_keys=(
+            (0, SEVERITY_RANK[finding.severity]),
+            (0, finding.job_id or ""),
+            (0, finding.code),
+            (0, finding.message.lower()),
+            (0, finding.recommendation.lower()),
+        ),
+        rank=(SEVERITY_RANK[finding.severity], finding.job_id or "", finding.code),
+        search=f"{finding.job_id}\n{finding.code}\n{finding.message}".lower(),
+        facets=(
+            *facets,
+            ("severity", finding.severity.value),
+            ("code", finding.code.lower()),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Screens of the console: the main panes, detail, logs, activity, confirmation, help."""

@@ -1,0 +1,84 @@
+"""The Activity view: what this console did (every result) and the root's audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from logist.core import JobRecoveryManager
+
+from ..widgets.activity import ActivityTable, SessionEntry, audit_rows, session_rows
+
+
+class ActivityScreen(Screen[None]):
+    """Re-reads the audit log (through the manager, in a worker) on open and after each poll."""
+
+    BINDINGS = [Binding("escape,A", "close", "Back")]
+
+    class Loaded(Message):
+        def __init__(self, records: list[dict[str, Any]] | None, error: str | None) -> None:
+            super().__init__()
+            self.records = records
+            self.error = error
+
+    def __init__(
+        self, *, manager: JobRecoveryManager, session: Sequence[SessionEntry], marks: set[str]
+    ) -> None:
+        super().__init__()
+        self.manager = manager
+        self.session = session
+        """The app's list of results; it only grows."""
+        self.marks = marks
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="session-pane", classes="pane"):
+            yield ActivityTable(
+                marks=self.marks, placeholder="no action taken in this session", id="session"
+            )
+        with Vertical(id="audit-pane", classes="pane"):
+            yield ActivityTable(marks=self.marks, placeholder="the audit log is empty", id="audit")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#session-pane").border_title = Content(
+            "This session: every result, refusals included"
+        )
+        self.query_one("#audit-pane").border_title = Content(
+            "Audit log of the root: every action taken, by anyone"
+        )
+        self.query_one("#session", ActivityTable).focus()
+        self.poll_applied()
+
+    def poll_applied(self) -> None:
+        self.query_one("#session", ActivityTable).update_rows(session_rows(self.session))
+        if self._busy:
+            return
+        self._busy = True
+        self.run_worker(self._read, thread=True, group="audit", exit_on_error=False)
+
+    def _read(self) -> None:
+        try:
+            self.post_message(self.Loaded(self.manager.audit_log(), None))
+        except OSError as exc:
+            self.post_message(self.Loaded(None, str(exc)))
+
+    def on_activity_screen_loaded(self, message: ActivityScreen.Loaded) -> None:
+        message.stop()
+        self._busy = False
+        pane = self.query_one("#audit-pane")
+        if message.records is None:
+            pane.border_subtitle = Content(f"unreadable: {message.error}")
+            return
+        self.query_one("#audit", ActivityTable).update_rows(audit_rows(message.records))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,345 @@
+"""The main screen: header, the three live panes (jobs, crashed, findings) and the side detail.
+
+Layout follows the terminal: from 120x30 all panes are visible at once (jobs over crashed and
+findings); from 160 columns the detail of the job under the cursor sits beside them; below
+120x30 the same panes fold into tabs (`1` `2` `3`). Nothing is rebuilt on a resize: only CSS
+classes change, so cursors, marks, filter and scroll positions survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.content import Content
+from textual.events import DescendantFocus, Resize
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, ProgressBar, Static, Tab, Tabs
+
+from logist.core import JobRecoveryManager, Severity
+
+from ..poller import PollResult
+from ..rows import FilterQuery
+from ..text import safe
+from ..widgets.detail import DetailView
+from ..widgets.header import HeaderBar
+from ..widgets.keyed_table import KeyedTable
+from ..widgets.summary import SummaryStrip
+from ..widgets.tables import FindingsTable, JobsTable, TriageTable
+
+PANES = ("jobs", "triage", "findings")
+GRID_MIN = Size(120, 30)
+"""From this size up every pane is visible at once; below it they fold into tabs."""
+WIDE_MIN_WIDTH = 160
+"""From this width up the detail of the selected job is shown beside the panes."""
+DETAIL_DEBOUNCE_S = 0.15
+
+
+class ConsoleScreen(Screen[None]):
+    """Owns the panes and their layout; the app owns polling, marks and actions."""
+
+    BINDINGS = [
+        Binding("enter", "detail", "Detail", show=False, tooltip="The selected job in depth"),
+        Binding("space", "mark", "Mark", tooltip="Mark or unmark the job; actions use the marks"),
+        Binding("slash", "filter", "Filter", tooltip="Filter every pane (see below)"),
+        Binding("s", "sort", "Sort", show=False, tooltip="Sort by the next column"),
+        Binding("S", "reverse_sort", "Reverse sort", show=False),
+        Binding("1", "pane('jobs')", "Jobs pane", show=False),
+        Binding("2", "pane('triage')", "Crashed pane", show=False),
+        Binding("3", "pane('findings')", "Findings pane", show=False),
+        Binding("escape", "clear", "Clear", show=False, tooltip="Clear the filter, else the marks"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        manager: JobRecoveryManager,
+        marks: set[str],
+        host: str,
+        clock: Callable[[], float],
+        open_detail: Callable[[str], None],
+        read_only: bool,
+        demo: bool,
+    ) -> None:
+        super().__init__()
+        self.read_only = read_only
+        self.demo = demo
+        self.manager = manager
+        self.marks = marks
+        self.host = host
+        self.clock = clock
+        self.open_detail = open_detail
+        self.mode = ""
+        self._active = "jobs"
+        self._query = FilterQuery()
+        self._detail_timer: Timer | None = None
+        self._last: PollResult | None = None
+        self._titles: dict[str, tuple[str, str]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(
+            root=str(self.manager.root),
+            host=self.host,
+            read_only=self.read_only,
+            demo=self.demo,
+            id="header",
+        )
+        yield Static(id="banner")
+        yield Tabs(
+            Tab("Jobs", id="tab-jobs"),
+            Tab("Crashed", id="tab-triage"),
+            Tab("Findings", id="tab-findings"),
+            id="pane-tabs",
+        )
+        yield Input(
+            placeholder="filter: text  verdict:crashed,hung  status:exec  -verdict:done",
+            id="filter",
+        )
+        with Container(id="panes"):
+            with Vertical(id="jobs-pane", classes="pane -active"):
+                yield SummaryStrip(id="summary")
+                yield JobsTable(marks=self.marks, id="jobs")
+            yield DetailView(manager=self.manager, clock=self.clock, id="side-detail")
+            with Vertical(id="triage-pane", classes="pane"):
+                yield TriageTable(marks=self.marks, id="triage")
+            with Vertical(id="findings-pane", classes="pane"):
+                yield FindingsTable(marks=self.marks, id="findings")
+        with Horizontal(id="progress"):
+            yield Static(id="progress-label")
+            yield ProgressBar(id="progress-bar", show_eta=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#jobs", KeyedTable).focus()
+        self._set_titles()
+
+    # ---- layout -------------------------------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        size = event.size
+        if size.width < GRID_MIN.width or size.height < GRID_MIN.height:
+            mode = "tabs"
+        else:
+            mode = "wide" if size.width >= WIDE_MIN_WIDTH else "grid"
+        if mode == self.mode:
+            return
+        self.mode = mode
+        for name in ("tabs", "grid", "wide"):
+            self.set_class(name == mode, f"-{name}")
+        if mode == "wide":
+            self._show_side_detail(now=True)
+
+    @on(Tabs.TabActivated, "#pane-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or "tab-jobs").removeprefix("tab-")
+        self._activate(name, focus=self.mode == "tabs")
+
+    def _activate(self, name: str, *, focus: bool) -> None:
+        self._active = name
+        for pane in PANES:
+            self.query_one(f"#{pane}-pane").set_class(pane == name, "-active")
+        tabs = self.query_one("#pane-tabs", Tabs)
+        if tabs.active != f"tab-{name}":
+            tabs.active = f"tab-{name}"
+        if focus:
+            self.query_one(f"#{name}", KeyedTable).focus()
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        widget = event.widget
+        if isinstance(widget, KeyedTable) and widget.id in PANES and widget.id != self._active:
+            self._activate(widget.id, focus=False)
+            self._show_side_detail(now=True)
+
+    # ---- data ---------------------------------------------------------------------------
+
+    @property
+    def active_table(self) -> KeyedTable:
+        return self.query_one(f"#{self._active}", KeyedTable)
+
+    def table(self, name: str) -> KeyedTable:
+        return self.query_one(f"#{name}", KeyedTable)
+
+    def cursor_job_id(self) -> str | None:
+        row = self.active_table.cursor_row
+        return None if row is None else row.job_id
+
+    def cursor_finding_key(self) -> str | None:
+        """The finding under the cursor, when the findings pane is the active one."""
+        return self.active_table.cursor_key if self._active == "findings" else None
+
+    def apply_poll(self, result: PollResult) -> None:
+        """Apply a poll as a diff; on failure keep the last good data under a banner."""
+        header = self.query_one(HeaderBar)
+        banner = self.query_one("#banner", Static)
+        if result.error is not None:
+            seen = "never" if self._last is None else "the last good scan"
+            banner.update(
+                Content.assemble(
+                    (" ROOT UNAVAILABLE ", "bold white on red"),
+                    " ",
+                    safe(result.error),
+                    (f" (retrying; showing {seen})", "italic"),
+                )
+            )
+            self.add_class("-failing")
+            header.set_state(failing=True, now=self.clock(), health=None)
+            return
+        first = self._last is None
+        self._last = result
+        self.remove_class("-failing")
+        report = result.report
+        header.set_state(
+            failing=False,
+            health=None if report is None else report.overall,
+            refreshed_at=result.taken_at,
+            now=self.clock(),
+        )
+        self.query_one(SummaryStrip).update_counts(result.counts)
+        self.table("jobs").update_rows(result.jobs)
+        self.table("triage").update_rows(result.triage)
+        self.table("findings").update_rows(result.findings)
+        self._set_titles()
+        if first:
+            self._show_side_detail(now=True)
+        elif self.mode == "wide":
+            self.query_one(DetailView).reload()
+
+    def tick(self) -> None:
+        """Once a second: the refresh age in the header."""
+        self.query_one(HeaderBar).set_state(now=self.clock())
+
+    def set_modes(self, **modes: bool) -> None:
+        self.query_one(HeaderBar).set_state(**modes)
+
+    def _set_titles(self) -> None:
+        jobs, triage, findings = (self.table(name) for name in PANES)
+        counts: dict[str, int] = {}
+        last = self._last
+        if last is not None:
+            for finding in last.finding_objects.values():
+                counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        shown = ""
+        if self._query:
+            shown = f" · {jobs.shown_count:,} shown · filter {self._query.text}"
+        marked = f" · {len(self.marks):,} marked" if self.marks else ""
+        errors = counts.get(Severity.ERROR, 0)
+        titles = {
+            "jobs": f"Jobs {jobs.row_count:,}{marked}{shown}",
+            "triage": f"Crashed {triage.row_count:,}",
+            "findings": f"Findings {findings.row_count:,}"
+            + (f" · {errors} error" if errors else ""),
+        }
+        tabs = self.query_one("#pane-tabs", Tabs)
+        for name, table in zip(PANES, (jobs, triage, findings), strict=True):
+            shown_title = (titles[name], f"sort: {table.sort_label}")
+            if self._titles.get(name) != shown_title:
+                self._titles[name] = shown_title
+                pane = self.query_one(f"#{name}-pane")
+                pane.border_title = Content(safe(shown_title[0]))
+                pane.border_subtitle = Content(shown_title[1])
+            tab = tabs.query_one(f"#tab-{name}", Tab)
+            label = titles[name] if name != "jobs" else f"Jobs {jobs.row_count:,}{marked}"
+            if tab.label.plain != label:
+                tab.label = Content(safe(label))
+
+    # ---- detail -------------------------------------------------------------------------
+
+    @on(KeyedTable.CursorMoved)
+    def _cursor_moved(self, event: KeyedTable.CursorMoved) -> None:
+        if event.table.id == self._active:
+            self._show_side_detail(now=False)
+
+    def _show_side_detail(self, *, now: bool) -> None:
+        """Follow the cursor in the side pane, debounced so that holding a key stays cheap."""
+        if self.mode != "wide":
+            return
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        if now:
+            self.query_one(DetailView).show(self.cursor_job_id())
+        else:
+            self._detail_timer = self.set_timer(
+                DETAIL_DEBOUNCE_S, lambda: self._show_side_detail(now=True)
+            )
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def action_detail(self) -> None:
+        job_id = self.cursor_job_id()
+        if job_id is None:
+            self.notify("no job under the cursor", severity="warning")
+            return
+        self.open_detail(job_id)
+
+    def action_mark(self) -> None:
+        table = self.active_table
+        row = table.cursor_row
+        if row is None or row.job_id is None:
+            return
+        if row.job_id in self.marks:
+            self.marks.discard(row.job_id)
+        else:
+            self.marks.add(row.job_id)
+        self.marks_changed([row.job_id])
+        table.action_cursor_down()
+
+    def marks_changed(self, job_ids: list[str] | None = None) -> None:
+        for name in PANES:
+            self.table(name).marks_changed(job_ids)
+        self._set_titles()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        self.add_class("-filtering")
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._query = FilterQuery.parse(event.value)
+        for name in PANES:
+            self.table(name).set_query(self._query)
+        self._set_titles()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        if not self._query:
+            self.remove_class("-filtering")
+        self.active_table.focus()
+
+    def action_clear(self) -> None:
+        field = self.query_one("#filter", Input)
+        if self._query or field.has_focus:
+            field.value = ""
+            self.remove_class("-filtering")
+            self.active_table.focus()
+        elif self.marks:
+            marked = list(self.marks)
+            self.marks.clear()
+            self.marks_changed(marked)
+
+    def action_sort(self) -> None:
+        self.active_table.cycle_sort()
+        self._set_titles()
+
+    def action_reverse_sort(self) -> None:
+        self.active_table.reverse_sort()
+        self._set_titles()
+
+    def action_pane(self, name: str) -> None:
+        self._activate(name, focus=True)
+
+    # ---- progress -----------------------------------------------------------------------
+
+    def show_progress(self, label: str, done: int, total: int) -> None:
+        self.add_class("-busy")
+        self.query_one("#progress-label", Static).update(Content(label))
+        self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
+
+    def hide_progress(self) -> None:
+        self.remove_class("-busy")

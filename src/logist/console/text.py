@@ -1,0 +1,112 @@
+"""Turning backend values into short, safe strings for the screen.
+
+Everything here is pure and free of Textual, so the poll worker can format rows off the event
+loop. Untrusted text (ids, descriptions, reasons, paths, log lines) goes through `safe()`: it is
+never parsed as markup anywhere in the console (cells are plain segments, other widgets get
+`Content`/`Text` objects), and control characters are made visible so that a job cannot move
+the cursor, recolour the terminal or reverse the text direction of an operator's screen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from logist.core import Health, Severity, VerdictKind
+
+# C0 and C1 controls, DEL, and the invisible format characters that can spoof what is shown
+# (zero-width spaces, bidi embeddings/overrides/isolates, BOM).
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x09:
+        return " "
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: object) -> str:
+    """Untrusted text as one printable line: control and format characters made visible."""
+    value = text if isinstance(text, str) else str(text)
+    if _UNSAFE.search(value) is None:
+        return value
+    return _UNSAFE.sub(_escape, value)
+
+
+def age(seconds: float | None) -> str:
+    """A coarse age (`42s`, `17m`, `3.2h`, `4d`): coarse so table cells change rarely."""
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds // 86400:.0f}d"
+
+
+def duration(seconds: float | None) -> str:
+    """A precise duration for the detail view (`1h 02m`, `3m 05s`)."""
+    if seconds is None:
+        return "-"
+    seconds = int(max(0.0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.2f}"
+
+
+def phase(index: int | None, count: int) -> str:
+    if not count:
+        return "-"
+    return f"{index or '?'}/{count}"
+
+
+VERDICT_STYLE: dict[VerdictKind, str] = {
+    VerdictKind.CORRUPT: "bold magenta",
+    VerdictKind.CRASHED: "bold red",
+    VerdictKind.HUNG: "red",
+    VerdictKind.DETACHED: "bold yellow",
+    VerdictKind.SUSPECT: "yellow",
+    VerdictKind.STALLED: "yellow",
+    VerdictKind.REMOTE_STALE: "yellow",
+    VerdictKind.UNVERIFIED: "cyan",
+    VerdictKind.REMOTE: "blue",
+    VerdictKind.RUNNING: "green",
+    VerdictKind.IDLE: "",
+    VerdictKind.DONE: "dim",
+}
+
+SEVERITY_STYLE: dict[Severity, str] = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "dim",
+}
+
+HEALTH_STYLE: dict[Health, str] = {
+    Health.HEALTHY: "bold black on green",
+    Health.DEGRADED: "bold black on yellow",
+    Health.CRITICAL: "bold white on red",
+    Health.UNKNOWN: "bold white on magenta",
+}
+
+
+def evidence_items(evidence: dict[str, object]) -> Iterable[tuple[str, str]]:
+    """Evidence as (label, value) pairs in a stable, readable order."""
+    for key, value in evidence.items():
+        if value is None:
+            continue
+        if key.endswith("_age_s") and isinstance(value, int | float):
+            yield key.removesuffix("_s").replace("_", " "), age(float(value))
+        else:
+            yield key.replace("_", " "), safe(value)

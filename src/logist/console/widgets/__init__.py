@@ -1,0 +1,1 @@
+"""Widgets of the console; each module is one pane or one reusable piece."""

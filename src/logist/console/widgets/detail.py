@@ -1,0 +1,257 @@
+"""The detail of one job: state, evidence, thresholds, history, plan preview, and its log.
+
+The view loads in a thread worker through the manager (manifest history, plan, log) and follows
+the log by offset, so a refresh appends new lines instead of redrawing the log. Loads are
+single-flight: asking again while one runs only marks that another is wanted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Log, Static
+
+from logist.core import JobDetail, JobRecoveryManager, LogistError, RecoveryPlan, VerdictKind
+from logist.core.recovery import LogChunk
+
+from ..text import VERDICT_STYLE, age, duration, evidence_items, money, phase, safe
+
+HISTORY_SHOWN = 15
+LOG_LINES_KEPT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class DetailData:
+    """What one load of the detail brought back (from the worker thread)."""
+
+    job_id: str
+    detail: JobDetail | None
+    force_plan: RecoveryPlan | None
+    log: LogChunk | None
+    error: str | None
+
+
+def _field(label: str, value: Content | str, style: str = "", width: int = 10) -> Content:
+    body = value if isinstance(value, Content) else Content.styled(value, style)
+    return Content.assemble((f"{label:<{width}} ", "bold"), body)
+
+
+def _against(value: float | None, limit: float | None, show: Callable[[float | None], str]) -> str:
+    if value is None:
+        return "-"
+    if not limit:
+        return show(value)
+    share = value / limit
+    return f"{show(value)} of {show(limit)} ({share:.0%}){'  OVER' if share >= 1 else ''}"
+
+
+def _timeline(entry: dict[str, Any]) -> Content:
+    stamp = entry.get("timestamp")
+    when = stamp[11:19] if isinstance(stamp, str) and len(stamp) >= 19 else "--:--:--"
+    event = entry.get("event") or entry.get("action") or "step"
+    change = ""
+    if entry.get("new_status"):
+        change = f"{entry.get('previous_status') or '?'} -> {entry['new_status']}"
+    note = entry.get("reason") or entry.get("summary") or ""
+    return Content.assemble(
+        (f"  {safe(when)}  ", "dim"),
+        (f"{safe(event):<18}", "bold"),
+        f" {safe(change)}" if change else "",
+        (f"  {safe(note)}", "italic") if note else "",
+    )
+
+
+def _plan_lines(detail: JobDetail, force_plan: RecoveryPlan | None) -> list[Content]:
+    plan = detail.plan
+    kind = detail.state.verdict.kind
+    lines = []
+    if plan.allowed:
+        how = "proven" if detail.state.verdict.proven else "inferred"
+        lines.append(_field("r recover", f"{plan.from_status} -> {plan.to_status} ({how})"))
+    elif force_plan is not None and force_plan.allowed:
+        pids = ", ".join(str(s.pid) for s in force_plan.signals) or "none"
+        lines.append(
+            _field(
+                "r recover",
+                f"FORCE {force_plan.from_status} -> {force_plan.to_status}; terminates pid {pids}",
+                "bold red",
+            )
+        )
+    else:
+        lines.append(_field("r recover", f"refused: {safe(plan.refusal or '')}", "dim"))
+    if kind is VerdictKind.RUNNING:
+        lines.append(_field("a reattach", "watch its log and heartbeat"))
+    elif kind is VerdictKind.DETACHED:
+        child = detail.state.observation.child_pid
+        lines.append(_field("a reattach", f"adopt command pid {child} with a new supervisor"))
+    elif kind is VerdictKind.CORRUPT:
+        lines.append(_field("f fix", "restore the newest valid backup, if there is one"))
+    return lines
+
+
+def describe(detail: JobDetail, force_plan: RecoveryPlan | None, now: float) -> Content:
+    """The text of the detail view (everything but the log)."""
+    state = detail.state
+    facts = state.facts
+    verdict = state.verdict
+    obs = state.observation
+    lines: list[Content] = [
+        Content.assemble(
+            (safe(state.job_id), "bold"),
+            "  ",
+            (verdict.kind.value, VERDICT_STYLE[verdict.kind] or "bold"),
+            "  ",
+            (safe(facts.status or "?"), "bold"),
+        )
+    ]
+    if facts.description:
+        lines.append(Content.styled(safe(facts.description), "italic"))
+    lines.append(Content(""))
+    lines.append(_field("Reason", safe(verdict.reason)))
+    current = f"  {safe(facts.current_phase)}" if facts.current_phase else ""
+    lines.append(_field("Phase", phase(facts.phase_index, facts.phase_count) + current))
+    lines.append(_field("Cost", _against(facts.cost, facts.cost_threshold, money)))
+    lines.append(_field("Time", _against(facts.time_s, facts.time_threshold_s, duration)))
+    extra = f"generation {facts.generation} · crashes {facts.crash_count}"
+    if facts.step_count is not None:
+        extra = f"steps {facts.step_count} · {extra}"
+    lines.append(_field("Counters", extra))
+    if facts.last_event:
+        when = "" if facts.last_event_at is None else f", {age(now - facts.last_event_at)} ago"
+        lines.append(_field("Last event", f"{safe(facts.last_event)}{when}"))
+    if state.problems:
+        lines.append(Content(""))
+        lines.append(Content.styled("Problems", "bold underline"))
+        for problem in state.problems:
+            style = "red" if problem.fatal else "yellow"
+            lines.append(Content.assemble("  ", (safe(problem.message), style)))
+    lines.append(Content(""))
+    lines.append(Content.styled("Evidence", "bold underline"))
+    for label, value in evidence_items(dict(verdict.evidence)):
+        lines.append(_field(f"  {label}", value, width=16))
+    if obs.started_at is not None:
+        lines.append(_field("  owner up", duration(now - obs.started_at), width=16))
+    lines.append(Content(""))
+    lines.append(Content.styled("Plan", "bold underline"))
+    lines.extend(_plan_lines(detail, force_plan))
+    lines.append(Content(""))
+    shown = detail.history[-HISTORY_SHOWN:]
+    lines.append(
+        Content.styled(f"History ({len(shown)} of {len(detail.history)})", "bold underline")
+    )
+    lines.extend(_timeline(entry) for entry in shown)
+    return Content("\n").join(lines)
+
+
+class DetailView(Vertical):
+    """One job in depth; `show()` picks the job, `reload()` refreshes it and its log."""
+
+    DEFAULT_CSS = """
+    DetailView { height: 1fr; }
+    DetailView > #detail-scroll { height: 2fr; padding: 0 1; }
+    DetailView > #detail-log-title { height: 1; background: $panel; padding: 0 1; }
+    DetailView > #detail-log { height: 1fr; min-height: 3; }
+    DetailView.-no-log > #detail-log-title, DetailView.-no-log > #detail-log { display: none; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, data: DetailData) -> None:
+            super().__init__()
+            self.data = data
+
+    def __init__(
+        self,
+        *,
+        manager: JobRecoveryManager,
+        clock: Callable[[], float],
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.manager = manager
+        self.clock = clock
+        self.job_id: str | None = None
+        self._offset: int | None = None
+        self._busy = False
+        self._again = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(Content.styled("no job selected", "dim italic"), id="detail-text")
+        yield Static(Content("Log"), id="detail-log-title")
+        yield Log(id="detail-log", max_lines=LOG_LINES_KEPT, auto_scroll=True)
+
+    def show(self, job_id: str | None) -> None:
+        """Show another job (or none)."""
+        if job_id == self.job_id:
+            return
+        self.job_id = job_id
+        self._offset = None
+        self.query_one("#detail-log", Log).clear()
+        if job_id is None:
+            self.query_one("#detail-text", Static).update(
+                Content.styled("no job selected", "dim italic")
+            )
+            return
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the shown job and append new log lines (single-flight)."""
+        if self.job_id is None:
+            return
+        if self._busy:
+            self._again = True
+            return
+        self._busy = True
+        job_id, offset = self.job_id, self._offset
+        self.run_worker(
+            lambda: self._load(job_id, offset), thread=True, group="detail", exit_on_error=False
+        )
+
+    def _load(self, job_id: str, offset: int | None) -> None:
+        """Worker thread: read through the manager only, then post the result."""
+        try:
+            detail = self.manager.detail(job_id, log_lines=1)
+            force_plan = None
+            if detail.state.verdict.kind in (VerdictKind.HUNG, VerdictKind.DETACHED):
+                force_plan = self.manager.plan(job_id, force=True)
+            chunk = self.manager.read_log(job_id, offset)
+            data = DetailData(job_id, detail, force_plan, chunk, None)
+        except (LogistError, OSError) as exc:
+            data = DetailData(job_id, None, None, None, str(exc))
+        self.post_message(self.Loaded(data))
+
+    def on_detail_view_loaded(self, message: DetailView.Loaded) -> None:
+        message.stop()
+        loaded = message.data
+        self._busy = False
+        if loaded.job_id == self.job_id:
+            self._apply(loaded)
+        if self._again:
+            self._again = False
+            self.reload()
+
+    def _apply(self, loaded: DetailData) -> None:
+        text = self.query_one("#detail-text", Static)
+        if loaded.detail is None:
+            text.update(Content.styled(f"{safe(loaded.job_id)}: {safe(loaded.error)}", "red"))
+            return
+        text.update(describe(loaded.detail, loaded.force_plan, self.clock()))
+        chunk = loaded.log
+        if chunk is None:
+            return
+        self.set_class(chunk.path is None, "-no-log")
+        title = self.query_one("#detail-log-title", Static)
+        title.update(Content.assemble(("Log ", "bold"), (safe(chunk.path or ""), "dim")))
+        log = self.query_one("#detail-log", Log)
+        if chunk.restarted:
+            log.clear()
+        if chunk.lines:
+            log.write_lines([safe(line) for line in chunk.lines])
+        self._offset = chunk.offset

@@ -1,0 +1,429 @@
+"""A table keyed by job, drawn with the line API: only the visible lines are ever rendered.
+
+Why not DataTable: at 10,000 rows it costs seconds to fill, a relayout per removed row, and a
+repaint of the whole table per changed cell, and its cursor is a row position (after a sort it
+silently points at another job). Here the rows live in a dict, the visible order is a list of
+keys recomputed only when filter, sort or membership changes, the cursor is a key, and an update
+repaints only the lines of rows whose shown values changed. Columns have fixed widths (one or
+more columns share what is left), so nothing is ever measured.
+
+Cells are plain segments: untrusted text is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..rows import MISSING, Column, FilterQuery, Row
+
+MARK = "●"
+GAP = 1
+MARK_WIDTH = 2
+
+
+@lru_cache(maxsize=256)
+def _style(name: str) -> Style:
+    return Style.parse(name) if name else Style()
+
+
+def _fit(text: str, width: int, right: bool) -> str:
+    """Pad or cut `text` to exactly `width` cells, with an ellipsis when cut."""
+    if width <= 0:
+        return ""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
+    if length == width:
+        return text
+    padding = " " * (width - length)
+    return padding + text if right else text + padding
+
+
+class KeyedTable(ScrollView, can_focus=True):
+    """Rows by key, a filter, a sort, a cursor that follows its key, and marks shared by job."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "keyed-table--header",
+        "keyed-table--cursor",
+        "keyed-table--cursor-blurred",
+        "keyed-table--mark",
+        "keyed-table--placeholder",
+    }
+
+    DEFAULT_CSS = """
+    KeyedTable {
+        background: $surface;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        & > .keyed-table--header { text-style: bold; background: $panel; }
+        & > .keyed-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .keyed-table--cursor-blurred { background: $block-cursor-blurred-background; }
+        & > .keyed-table--mark { color: $accent; text-style: bold; }
+        & > .keyed-table--placeholder { color: $text-muted; text-style: italic; }
+    }
+    """
+
+    class CursorMoved(Message):
+        """The job under the cursor changed (not merely its position)."""
+
+        def __init__(self, table: KeyedTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> KeyedTable:
+            return self.table
+
+    def __init__(
+        self,
+        *,
+        columns: tuple[Column, ...],
+        marks: set[str],
+        placeholder: str = "",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = columns
+        self.marks = marks
+        """The app's set of marked job ids (shared by every table, never replaced)."""
+        self.placeholder = placeholder
+        self._rows: dict[str, Row] = {}
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cursor = 0
+        self._cursor_key: str | None = None
+        self._query = FilterQuery()
+        self._sort: int | None = None
+        self._reverse = False
+        self._strips: LRUCache[str, Strip] = LRUCache(512)
+        self._widths: tuple[int, tuple[tuple[int, int], ...]] = (-1, ())
+
+    # ---- public -------------------------------------------------------------------------
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self._cursor_key
+
+    @property
+    def cursor_row(self) -> Row | None:
+        return None if self._cursor_key is None else self._rows.get(self._cursor_key)
+
+    @property
+    def row_count(self) -> int:
+        """Rows in the table, filtered out or not."""
+        return len(self._rows)
+
+    @property
+    def shown_count(self) -> int:
+        """Rows that pass the filter."""
+        return len(self._order)
+
+    @property
+    def sort_label(self) -> str:
+        if self._sort is None:
+            return "natural order" + (" (reversed)" if self._reverse else "")
+        return f"{self.columns[self._sort].label} {'▼' if self._reverse else '▲'}"
+
+    def shown_keys(self) -> list[str]:
+        return list(self._order)
+
+    def row(self, key: str) -> Row | None:
+        return self._rows.get(key)
+
+    def update_rows(self, rows: Mapping[str, Row]) -> None:
+        """Apply new rows as a diff: repaint changed ones, re-order only if the order may move."""
+        old = self._rows
+        reorder = len(rows) != len(old)
+        changed: list[str] = []
+        for key, row in rows.items():
+            before = old.get(key)
+            if before is row:
+                continue
+            if before is None:
+                reorder = True
+                continue
+            if before != row:
+                changed.append(key)
+                if not reorder and (
+                    before.sort_keys != row.sort_keys
+                    or before.rank != row.rank
+                    or before.search != row.search
+                    or before.facets != row.facets
+                ):
+                    reorder = True
+        if not reorder and not changed:
+            return
+        self._rows = dict(rows)
+        for key in changed:
+            self._strips.discard(key)
+        if reorder:
+            self._reorder()
+        else:
+            self._refresh_keys(changed)
+
+    def set_query(self, query: FilterQuery) -> None:
+        if query != self._query:
+            self._query = query
+            self._reorder()
+
+    def cycle_sort(self) -> None:
+        """Natural order, then each column in turn."""
+        self._sort = 0 if self._sort is None else self._sort + 1
+        if self._sort >= len(self.columns):
+            self._sort = None
+        self._reorder()
+
+    def reverse_sort(self) -> None:
+        self._reverse = not self._reverse
+        self._reorder()
+
+    def sort_by(self, column: int | None, *, reverse: bool = False) -> None:
+        self._sort, self._reverse = column, reverse
+        self._reorder()
+
+    def move_to_key(self, key: str) -> bool:
+        index = self._index.get(key)
+        if index is None:
+            return False
+        self._move(index)
+        return True
+
+    def marks_changed(self, job_ids: Iterable[str] | None = None) -> None:
+        """Repaint the rows of these jobs (all rows when None) after marks changed."""
+        if job_ids is None:
+            self._strips.clear()
+            self.refresh()
+            return
+        wanted = set(job_ids)
+        keys = [k for k, row in self._rows.items() if row.job_id in wanted]
+        for key in keys:
+            self._strips.discard(key)
+        self._refresh_keys(keys)
+
+    # ---- ordering -----------------------------------------------------------------------
+
+    def _reorder(self) -> None:
+        rows = self._rows
+        query = self._query
+        keys = [k for k, row in rows.items() if query.matches(row)] if query else list(rows)
+        if self._sort is None:
+            keys.sort(key=lambda k: rows[k].rank, reverse=self._reverse)
+        else:
+            column = self._sort
+            keys.sort(key=lambda k: (rows[k].sort_keys[column], rows[k].rank))
+            if self._reverse:
+                keys.reverse()
+                # empty cells stay last in both directions
+                keys.sort(key=lambda k: rows[k].sort_keys[column] is MISSING)
+        previous_key, previous_offset = self._cursor_key, self._cursor - int(self.scroll_y)
+        self._order = keys
+        self._index = {key: i for i, key in enumerate(keys)}
+        self.virtual_size = Size(self.size.width, len(keys) + 1)
+        index = self._index.get(previous_key) if previous_key is not None else None
+        if index is None:
+            index = min(self._cursor, len(keys) - 1)
+        self._set_cursor(max(0, index))
+        # keep the cursor where the operator's eyes are: same line on screen
+        self.scroll_to(y=max(0, self._cursor - previous_offset), animate=False, immediate=True)
+        self._scroll_to_cursor()
+        self.refresh()
+
+    # ---- cursor -------------------------------------------------------------------------
+
+    def _set_cursor(self, index: int) -> None:
+        self._cursor = index
+        key = self._order[index] if self._order else None
+        if key != self._cursor_key:
+            self._cursor_key = key
+            self.post_message(self.CursorMoved(self, key))
+
+    def _move(self, index: int) -> None:
+        if not self._order:
+            return
+        index = max(0, min(index, len(self._order) - 1))
+        if index == self._cursor and self._order[index] == self._cursor_key:
+            return
+        before = self._cursor
+        self._set_cursor(index)
+        self._refresh_lines((before, index))
+        self._scroll_to_cursor()
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + visible:
+            self.scroll_to(y=self._cursor - visible + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self._move(self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self._move(self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self._move(self._cursor - self._page())
+
+    def action_page_down(self) -> None:
+        self._move(self._cursor + self._page())
+
+    def action_first(self) -> None:
+        self._move(0)
+
+    def action_last(self) -> None:
+        self._move(len(self._order) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            column = self._column_at(event.x)
+            if column is not None:
+                same = column == self._sort
+                self.sort_by(column, reverse=same and not self._reverse)
+            return
+        self._move(int(self.scroll_y) + event.y - 1)
+
+    def on_focus(self) -> None:
+        self._refresh_lines((self._cursor,))
+
+    def on_blur(self) -> None:
+        self._refresh_lines((self._cursor,))
+
+    # ---- rendering ----------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self.virtual_size = Size(self.size.width, len(self._order) + 1)
+
+    def _layout(self, width: int) -> tuple[tuple[int, int], ...]:
+        """(column index, cells) of the columns shown at this width, computed once per width."""
+        if self._widths[0] == width:
+            return self._widths[1]
+        shown = [(i, c) for i, c in enumerate(self.columns) if width >= c.hide_below]
+        fixed = sum(c.width for _, c in shown if not c.flex) + GAP * (len(shown) - 1)
+        spare = max(0, width - MARK_WIDTH - fixed)
+        weights = sum(c.flex for _, c in shown) or 1
+        layout, given, flex_seen = [], 0, 0
+        for index, column in shown:
+            if column.flex:
+                flex_seen += column.flex
+                share = spare * flex_seen // weights - given
+                given += share
+                layout.append((index, share))
+            else:
+                layout.append((index, column.width))
+        self._widths = (width, tuple(layout))
+        return self._widths[1]
+
+    def _column_at(self, x: int) -> int | None:
+        position = MARK_WIDTH
+        for index, cells in self._layout(self.size.width):
+            if position <= x < position + cells + GAP:
+                return index
+            position += cells + GAP
+        return None
+
+    def _line_of(self, index: int) -> int:
+        return index - int(self.scroll_y) + 1
+
+    def _refresh_lines(self, indexes: Iterable[int]) -> None:
+        width = self.size.width
+        height = self.size.height
+        regions = []
+        for index in indexes:
+            y = self._line_of(index)
+            if 1 <= y < height:
+                regions.append(Region(0, y, width, 1))
+        if regions:
+            self.refresh(*regions)
+
+    def _refresh_keys(self, keys: Iterable[str]) -> None:
+        index = self._index
+        self._refresh_lines(index[k] for k in keys if k in index)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            return self._header(width)
+        index = int(self.scroll_y) + y - 1
+        base = self.rich_style
+        if index >= len(self._order):
+            if index == 0 and self.placeholder:
+                style = self.get_component_rich_style("keyed-table--placeholder")
+                return Strip([Segment(_fit(f"  {self.placeholder}", width, False), style)])
+            return Strip.blank(width, base)
+        key = self._order[index]
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(self._rows[key], width, base)
+            self._strips.set(key, strip)
+        if index == self._cursor:
+            name = "keyed-table--cursor" if self.has_focus else "keyed-table--cursor-blurred"
+            cursor = self.get_component_rich_style(name)
+            strip = Strip(list(Segment.apply_style(strip, post_style=cursor)), width)
+        return strip
+
+    def _header(self, width: int) -> Strip:
+        style = self.rich_style + self.get_component_rich_style("keyed-table--header")
+        labels = []
+        for index, cells in self._layout(width):
+            column = self.columns[index]
+            label = column.label
+            if index == self._sort:
+                label = f"{label}{'▼' if self._reverse else '▲'}"
+            labels.append(_fit(label, cells, column.right))
+        text = " " * MARK_WIDTH + (" " * GAP).join(labels)
+        return Strip([Segment(_fit(text, width, False), style)], width)
+
+    def _render_row(self, row: Row, width: int, base: Style) -> Strip:
+        marked = row.job_id is not None and row.job_id in self.marks
+        segments = [
+            Segment(
+                f"{MARK} " if marked else " " * MARK_WIDTH,
+                base + self.get_component_rich_style("keyed-table--mark") if marked else base,
+            )
+        ]
+        gap = Segment(" " * GAP, base)
+        for position, (index, cells) in enumerate(self._layout(width)):
+            if position:
+                segments.append(gap)
+            if cells:
+                text = _fit(row.cells[index], cells, self.columns[index].right)
+                segments.append(Segment(text, base + _style(row.styles[index])))
+        return Strip(segments).adjust_cell_length(width, base)

@@ -1,0 +1,34 @@
+"""Console fixtures: colour on, a fixed time zone, and the snapshot app factory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from logist.console.app import ConsoleApp
+
+from .support import NOW, build_snapshot_root, make_app
+
+
+@pytest.fixture(autouse=True)
+def _colour_and_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Snapshots need colour and a fixed time zone (history shows local wall-clock times)."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def snapshot_app() -> Callable[..., ConsoleApp]:
+    """A factory: the console on the deterministic root with the frozen clock."""
+
+    def factory(**options: Any) -> ConsoleApp:
+        return make_app(build_snapshot_root(), clock=lambda: NOW, **options)
+
+    return factory
