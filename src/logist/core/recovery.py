@@ -187,6 +187,18 @@ class JobDetail:
     log_tail: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """New complete lines of a job's log, and where to continue reading (for following it)."""
+
+    path: str | None
+    lines: tuple[str, ...]
+    offset: int
+    """Byte offset just past the last complete line returned; pass it back to continue."""
+    restarted: bool = False
+    """The log shrank (truncated or replaced) or jumped ahead: these lines are a fresh tail."""
+
+
 ProgressCallback = Callable[[int, int, ActionResult], None]
 
 
@@ -267,6 +279,30 @@ class JobRecoveryManager:
 
     def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         return read_audit(self.root, limit)
+
+    def read_log(
+        self, job_id: str, offset: int | None = None, *, max_bytes: int = 256 * 1024
+    ) -> LogChunk:
+        """Read-only: the job's log from `offset` (None: its last `max_bytes`), for following.
+
+        Only complete lines are returned, so a line being written is never shown half.
+        """
+        path = self.log_path(self.job(job_id))
+        if path is None:
+            return LogChunk(None, (), 0)
+        try:
+            with open(path, "rb") as stream:
+                size = os.fstat(stream.fileno()).st_size
+                restarted = offset is None or offset > size or size - offset > max_bytes
+                start = max(0, size - max_bytes) if restarted else offset
+                stream.seek(start)
+                data = stream.read(min(size - start, max_bytes))
+        except OSError:
+            return LogChunk(path, (), offset or 0)
+        end = data.rfind(b"\n") + 1
+        skip = data.find(b"\n") + 1 if restarted and start > 0 else 0  # a cut first line
+        lines = data[skip:end].decode("utf-8", errors="replace").splitlines()
+        return LogChunk(path, tuple(lines), start + end if end else start, restarted)
 
     # ---- recover -------------------------------------------------------------------------
 
@@ -936,6 +972,7 @@ __all__ = [
     "BulkResult",
     "JobDetail",
     "JobRecoveryManager",
+    "LogChunk",
     "Outcome",
     "ReattachResult",
 ]
