@@ -1,0 +1,1 @@
+"""The `logist` command: JSON on stdout, exit codes, one-line errors without tracebacks."""
