@@ -8,6 +8,7 @@ Exit codes: 0 success; 1 some requested jobs could not be acted on; 2 usage or r
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -46,7 +47,29 @@ def _manager(root: str | None) -> JobRecoveryManager:
 
 
 def _emit_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, default=str, ensure_ascii=False))
+    """Strict JSON whatever the root holds (found by tests/reliability/test_hostile_roots.py).
+
+    A NaN or Infinity from a manifest becomes null (strict parsers reject them), and a job
+    directory whose name is not UTF-8 (a lone surrogate here) is written as a \\u escape
+    instead of crashing the UTF-8 encoder with a traceback.
+    """
+    document = _finite(document)
+    text = json.dumps(document, indent=2, default=str, ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(document, indent=2, default=str, allow_nan=False)
+    click.echo(text)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _safe(text: object) -> str:

@@ -32,11 +32,15 @@ def state_dir(root: Path) -> Path:
 
 def append_audit(root: Path, record: dict[str, Any]) -> None:
     """Append one line with O_APPEND and fsync: lines of concurrent writers never interleave."""
-    line = json.dumps({"at": now_naive_iso(), **record}, default=str, ensure_ascii=False) + "\n"
+    entry = {"at": now_naive_iso(), **record}
+    try:
+        line = (json.dumps(entry, default=str, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (a job id that is not UTF-8): escape it
+        line = (json.dumps(entry, default=str) + "\n").encode("ascii")
     path = state_dir(root) / AUDIT_NAME
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     try:
-        os.write(fd, line.encode("utf-8"))
+        os.write(fd, line)
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -281,7 +281,13 @@ def history_entry(event: str, **fields: Any) -> dict[str, Any]:
 
 
 def dumps(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # a lone surrogate: a "\\udcff" escape read from a manifest, or a directory name that
+        # is not UTF-8; escaped again it round-trips, and the write does not crash
+        return (json.dumps(data, indent=2, default=str) + "\n").encode("ascii")
 
 
 def atomic_write_bytes(path: Path, payload: bytes, default_mode: int = 0o644) -> Fingerprint:
