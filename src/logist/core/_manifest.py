@@ -298,9 +298,12 @@ def atomic_write_bytes(path: Path, payload: bytes, default_mode: int = 0o644) ->
     """
     directory = path.parent
     try:
-        mode = stat.S_IMODE(os.stat(path, follow_symlinks=False).st_mode)
+        st = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
-        mode = default_mode
+        st = None
+    # Only a regular file's mode is kept: a symlink's own mode is 0o777, and replacing a
+    # symlinked manifest with it made the restored manifest world-writable.
+    mode = stat.S_IMODE(st.st_mode) if st and stat.S_ISREG(st.st_mode) else default_mode
     tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
     try:
