@@ -75,7 +75,11 @@ class _Job:
     def reload_checked(self) -> None:
         """Re-read the manifest; raise JobChanged if someone else wrote a generation since."""
         read = read_manifest(self.job_dir / MANIFEST_NAME)
-        if read.data is None or read.data.get("generation") != self.generation:
+        generation = read.data.get("generation") if read.data is not None else None
+        # Logist's own tools write no generation: that is generation 0, not a change (the first
+        # transition of every job Logist created used to fail as "changed")
+        generation = generation if isinstance(generation, int) else 0
+        if read.data is None or generation != self.generation:
             raise JobChanged(self.job_id)
         self.data, self.raw = read.data, read.raw
 

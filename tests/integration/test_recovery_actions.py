@@ -20,12 +20,14 @@ from logist.core import (
     VerdictKind,
 )
 from logist.core._audit import read_audit
-from logist.core._identity import Liveness, identity_of, liveness
+from logist.core._identity import Liveness, current_identity, identity_of, liveness
 from staging import (
     OTHER_HOST,
     Processes,
     crashed_job,
     edit_manifest,
+    runner_block,
+    touch,
     tree_state,
     unwritable,
 )
@@ -334,3 +336,49 @@ def test_a_job_in_a_directory_that_refuses_writes_fails_with_permission_denied(
     assert result.message.startswith("permission denied")
     assert (job_dir / "job_manifest.json").read_bytes() == before
     assert manager.job("ro").kind is VerdictKind.CRASHED
+
+
+@pytest.mark.parametrize(
+    ("status", "safe"),
+    [
+        ("PROVISIONING", "PENDING"),
+        ("RECOVERING", "PENDING"),
+        ("HARVESTING", "INTERVENTION_REQUIRED"),
+        ("RUNNING", "PENDING"),
+        ("REVIEWING", "REVIEW_REQUIRED"),
+        ("ATTACHED", "DETACHED"),
+    ],
+)
+def test_each_crashed_active_state_is_recovered_to_its_safe_state(
+    manager: JobRecoveryManager, jobs_root: Path, procs: Processes, status: str, safe: str
+) -> None:
+    crashed_job(jobs_root, "s", procs.dead_identity(), status=status)
+    assert manager.recover_crashed_job("s").to_status == safe
+    assert read_job(jobs_root, "s")["status"] == safe
+
+
+def test_a_corrupt_manifest_is_never_recovered_only_restored(
+    manager: JobRecoveryManager, jobs_root: Path
+) -> None:
+    job_dir = jobs_root / "bad"
+    job_dir.mkdir()
+    (job_dir / "job_manifest.json").write_bytes(b'{"status": "EXECUTING", "runner": {')
+    before = tree_state(jobs_root)
+    for force in (False, True):
+        result = manager.recover_crashed_job("bad", force=force)
+        assert result.outcome is Outcome.REFUSED
+        assert "validate --fix" in result.message
+    assert tree_state(jobs_root) == before
+
+
+def test_a_job_owned_by_another_host_with_a_fresh_heartbeat_is_never_recovered(
+    manager: JobRecoveryManager, jobs_root: Path
+) -> None:
+    # the only fake: the host name of the recorded owner
+    me = current_identity()
+    job_dir = crashed_job(jobs_root, "far", me, runner=runner_block(me, host=OTHER_HOST))
+    touch(job_dir / "heartbeat")
+    assert manager.job("far").kind is VerdictKind.REMOTE
+    for force in (False, True):
+        assert manager.recover_crashed_job("far", force=force).outcome is Outcome.REFUSED
+    assert read_job(jobs_root, "far")["status"] == "EXECUTING"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RunningJob, read_job, wait_for, write_job
+from corpus import logist_cli_manifest, logist_core_manifest
 from logist.core import JobRecoveryManager, LockState, VerdictKind
 from logist.core._identity import identity_of
 from logist.core._locking import probe_lock
@@ -151,3 +152,16 @@ def test_the_runner_refuses_an_unsafe_job_id_and_creates_nothing(
     assert "invalid job id" in done.stderr and "Traceback" not in done.stderr
     assert set(jobs_root.parent.iterdir()) == {jobs_root, jobs_root.parent / "outside"}
     assert list(jobs_root.iterdir()) == []
+
+
+@pytest.mark.parametrize("make", [logist_core_manifest, logist_cli_manifest], ids=["core", "cli"])
+def test_the_runner_runs_a_job_logist_created_without_a_generation(
+    jobs_root: Path, start_runner, make
+) -> None:
+    write_job(jobs_root, "pre", make("pre", status="PENDING"))
+    job = start_runner("pre", "true")
+    assert job.proc.wait(10) == 0
+    data = read_job(jobs_root, "pre")
+    assert data["status"] == "SUCCESS"
+    assert data["description"] == make("pre")["description"]
+    assert data["history"][: len(make("pre")["history"])] == make("pre")["history"]
