@@ -150,9 +150,13 @@ class _Heartbeat(threading.Thread):
 
     def beat(self) -> None:
         try:
-            with open(self.path, "a"):
-                pass
-            os.utime(self.path)
+            # O_NOFOLLOW: a heartbeat symlinked out of the root made every beat touch (or
+            # create) the link's target (found by tests/reliability/test_hostile_roots.py)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                os.utime(fd)
+            finally:
+                os.close(fd)
         except OSError as exc:
             log.warning("heartbeat failed: %s", exc)
 

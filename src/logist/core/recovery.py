@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import psutil
 from filelock import FileLock
@@ -597,7 +597,7 @@ class JobRecoveryManager:
         logs.mkdir(exist_ok=True)
         interval = (state.facts.runner or {}).get("heartbeat_interval_s")
         beat = ["--heartbeat", str(interval)] if isinstance(interval, int | float) else []
-        with open(logs / "adopt.log", "ab") as out:
+        with _open_adopt_log(logs) as out:
             supervisor = subprocess.Popen(
                 [
                     sys.executable,
@@ -910,6 +910,19 @@ def terminate_verified(
             break
         time.sleep(0.02)
     return signalled
+
+
+def _open_adopt_log(logs: Path) -> BinaryIO:
+    """The adopting supervisor's output file, never through a symlink (logs/ or the file may
+    lead out of the root: found by tests/reliability/test_hostile_roots.py); else /dev/null."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        if logs.is_symlink():
+            raise OSError(f"{logs} is a symlink")
+        fd = os.open(logs / "adopt.log", flags, 0o644)
+    except OSError:
+        fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+    return os.fdopen(fd, "ab")
 
 
 def _uptime(pid: int | None) -> float | None:
