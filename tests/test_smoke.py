@@ -14,9 +14,10 @@ def test_a_runner_killed_with_sigkill_is_reported_crashed_and_recovers_to_pendin
     job = start_runner("smoke", "sleep", "60")
     manager = JobRecoveryManager(jobs_root)
     assert manager.job("smoke").verdict.kind is VerdictKind.RUNNING
-    os.killpg(job.child_pid, signal.SIGKILL)
-    job.proc.send_signal(signal.SIGKILL)
+    child = job.child_pid
+    job.proc.send_signal(signal.SIGKILL)  # the runner first: it would record the child's death
     job.proc.wait()
+    os.killpg(child, signal.SIGKILL)
     wait_for(lambda: manager.job("smoke").verdict.kind is VerdictKind.CRASHED)
     result = manager.recover_crashed_job("smoke")
     assert result.ok, result.message

@@ -170,8 +170,9 @@ def test_the_third_crash_of_an_executing_job_asks_for_intervention(
     landed = []
     for _ in range(3):
         job = start_runner("flaky", "sleep", "60")
-        os.killpg(job.child_pid, signal.SIGKILL)
-        kill_runner(job)
+        child = job.child_pid
+        kill_runner(job)  # first: killed second, it could record the command's death
+        os.killpg(child, signal.SIGKILL)
         wait_for(lambda: manager.job("flaky").kind is VerdictKind.CRASHED)
         landed.append(manager.recover_crashed_job("flaky").to_status)
     assert landed == ["PENDING", "PENDING", "INTERVENTION_REQUIRED"]

@@ -29,9 +29,10 @@ def job_runner(job: RunningJob) -> dict:
 
 
 def kill_runner_and_command(job: RunningJob) -> None:
-    os.killpg(job.child_pid, signal.SIGKILL)
-    job.proc.kill()
+    child = job.child_pid
+    job.proc.kill()  # the runner first: killed second, it could record the command's death
     job.proc.wait()
+    os.killpg(child, signal.SIGKILL)
 
 
 def test_running_a_live_runner_with_a_fresh_heartbeat(
