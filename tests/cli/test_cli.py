@@ -199,6 +199,16 @@ def test_recover_in_a_directory_that_refuses_writes_says_permission_denied(
     assert "permission denied" in one_line_error(result)
 
 
+def test_bulk_recover_in_a_root_that_refuses_writes_is_a_one_line_root_error(
+    jobs_root: Path, crashed: str
+) -> None:
+    with unwritable(jobs_root):
+        result = logist("bulk-recover", "--root", str(jobs_root), "--apply")
+    assert result.exit_code == 2
+    assert "permission denied" in one_line_error(result)
+    assert read_job(jobs_root, crashed)["status"] == "EXECUTING"
+
+
 def test_a_fix_on_a_job_whose_lock_is_held_is_refused_as_busy(
     jobs_root: Path, procs: Processes
 ) -> None:

@@ -32,6 +32,8 @@ from staging import (
     unwritable,
 )
 
+LEFTOVER = ".logist-tmp-job_manifest.json.4194305.0a1b2c3d"
+"""A temp file of an atomic write whose writer (an impossible pid) is gone."""
 WAIT_FOR_GO = "while [ ! -e go ]; do sleep 0.02; done"
 """A command that runs until the test creates `go` in the job directory."""
 
@@ -81,6 +83,12 @@ def test_recovering_a_crashed_job_writes_the_safe_state_with_a_full_record(
         ("recover", "c", "recovered")
     ]
     assert audit[0]["fingerprint_before"] != audit[0]["fingerprint_after"]
+    assert (audit[0]["operator"], audit[0]["verdict"], audit[0]["to_status"]) == (
+        "tester",
+        "crashed",
+        "PENDING",
+    )
+    assert audit[0]["evidence"]["owner_pid"] == dead.pid
     assert manager.job("c").kind is VerdictKind.IDLE
 
 
@@ -383,3 +391,21 @@ def test_a_job_owned_by_another_host_with_a_fresh_heartbeat_is_never_recovered(
     for force in (False, True):
         assert manager.recover_crashed_job("far", force=force).outcome is Outcome.REFUSED
     assert read_job(jobs_root, "far")["status"] == "EXECUTING"
+
+
+def test_in_a_root_that_refuses_every_write_actions_fail_as_permission_denied_and_change_nothing(
+    manager: JobRecoveryManager, jobs_root: Path, procs: Processes
+) -> None:
+    crashed_job(jobs_root, "c", procs.dead_identity())
+    (jobs_root / "c" / LEFTOVER).write_bytes(b"{")
+    before = tree_state(jobs_root)
+    [finding] = [f for f in manager.validate_job_consistency("c") if f.fix is not None]
+    with unwritable(jobs_root, jobs_root / "c"):
+        recovered = manager.recover_crashed_job("c")
+        with pytest.raises(PermissionError):  # the bulk request cannot even be persisted
+            manager.perform_bulk_recovery()
+    assert (recovered.outcome, recovered.error) == (Outcome.FAILED, "PermissionDenied")
+    assert tree_state(jobs_root) == before
+    with unwritable(jobs_root, jobs_root / "c"):
+        assert manager.fix(finding).outcome is Outcome.FAILED
+    assert tree_state(jobs_root) == before
