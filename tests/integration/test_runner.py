@@ -165,3 +165,14 @@ def test_the_runner_runs_a_job_logist_created_without_a_generation(
     assert data["status"] == "SUCCESS"
     assert data["description"] == make("pre")["description"]
     assert data["history"][: len(make("pre")["history"])] == make("pre")["history"]
+
+
+def test_the_runner_refuses_a_job_whose_manifest_is_corrupt_and_leaves_it_as_is(
+    jobs_root: Path,
+) -> None:
+    job_dir = write_job(jobs_root, "bad", b'{"status": "PENDI')
+    done = run_cli(jobs_root, "--job-id", "bad", "--", "true")
+    assert done.returncode == 2
+    assert "unreadable" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert (job_dir / "job_manifest.json").read_bytes() == b'{"status": "PENDI'
+    assert not (job_dir / "logs").exists()
