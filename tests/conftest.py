@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from logist.core._identity import Liveness, identity_from_record, liveness
+from logist.core._identity import Liveness, ProcessIdentity, identity_from_record, liveness
 from logist.core._manifest import MANIFEST_NAME
 
 # A pid that cannot exist: pid_max is at most 2**22.
@@ -86,6 +86,9 @@ class RunningJob:
 def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
     """Start `logist run` as a real process; waits until the command's pid is recorded."""
     started: list[RunningJob] = []
+    commands: list[ProcessIdentity] = []
+    """Each command's identity as its runner first recorded it: later the manifest may be
+    corrupt, name another host, or be retired by a recovery."""
 
     def start(
         job_id: str, *command: str, heartbeat: float = 0.2, root: Path | None = None
@@ -116,10 +119,13 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
         def recorded() -> bool:
             # a quick command may be over (runner block retired) before we first look
             try:
-                if read_job(root, job_id).get("runner", {}).get("child_pid"):
-                    return True
+                runner = read_job(root, job_id).get("runner")
             except (OSError, ValueError):
-                pass
+                runner = None
+            command = identity_from_record(runner, "child_pid", "child_start_token")
+            if command is not None:
+                commands.append(command)
+                return True
             return proc.poll() is not None
 
         wait_for(recorded)
@@ -127,14 +133,6 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
 
     yield start
     for job in started:
-        # Kill only what is verifiably still the job's command: a bare pid read from a manifest
-        # may have been recycled by then, even into another test's process group leader.
-        with contextlib.suppress(OSError, ValueError):
-            data = read_job(job.job_dir.parent, job.job_id)
-            for block in (data.get("runner"), data.get("last_runner")):
-                child = identity_from_record(block, "child_pid", "child_start_token")
-                if child is not None and liveness(child) is Liveness.ALIVE:
-                    os.killpg(child.pid, signal.SIGKILL)
         if job.proc.poll() is None:  # still ours and unreaped: its pid cannot be recycled
             with contextlib.suppress(OSError):
                 os.kill(job.proc.pid, signal.SIGCONT)
@@ -142,3 +140,15 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
         job.proc.wait()
         if job.proc.stderr:
             job.proc.stderr.close()
+        with contextlib.suppress(OSError, ValueError):  # e.g. an adopted command, re-recorded
+            data = read_job(job.job_dir.parent, job.job_id)
+            for block in (data.get("runner"), data.get("last_runner")):
+                command = identity_from_record(block, "child_pid", "child_start_token")
+                if command is not None:
+                    commands.append(command)
+    # Kill only what is verifiably still a job's command: by now a bare pid may have been
+    # recycled, even into another test's process group leader.
+    for command in commands:
+        if liveness(command) is Liveness.ALIVE:
+            with contextlib.suppress(OSError):
+                os.killpg(command.pid, signal.SIGKILL)
