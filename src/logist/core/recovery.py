@@ -688,8 +688,14 @@ class JobRecoveryManager:
         return found
 
     def quick_findings(self, snapshot: Snapshot) -> list[Finding]:
-        """Findings that need no extra I/O (what the console shows on every poll)."""
-        return snapshot_findings(snapshot)
+        """Findings cheap enough for every poll: the snapshot's own, plus a backup look-up for
+        corrupt jobs only (rare), so their finding can offer the restore."""
+        disk = {
+            job.job_id: DiskFacts(has_valid_backup=_newest_valid_backup(job.path) is not None)
+            for job in snapshot.jobs.values()
+            if not job.observation.manifest_ok and job.location.on_disk
+        }
+        return snapshot_findings(snapshot, disk)
 
     def _disk_facts(self, job: JobState) -> DiskFacts:
         now = self._clock()
