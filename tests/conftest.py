@@ -94,6 +94,7 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
         job_id: str, *command: str, heartbeat: float = 0.2, root: Path | None = None
     ) -> RunningJob:
         root = root or jobs_root
+        launched = time.time() - 0.01  # mtimes are coarser than time.time()
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -117,13 +118,15 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
         started.append(job)
 
         def recorded() -> bool:
-            # a quick command may be over (runner block retired) before we first look
+            # The command runs once it is recorded *and* its gate is open, which the runner's
+            # first heartbeat follows; a quick command may be over before we first look.
             try:
                 runner = read_job(root, job_id).get("runner")
+                beat = (root / job_id / "heartbeat").stat().st_mtime
             except (OSError, ValueError):
-                runner = None
+                runner, beat = None, 0.0
             command = identity_from_record(runner, "child_pid", "child_start_token")
-            if command is not None:
+            if command is not None and beat >= launched:
                 commands.append(command)
                 return True
             return proc.poll() is not None

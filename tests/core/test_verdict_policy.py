@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logist.core import (
@@ -215,8 +215,8 @@ def test_a_verdict_serialises_with_its_evidence() -> None:
 
 @st.composite
 def observations(draw: st.DrawFn) -> Observation:
-    """Observations the scanner can produce: a runner block has a verifiable owner; a legacy pid
-    is dead or unverifiable; without either, the owner is none."""
+    """Observations the scanner can produce: a runner block has a verifiable owner (and maybe a
+    command); a legacy pid is dead or unverifiable; without either, the owner is none."""
     has_runner = draw(st.booleans())
     legacy_pid = None if has_runner else draw(st.one_of(st.none(), st.integers(1, 2**22)))
     if has_runner:
@@ -233,7 +233,9 @@ def observations(draw: st.DrawFn) -> Observation:
         category=draw(st.sampled_from(list(Category))),
         has_runner=has_runner,
         owner=owner,
-        child=draw(st.sampled_from([Liveness.NONE, Liveness.ALIVE, Liveness.DEAD])),
+        child=draw(st.sampled_from([Liveness.NONE, Liveness.ALIVE, Liveness.DEAD]))
+        if has_runner
+        else Liveness.NONE,
         legacy_pid=legacy_pid,
         lock=draw(st.sampled_from(list(LockState))),
         lock_holders=tuple(draw(st.lists(st.integers(1, 99999), max_size=2))),
@@ -244,6 +246,7 @@ def observations(draw: st.DrawFn) -> Observation:
     )
 
 
+@settings(max_examples=500)
 @given(observations())
 def test_crashed_is_only_ever_called_on_proof(obs: Observation) -> None:
     verdict = classify(obs, POLICY, NOW)
