@@ -125,7 +125,7 @@ def main() -> None:
 )
 def console(root: str | None, demo: bool, read_only: bool, interval: float) -> None:
     """Open the live recovery console."""
-    from .console.app import run_console
+    from .console import run_console
 
     sys.exit(run_console(root=root, demo=demo, read_only=read_only, interval=interval))
 
@@ -375,7 +375,9 @@ def validate(root: str | None, job_ids: Sequence[str], do_fix: bool, as_json: bo
                 f"{_safe(f.message)} -> {_safe(f.recommendation)}"
             )
         for r in fixes:
-            click.echo(f"fix {_safe(r.job_id)}: {r.outcome.value}: {_safe(r.message)}")
+            click.echo(
+                f"fix {_safe(r.job_id)}: {r.outcome.value}: {_safe(r.message)}", err=not r.ok
+            )
         if not findings:
             click.echo("no findings")
     failed_fix = any(not r.ok for r in fixes)

@@ -220,7 +220,7 @@ def test_a_fix_on_a_job_whose_lock_is_held_is_refused_as_busy(
     holder = procs.lock_holder(job_dir / ".lock")
     result = logist("validate", "--root", str(jobs_root), "--fix")
     assert result.exit_code == 1
-    assert f"locked by its owner (held by pid {holder.pid})" in result.stdout
+    assert f"locked by its owner (held by pid {holder.pid})" in result.stderr
 
 
 @pytest.mark.parametrize(

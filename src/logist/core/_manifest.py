@@ -208,7 +208,8 @@ def parse_manifest(
     except RecursionError:
         return fail(ProblemCode.TOO_DEEP, "manifest JSON is nested too deeply")
     except json.JSONDecodeError as exc:
-        where = "truncated" if exc.pos >= len(text.rstrip()) else f"line {exc.lineno}"
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        where = "truncated" if cut else f"line {exc.lineno}"
         return fail(ProblemCode.INVALID_JSON, f"manifest is not valid JSON ({where}: {exc.msg})")
     except ValueError as exc:  # e.g. integers too long to convert
         return fail(ProblemCode.INVALID_JSON, f"manifest is not valid JSON ({exc})")
