@@ -31,6 +31,7 @@ from reliability._support import (
     dead_runner,
     history_events,
     is_alive,
+    pids_with_cwd,
     read_job,
     start_token,
     wait_for,
@@ -199,3 +200,23 @@ def _state(pid: int) -> str:
         raw = Path(f"/proc/{pid}/stat").read_bytes()
         return raw[raw.rfind(b")") + 2 :][:1].decode()
     return ""
+
+
+def test_force_recovery_of_a_detached_job_stops_the_children_of_its_command_too(
+    jobs_root: Path, tmp_path: Path, procs: Processes, start_runner: Callable[..., Any]
+) -> None:
+    bystander = procs.recorder(tmp_path / "signals")
+    job = start_runner("j", "sh", "-c", "sleep 60 & sleep 60 & wait", heartbeat=0.2)
+    procs.directories.append(job.job_dir)
+    wait_for(lambda: len(pids_with_cwd(job.job_dir)) == 3)  # the shell and its two sleeps
+    job.proc.kill()
+    job.proc.wait()
+    manager = JobRecoveryManager(jobs_root)
+    wait_for(lambda: manager.job("j").verdict.kind is VerdictKind.DETACHED)
+
+    result = manager.recover_crashed_job("j", force=True)
+
+    assert result.outcome is Outcome.RECOVERED, result.message
+    wait_for(lambda: pids_with_cwd(job.job_dir) == [], timeout=3)
+    assert read_job(jobs_root, "j")["status"] == "PENDING"
+    assert_untouched(bystander)

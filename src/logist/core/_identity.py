@@ -94,6 +94,43 @@ def identity_of(pid: int) -> ProcessIdentity | None:
     return ProcessIdentity(host_name(), boot_id(), pid, stat.start_token)
 
 
+def _group_and_session(pid: int) -> tuple[int, int] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            raw = stream.read()
+    except OSError:
+        return None
+    rest = raw[raw.rfind(b")") + 2 :].split()
+    try:
+        return int(rest[2]), int(rest[3])
+    except (IndexError, ValueError):
+        return None
+
+
+def group_members(leader: ProcessIdentity) -> list[ProcessIdentity]:
+    """The other processes of the group that `leader` leads as the leader of its own session.
+
+    A job's command runs in its own session: the children it starts share its group, and
+    terminating the leader alone left them running on a job that was then reset (found by
+    tests/reliability/test_model.py). Empty unless `leader` is alive and leads its session;
+    members are read while it lives, so none can be a stranger that reused a pid.
+    """
+    if liveness(leader) is not Liveness.ALIVE:
+        return []
+    if _group_and_session(leader.pid) != (leader.pid, leader.pid):
+        return []
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == leader.pid:
+            continue
+        ids = _group_and_session(int(entry))
+        if ids is not None and ids[0] == leader.pid:
+            member = identity_of(int(entry))
+            if member is not None:
+                members.append(member)
+    return members
+
+
 def current_identity() -> ProcessIdentity:
     identity = identity_of(os.getpid())
     assert identity is not None, "/proc/self/stat must be readable"

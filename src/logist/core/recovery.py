@@ -36,7 +36,14 @@ from ._errors import (
     PermissionDenied,
 )
 from ._health import HealthReport, build_health_report
-from ._identity import Liveness, ProcessIdentity, identity_from_record, liveness, signal_verified
+from ._identity import (
+    Liveness,
+    ProcessIdentity,
+    group_members,
+    identity_from_record,
+    liveness,
+    signal_verified,
+)
 from ._locking import JobLock, LockState
 from ._manifest import (
     MANIFEST_NAME,
@@ -899,6 +906,8 @@ def terminate_verified(
     """
     signalled = []
     targets = list(targets)
+    for leader in list(targets):  # a command's children go with it
+        targets += [m for m in group_members(leader) if m not in targets]
     for identity in targets:
         if signal_verified(identity, signal.SIGTERM):
             signal_verified(identity, signal.SIGCONT)
