@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import socket
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -32,7 +33,6 @@ from logist.core import (
     LogistError,
     Outcome,
     ReattachResult,
-    RootNotFound,
     VerdictKind,
 )
 
@@ -67,7 +67,7 @@ NOTIFY_FAILURES_SHOWN = 5
 class ConsoleApp(App[int]):
     """`interval=None` polls once and never again: for tests and screenshots."""
 
-    CSS_PATH = "console.tcss"
+    CSS_PATH = Path(__file__).with_name("console.tcss")  # absolute: subclasses elsewhere work
     TITLE = "Logist console"
 
     BINDINGS = [
@@ -94,6 +94,7 @@ class ConsoleApp(App[int]):
         clock: Callable[[], float] = time.time,
         host: str | None = None,
         demo: bool = False,
+        poller: Poller | None = None,
     ) -> None:
         super().__init__()
         self.manager = manager
@@ -108,7 +109,8 @@ class ConsoleApp(App[int]):
         self.poll_count = 0
         """Polls applied so far (tests wait on it)."""
         self.last_poll: PollResult | None = None
-        self._poller = Poller(manager=manager, clock=clock)
+        self._poller = poller or Poller(manager=manager, clock=clock)
+        """Given when a first poll was started before the app (see `launch`)."""
         self._console: ConsoleScreen | None = None
         self._polling = False
         self._poll_again = False
@@ -197,6 +199,11 @@ class ConsoleApp(App[int]):
     def _apply(self, result: PollResult) -> None:
         self._held = None
         self.poll_count += 1
+        if self.poll_count == 1:
+            # The first poll allocated the whole root (10,000 jobs and their rows): move it out
+            # of the cyclic GC's sight before the first paint; full collections of it stalled
+            # the loop ~50 ms (measured, and in the middle of the first paint).
+            gc.freeze()
         if result.error is None:
             self.last_poll = result
             gone = [job for job in self.marks if job not in result.states]
@@ -520,31 +527,3 @@ def _skipped_results(proposal: Proposal) -> list[ActionResult]:
         ActionResult(job_id, str(proposal.kind), Outcome.REFUSED, why, error="NotRecoverable")
         for job_id, why in proposal.skipped
     ]
-
-
-def run_console(*, root: str | None, demo: bool, read_only: bool, interval: float | None) -> int:
-    """`logist console`: open the console on a root, or on a freshly staged demo root.
-
-    With `demo`, every process the demo started is stopped when the console exits, however
-    it exits.
-    """
-    staged = None
-    try:
-        if demo:
-            from ..demo import stage_demo
-
-            staged = stage_demo(None)
-            root = str(staged.root)
-        try:
-            manager = JobRecoveryManager(root)
-        except RootNotFound as exc:
-            print(f"logist: {exc}", file=sys.stderr)
-            return 2
-        app = ConsoleApp(
-            manager=manager, read_only=read_only, interval=interval, demo=staged is not None
-        )
-        app.run()
-        return app.return_code or 0
-    finally:
-        if staged is not None:
-            staged.stop()

@@ -8,13 +8,14 @@ and repaint only what changed; the builders reuse a row object when nothing show
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from logist.core import SEVERITY_ORDER, Finding, JobState, Severity
 
 from .text import SEVERITY_STYLE, VERDICT_STYLE, age, money, phase, safe
 
 VERDICT_RANK = {kind: rank for rank, kind in enumerate(SEVERITY_ORDER)}
+VERDICT_NAME = {kind: kind.value for kind in SEVERITY_ORDER}
 SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 MISSING = (1, "")
 """Sort key of an empty cell: after every value, whatever the direction of the values."""
@@ -32,8 +33,9 @@ class Column:
     """Hidden when the table is narrower than this (cells of lesser value on small screens)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
+    """A tuple, not a frozen dataclass: 10,000 are built per cold poll, and compared per poll."""
+
     key: str
     job_id: str | None
     """The job the row is about (marks are per job), None for root-level findings."""
@@ -115,44 +117,48 @@ def _opt(value: Any) -> tuple[int, Any]:
 
 def job_facets(state: JobState) -> tuple[tuple[str, str], ...]:
     return (
-        ("verdict", state.verdict.kind.value),
+        ("verdict", VERDICT_NAME[state.verdict.kind]),
         ("status", (state.facts.status or "").lower()),
         ("id", state.job_id.lower()),
     )
 
 
-def job_row(state: JobState, now: float) -> Row:
+def job_row(state: JobState, shown_age: str) -> Row:
+    """One row of the jobs table; on the cold path for every job, so kept to plain operations."""
     facts = state.facts
     kind = state.verdict.kind
+    verdict = VERDICT_NAME[kind]
+    rank = VERDICT_RANK[kind]
     activity = state.observation.activity_at
-    job_id = safe(state.job_id)
-    description = safe(facts.description)
-    status = safe(facts.status or "?")
+    job_id = state.job_id
+    status = facts.status
+    description = facts.description
+    cost = facts.cost
     return Row(
-        key=state.job_id,
-        job_id=state.job_id,
-        cells=(
-            job_id,
-            status,
-            kind.value,
-            age(None if activity is None else now - activity),
+        job_id,
+        job_id,
+        (
+            safe(job_id),
+            safe(status or "?"),
+            verdict,
+            shown_age,
             phase(facts.phase_index, facts.phase_count),
-            money(facts.cost),
-            description,
+            money(cost),
+            safe(description),
         ),
-        styles=("", "", VERDICT_STYLE[kind], "", "", _cost_style(state), "dim"),
-        sort_keys=(
-            (0, state.job_id),
-            _opt(facts.status),
-            (0, VERDICT_RANK[kind]),
-            _opt(None if activity is None else -activity),
-            _opt(facts.phase_index),
-            _opt(facts.cost),
-            (0, facts.description.lower()),
+        ("", "", VERDICT_STYLE[kind], "", "", _cost_style(state), "dim"),
+        (
+            (0, job_id),
+            MISSING if status is None else (0, status),
+            (0, rank),
+            MISSING if activity is None else (0, -activity),
+            MISSING if facts.phase_index is None else (0, facts.phase_index),
+            MISSING if cost is None else (0, cost),
+            (0, description.lower()),
         ),
-        rank=(VERDICT_RANK[kind], -(activity or 0.0), state.job_id),
-        search=f"{state.job_id}\n{facts.description}\n{facts.status}\n{state.verdict.reason}".lower(),
-        facets=job_facets(state),
+        (rank, -(activity or 0.0), job_id),
+        f"{job_id}\n{description}\n{status}\n{state.verdict.reason}".lower(),
+        (("verdict", verdict), ("status", (status or "").lower()), ("id", job_id.lower())),
     )
 
 

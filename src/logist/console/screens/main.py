@@ -131,6 +131,8 @@ class ConsoleScreen(Screen[None]):
         self.mode = mode
         for name in ("tabs", "grid", "wide"):
             self.set_class(name == mode, f"-{name}")
+        if mode == "tabs":
+            self._activate(self._active, focus=False)
         if mode == "wide":
             self._show_side_detail(now=True)
 
@@ -141,8 +143,9 @@ class ConsoleScreen(Screen[None]):
 
     def _activate(self, name: str, *, focus: bool) -> None:
         self._active = name
-        for pane in PANES:
-            self.query_one(f"#{pane}-pane").set_class(pane == name, "-active")
+        if self.mode == "tabs":  # a class change restyles the pane: only when it shows
+            for pane in PANES:
+                self.query_one(f"#{pane}-pane").set_class(pane == name, "-active")
         tabs = self.query_one("#pane-tabs", Tabs)
         if tabs.active != f"tab-{name}":
             tabs.active = f"tab-{name}"
@@ -186,12 +189,12 @@ class ConsoleScreen(Screen[None]):
                     (f" (retrying; showing {seen})", "italic"),
                 )
             )
-            self.add_class("-failing")
+            banner.display = True
             header.set_state(failing=True, now=self.clock(), health=None)
             return
         first = self._last is None
         self._last = result
-        self.remove_class("-failing")
+        banner.display = False
         report = result.report
         header.set_state(
             failing=False,
@@ -296,7 +299,7 @@ class ConsoleScreen(Screen[None]):
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
-        self.add_class("-filtering")
+        field.display = True
         field.focus()
 
     @on(Input.Changed, "#filter")
@@ -308,15 +311,14 @@ class ConsoleScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        if not self._query:
-            self.remove_class("-filtering")
+        self.query_one("#filter", Input).display = False
         self.active_table.focus()
 
     def action_clear(self) -> None:
         field = self.query_one("#filter", Input)
         if self._query or field.has_focus:
             field.value = ""
-            self.remove_class("-filtering")
+            field.display = False
             self.active_table.focus()
         elif self.marks:
             marked = list(self.marks)
@@ -337,9 +339,9 @@ class ConsoleScreen(Screen[None]):
     # ---- progress -----------------------------------------------------------------------
 
     def show_progress(self, label: str, done: int, total: int) -> None:
-        self.add_class("-busy")
+        self.query_one("#progress").display = True
         self.query_one("#progress-label", Static).update(Content(label))
         self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
 
     def hide_progress(self) -> None:
-        self.remove_class("-busy")
+        self.query_one("#progress").display = False

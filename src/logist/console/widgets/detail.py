@@ -180,6 +180,7 @@ class DetailView(Vertical):
         self._offset: int | None = None
         self._busy = False
         self._again = False
+        self._shown: Content | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-scroll"):
@@ -240,15 +241,21 @@ class DetailView(Vertical):
     def _apply(self, loaded: DetailData) -> None:
         text = self.query_one("#detail-text", Static)
         if loaded.detail is None:
+            self._shown = None
             text.update(Content.styled(f"{safe(loaded.job_id)}: {safe(loaded.error)}", "red"))
             return
-        text.update(describe(loaded.detail, loaded.force_plan, self.clock()))
+        content = describe(loaded.detail, loaded.force_plan, self.clock())
+        if content != self._shown:
+            self._shown = content
+            text.update(content)
         chunk = loaded.log
         if chunk is None:
             return
-        self.set_class(chunk.path is None, "-no-log")
-        title = self.query_one("#detail-log-title", Static)
-        title.update(Content.assemble(("Log ", "bold"), (safe(chunk.path or ""), "dim")))
+        if self.has_class("-no-log") != (chunk.path is None):
+            self.set_class(chunk.path is None, "-no-log")
+        if chunk.restarted:
+            title = self.query_one("#detail-log-title", Static)
+            title.update(Content.assemble(("Log ", "bold"), (safe(chunk.path or ""), "dim")))
         log = self.query_one("#detail-log", Log)
         if chunk.restarted:
             log.clear()

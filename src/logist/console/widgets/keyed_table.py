@@ -328,7 +328,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self._strips.clear()
 
     def on_resize(self) -> None:
-        self._strips.clear()
+        if self._widths[0] != self.size.width:
+            self._strips.clear()  # rows are cut to the width; a change of height keeps them
         self.virtual_size = Size(self.size.width, len(self._order) + 1)
 
     def _layout(self, width: int) -> tuple[tuple[int, int], ...]:

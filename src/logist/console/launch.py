@@ -1,0 +1,51 @@
+"""`logist console`: find the root (or stage the demo), start the first scan, run the app.
+
+This module does not import Textual at import time: the first, cold scan of the root starts
+before Textual is imported, so that at 10,000 jobs it overlaps the whole start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from logist.core import JobRecoveryManager, RootNotFound
+
+from .poller import Poller
+
+
+def run_console(*, root: str | None, demo: bool, read_only: bool, interval: float | None) -> int:
+    """Open the console on a root, or on a freshly staged demo root; returns the exit code.
+
+    With `demo`, every process the demo started is stopped when the console exits, however it
+    exits.
+    """
+    staged = None
+    try:
+        if demo:
+            from logist.demo import stage_demo
+
+            print("staging the demo root (real processes)…", file=sys.stderr)
+            staged = stage_demo(None)
+            root = str(staged.root)
+        try:
+            manager = JobRecoveryManager(root)
+        except RootNotFound as exc:
+            print(f"logist: {exc}", file=sys.stderr)
+            return 2
+        poller = Poller(manager=manager, clock=time.time)
+        poller.prefetch()
+        from .app import ConsoleApp
+
+        app = ConsoleApp(
+            manager=manager,
+            read_only=read_only,
+            interval=interval,
+            demo=staged is not None,
+            poller=poller,
+        )
+        app.run()
+        return app.return_code or 0
+    finally:
+        if staged is not None:
+            staged.stop()
