@@ -219,6 +219,15 @@ def run_job(
         status = read.data.get("status")
         if category_of(status if isinstance(status, str) else None) is Category.TERMINAL:
             raise RunnerError(f"job {job_id!r} is {status}; refusing to run it again")
+        for record in ("runner", "last_runner"):
+            # A detached job (its runner died, its command lives on) used to get a second copy
+            # of the command here (found by tests/reliability/test_model.py).
+            child = identity_from_record(read.data.get(record), "child_pid", "child_start_token")
+            if child is not None and liveness(child) is Liveness.ALIVE:
+                raise RunnerError(
+                    f"job {job_id!r}: its command (pid {child.pid}) still runs; adopt it with "
+                    "`logist reattach` or stop it with `logist recover --force`"
+                )
         generation = read.data.get("generation")
         job = _Job(
             job_dir, job_id, read.data, read.raw, generation if isinstance(generation, int) else 0
