@@ -72,12 +72,22 @@ class ConsoleApp(App[int]):
 
     BINDINGS = [
         Binding("r", "recover", "Recover", tooltip="Recover the selected or marked jobs"),
-        Binding("a", "reattach", "Reattach", tooltip="Watch a running job; adopt a detached one"),
-        Binding("B", "bulk_recover", "Bulk recover", tooltip="Marked jobs, or every proven crash"),
-        Binding("v", "validate", "Validate", show=False, tooltip="Full validation of the root"),
-        Binding("f", "fix", "Fix", tooltip="Apply the automatic fix of a finding"),
-        Binding("l", "logs", "Logs", show=False, tooltip="Follow the selected job's log"),
-        Binding("A", "activity", "Activity", show=False, tooltip="Results and audit log"),
+        Binding(
+            "a",
+            "reattach",
+            "Reattach",
+            tooltip="Reattach: watch a running job, adopt a detached one",
+        ),
+        Binding(
+            "B",
+            "bulk_recover",
+            "Bulk recover",
+            tooltip="Bulk recover the marked jobs, or else every proven crash",
+        ),
+        Binding("v", "validate", "Validate", show=False, tooltip="Validate the whole root"),
+        Binding("f", "fix", "Fix", tooltip="Fix: apply the automatic fix of a finding"),
+        Binding("l", "logs", "Logs", show=False, tooltip="Logs: follow the selected job's log"),
+        Binding("A", "activity", "Activity", show=False, tooltip="Activity: results, audit log"),
         Binding("p", "pause", "Pause", show=False, tooltip="Pause or resume refreshing"),
         Binding("ctrl+r", "refresh", "Refresh now", show=False),
         Binding("question_mark", "help", "Help"),

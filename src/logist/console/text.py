@@ -104,8 +104,8 @@ HEALTH_STYLE: dict[Health, str] = {
 def evidence_items(evidence: dict[str, object]) -> Iterable[tuple[str, str]]:
     """Evidence as (label, value) pairs in a stable, readable order."""
     for key, value in evidence.items():
-        if value is None:
-            continue
+        if value is None or (key == "child" and value == "none"):
+            continue  # a command whose liveness was not looked at (its owner is alive)
         if key.endswith("_age_s") and isinstance(value, int | float):
             yield key.removesuffix("_s").replace("_", " "), age(float(value))
         else:

@@ -1,0 +1,58 @@
+"""The demo root: real runners driven into every verdict, and nothing left running after."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psutil
+
+from conftest import wait_for
+from logist.core import JobRecoveryManager, VerdictKind
+from logist.demo import DemoRoot, stage_demo, stop_demo
+
+
+def _leftovers(pids: set[int]) -> list[psutil.Process]:
+    """Live processes among the demo's, or in one of their process groups."""
+    found = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if process.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if process.pid in pids or os.getpgid(process.pid) in pids:
+                found.append(process)
+        except (psutil.Error, ProcessLookupError):
+            continue
+    return found
+
+
+def test_the_demo_shows_every_verdict_from_real_processes_and_stopping_leaves_none(
+    tmp_path: Path,
+) -> None:
+    demo = stage_demo(tmp_path / "demo")
+    pids: set[int] = set()
+    try:
+        pids = {p["pid"] for p in demo.processes}
+        alive = set(demo.pids())  # the crashed jobs' processes are dead already
+        assert len(alive) >= 8 and alive < pids
+        assert {p["pid"] for p in DemoRoot.load(demo.root).processes} == pids
+        manager = JobRecoveryManager(demo.root)
+        wait_for(lambda: manager.job("scrape-catalog").kind is VerdictKind.HUNG, timeout=15)
+        kinds = {job.kind for job in manager.scan().jobs.values()}
+        assert {
+            VerdictKind.RUNNING,
+            VerdictKind.CRASHED,
+            VerdictKind.HUNG,
+            VerdictKind.DETACHED,
+            VerdictKind.STALLED,
+            VerdictKind.CORRUPT,
+            VerdictKind.IDLE,
+            VerdictKind.DONE,
+        } <= kinds
+        assert manager.job("legacy-migrate-crm").facts.runner is None
+        assert list((demo.root / "corrupt-billing-export" / ".backups").iterdir())
+        assert len(manager.scan().jobs) >= 40
+        assert set(stop_demo(demo.root)) <= pids  # what `logist demo-stop` does
+    finally:
+        demo.stop()
+    assert _leftovers(pids) == []
