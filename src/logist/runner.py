@@ -233,8 +233,11 @@ def run_job(
             job_dir, job_id, read.data, read.raw, generation if isinstance(generation, int) else 0
         )
         logs = job_dir / "logs"
-        logs.mkdir(exist_ok=True)
         log_path = logs / "runner.log"
+        for link in (logs, log_path):  # the command's output would land wherever a link points
+            if link.is_symlink():
+                raise RunnerError(f"{link} is a symlink; refusing to write the log through it")
+        logs.mkdir(exist_ok=True)
         job.transition(
             "EXECUTING",
             {"runner": _runner_record(command, heartbeat, log_path, None)},
@@ -262,7 +265,8 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
     # alone (default action) and leave the command orphaned and the job EXECUTING.
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with open(log_path, "ab", buffering=0) as out:
+        log_flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(log_path, log_flags, 0o644), "ab", buffering=0) as out:
             try:
                 program = os.path.join(job.job_dir, command[0]) if "/" in command[0] else command[0]
                 if shutil.which(program) is None:  # the gate's shell would hide this error

@@ -176,3 +176,34 @@ def test_the_runner_refuses_a_job_whose_manifest_is_corrupt_and_leaves_it_as_is(
     assert "unreadable" in done.stderr and len(done.stderr.splitlines()) == 1
     assert (job_dir / "job_manifest.json").read_bytes() == b'{"status": "PENDI'
     assert not (job_dir / "logs").exists()
+
+
+def test_a_runner_refuses_a_job_whose_log_is_a_symlink_out_of_the_root(
+    jobs_root: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.log"
+    outside.write_text("")
+    job_dir = jobs_root / "linked"
+    (job_dir / "logs").mkdir(parents=True)
+    (job_dir / "logs" / "runner.log").symlink_to(outside)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "logist",
+            "run",
+            "--root",
+            str(jobs_root),
+            "--job-id",
+            "linked",
+            "--",
+            "echo",
+            "hi",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "symlink" in result.stderr and "Traceback" not in result.stderr
+    assert outside.read_text() == ""
