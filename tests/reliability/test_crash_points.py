@@ -485,7 +485,7 @@ def test_a_runner_killed_at_any_step_leaves_a_recoverable_job_and_no_untracked_c
     scenario = Scenario(
         "run", stage_run, next_run, final_run, drive=drive_run, check_crash=no_untracked_command
     )
-    assert_sweep(scenario, tmp_path, procs, "open(a) x/logs/runner.log", "remove x/heartbeat")
+    assert_sweep(scenario, tmp_path, procs, "create x/logs/runner.log", "remove x/heartbeat")
 
 
 def test_an_adopter_killed_at_any_step_leaves_the_job_adoptable_or_recoverable(
