@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_job, write_job
-from logist.core import ActionResult, JobRecoveryManager, Outcome, Policy
+from logist.core import ActionResult, BulkInProgress, JobRecoveryManager, Outcome, Policy
 from logist.core._audit import read_audit
 from logist.core._identity import Liveness, current_identity, identity_of, liveness
 from staging import (
@@ -168,3 +168,36 @@ def test_an_interrupted_bulk_run_is_persisted_and_resumed_to_the_end(
     assert statuses(root, CRASHED) == {"PENDING"}
     assert not (root / ".logist" / "bulk-request.json").exists()
     assert later.resume_bulk_recovery() is None
+
+
+def test_a_second_bulk_run_is_refused_while_one_is_in_progress(
+    manager: JobRecoveryManager, root: Path
+) -> None:
+    other = JobRecoveryManager(root)
+    refusals: list[str] = []
+
+    def start_another(done: int, _total: int, _result: ActionResult) -> None:
+        if done == 1:
+            with pytest.raises(BulkInProgress, match="in progress") as caught:
+                other.perform_bulk_recovery()
+            refusals.append(str(caught.value))
+
+    result = manager.perform_bulk_recovery(progress=start_another)
+    assert result.ok and refusals
+    assert statuses(root, CRASHED) == {"PENDING"}
+
+
+def test_a_new_bulk_run_is_refused_until_an_interrupted_one_is_resumed(
+    manager: JobRecoveryManager, root: Path
+) -> None:
+    def interrupt(done: int, _total: int, _result: ActionResult) -> None:
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        manager.perform_bulk_recovery(progress=interrupt)
+    pending = (root / ".logist" / "bulk-request.json").read_bytes()
+    with pytest.raises(BulkInProgress, match="--resume"):
+        JobRecoveryManager(root).perform_bulk_recovery(include_inferred=True)
+    assert (root / ".logist" / "bulk-request.json").read_bytes() == pending
+    assert JobRecoveryManager(root).resume_bulk_recovery() is not None

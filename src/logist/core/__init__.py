@@ -4,6 +4,7 @@
 """
 
 from ._errors import (
+    BulkInProgress,
     InvalidJobId,
     JobChanged,
     JobNotFound,
@@ -36,6 +37,7 @@ __all__ = [
     "SEVERITY_ORDER",
     "Action",
     "ActionResult",
+    "BulkInProgress",
     "BulkResult",
     "Category",
     "Check",

@@ -67,3 +67,7 @@ class OutsideRoot(LogistError):
 
 class NotRecoverable(LogistError):
     """The job's verdict does not allow the requested action."""
+
+
+class BulkInProgress(LogistError):
+    """Another bulk run holds the root's bulk lock, or an interrupted one must be resumed first."""

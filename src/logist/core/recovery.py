@@ -17,17 +17,18 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import psutil
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from ._audit import append_audit, operator_name, read_audit, state_dir
 from ._errors import (
+    BulkInProgress,
     JobChanged,
     JobNotFound,
     LockBusy,
@@ -517,15 +518,45 @@ class JobRecoveryManager:
                 for p in plans
             )
             return BulkResult(targets, results, True, over)
-        self._save_bulk_request(targets, force)
-        results = []
-        for done, plan in enumerate(plans, 1):
-            result = self.apply(plan)
-            results.append(result)
-            if progress is not None:
-                progress(done, len(plans), result)
-        self._clear_bulk_request()
+        return self._run_bulk(plans, force, progress, over, resuming=False)
+
+    def _run_bulk(
+        self,
+        plans: Sequence[RecoveryPlan],
+        force: bool,
+        progress: ProgressCallback | None,
+        over: int,
+        *,
+        resuming: bool,
+    ) -> BulkResult:
+        targets = tuple(p.job_id for p in plans)
+        with self._bulk_lock():
+            if not resuming and self.pending_bulk_request() is not None:
+                raise BulkInProgress(
+                    "an interrupted bulk run is pending; finish it first (bulk-recover --resume)"
+                )
+            self._save_bulk_request(targets, force)
+            results = []
+            for done, plan in enumerate(plans, 1):
+                result = self.apply(plan)
+                results.append(result)
+                if progress is not None:
+                    progress(done, len(plans), result)
+            self._clear_bulk_request()
         return BulkResult(targets, tuple(results), False, over)
+
+    @contextlib.contextmanager
+    def _bulk_lock(self) -> Iterator[None]:
+        """One bulk run at a time per root: they share the persisted request."""
+        lock = FileLock(str(state_dir(self.root) / "bulk.lock"), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise BulkInProgress("another bulk run is in progress on this root") from exc
+        try:
+            yield
+        finally:
+            lock.release()
 
     def pending_bulk_request(self) -> dict[str, Any] | None:
         path = self.root / ".logist" / BULK_REQUEST
@@ -543,7 +574,7 @@ class JobRecoveryManager:
         for job_id in targets:
             if job_id in snapshot.jobs:
                 plans.append(plan_recovery(snapshot.jobs[job_id], self.policy, force=force))
-        return self.perform_bulk_recovery(plans=plans, force=force, progress=progress)
+        return self._run_bulk(plans, force, progress, 0, resuming=True)
 
     def _save_bulk_request(self, targets: tuple[str, ...], force: bool) -> None:
         payload = {
