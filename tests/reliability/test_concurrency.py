@@ -35,14 +35,17 @@ JOBS = 20
 RECOVERER = textwrap.dedent(
     """
     import json, os, random, sys, time
-    from logist.core import JobRecoveryManager
+    from logist.core import BulkInProgress, JobRecoveryManager
     root, go, mode, delay, *jobs = sys.argv[1:]
     manager = JobRecoveryManager(root, operator=f"recoverer-{os.getpid()}")
     while not os.path.exists(go):
         time.sleep(0.001)
     time.sleep(float(delay))
     if mode == "bulk":
-        results = manager.perform_bulk_recovery().results
+        try:
+            results = manager.perform_bulk_recovery().results
+        except BulkInProgress:  # one bulk run at a time per root: a racer is turned away whole
+            results = []
     else:
         random.shuffle(jobs)
         results = [manager.recover_crashed_job(job_id) for job_id in jobs]
