@@ -149,8 +149,10 @@ def run_scenario(name: str, root: Path, args: list[str]) -> object:
     if name == "recover":
         manager = JobRecoveryManager(root, operator="victim")
         return [manager.recover_crashed_job(job_id).to_dict() for job_id in args]
-    if name == "bulk":
-        return JobRecoveryManager(root, operator="victim").perform_bulk_recovery().to_dict()
+    if name == "bulk":  # as an operator would: finish an interrupted run, then start one
+        manager = JobRecoveryManager(root, operator="victim")
+        manager.resume_bulk_recovery()
+        return manager.perform_bulk_recovery().to_dict()
     if name == "resume":
         bulk = JobRecoveryManager(root, operator="victim").resume_bulk_recovery()
         return None if bulk is None else bulk.to_dict()
