@@ -30,13 +30,12 @@ from textual.timer import Timer
 from logist.core import (
     ActionResult,
     JobRecoveryManager,
-    LogistError,
     Outcome,
     ReattachResult,
     VerdictKind,
 )
 
-from .messages import ActionFinished, ActionProgress, PollFinished, ProposalReady
+from .messages import ActionFinished, ActionProgress, PollFinished, ProposalReady, Validated
 from .operations import (
     Kind,
     Proposal,
@@ -174,7 +173,11 @@ class ConsoleApp(App[int]):
         self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_in_thread(self) -> None:
-        self.post_message(PollFinished(self._poller.poll()))
+        try:
+            result = self._poller.poll()
+        except Exception as exc:  # a poll must always report back, or polling would stop
+            result = PollResult(self.clock(), None, f"{type(exc).__name__}: {exc}")
+        self.post_message(PollFinished(result))
 
     def on_poll_finished(self, message: PollFinished) -> None:
         self._polling = False
@@ -297,7 +300,7 @@ class ConsoleApp(App[int]):
                 self.post_message(ActionFinished([result], label="reattach", attached=attached))
             else:
                 self.post_message(ProposalReady(propose_adopt(self.manager, job_id)))
-        except (LogistError, OSError) as exc:
+        except Exception as exc:  # report every failure; never leave the action pending
             self.post_message(ActionFinished([_failed(job_id, "reattach", exc)], label="reattach"))
 
     def _propose(self, make: Callable[[], Proposal], label: str) -> None:
@@ -309,7 +312,7 @@ class ConsoleApp(App[int]):
         def work() -> None:
             try:
                 self.post_message(ProposalReady(make()))
-            except (LogistError, OSError) as exc:
+            except Exception as exc:  # report every failure; never leave the action pending
                 self.post_message(ActionFinished([_failed(None, label, exc)], label=label))
 
         self.run_worker(work, thread=True, group="action", exit_on_error=False)
@@ -356,7 +359,7 @@ class ConsoleApp(App[int]):
                         ActionProgress(done, total, result)
                     ),
                 )
-        except (LogistError, OSError) as exc:
+        except Exception as exc:  # report every failure; never leave the action pending
             results = [_failed(None, str(proposal.kind), exc)]
         self.post_message(
             ActionFinished(
@@ -427,18 +430,23 @@ class ConsoleApp(App[int]):
     def _validate_in_thread(self) -> None:
         try:
             findings = self.manager.validate_job_consistency(None)
-            quick = self.manager.quick_findings(self.manager.last_snapshot())
-        except (LogistError, OSError) as exc:
+            quick = {
+                finding_key(f) for f in self.manager.quick_findings(self.manager.last_snapshot())
+            }
+        except Exception as exc:  # a failed validation is reported, not raised
             self.notify(f"Validation failed: {safe(exc)}", severity="error", markup=False)
             return
-        self._poller.set_validated(findings, {finding_key(f) for f in quick})
-        severities = Counter(str(f.severity) for f in findings)
-        fixable = sum(1 for f in findings if f.fix is not None)
+        self.post_message(Validated(findings, quick))
+
+    def on_validated(self, message: Validated) -> None:
+        self._poller.set_validated(message.findings, message.quick_keys)
+        severities = Counter(str(f.severity) for f in message.findings)
+        fixable = sum(1 for f in message.findings if f.fix is not None)
         summary = ", ".join(f"{n} {s}" for s, n in severities.items()) or "no findings"
         self.notify(
             f"{summary}; {fixable} with an automatic fix (f)", title="Validation", markup=False
         )
-        self.call_from_thread(self.poll_now)
+        self.poll_now()
 
     def action_logs(self) -> None:
         job = self._cursor_job()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from logist.core import ActionResult, ReattachResult
+from logist.core import ActionResult, Finding, ReattachResult
 
 from .operations import Proposal
 from .poller import PollResult
@@ -50,3 +50,12 @@ class ActionFinished(Message):
         self.results = results
         self.label = label
         self.attached = attached
+
+
+class Validated(Message):
+    """A full validation is done; `quick_keys` are the findings a poll finds by itself."""
+
+    def __init__(self, findings: list[Finding], quick_keys: set[str]) -> None:
+        super().__init__()
+        self.findings = findings
+        self.quick_keys = quick_keys

@@ -17,8 +17,6 @@ from .text import SEVERITY_STYLE, VERDICT_STYLE, age, money, phase, safe
 VERDICT_RANK = {kind: rank for rank, kind in enumerate(SEVERITY_ORDER)}
 VERDICT_NAME = {kind: kind.value for kind in SEVERITY_ORDER}
 SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-MISSING = (1, "")
-"""Sort key of an empty cell: after every value, whatever the direction of the values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +40,7 @@ class Row(NamedTuple):
     cells: tuple[str, ...]
     styles: tuple[str, ...]
     sort_keys: tuple[Any, ...]
+    """Per column: a plain value (compared fast) or None for an empty cell (shown last)."""
     rank: tuple[Any, ...]
     """The natural order of the table (its order before any `s`)."""
     search: str
@@ -111,10 +110,6 @@ FINDING_COLUMNS = (
 )
 
 
-def _opt(value: Any) -> tuple[int, Any]:
-    return MISSING if value is None else (0, value)
-
-
 def job_facets(state: JobState) -> tuple[tuple[str, str], ...]:
     return (
         ("verdict", VERDICT_NAME[state.verdict.kind]),
@@ -148,16 +143,16 @@ def job_row(state: JobState, shown_age: str) -> Row:
         ),
         ("", "", VERDICT_STYLE[kind], "", "", _cost_style(state), "dim"),
         (
-            (0, job_id),
-            MISSING if status is None else (0, status),
-            (0, rank),
-            MISSING if activity is None else (0, -activity),
-            MISSING if facts.phase_index is None else (0, facts.phase_index),
-            MISSING if cost is None else (0, cost),
-            (0, description.lower()),
+            job_id,
+            status,
+            rank,
+            None if activity is None else -activity,
+            facts.phase_index,
+            cost,
+            description.lower(),
         ),
         (rank, -(activity or 0.0), job_id),
-        f"{job_id}\n{description}\n{status}\n{state.verdict.reason}".lower(),
+        f"{job_id}\n{description}\n{status}\n{verdict}\n{state.verdict.reason}".lower(),
         (("verdict", verdict), ("status", (status or "").lower()), ("id", job_id.lower())),
     )
 
@@ -183,13 +178,13 @@ def triage_row(state: JobState, now: float, position: int) -> Row:
         ),
         styles=("", VERDICT_STYLE[kind], "", ""),
         sort_keys=(
-            (0, state.job_id),
-            (0, VERDICT_RANK[kind]),
-            _opt(None if activity is None else -activity),
-            (0, state.verdict.reason.lower()),
+            state.job_id,
+            VERDICT_RANK[kind],
+            None if activity is None else -activity,
+            state.verdict.reason.lower(),
         ),
         rank=(position,),
-        search=f"{state.job_id}\n{state.facts.status}\n{state.verdict.reason}".lower(),
+        search=f"{state.job_id}\n{state.facts.status}\n{kind.value}\n{state.verdict.reason}".lower(),
         facets=job_facets(state),
     )
 
@@ -214,11 +209,11 @@ def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
         ),
         styles=(SEVERITY_STYLE[finding.severity], "", "", "", "dim"),
         sort_keys=(
-            (0, SEVERITY_RANK[finding.severity]),
-            (0, finding.job_id or ""),
-            (0, finding.code),
-            (0, finding.message.lower()),
-            (0, finding.recommendation.lower()),
+            SEVERITY_RANK[finding.severity],
+            finding.job_id or "",
+            finding.code,
+            finding.message.lower(),
+            finding.recommendation.lower(),
         ),
         rank=(SEVERITY_RANK[finding.severity], finding.job_id or "", finding.code),
         search=f"{finding.job_id}\n{finding.code}\n{finding.message}".lower(),

@@ -11,11 +11,11 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from logist.core import JobRecoveryManager
 
 from ..widgets.activity import ActivityTable, SessionEntry, audit_rows, session_rows
+from ..widgets.footer import KeysFooter
 
 
 class ActivityScreen(Screen[None]):
@@ -46,7 +46,7 @@ class ActivityScreen(Screen[None]):
             )
         with Vertical(id="audit-pane", classes="pane"):
             yield ActivityTable(marks=self.marks, placeholder="the audit log is empty", id="audit")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#session-pane").border_title = Content(
@@ -68,8 +68,8 @@ class ActivityScreen(Screen[None]):
     def _read(self) -> None:
         try:
             self.post_message(self.Loaded(self.manager.audit_log(), None))
-        except OSError as exc:
-            self.post_message(self.Loaded(None, str(exc)))
+        except Exception as exc:  # shown in the view; the next poll tries again
+            self.post_message(self.Loaded(None, f"{type(exc).__name__}: {exc}"))
 
     def on_activity_screen_loaded(self, message: ActivityScreen.Loaded) -> None:
         message.stop()

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from logist.core import JobRecoveryManager
 
 from ..widgets.detail import DetailView
+from ..widgets.footer import KeysFooter
 
 
 class DetailScreen(Screen[None]):
@@ -29,7 +29,7 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield DetailView(manager=self.manager, clock=self.clock, id="detail")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DetailView).show(self.job_id)

@@ -31,7 +31,7 @@ VERDICT_HELP = {
 }
 
 FILTER_HELP = (
-    ("crash", "free text: job id, description, status or reason contains it"),
+    ("crash", "free text: in the job id, description, status, verdict or reason"),
     ("verdict:crashed,hung", "verdict starts with one of the values"),
     ("status:exec", "status starts with the value"),
     ("severity:error code:manifest", "findings by severity or code"),

@@ -10,12 +10,13 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 
-from logist.core import JobRecoveryManager, JobState, Liveness, LogistError, ReattachResult
+from logist.core import JobRecoveryManager, JobState, Liveness, ReattachResult
 from logist.core.recovery import LogChunk
 
 from ..text import VERDICT_STYLE, age, duration, safe
+from ..widgets.footer import KeysFooter
 
 FOLLOW_INTERVAL_S = 0.5
 LOG_LINES_KEPT = 5000
@@ -84,7 +85,7 @@ class LogsScreen(Screen[None]):
         yield Static(title, id="logs-title")
         yield Static(Content.styled("loading…", "dim"), id="logs-stats")
         yield Log(id="logs-log", max_lines=LOG_LINES_KEPT, auto_scroll=True)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(Log).focus()
@@ -108,8 +109,8 @@ class LogsScreen(Screen[None]):
         """Worker thread: the manager reads; the screen is updated from the message."""
         try:
             data = LiveData(self.manager.job(job_id), self.manager.read_log(job_id, offset), None)
-        except (LogistError, OSError) as exc:
-            data = LiveData(None, None, str(exc))
+        except Exception as exc:  # shown in the view; the next read tries again
+            data = LiveData(None, None, f"{type(exc).__name__}: {exc}")
         self.post_message(self.Loaded(data))
 
     def on_logs_screen_loaded(self, message: LogsScreen.Loaded) -> None:

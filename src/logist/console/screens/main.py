@@ -19,7 +19,7 @@ from textual.events import DescendantFocus, Resize
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, ProgressBar, Static, Tab, Tabs
+from textual.widgets import Input, ProgressBar, Static, Tab, Tabs
 
 from logist.core import JobRecoveryManager, Severity
 
@@ -27,6 +27,7 @@ from ..poller import PollResult
 from ..rows import FilterQuery
 from ..text import safe
 from ..widgets.detail import DetailView
+from ..widgets.footer import KeysFooter
 from ..widgets.header import HeaderBar
 from ..widgets.keyed_table import KeyedTable
 from ..widgets.summary import SummaryStrip
@@ -112,7 +113,7 @@ class ConsoleScreen(Screen[None]):
         with Horizontal(id="progress"):
             yield Static(id="progress-label")
             yield ProgressBar(id="progress-bar", show_eta=False)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#jobs", KeyedTable).focus()
@@ -229,10 +230,10 @@ class ConsoleScreen(Screen[None]):
         shown = ""
         if self._query:
             shown = f" · {jobs.shown_count:,} shown · filter {self._query.text}"
-        marked = f" · {len(self.marks):,} marked" if self.marks else ""
+        self.query_one(HeaderBar).set_state(marked=len(self.marks))
         errors = counts.get(Severity.ERROR, 0)
         titles = {
-            "jobs": f"Jobs {jobs.row_count:,}{marked}{shown}",
+            "jobs": f"Jobs {jobs.row_count:,}{shown}",
             "triage": f"Crashed {triage.row_count:,}",
             "findings": f"Findings {findings.row_count:,}"
             + (f" · {errors} error" if errors else ""),
@@ -246,7 +247,7 @@ class ConsoleScreen(Screen[None]):
                 pane.border_title = Content(safe(shown_title[0]))
                 pane.border_subtitle = Content(shown_title[1])
             tab = tabs.query_one(f"#tab-{name}", Tab)
-            label = titles[name] if name != "jobs" else f"Jobs {jobs.row_count:,}{marked}"
+            label = titles[name] if name != "jobs" else f"Jobs {jobs.row_count:,}"
             if tab.label.plain != label:
                 tab.label = Content(safe(label))
 
@@ -292,14 +293,14 @@ class ConsoleScreen(Screen[None]):
         self.marks_changed([row.job_id])
         table.action_cursor_down()
 
-    def marks_changed(self, job_ids: list[str] | None = None) -> None:
+    def marks_changed(self, job_ids: list[str]) -> None:
         for name in PANES:
             self.table(name).marks_changed(job_ids)
         self._set_titles()
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
-        field.display = True
+        field.visible = True
         field.focus()
 
     @on(Input.Changed, "#filter")
@@ -311,14 +312,14 @@ class ConsoleScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        self.query_one("#filter", Input).display = False
+        self.query_one("#filter", Input).visible = False
         self.active_table.focus()
 
     def action_clear(self) -> None:
         field = self.query_one("#filter", Input)
         if self._query or field.has_focus:
             field.value = ""
-            field.display = False
+            field.visible = False
             self.active_table.focus()
         elif self.marks:
             marked = list(self.marks)
@@ -339,9 +340,9 @@ class ConsoleScreen(Screen[None]):
     # ---- progress -----------------------------------------------------------------------
 
     def show_progress(self, label: str, done: int, total: int) -> None:
-        self.query_one("#progress").display = True
+        self.query_one("#progress").visible = True
         self.query_one("#progress-label", Static).update(Content(label))
         self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
 
     def hide_progress(self) -> None:
-        self.query_one("#progress").display = False
+        self.query_one("#progress").visible = False

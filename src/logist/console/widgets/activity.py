@@ -63,9 +63,7 @@ def session_rows(entries: Iterable[SessionEntry]) -> dict[str, Row]:
                 safe(message),
             ),
             styles=("dim", "", "bold", "", OUTCOME_STYLE.get(outcome, ""), ""),
-            sort_keys=tuple(
-                (0, c) for c in (entry.at, "", result.action, result.job_id or "", outcome, message)
-            ),
+            sort_keys=(entry.at, "", result.action, result.job_id or "", outcome, message),
             rank=(-number,),
             search=f"{result.job_id}\n{result.action}\n{message}".lower(),
             facets=(("result", outcome),),
@@ -96,7 +94,7 @@ def audit_rows(records: Iterable[dict[str, Any]]) -> dict[str, Row]:
             ),
             styles=("dim", "", "bold", "", "green", ""),
             sort_keys=tuple(
-                (0, safe(c))
+                safe(c or "")
                 for c in (at, record.get("operator"), record.get("action"), job, "", result)
             ),
             rank=(-number,),

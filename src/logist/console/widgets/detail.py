@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Log, Static
 
-from logist.core import JobDetail, JobRecoveryManager, LogistError, RecoveryPlan, VerdictKind
+from logist.core import JobDetail, JobRecoveryManager, RecoveryPlan, VerdictKind
 from logist.core.recovery import LogChunk
 
 from ..text import VERDICT_STYLE, age, duration, evidence_items, money, phase, safe
@@ -224,8 +224,8 @@ class DetailView(Vertical):
                 force_plan = self.manager.plan(job_id, force=True)
             chunk = self.manager.read_log(job_id, offset)
             data = DetailData(job_id, detail, force_plan, chunk, None)
-        except (LogistError, OSError) as exc:
-            data = DetailData(job_id, None, None, None, str(exc))
+        except Exception as exc:  # shown in the view; the next reload tries again
+            data = DetailData(job_id, None, None, None, f"{type(exc).__name__}: {exc}")
         self.post_message(self.Loaded(data))
 
     def on_detail_view_loaded(self, message: DetailView.Loaded) -> None:

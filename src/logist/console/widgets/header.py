@@ -1,4 +1,7 @@
-"""The one-line header: root, host, overall health, refresh age, and the modes in force."""
+"""The one-line header: root, host, overall health, refresh age, marks, and the modes in force.
+
+The number of marked jobs lives here, not in a pane's title: a mark then repaints one line.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ class HeaderBar(Widget):
         self.read_only = read_only
         self.demo = demo
         self.failing = False
+        self.marked = 0
         self._shown: tuple[object, ...] = ()
 
     def set_state(self, **values: object) -> None:
@@ -48,6 +52,8 @@ class HeaderBar(Widget):
         else:
             seen = age(None if self.now is None else self.now - self.refreshed_at)
             parts.append((f" refreshed {seen} ago", "bold red" if self.failing else ""))
+        if self.marked:
+            parts.append((f" {self.marked:,} marked ", "bold reverse"))
         if self.paused:
             parts.append((" PAUSED ", "bold black on yellow"))
         if self.read_only:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from operator import attrgetter
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -26,11 +27,16 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..rows import MISSING, Column, FilterQuery, Row
+from ..rows import Column, FilterQuery, Row
 
 MARK = "●"
 GAP = 1
 MARK_WIDTH = 2
+REPOSITION_MAX = 200
+"""Up to this many moved rows (or 5% of the table) are put back one by one, not re-sorted."""
+
+
+_rank = attrgetter("rank")
 
 
 @lru_cache(maxsize=256)
@@ -124,6 +130,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self._query = FilterQuery()
         self._sort: int | None = None
         self._reverse = False
+        self._natural: list[Row] | None = None
+        """Every row in natural order, kept between sorts while no row moves."""
         self._strips: LRUCache[str, Strip] = LRUCache(512)
         self._widths: tuple[int, tuple[tuple[int, int], ...]] = (-1, ())
 
@@ -154,39 +162,42 @@ class KeyedTable(ScrollView, can_focus=True):
         return f"{self.columns[self._sort].label} {'▼' if self._reverse else '▲'}"
 
     def shown_keys(self) -> list[str]:
+        """Keys in the order shown (after filter and sort)."""
         return list(self._order)
 
-    def row(self, key: str) -> Row | None:
-        return self._rows.get(key)
-
     def update_rows(self, rows: Mapping[str, Row]) -> None:
-        """Apply new rows as a diff: repaint changed ones, re-order only if the order may move."""
+        """Apply new rows as a diff: repaint the changed ones; move only the rows whose place
+        may have changed (a full sort only when many did)."""
         old = self._rows
-        reorder = len(rows) != len(old)
+        moved = [key for key in old if key not in rows]
         changed: list[str] = []
         for key, row in rows.items():
             before = old.get(key)
             if before is row:
                 continue
             if before is None:
-                reorder = True
+                moved.append(key)
                 continue
             if before != row:
                 changed.append(key)
-                if not reorder and (
+                if (
                     before.sort_keys != row.sort_keys
                     or before.rank != row.rank
                     or before.search != row.search
                     or before.facets != row.facets
                 ):
-                    reorder = True
-        if not reorder and not changed:
+                    moved.append(key)
+        if not moved and not changed:
             return
         self._rows = dict(rows)
+        if moved:
+            self._natural = None
         for key in changed:
             self._strips.discard(key)
-        if reorder:
+        if len(moved) > max(REPOSITION_MAX, len(rows) // 20):
             self._reorder()
+        elif moved:
+            self._reposition(moved)
         else:
             self._refresh_keys(changed)
 
@@ -217,12 +228,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self._move(index)
         return True
 
-    def marks_changed(self, job_ids: Iterable[str] | None = None) -> None:
-        """Repaint the rows of these jobs (all rows when None) after marks changed."""
-        if job_ids is None:
-            self._strips.clear()
-            self.refresh()
-            return
+    def marks_changed(self, job_ids: Iterable[str]) -> None:
+        """Repaint the rows of these jobs after their marks changed."""
         wanted = set(job_ids)
         keys = [k for k, row in self._rows.items() if row.job_id in wanted]
         for key in keys:
@@ -231,19 +238,62 @@ class KeyedTable(ScrollView, can_focus=True):
 
     # ---- ordering -----------------------------------------------------------------------
 
-    def _reorder(self) -> None:
-        rows = self._rows
-        query = self._query
-        keys = [k for k, row in rows.items() if query.matches(row)] if query else list(rows)
+    def _before(self, a: Row, b: Row) -> bool:
+        """Whether `a` is shown above `b`: by the sorted column (empty cells last in both
+        directions), then in natural order."""
         if self._sort is None:
-            keys.sort(key=lambda k: rows[k].rank, reverse=self._reverse)
+            return a.rank > b.rank if self._reverse else a.rank < b.rank
+        va, vb = a.sort_keys[self._sort], b.sort_keys[self._sort]
+        if va != vb:
+            if va is None or vb is None:
+                return vb is None
+            return va > vb if self._reverse else va < vb
+        return a.rank < b.rank
+
+    def _reorder(self) -> None:
+        """Filter and sort every row: the natural order (cached until rows move), then a
+        stable sort on the column's plain values, compared in C (10,000 rows: a few ms)."""
+        if self._natural is None:
+            self._natural = sorted(self._rows.values(), key=_rank)
+        query = self._query
+        rows = [row for row in self._natural if query.matches(row)] if query else self._natural
+        column = self._sort
+        if column is None:
+            shown = rows[::-1] if self._reverse else rows
         else:
-            column = self._sort
-            keys.sort(key=lambda k: (rows[k].sort_keys[column], rows[k].rank))
-            if self._reverse:
-                keys.reverse()
-                # empty cells stay last in both directions
-                keys.sort(key=lambda k: rows[k].sort_keys[column] is MISSING)
+            present = [row for row in rows if row.sort_keys[column] is not None]
+            values = [row.sort_keys[column] for row in present]
+            order = sorted(range(len(present)), key=values.__getitem__, reverse=self._reverse)
+            shown = [present[i] for i in order]
+            shown += [row for row in rows if row.sort_keys[column] is None]
+        self._order_changed([row.key for row in shown])
+
+    def _reposition(self, moved: list[str]) -> None:
+        """Take out the rows that came, went or changed place, and put back each in its place
+        by binary search: a poll that changes a few jobs never sorts them all."""
+        order = self._order
+        index = self._index
+        for position in sorted((index[k] for k in moved if k in index), reverse=True):
+            del order[position]
+        query = self._query
+        rows = self._rows
+        before = self._before
+        for key in moved:
+            row = rows.get(key)
+            if row is None or (query and not query.matches(row)):
+                continue
+            low, high = 0, len(order)
+            while low < high:
+                middle = (low + high) // 2
+                if before(rows[order[middle]], row):
+                    low = middle + 1
+                else:
+                    high = middle
+            order.insert(low, key)
+        self._order_changed(order)
+
+    def _order_changed(self, keys: list[str]) -> None:
+        """The shown order is new: keep the cursor on its job, and on the same screen line."""
         previous_key, previous_offset = self._cursor_key, self._cursor - int(self.scroll_y)
         self._order = keys
         self._index = {key: i for i, key in enumerate(keys)}
@@ -413,6 +463,7 @@ class KeyedTable(ScrollView, can_focus=True):
         return Strip([Segment(_fit(text, width, False), style)], width)
 
     def _render_row(self, row: Row, width: int, base: Style) -> Strip:
+        """One row as few segments as possible: the compositor's cost grows with them."""
         marked = row.job_id is not None and row.job_id in self.marks
         segments = [
             Segment(
@@ -420,11 +471,15 @@ class KeyedTable(ScrollView, can_focus=True):
                 base + self.get_component_rich_style("keyed-table--mark") if marked else base,
             )
         ]
-        gap = Segment(" " * GAP, base)
-        for position, (index, cells) in enumerate(self._layout(width)):
-            if position:
-                segments.append(gap)
-            if cells:
-                text = _fit(row.cells[index], cells, self.columns[index].right)
-                segments.append(Segment(text, base + _style(row.styles[index])))
-        return Strip(segments).adjust_cell_length(width, base)
+        layout = self._layout(width)
+        last = len(layout) - 1
+        used = MARK_WIDTH
+        for position, (index, cells) in enumerate(layout):
+            text = _fit(row.cells[index], cells, self.columns[index].right)
+            if position < last:
+                text += " " * GAP  # the gap takes the cell's style: fewer segments, same look
+            used += len(text) if text.isascii() else cell_len(text)
+            segments.append(Segment(text, base + _style(row.styles[index])))
+        if used < width:
+            segments.append(Segment(" " * (width - used), base))
+        return Strip(Segment.simplify(segments), width).crop(0, width)
