@@ -300,3 +300,20 @@ async def test_filter_and_fix_a_corrupt_manifest_from_its_backup(jobs_root: Path
     data = read_job(jobs_root, "broken")
     assert data["description"] == "keep me" and data["history"][-1]["event"] == "MANIFEST_RESTORED"
     assert app.session[-1].result.outcome is Outcome.FIXED
+
+
+@synchronously
+async def test_action_keys_are_off_while_a_confirmation_is_open(jobs_root: Path) -> None:
+    crashed_legacy(jobs_root, "victim")
+    app = make_app(jobs_root)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        await pilot.press("B", "r", "question_mark", "A")
+        await settle(pilot)
+        assert app.screen is confirm
+        await pilot.press("escape")
+    assert read_job(jobs_root, "victim")["status"] == "EXECUTING"

@@ -60,6 +60,10 @@ from .widgets.keyed_table import KeyedTable
 
 WRITE_ACTIONS = frozenset({"recover", "reattach", "bulk_recover", "fix"})
 """Disabled (and dimmed in the footer) by --read-only."""
+APP_ACTIONS = frozenset(
+    {"recover", "reattach", "bulk_recover", "validate", "fix", "logs", "activity", "pause", "help"}
+)
+"""The app's own keys, off while a modal screen is open (quit stays on)."""
 NOTIFY_FAILURES_SHOWN = 5
 
 
@@ -231,8 +235,9 @@ class ConsoleApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.read_only and action in WRITE_ACTIONS:
-            return None
-        return True
+            return None  # shown dimmed: the operator sees that the key exists but is off
+        # a confirmation or help on screen has the keys to itself
+        return not (isinstance(self.screen, ModalScreen) and action in APP_ACTIONS)
 
     def _cursor_job(self) -> str | None:
         screen = self.screen

@@ -28,8 +28,9 @@ def plan_text(proposal: Proposal) -> Content:
     if proposal.signals:
         lines.append(
             Content.styled(
-                "Processes will be terminated: SIGTERM, then SIGKILL after 5 s; each is "
-                "re-verified (pid and start token) right before it is signalled.",
+                "Processes will be terminated, with the other members of the command's "
+                "process group: SIGTERM, then SIGKILL after 5 s; each is re-verified (pid and "
+                "start token) right before it is signalled.",
                 "bold red",
             )
         )
