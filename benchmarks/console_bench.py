@@ -229,9 +229,7 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         "  keys (wall/cpu ms): "
         + ", ".join(f"{k['key']} {k['ms']:.0f}/{k['cpu_ms']:.0f}" for k in keys)
     )
-    print(
-        f"  load average: {os.getloadavg()[0]:.2f} on 2 cores (other work inflates wall times)"
-    )
+    print(f"  load average: {os.getloadavg()[0]:.2f} on 2 cores (other work inflates wall times)")
 
 
 # ---- the child (the console itself) ----------------------------------------------------------

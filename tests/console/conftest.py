@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from logist.console.app import ConsoleApp
 
-from .support import NOW, build_snapshot_root, make_app
+from .support import NOW, SNAPSHOT_ROOT, build_snapshot_root, make_app
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +26,15 @@ def _colour_and_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def snapshot_app() -> Callable[..., ConsoleApp]:
-    """A factory: the console on the deterministic root with the frozen clock."""
+def snapshot_app() -> Iterator[Callable[..., ConsoleApp]]:
+    """A factory: the console on the deterministic root with the frozen clock.
+
+    The root's path is fixed (it is in the picture), so concurrent test runs on one machine
+    take turns with a lock instead of rebuilding it under each other.
+    """
 
     def factory(**options: Any) -> ConsoleApp:
         return make_app(build_snapshot_root(), clock=lambda: NOW, **options)
 
-    return factory
+    with FileLock(f"{SNAPSHOT_ROOT.parent}.lock"):
+        yield factory
