@@ -222,18 +222,7 @@ def recover(
                 ActionResult(job_id, "recover", Outcome.REFUSED, str(exc), error=type(exc).__name__)
             )
     if dry_run:
-        results += [
-            ActionResult(
-                p.job_id,
-                "recover",
-                Outcome.PLANNED if p.allowed else Outcome.REFUSED,
-                p.refusal or f"would go {p.from_status} -> {p.to_status} ({p.reason})",
-                p.from_status,
-                p.to_status,
-                p,
-            )
-            for p in plans
-        ]
+        results += [ActionResult.planned(p) for p in plans]
         _print_results(results, as_json, {"dry_run": True})
         sys.exit(0 if all(r.ok for r in results) else 1)
     actionable = [p for p in plans if p.allowed]

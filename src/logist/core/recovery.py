@@ -113,6 +113,19 @@ class ActionResult:
     error: str | None = None
     """The error class name when the action failed or was refused (LockBusy, JobChanged...)."""
 
+    @classmethod
+    def planned(cls, plan: RecoveryPlan) -> ActionResult:
+        """A dry run's result: what applying `plan` would do, or why it would be refused."""
+        return cls(
+            plan.job_id,
+            "recover",
+            Outcome.PLANNED if plan.allowed else Outcome.REFUSED,
+            plan.refusal or f"would go {plan.from_status} -> {plan.to_status} ({plan.reason})",
+            plan.from_status,
+            plan.to_status,
+            plan,
+        )
+
     @property
     def ok(self) -> bool:
         return self.outcome in OK_OUTCOMES
@@ -505,18 +518,7 @@ class JobRecoveryManager:
             )
         targets = tuple(p.job_id for p in plans)
         if dry_run:
-            results = tuple(
-                ActionResult(
-                    p.job_id,
-                    "recover",
-                    Outcome.PLANNED if p.allowed else Outcome.REFUSED,
-                    p.refusal or f"would go {p.from_status} -> {p.to_status}",
-                    p.from_status,
-                    p.to_status,
-                    p,
-                )
-                for p in plans
-            )
+            results = tuple(ActionResult.planned(p) for p in plans)
             return BulkResult(targets, results, True, over)
         return self._run_bulk(plans, force, progress, over, resuming=False)
 
