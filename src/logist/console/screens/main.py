@@ -144,12 +144,12 @@ class ConsoleScreen(Screen[None]):
 
     def _activate(self, name: str, *, focus: bool) -> None:
         self._active = name
-        if self.mode == "tabs":  # a class change restyles the pane: only when it shows
+        if self.mode == "tabs":  # classes restyle and the tab bar animates: only when shown
             for pane in PANES:
                 self.query_one(f"#{pane}-pane").set_class(pane == name, "-active")
-        tabs = self.query_one("#pane-tabs", Tabs)
-        if tabs.active != f"tab-{name}":
-            tabs.active = f"tab-{name}"
+            tabs = self.query_one("#pane-tabs", Tabs)
+            if tabs.active != f"tab-{name}":
+                tabs.active = f"tab-{name}"
         if focus:
             self.query_one(f"#{name}", KeyedTable).focus()
 
