@@ -19,9 +19,9 @@ from logist.core._identity import (
     legacy_liveness,
     liveness,
     signal_verified,
+    terminate_verified,
 )
 from logist.core._locking import JobLock, lock_holder_pids, probe_lock
-from logist.core.recovery import terminate_verified
 from staging import OTHER_HOST, Processes, tree_state
 
 

@@ -20,18 +20,12 @@ from ._identity import Liveness, ProcessIdentity
 from ._locking import LockState
 from ._manifest import Fingerprint, Problem, ProblemCode, Severity
 from ._plans import RecoveryPlan
+from ._results import ActionResult, BulkResult, JobDetail, LogChunk, Outcome, ReattachResult
 from ._scan import JobFacts, JobState, Snapshot
 from ._states import Category, category_of, safe_state
 from ._validation import Finding, FixKind
 from ._verdicts import SEVERITY_ORDER, Action, Observation, Policy, Verdict, VerdictKind, classify
-from .recovery import (
-    ActionResult,
-    BulkResult,
-    JobDetail,
-    JobRecoveryManager,
-    Outcome,
-    ReattachResult,
-)
+from .recovery import JobRecoveryManager
 
 __all__ = [
     "SEVERITY_ORDER",
@@ -56,6 +50,7 @@ __all__ = [
     "Liveness",
     "LockBusy",
     "LockState",
+    "LogChunk",
     "LogistError",
     "NotRecoverable",
     "Observation",

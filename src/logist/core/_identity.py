@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -206,3 +208,36 @@ def signal_verified(identity: ProcessIdentity, signum: int) -> bool:
     finally:
         if pidfd is not None:
             os.close(pidfd)
+
+
+TERMINATE_GRACE_S = 5.0
+
+
+def terminate_verified(
+    targets: Iterable[ProcessIdentity], grace: float = TERMINATE_GRACE_S
+) -> list[int]:
+    """TERM (and CONT, so a stopped process can act on it), wait, then KILL what is left.
+
+    Every signal goes only to a process whose identity is re-verified at that moment.
+    """
+    signalled = []
+    targets = list(targets)
+    for leader in list(targets):  # a command's children go with it
+        targets += [m for m in group_members(leader) if m not in targets]
+    for identity in targets:
+        if signal_verified(identity, signal.SIGTERM):
+            signal_verified(identity, signal.SIGCONT)
+            signalled.append(identity.pid)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if all(liveness(t) is not Liveness.ALIVE for t in targets):
+            return signalled
+        time.sleep(0.05)
+    for identity in targets:
+        signal_verified(identity, signal.SIGKILL)
+    kill_deadline = time.monotonic() + 2.0
+    while time.monotonic() < kill_deadline:
+        if all(liveness(t) is not Liveness.ALIVE for t in targets):
+            break
+        time.sleep(0.02)
+    return signalled

@@ -11,15 +11,12 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,19 +28,17 @@ from ._errors import (
     BulkInProgress,
     JobChanged,
     JobNotFound,
-    LockBusy,
     LogistError,
     NotRecoverable,
     PermissionDenied,
 )
 from ._health import HealthReport, build_health_report
 from ._identity import (
+    TERMINATE_GRACE_S,
     Liveness,
-    ProcessIdentity,
-    group_members,
     identity_from_record,
     liveness,
-    signal_verified,
+    terminate_verified,
 )
 from ._locking import JobLock, LockState
 from ._manifest import (
@@ -60,6 +55,16 @@ from ._manifest import (
     write_manifest,
 )
 from ._plans import RecoveryPlan, eligible_for_bulk, plan_recovery
+from ._results import (
+    ActionResult,
+    BulkResult,
+    JobDetail,
+    LogChunk,
+    Outcome,
+    ProgressCallback,
+    ReattachResult,
+    failure,
+)
 from ._root import INDEX_NAME, STATE_DIR, RootIssue, resolve_root, validate_job_id
 from ._scan import JobState, Scanner, Snapshot
 from ._states import Category
@@ -71,156 +76,7 @@ log = logging.getLogger(__name__)
 TOOL = "logist-recovery"
 BULK_REQUEST = "bulk-request.json"
 DEFAULT_BULK_CAP = 100
-TERMINATE_GRACE_S = 5.0
 OLD_TEMP_AGE_S = 3600.0
-
-
-class Outcome(StrEnum):
-    RECOVERED = "recovered"
-    NOOP = "no-op"
-    REFUSED = "refused"
-    FAILED = "failed"
-    PLANNED = "planned"
-    """Dry run: the plan was made, nothing was changed."""
-    WATCHING = "watching"
-    ADOPTED = "adopted"
-    FIXED = "fixed"
-
-
-OK_OUTCOMES = frozenset(
-    {
-        Outcome.RECOVERED,
-        Outcome.NOOP,
-        Outcome.PLANNED,
-        Outcome.WATCHING,
-        Outcome.ADOPTED,
-        Outcome.FIXED,
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """The result of one action on one job; `message` is one line for a human."""
-
-    job_id: str | None
-    action: str
-    outcome: Outcome
-    message: str
-    from_status: str | None = None
-    to_status: str | None = None
-    plan: RecoveryPlan | None = None
-    error: str | None = None
-    """The error class name when the action failed or was refused (LockBusy, JobChanged...)."""
-
-    @classmethod
-    def planned(cls, plan: RecoveryPlan) -> ActionResult:
-        """A dry run's result: what applying `plan` would do, or why it would be refused."""
-        return cls(
-            plan.job_id,
-            "recover",
-            Outcome.PLANNED if plan.allowed else Outcome.REFUSED,
-            plan.refusal or f"would go {plan.from_status} -> {plan.to_status} ({plan.reason})",
-            plan.from_status,
-            plan.to_status,
-            plan,
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in OK_OUTCOMES
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id,
-            "action": self.action,
-            "outcome": str(self.outcome),
-            "ok": self.ok,
-            "message": self.message,
-            "from_status": self.from_status,
-            "to_status": self.to_status,
-            "error": self.error,
-            "plan": None if self.plan is None else self.plan.to_dict(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ReattachResult:
-    job_id: str
-    mode: str
-    """"watch" (running: attach a viewer) or "adopt" (detached: a new supervisor took over)."""
-    pid: int | None
-    uptime_s: float | None
-    log_path: str | None
-    heartbeat_age_s: float | None
-    message: str
-    supervisor_pid: int | None = None
-    status: str | None = None
-    verdict: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id,
-            "status": self.status,
-            "verdict": self.verdict,
-            "mode": self.mode,
-            "pid": self.pid,
-            "uptime_s": self.uptime_s,
-            "log_path": self.log_path,
-            "heartbeat_age_s": self.heartbeat_age_s,
-            "supervisor_pid": self.supervisor_pid,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult:
-    targets: tuple[str, ...]
-    results: tuple[ActionResult, ...]
-    dry_run: bool
-    skipped_over_cap: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
-    def counts(self) -> Counter[str]:
-        return Counter(str(r.outcome) for r in self.results)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "targets": list(self.targets),
-            "skipped_over_cap": self.skipped_over_cap,
-            "counts": dict(self.counts()),
-            "results": [r.to_dict() for r in self.results],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class JobDetail:
-    """Everything the detail view shows about one job (read-only)."""
-
-    state: JobState
-    history: tuple[dict[str, Any], ...]
-    plan: RecoveryPlan
-    log_path: str | None
-    log_tail: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True, slots=True)
-class LogChunk:
-    """New complete lines of a job's log, and where to continue reading (for following it)."""
-
-    path: str | None
-    lines: tuple[str, ...]
-    offset: int
-    """Byte offset just past the last complete line returned; pass it back to continue."""
-    restarted: bool = False
-    """The log shrank (truncated or replaced) or jumped ahead: these lines are a fresh tail."""
-
-
-ProgressCallback = Callable[[int, int, ActionResult], None]
 
 
 class JobRecoveryManager:
@@ -335,7 +191,7 @@ class JobRecoveryManager:
         try:
             plan = self.plan(job_id, force=force)
         except LogistError as exc:
-            return _failure(job_id, "recover", exc)
+            return failure(job_id, "recover", exc)
         return self.apply(plan)
 
     def apply(self, plan: RecoveryPlan) -> ActionResult:
@@ -343,9 +199,9 @@ class JobRecoveryManager:
         try:
             return self._apply(plan)
         except LogistError as exc:
-            return _failure(plan.job_id, "recover", exc, plan)
+            return failure(plan.job_id, "recover", exc, plan)
         except PermissionError as exc:
-            return _failure(plan.job_id, "recover", PermissionDenied(str(exc)), plan)
+            return failure(plan.job_id, "recover", PermissionDenied(str(exc)), plan)
         except OSError as exc:
             return ActionResult(
                 plan.job_id,
@@ -777,7 +633,7 @@ class JobRecoveryManager:
             state_dir(self.root)  # no action without its audit line: fail before, not after
             message = self._fix(finding)
         except LogistError as exc:
-            return _failure(finding.job_id, "fix", exc)
+            return failure(finding.job_id, "fix", exc)
         except OSError as exc:
             return ActionResult(
                 finding.job_id, "fix", Outcome.FAILED, f"I/O error: {exc}", error=type(exc).__name__
@@ -913,51 +769,6 @@ class JobRecoveryManager:
 
 def _plan_fields(plan: RecoveryPlan) -> dict[str, Any]:
     return {name: getattr(plan, name) for name in plan.__dataclass_fields__}
-
-
-def _failure(
-    job_id: str | None, action: str, exc: Exception, plan: RecoveryPlan | None = None
-) -> ActionResult:
-    refused = isinstance(exc, LockBusy | JobChanged | NotRecoverable | JobNotFound)
-    return ActionResult(
-        job_id,
-        action,
-        Outcome.REFUSED if refused else Outcome.FAILED,
-        str(exc),
-        plan.from_status if plan else None,
-        plan=plan,
-        error=type(exc).__name__,
-    )
-
-
-def terminate_verified(
-    targets: Iterable[ProcessIdentity], grace: float = TERMINATE_GRACE_S
-) -> list[int]:
-    """TERM (and CONT, so a stopped process can act on it), wait, then KILL what is left.
-
-    Every signal goes only to a process whose identity is re-verified at that moment.
-    """
-    signalled = []
-    targets = list(targets)
-    for leader in list(targets):  # a command's children go with it
-        targets += [m for m in group_members(leader) if m not in targets]
-    for identity in targets:
-        if signal_verified(identity, signal.SIGTERM):
-            signal_verified(identity, signal.SIGCONT)
-            signalled.append(identity.pid)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if all(liveness(t) is not Liveness.ALIVE for t in targets):
-            return signalled
-        time.sleep(0.05)
-    for identity in targets:
-        signal_verified(identity, signal.SIGKILL)
-    kill_deadline = time.monotonic() + 2.0
-    while time.monotonic() < kill_deadline:
-        if all(liveness(t) is not Liveness.ALIVE for t in targets):
-            break
-        time.sleep(0.02)
-    return signalled
 
 
 def _open_adopt_log(logs: Path) -> BinaryIO:
