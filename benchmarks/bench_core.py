@@ -19,8 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from logist.core import JobRecoveryManager
-from logist.core._identity import boot_id, host_name
-from logist.core._manifest import MANIFEST_NAME
+from logist.core._identity import boot_id, current_identity, host_name, liveness
+from logist.core._locking import probe_lock
+from logist.core._manifest import MANIFEST_NAME, read_manifest, write_manifest
 
 ACTIVE_FRACTION = 0.05
 
@@ -159,6 +160,44 @@ def bench_bulk(work: Path, count: int = 1000) -> tuple[int, float]:
     return recovered, elapsed
 
 
+def bench_micro(work: Path, count: int = 2000) -> dict[str, float]:
+    """Cost per job of each primitive, in microseconds (medians over `count` jobs)."""
+    root = work / "micro"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    dirs = []
+    for i in range(count):
+        job_dir = root / f"m-{i:05d}"
+        job_dir.mkdir()
+        raw = json.dumps(manifest(job_dir.name, i, False)).encode()
+        (job_dir / MANIFEST_NAME).write_bytes(raw)
+        (job_dir / ".lock").touch()
+        dirs.append(job_dir)
+    manifests = [str(d / MANIFEST_NAME) for d in dirs]
+    locks = [str(d / ".lock") for d in dirs]
+    me = current_identity()
+
+    def per_job(fn: Callable[[], object], n: int = count) -> float:
+        return timed(fn, 5) / n * 1e6
+
+    costs = {
+        "manifest stat": per_job(lambda: [os.stat(p) for p in manifests]),
+        "tolerant read + parse (2 KB)": per_job(lambda: [read_manifest(p) for p in manifests]),
+        "lock probe": per_job(lambda: [probe_lock(p) for p in locks]),
+        "identity check": per_job(lambda: [liveness(me) for _ in manifests]),
+    }
+    writes = dirs[:200]
+    start = time.perf_counter()
+    for job_dir in writes:
+        read = read_manifest(job_dir / MANIFEST_NAME)
+        assert read.data is not None
+        write_manifest(job_dir, read.data, previous_raw=read.raw)
+    costs["atomic write with backup"] = (time.perf_counter() - start) / len(writes) * 1e6
+    shutil.rmtree(root)
+    return costs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -188,6 +227,8 @@ def main() -> int:
             f"cold/read floor = {row['cold_scan'] / row['floor_read']:.2f}x",
             flush=True,
         )
+    for name, micros in bench_micro(args.work).items():
+        print(f"per job: {name:<30} {micros:8.1f} us")
     recovered, elapsed = bench_bulk(args.work, args.bulk)
     print(
         f"bulk recovery: {recovered} jobs in {elapsed:.2f} s = {recovered / elapsed:.0f} jobs/s "

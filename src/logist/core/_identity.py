@@ -74,13 +74,16 @@ def read_proc_stat(pid: int) -> ProcStat | None:
     """State and start token of a pid, or None if there is no such process."""
     if pid <= 0:
         return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            raw = stream.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
+    try:  # raw descriptors: a buffered open() costs twice as much, once per active job per poll
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        raw = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     # comm (field 2) may hold spaces and parens: split after the last ')'
     rest = raw[raw.rfind(b")") + 2 :].split()
     try:
