@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 import socket
 import time
@@ -108,6 +109,7 @@ class ConsoleApp(App[int]):
         host: str | None = None,
         demo: bool = False,
         poller: Poller | None = None,
+        on_hangup: Callable[[], object] | None = None,
     ) -> None:
         super().__init__()
         self.manager = manager
@@ -124,6 +126,8 @@ class ConsoleApp(App[int]):
         self.last_poll: PollResult | None = None
         self._poller = poller or Poller(manager=manager, clock=clock)
         """Given when a first poll was started before the app (see `launch`)."""
+        self._on_hangup = on_hangup
+        """Clean-up to run when the terminal goes away (the demo's processes)."""
         self._console: ConsoleScreen | None = None
         self._polling = False
         self._poll_again = False
@@ -153,12 +157,24 @@ class ConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, self.exit)
+            loop.add_signal_handler(signal.SIGHUP, self._hang_up)
         self.call_after_refresh(self.poll_now)  # once the main screen is mounted
         if self.interval is not None:
             self.set_interval(1.0, self.main_screen.tick)
+
+    def _hang_up(self) -> None:
+        """The terminal is gone (SSH dropped, tmux killed): leave at once.
+
+        A graceful exit writes terminal resets to the dead tty, and Textual's shutdown then
+        blocked forever on its output queue (seen: a console left behind, never exiting). Nothing
+        here needs a graceful exit: every write of an action is atomic and crash-safe.
+        """
+        if self._on_hangup is not None:
+            with contextlib.suppress(Exception):
+                self._on_hangup()
+        os._exit(128 + signal.SIGHUP)
 
     def _open_detail(self, job_id: str) -> None:
         self.push_screen(DetailScreen(job_id=job_id, manager=self.manager, clock=self.clock))

@@ -6,8 +6,11 @@ before Textual is imported, so that at 10,000 jobs it overlaps the whole start-u
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from collections.abc import Callable
 
 from logist.core import JobRecoveryManager, RootNotFound
 
@@ -28,6 +31,8 @@ def run_console(*, root: str | None, demo: bool, read_only: bool, interval: floa
             print("staging the demo root (real processes)…", file=sys.stderr)
             staged = stage_demo(None)
             root = str(staged.root)
+            # until the app takes over SIGHUP: a terminal lost during start-up stops the demo too
+            signal.signal(signal.SIGHUP, _hang_up_before_start(staged.stop))
         try:
             manager = JobRecoveryManager(root)
         except RootNotFound as exc:
@@ -43,9 +48,18 @@ def run_console(*, root: str | None, demo: bool, read_only: bool, interval: floa
             interval=interval,
             demo=staged is not None,
             poller=poller,
+            on_hangup=None if staged is None else staged.stop,
         )
         app.run()
         return app.return_code or 0
     finally:
         if staged is not None:
             staged.stop()
+
+
+def _hang_up_before_start(stop: Callable[[], object]) -> Callable[[int, object], None]:
+    def hang_up(_signum: int, _frame: object) -> None:
+        stop()
+        os._exit(128 + signal.SIGHUP)
+
+    return hang_up
