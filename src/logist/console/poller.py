@@ -7,13 +7,12 @@ whose shown values did not change, so the table's diff is an identity check per 
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from logist._gc import gc_paused
 from logist.core import (
     SEVERITY_ORDER,
     Finding,
@@ -91,7 +90,7 @@ class Poller:
             return PollResult(now, report, report.summary)
         snapshot = self.manager.last_snapshot()
         states = snapshot.jobs
-        with _gc_paused():
+        with gc_paused():
             findings = self._findings(self.manager.quick_findings(snapshot), states)
             counts = snapshot.counts()
             return PollResult(
@@ -152,16 +151,3 @@ class Poller:
             rows[state.job_id] = entry[2]
         self._rows = current
         return rows
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while rows are built: they all survive the poll, and collections
-    walking them halved the speed of a cold poll (measured at 10,000 jobs: 109 -> 45 ms)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
