@@ -16,14 +16,14 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import wait_for
 from logist.core._identity import boot_id, host_name, identity_of
 from logist.core._manifest import MANIFEST_NAME, TEMP_PREFIX, read_manifest
 
@@ -39,18 +39,6 @@ ESCAPES = ("\x1b", "\x07", "\x9b", "\x90", "\x9d")
 
 def add_figure(name: str, value: int) -> None:
     FIGURES[name] = FIGURES.get(name, 0) + value
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll until predicate() is truthy; fail the test on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {predicate}")
-        time.sleep(interval)
 
 
 # ---- staged jobs -------------------------------------------------------------------------
