@@ -301,14 +301,11 @@ class JobRecoveryManager:
                     fresh.facts.status,
                     plan,
                 )
-            replan = plan_recovery(fresh, self.policy)
-            replan = RecoveryPlan(
-                **{
-                    **_plan_fields(replan),
-                    "force": True,
-                    "signals": plan.signals,
-                    "reason": f"{plan.reason}; terminated pid(s) {signalled}",
-                }
+            replan = replace(
+                plan_recovery(fresh, self.policy),
+                force=True,
+                signals=plan.signals,
+                reason=f"{plan.reason}; terminated pid(s) {signalled}",
             )
             return self._write_recovery(replan, fresh)
 
@@ -765,10 +762,6 @@ class JobRecoveryManager:
                 "result": result,
             },
         )
-
-
-def _plan_fields(plan: RecoveryPlan) -> dict[str, Any]:
-    return {name: getattr(plan, name) for name in plan.__dataclass_fields__}
 
 
 def _open_adopt_log(logs: Path) -> BinaryIO:
