@@ -133,6 +133,7 @@ class ConsoleApp(App[int]):
         self._poll_again = False
         self._manual = False
         self._held: PollResult | None = None
+        self._frozen = False
         self._poll_timer: Timer | None = None
         self._acting = False
 
@@ -206,7 +207,7 @@ class ConsoleApp(App[int]):
         else:
             self._apply(message.result)
         self._manual = False
-        if self._poll_again:
+        if self._poll_again or not message.result.complete:  # a first look: the rest now
             self._poll_again = False
             self.poll_now()
         else:
@@ -232,11 +233,12 @@ class ConsoleApp(App[int]):
     def _apply(self, result: PollResult) -> None:
         self._held = None
         self.poll_count += 1
-        if self.poll_count == 1:
-            # The first poll allocated the whole root (10,000 jobs and their rows): move it out
-            # of the cyclic GC's sight before the first paint; full collections of it stalled
-            # the loop ~50 ms (measured, and in the middle of the first paint).
+        if result.complete and not self._frozen:
+            # The first full poll allocated the whole root (10,000 jobs and their rows): move it
+            # out of the cyclic GC's sight; full collections of it stalled the loop ~50 ms
+            # (measured, and in the middle of the first paint).
             gc.freeze()
+            self._frozen = True
         if result.error is None:
             self.last_poll = result
             gone = [job for job in self.marks if job not in result.states]

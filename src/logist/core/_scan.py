@@ -7,9 +7,11 @@ what the state needs: lock probe, identity and heartbeat only for active states.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,10 @@ class Snapshot:
     jobs: dict[str, JobState]
     root_issues: tuple[RootIssue, ...]
     index_exists: bool
+    total: int = 0
+    """Job locations in the root; more than `len(jobs)` only in a partial snapshot."""
+    complete: bool = True
+    """False for a first look at part of the root (`scan(limit=...)`): never judge health on it."""
 
     def counts(self) -> Counter[VerdictKind]:
         return Counter(job.verdict.kind for job in self.jobs.values())
@@ -388,19 +394,34 @@ class Scanner:
             self._root_mtime = root_mtime
         return self._locations
 
-    def scan(self, now: float | None = None) -> Snapshot:
+    def scan(self, now: float | None = None, *, limit: int | None = None) -> Snapshot:
+        """Every job, or with `limit` only the first that many (a quick first look at a big
+        root: what is read is cached, so the full scan that follows does not read it again)."""
         started = time.perf_counter()
         now = time.time() if now is None else now
         index = self._read_index()
         locations = self._enumerate(index)
+        complete = limit is None or limit >= len(locations)
+        items: Iterable[tuple[str, JobLocation]] = (
+            locations.items() if complete else itertools.islice(locations.items(), limit)
+        )
         jobs: dict[str, JobState] = {}
         with gc_paused():
-            for job_id, location in locations.items():
+            for job_id, location in items:
                 state = self._state_for(job_id, location, now)
                 if state is not None:
                     jobs[job_id] = state
         issues = (*index.issues, *self._location_issues)
-        return Snapshot(self.root, now, time.perf_counter() - started, jobs, issues, index.exists)
+        return Snapshot(
+            self.root,
+            now,
+            time.perf_counter() - started,
+            jobs,
+            issues,
+            index.exists,
+            len(locations),
+            complete,
+        )
 
     def scan_job(self, job_id: str, now: float | None = None) -> JobState | None:
         """One job, re-read from disk now (no cache): what actions plan and re-check against."""

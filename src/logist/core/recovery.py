@@ -100,11 +100,17 @@ class JobRecoveryManager:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def scan(self) -> Snapshot:
-        """The whole root now; incremental after the first call."""
+    def scan(self, *, limit: int | None = None) -> Snapshot:
+        """The whole root now; incremental after the first call.
+
+        With `limit`, a partial first look (`Snapshot.complete` is False) that is not kept as
+        the last snapshot.
+        """
         with self._scan_lock:
-            self._last = self._scanner.scan(self._clock())
-            return self._last
+            snapshot = self._scanner.scan(self._clock(), limit=limit)
+            if snapshot.complete:
+                self._last = snapshot
+            return snapshot
 
     def last_snapshot(self) -> Snapshot:
         return self._last or self.scan()

@@ -200,10 +200,12 @@ class ConsoleScreen(Screen[None]):
         header.set_state(
             failing=False,
             health=None if report is None else report.overall,
-            refreshed_at=result.taken_at,
+            refreshed_at=result.taken_at if result.complete else None,  # else: "scanning…"
             now=self.clock(),
         )
-        self.query_one(SummaryStrip).update_counts(result.counts)
+        self.query_one(SummaryStrip).update_counts(
+            result.counts, of=None if result.complete else result.total
+        )
         self.table("jobs").update_rows(result.jobs)
         self.table("triage").update_rows(result.triage)
         self.table("findings").update_rows(result.findings)

@@ -24,18 +24,23 @@ class SummaryStrip(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._counts: tuple[tuple[VerdictKind, int], ...] = ()
+        self._of: int | None = None
+        """The root's job count while only a first look at it is shown."""
 
-    def update_counts(self, counts: tuple[tuple[VerdictKind, int], ...]) -> None:
-        if counts != self._counts:
-            self._counts = counts
+    def update_counts(
+        self, counts: tuple[tuple[VerdictKind, int], ...], *, of: int | None = None
+    ) -> None:
+        if (counts, of) != (self._counts, self._of):
+            self._counts, self._of = counts, of
             self.refresh()
 
     def render(self) -> Content:
         if not self._counts:
             return Content.styled("no jobs yet", "dim italic")
         total = sum(n for _, n in self._counts)
+        shown = f"{total:,}" if self._of is None else f"{total:,} of {self._of:,} (scanning)"
         width = self.content_region.width
-        for head, separator in ((f"{total:,} jobs: ", " · "), (f"{total:,}: ", " ")):
+        for head, separator in ((f"{shown} jobs: ", " · "), (f"{shown}: ", " ")):
             parts: list[str | tuple[str, str]] = [(head, "bold")]
             for index, (kind, count) in enumerate(self._counts):
                 if index:

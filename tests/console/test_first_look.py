@@ -1,0 +1,56 @@
+"""A big root's first frame shows jobs from a quick first look, then the whole root at once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import IMPOSSIBLE_PID, write_job
+from logist.console import poller as poller_module
+from logist.console.app import ConsoleApp
+from logist.console.poller import Poller
+from logist.core import JobRecoveryManager
+
+from .support import settle, synchronously
+
+
+@synchronously
+async def test_the_first_look_at_a_big_root_is_followed_at_once_by_the_whole_root(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poller_module, "FIRST_LOOK", 4)
+    for i in range(12):
+        write_job(jobs_root, f"job-{i:02d}", status="SUCCESS")
+    write_job(jobs_root, "crashed", status="EXECUTING", process_id=IMPOSSIBLE_PID)
+    manager = JobRecoveryManager(jobs_root)
+    poller = Poller(manager=manager, clock=time.time)
+    poller.prefetch()
+    app = ConsoleApp(manager=manager, interval=None, host="test-host", poller=poller)
+    applied: list[tuple[bool, int, bool]] = []
+    apply = app._apply
+
+    def record(result: poller_module.PollResult) -> None:
+        applied.append((result.complete, len(result.jobs), result.report is None))
+        apply(result)
+
+    monkeypatch.setattr(app, "_apply", record)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, polls=2)
+        assert applied[0] == (False, 4, True), "a first look: 4 jobs, no health judged on them"
+        assert applied[1] == (True, 13, False), "then the whole root, with its health"
+        assert app.last_poll is not None and "crashed" in app.last_poll.triage
+
+
+def test_a_partial_scan_is_marked_incomplete_and_never_kept_as_the_last_snapshot(
+    jobs_root: Path,
+) -> None:
+    for i in range(10):
+        write_job(jobs_root, f"job-{i:02d}", status="PENDING")
+    manager = JobRecoveryManager(jobs_root)
+    partial = manager.scan(limit=3)
+    assert (len(partial.jobs), partial.total, partial.complete) == (3, 10, False)
+    whole = manager.last_snapshot()
+    assert (len(whole.jobs), whole.total, whole.complete) == (10, 10, True)
+    assert manager.scan(limit=50).complete
