@@ -38,9 +38,10 @@ class SummaryStrip(Widget):
         if not self._counts:
             return Content.styled("no jobs yet", "dim italic")
         total = sum(n for _, n in self._counts)
-        shown = f"{total:,}" if self._of is None else f"{total:,} of {self._of:,} (scanning)"
+        shown = f"{total:,}" if self._of is None else f"{total:,} of {self._of:,}"
+        scanning = "" if self._of is None else ", scanning"
         width = self.content_region.width
-        for head, separator in ((f"{shown} jobs: ", " · "), (f"{shown}: ", " ")):
+        for head, separator in ((f"{shown} jobs{scanning}: ", " · "), (f"{shown}: ", " ")):
             parts: list[str | tuple[str, str]] = [(head, "bold")]
             for index, (kind, count) in enumerate(self._counts):
                 if index:
