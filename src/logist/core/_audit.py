@@ -63,3 +63,23 @@ def read_audit(root: Path, limit: int = 200) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def audited_action_ids(root: Path) -> set[str]:
+    """Every action id the audit log holds (validation looks for recoveries missing here)."""
+    path = root / STATE_DIR / AUDIT_NAME
+    ids: set[str] = set()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                if '"action_id": "' not in line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("action_id"), str):
+                    ids.add(record["action_id"])
+    except OSError:
+        pass
+    return ids

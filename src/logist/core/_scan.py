@@ -73,6 +73,8 @@ class JobFacts:
     runner: dict[str, Any] | None = field(default=None, compare=False)
     legacy_pid: int | None = None
     log_path: str | None = None
+    last_action_id: str | None = None
+    """The id of the last recovery we wrote (`recovery.last_action_id`): its audit line's key."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,7 +208,10 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
             last_event_at = parse_timestamp(entry.get("timestamp"))
             break
     recovery = get("recovery")
-    crash_count = recovery.get("crash_count") if type(recovery) is dict else None
+    crash_count = last_action_id = None
+    if type(recovery) is dict:
+        crash_count = recovery.get("crash_count")
+        last_action_id = recovery.get("last_action_id")
     runner = get("runner")
     if type(runner) is not dict:
         runner = None
@@ -243,6 +248,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         runner,
         legacy_pid,
         log_path if type(log_path) is str else None,
+        last_action_id if type(last_action_id) is str else None,
     )
 
 

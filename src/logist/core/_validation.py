@@ -19,6 +19,7 @@ class FixKind(StrEnum):
     DROP_INDEX_ENTRY = "drop-index-entry"
     REMOVE_OLD_TEMP = "remove-old-temp"
     REMOVE_WRITE_LEFTOVERS = "remove-write-leftovers"
+    RECONCILE_AUDIT = "reconcile-audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class DiskFacts:
     has_valid_backup: bool = False
     write_leftovers: tuple[str, ...] = ()
     old_temp_files: tuple[str, ...] = ()
+    audit_missing: bool = False
+    """The job's last recovery has no line in the audit log."""
 
 
 SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -177,6 +180,18 @@ def job_findings(
                     f"{len(disk.write_leftovers)} temp file(s) left by an interrupted write",
                     "remove them (the manifest itself is intact)",
                     FixKind.REMOVE_WRITE_LEFTOVERS,
+                )
+            )
+        if disk.audit_missing:
+            findings.append(
+                Finding(
+                    job_id,
+                    "audit-missing",
+                    Severity.WARNING,
+                    "the last recovery has no audit line (its recoverer died between the two "
+                    "writes)",
+                    "append the missing line from the CRASH_RECOVERY history entry",
+                    FixKind.RECONCILE_AUDIT,
                 )
             )
         if disk.old_temp_files:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from typing import Any, BinaryIO
 import psutil
 from filelock import FileLock, Timeout
 
-from ._audit import append_audit, operator_name, read_audit, state_dir
+from ._audit import append_audit, audited_action_ids, operator_name, read_audit, state_dir
 from ._errors import (
     BulkInProgress,
     JobChanged,
@@ -66,7 +67,7 @@ from ._results import (
     failure,
 )
 from ._root import INDEX_NAME, STATE_DIR, RootIssue, resolve_root, validate_job_id
-from ._scan import JobState, Scanner, Snapshot
+from ._scan import JobState, Scanner, Snapshot, facts_from
 from ._states import Category
 from ._validation import DiskFacts, Finding, FixKind, snapshot_findings
 from ._verdicts import Policy, VerdictKind, classify
@@ -254,6 +255,7 @@ class JobRecoveryManager:
             raise JobChanged(job_id)
         data = read.data
         crash_count = state.facts.crash_count + 1
+        action_id = secrets.token_hex(8)  # ties the history entry to its audit line
         data["status"] = plan.to_status
         history = data.get("history")
         if not isinstance(history, list):
@@ -268,19 +270,21 @@ class JobRecoveryManager:
                 evidence=plan.evidence,
                 operator=self.operator,
                 tool=TOOL,
+                action_id=action_id,
             )
         )
         data["recovery"] = {
             "crash_count": crash_count,
             "last_recovered_at": now_naive_iso(),
             "last_verdict": str(plan.verdict),
+            "last_action_id": action_id,
         }
         if "runner" in data:
             data["last_runner"] = data.pop("runner")
         after = write_manifest(state.path, data, previous_raw=read.raw)
         self._scanner.forget(job_id)
         message = f"{plan.from_status} -> {plan.to_status} ({plan.verdict}: {plan.reason})"
-        self._audit("recover", job_id, plan, "recovered", read.fingerprint, after)
+        self._audit("recover", job_id, plan, "recovered", read.fingerprint, after, action_id)
         return ActionResult(
             job_id, "recover", Outcome.RECOVERED, message, plan.from_status, plan.to_status, plan
         )
@@ -562,7 +566,8 @@ class JobRecoveryManager:
                     f"{len(leftovers)} temp file(s) left by an interrupted write: {names}",
                 )
                 snapshot = replace(snapshot, root_issues=(*snapshot.root_issues, issue))
-        disk = {j.job_id: self._disk_facts(j) for j in jobs if j.location.on_disk}
+        audited = audited_action_ids(self.root)
+        disk = {j.job_id: self._disk_facts(j, audited) for j in jobs if j.location.on_disk}
         findings = snapshot_findings(snapshot, disk)
         if job_id is not None:
             findings = [f for f in findings if f.job_id == job_id]
@@ -596,7 +601,8 @@ class JobRecoveryManager:
         }
         return snapshot_findings(snapshot, disk)
 
-    def _disk_facts(self, job: JobState) -> DiskFacts:
+    def _disk_facts(self, job: JobState, audited: set[str] | None = None) -> DiskFacts:
+        """What validation lists on disk for one job; `audited`: the audit log's action ids."""
         now = self._clock()
         leftovers = []
         for directory in (job.path, job.path / ".backups"):
@@ -620,7 +626,9 @@ class JobRecoveryManager:
             except OSError:
                 pass
         has_backup = not job.observation.manifest_ok and _newest_valid_backup(job.path) is not None
-        return DiskFacts(has_backup, tuple(leftovers), tuple(old_temp))
+        action_id = job.facts.last_action_id
+        missing = audited is not None and action_id is not None and action_id not in audited
+        return DiskFacts(has_backup, tuple(leftovers), tuple(old_temp), missing)
 
     def fix(self, finding: Finding) -> ActionResult:
         """Apply a finding's fix; each fix is an action with an audit line."""
@@ -663,6 +671,8 @@ class JobRecoveryManager:
         with JobLock(state.path, job_id):
             if finding.fix is FixKind.RESTORE_BACKUP:
                 return self._restore_backup(state)
+            if finding.fix is FixKind.RECONCILE_AUDIT:
+                return self._reconcile_audit(state)
             fresh = self._disk_facts(state)
             paths = (
                 fresh.write_leftovers
@@ -679,6 +689,45 @@ class JobRecoveryManager:
                     os.unlink(path)
                     removed += 1
             return f"removed {removed} file(s)"
+
+    def _reconcile_audit(self, state: JobState) -> str:
+        """Append the audit line a killed recoverer did not write, from the history entry that
+        it did write (the durable record of the recovery)."""
+        read = read_manifest(state.path / MANIFEST_NAME)
+        facts = facts_from(read.data) if read.data is not None else None
+        action_id = facts.last_action_id if facts is not None else None
+        if action_id is None or action_id in audited_action_ids(self.root):
+            return "the audit log already has the last recovery"
+        history = read.data.get("history") if read.data is not None else None
+        entry = next(
+            (
+                h
+                for h in reversed(history if isinstance(history, list) else [])
+                if isinstance(h, dict) and h.get("action_id") == action_id
+            ),
+            None,
+        )
+        if entry is None:
+            raise NotRecoverable(f"job {state.job_id!r}: no history entry for action {action_id}")
+        append_audit(
+            self.root,
+            {
+                "operator": entry.get("operator"),
+                "pid": None,
+                "action": "recover",
+                "job_id": state.job_id,
+                "verdict": entry.get("verdict"),
+                "from_status": entry.get("previous_status"),
+                "to_status": entry.get("new_status"),
+                "evidence": entry.get("evidence"),
+                "fingerprint_before": None,
+                "fingerprint_after": None,
+                "result": f"recovered at {entry.get('timestamp')} (line reconciled by "
+                f"{self.operator} from the history entry)",
+                "action_id": action_id,
+            },
+        )
+        return f"appended the audit line of recovery {action_id}"
 
     def _restore_backup(self, state: JobState) -> str:
         read = read_manifest(state.path / MANIFEST_NAME)
@@ -751,6 +800,7 @@ class JobRecoveryManager:
         result: str,
         before: Fingerprint | None = None,
         after: Fingerprint | None = None,
+        action_id: str | None = None,
     ) -> None:
         append_audit(
             self.root,
@@ -766,6 +816,7 @@ class JobRecoveryManager:
                 "fingerprint_before": None if before is None else before.to_dict(),
                 "fingerprint_after": None if after is None else after.to_dict(),
                 "result": result,
+                "action_id": action_id,
             },
         )
 
