@@ -153,10 +153,6 @@ class Snapshot:
     def counts(self) -> Counter[VerdictKind]:
         return Counter(job.verdict.kind for job in self.jobs.values())
 
-    def by_verdict(self, *kinds: VerdictKind) -> list[JobState]:
-        wanted = set(kinds)
-        return [job for job in self.jobs.values() if job.verdict.kind in wanted]
-
     def triage(self) -> list[JobState]:
         """Jobs that need an operator: worst verdict first, then oldest activity first."""
         picked = [job for job in self.jobs.values() if job.verdict.kind in TRIAGE_KINDS]

@@ -784,11 +784,17 @@ class JobRecoveryManager:
     # ---- health --------------------------------------------------------------------------
 
     def get_recovery_status_report(self) -> HealthReport:
+        return self.status()[0]
+
+    def status(self) -> tuple[HealthReport, list[Finding]]:
+        """The health report and the quick findings it was judged on, from one scan (a poll
+        needs both; computing the findings twice cost a pass over every job)."""
         try:
             snapshot = self.scan()
         except OSError as exc:
-            return build_health_report(self.root, None, [], error=str(exc))
-        return build_health_report(self.root, snapshot, self.quick_findings(snapshot))
+            return build_health_report(self.root, None, [], error=str(exc)), []
+        findings = self.quick_findings(snapshot)
+        return build_health_report(self.root, snapshot, findings), findings
 
     # ---- audit ---------------------------------------------------------------------------
 
