@@ -138,8 +138,8 @@ def job_findings(
                 )
             )
     status = job.facts.status
-    if job.problems == () or all(not p.fatal for p in job.problems):
-        if job.observation.manifest_ok and category_of(status) is Category.UNKNOWN:
+    if job.observation.manifest_ok:  # an unreadable manifest has no status to judge
+        if category_of(status) is Category.UNKNOWN:
             findings.append(
                 Finding(
                     job_id,
