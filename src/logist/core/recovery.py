@@ -143,23 +143,23 @@ class JobRecoveryManager:
         return JobDetail(state, history, plan_recovery(state, self.policy), log_path, tail)
 
     def log_path(self, state: JobState) -> str | None:
-        """The job's log, only if it lies inside the job directory (never read outside)."""
-        candidates = []
-        if state.facts.log_path:
-            candidates.append(Path(state.facts.log_path))
-        logs = state.path / "logs"
-        try:
-            newest = max(logs.glob("*.log"), key=lambda p: p.stat().st_mtime, default=None)
-        except OSError:
-            newest = None
-        if newest is not None:
-            candidates.append(newest)
+        """The job's log, only if it lies inside the job directory (never read outside): the
+        runner's recorded log, else the newest `logs/*.log`."""
         job_real = os.path.realpath(state.path)
-        for candidate in candidates:
+
+        def inside(candidate: Path) -> bool:
             real = os.path.realpath(candidate)
-            if real.startswith(job_real + os.sep) and os.path.isfile(real):
-                return str(candidate)
-        return None
+            return real.startswith(job_real + os.sep) and os.path.isfile(real)
+
+        if state.facts.log_path and inside(Path(state.facts.log_path)):
+            return state.facts.log_path
+        try:
+            logs = sorted(
+                (state.path / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True
+            )
+        except OSError:
+            return None
+        return next((str(log) for log in logs[:1] if inside(log)), None)
 
     def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         return read_audit(self.root, limit)
@@ -171,7 +171,10 @@ class JobRecoveryManager:
 
         Only complete lines are returned, so a line being written is never shown half.
         """
-        path = self.log_path(self.job(job_id))
+        # A follower calls this every half second: the polled state is fresh enough to find
+        # the log by; re-reading the job each time cost a manifest read and a lock probe.
+        known = self._last.jobs.get(job_id) if self._last is not None else None
+        path = self.log_path(known or self.job(job_id))
         if path is None:
             return LogChunk(None, (), 0)
         try:
