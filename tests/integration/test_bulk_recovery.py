@@ -148,15 +148,21 @@ def test_bulk_acts_on_its_frozen_plans_and_refuses_a_job_changed_since(
     assert {outcomes["crash-a"][0], outcomes["crash-c"][0]} == {Outcome.RECOVERED}
 
 
-def test_an_interrupted_bulk_run_is_persisted_and_resumed_to_the_end(
-    manager: JobRecoveryManager, root: Path
-) -> None:
+def interrupt_after_the_first_job(manager: JobRecoveryManager) -> None:
+    """A bulk run killed (here: Ctrl-C) after its first job, leaving its request behind."""
+
     def interrupt(done: int, _total: int, _result: ActionResult) -> None:
         if done == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         manager.perform_bulk_recovery(progress=interrupt)
+
+
+def test_an_interrupted_bulk_run_is_persisted_and_resumed_to_the_end(
+    manager: JobRecoveryManager, root: Path
+) -> None:
+    interrupt_after_the_first_job(manager)
     request = json.loads((root / ".logist" / "bulk-request.json").read_text())
     assert set(request["targets"]) == CRASHED
     assert len(statuses(root, CRASHED)) == 2  # one recovered, the rest not yet
@@ -190,12 +196,7 @@ def test_a_second_bulk_run_is_refused_while_one_is_in_progress(
 def test_a_new_bulk_run_is_refused_until_an_interrupted_one_is_resumed(
     manager: JobRecoveryManager, root: Path
 ) -> None:
-    def interrupt(done: int, _total: int, _result: ActionResult) -> None:
-        if done == 1:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        manager.perform_bulk_recovery(progress=interrupt)
+    interrupt_after_the_first_job(manager)
     pending = (root / ".logist" / "bulk-request.json").read_bytes()
     with pytest.raises(BulkInProgress, match="--resume"):
         JobRecoveryManager(root).perform_bulk_recovery(include_inferred=True)
