@@ -38,6 +38,7 @@ from .core._identity import (
 from .core._locking import JobLock
 from .core._manifest import (
     MANIFEST_NAME,
+    dumps,
     history_entry,
     now_naive_iso,
     read_manifest,
@@ -86,8 +87,7 @@ class _Job:
     def write(self) -> None:
         write_manifest(self.job_dir, self.data, previous_raw=self.raw)
         self.generation = self.data["generation"]
-        read = read_manifest(self.job_dir / MANIFEST_NAME)
-        self.raw = read.raw
+        self.raw = dumps(self.data)  # the bytes just written: no need to read them back
 
     def transition(
         self,
