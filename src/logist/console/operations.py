@@ -85,7 +85,7 @@ def plan_item(plan: RecoveryPlan) -> Item:
         signals.append(f"pid {target.pid} ({role}, start token {target.start_token})")
     return Item(
         plan.job_id,
-        f"{plan.from_status} -> {plan.to_status}",
+        f"{safe(plan.from_status)} -> {safe(plan.to_status)}",
         f"{plan.verdict}: {safe(plan.reason)}",
         tuple(evidence_items(plan.evidence)),
         tuple(signals),
@@ -141,9 +141,9 @@ def propose_adopt(manager: JobRecoveryManager, job_id: str) -> Proposal:
         why = f"job is {kind} ({state.verdict.reason}); only running or detached jobs reattach"
         return Proposal(Kind.ADOPT, "Reattach", "Adopt", (), ((job_id, why),))
     change = (
-        f"{state.facts.status} -> supervised by a new runner (no process is signalled)"
+        f"{safe(state.facts.status)} -> supervised by a new runner (no process is signalled)"
         if kind is VerdictKind.DETACHED
-        else f"{state.facts.status} -> back to its active state, only if its last command "
+        else f"{safe(state.facts.status)} -> back to its active state, only if its last command "
         "still runs (refused otherwise)"
     )
     item = Item(

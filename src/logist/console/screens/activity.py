@@ -14,6 +14,7 @@ from textual.screen import Screen
 
 from logist.core import JobRecoveryManager
 
+from ..text import safe
 from ..widgets.activity import ActivityTable, SessionEntry, audit_rows, session_rows
 from ..widgets.footer import KeysFooter
 
@@ -76,7 +77,7 @@ class ActivityScreen(Screen[None]):
         self._busy = False
         pane = self.query_one("#audit-pane")
         if message.records is None:
-            pane.border_subtitle = Content(f"unreadable: {message.error}")
+            pane.border_subtitle = Content(f"unreadable: {safe(message.error)}")
             return
         self.query_one("#audit", ActivityTable).update_rows(audit_rows(message.records))
 

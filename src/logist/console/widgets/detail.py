@@ -73,13 +73,16 @@ def _plan_lines(detail: JobDetail, force_plan: RecoveryPlan | None) -> list[Cont
     lines = []
     if plan.allowed:
         how = "proven" if detail.state.verdict.proven else "inferred"
-        lines.append(_field("r recover", f"{plan.from_status} -> {plan.to_status} ({how})"))
+        lines.append(
+            _field("r recover", f"{safe(plan.from_status)} -> {safe(plan.to_status)} ({how})")
+        )
     elif force_plan is not None and force_plan.allowed:
         pids = ", ".join(str(s.pid) for s in force_plan.signals) or "none"
         lines.append(
             _field(
                 "r recover",
-                f"FORCE {force_plan.from_status} -> {force_plan.to_status}; terminates pid {pids}",
+                f"FORCE {safe(force_plan.from_status)} -> {safe(force_plan.to_status)}; "
+                f"terminates pid {pids}",
                 "bold red",
             )
         )
