@@ -57,17 +57,18 @@ class PermissionDenied(LogistError, PermissionError):
         self.what = what
 
 
-class OutsideRoot(LogistError):
-    """A path that would lead outside the jobs root; never written to."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"refusing to write outside the jobs root: {path}")
-        self.path = path
-
-
 class NotRecoverable(LogistError):
-    """The job's verdict does not allow the requested action."""
+    """The job's verdict (or where it lives) does not allow the requested action."""
 
 
 class BulkInProgress(LogistError):
     """Another bulk run holds the root's bulk lock, or an interrupted one must be resumed first."""
+
+
+class OutsideRoot(NotRecoverable):
+    """The action would write through a path that leads outside the jobs root; refused."""
+
+    def __init__(self, job_id: str, path: object) -> None:
+        super().__init__(f"job {job_id!r} leads outside the jobs root ({path}): never written to")
+        self.job_id = job_id
+        self.path = str(path)

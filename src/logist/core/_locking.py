@@ -16,7 +16,7 @@ from types import TracebackType
 
 from filelock import FileLock, Timeout
 
-from ._errors import LockBusy
+from ._errors import LockBusy, OutsideRoot
 
 LOCK_NAME = ".lock"
 
@@ -90,8 +90,8 @@ class JobLock:
         return self._path
 
     def acquire(self) -> JobLock:
-        if self._path.is_symlink():
-            raise LockBusy(self._job_id)
+        if self._path.is_symlink():  # flock would follow it: never lock through a link
+            raise OutsideRoot(self._job_id, self._path)
         deadline = time.monotonic() + self._timeout
         while True:
             try:

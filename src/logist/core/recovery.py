@@ -31,6 +31,7 @@ from ._errors import (
     JobNotFound,
     LogistError,
     NotRecoverable,
+    OutsideRoot,
     PermissionDenied,
 )
 from ._health import HealthReport, build_health_report
@@ -498,7 +499,7 @@ class JobRecoveryManager:
     def _adopt(self, state: JobState, log_path: str | None, timeout: float) -> ReattachResult:
         job_id = state.job_id
         if not state.location.writable:
-            raise NotRecoverable(f"job {job_id!r} leads outside the root: never written to")
+            raise OutsideRoot(job_id, state.path)
         logs = state.path / "logs"
         logs.mkdir(exist_ok=True)
         interval = (state.facts.runner or {}).get("heartbeat_interval_s")
@@ -670,7 +671,7 @@ class JobRecoveryManager:
         assert job_id is not None
         state = self.job(job_id)
         if not state.location.writable:
-            raise NotRecoverable(f"job {job_id!r} leads outside the root: never written to")
+            raise OutsideRoot(job_id, state.path)
         with JobLock(state.path, job_id):
             if finding.fix is FixKind.RESTORE_BACKUP:
                 return self._restore_backup(state)
