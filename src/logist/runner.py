@@ -63,6 +63,13 @@ class RunnerError(LogistError):
     """The runner could not start the job."""
 
 
+def _generation(data: dict[str, Any]) -> int:
+    # Logist's own tools write no generation: that is generation 0, not a change (the first
+    # transition of every job Logist created used to fail as "changed")
+    generation = data.get("generation")
+    return generation if isinstance(generation, int) else 0
+
+
 @dataclass
 class _Job:
     """The runner's view of the manifest it owns."""
@@ -73,14 +80,18 @@ class _Job:
     raw: bytes | None
     generation: int
 
+    @classmethod
+    def load(cls, job_dir: Path, job_id: str) -> _Job:
+        """The job's manifest as it is now; RunnerError when it cannot be read."""
+        read = read_manifest(job_dir / MANIFEST_NAME)
+        if read.data is None:
+            raise RunnerError(f"manifest of {job_id!r} is unreadable: {read.problems[0].message}")
+        return cls(job_dir, job_id, read.data, read.raw, _generation(read.data))
+
     def reload_checked(self) -> None:
         """Re-read the manifest; raise JobChanged if someone else wrote a generation since."""
         read = read_manifest(self.job_dir / MANIFEST_NAME)
-        generation = read.data.get("generation") if read.data is not None else None
-        # Logist's own tools write no generation: that is generation 0, not a change (the first
-        # transition of every job Logist created used to fail as "changed")
-        generation = generation if isinstance(generation, int) else 0
-        if read.data is None or generation != self.generation:
+        if read.data is None or _generation(read.data) != self.generation:
             raise JobChanged(self.job_id)
         self.data, self.raw = read.data, read.raw
 
@@ -163,7 +174,7 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(self.interval):
             read = read_manifest(self.job.job_dir / MANIFEST_NAME)
-            if read.data is not None and read.data.get("generation") != self.job.generation:
+            if read.data is not None and _generation(read.data) != self.job.generation:
                 self.on_fenced()
                 return
             self.beat()
@@ -213,25 +224,19 @@ def run_job(
         raise RunnerError("no command to run")
     job_dir, lock = _open_job(root, job_id, command)
     try:
-        read = read_manifest(job_dir / MANIFEST_NAME)
-        if read.data is None:
-            raise RunnerError(f"manifest of {job_id!r} is unreadable: {read.problems[0].message}")
-        status = read.data.get("status")
+        job = _Job.load(job_dir, job_id)
+        status = job.data.get("status")
         if category_of(status if isinstance(status, str) else None) is Category.TERMINAL:
             raise RunnerError(f"job {job_id!r} is {status}; refusing to run it again")
         for record in ("runner", "last_runner"):
             # A detached job (its runner died, its command lives on) used to get a second copy
             # of the command here (found by tests/reliability/test_model.py).
-            child = identity_from_record(read.data.get(record), "child_pid", "child_start_token")
+            child = identity_from_record(job.data.get(record), "child_pid", "child_start_token")
             if child is not None and liveness(child) is Liveness.ALIVE:
                 raise RunnerError(
                     f"job {job_id!r}: its command (pid {child.pid}) still runs; adopt it with "
                     "`logist reattach` or stop it with `logist recover --force`"
                 )
-        generation = read.data.get("generation")
-        job = _Job(
-            job_dir, job_id, read.data, read.raw, generation if isinstance(generation, int) else 0
-        )
         logs = job_dir / "logs"
         log_path = logs / "runner.log"
         for link in (logs, log_path):  # the command's output would land wherever a link points
@@ -368,17 +373,11 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
     validate_job_id(job_id)
     job_dir = root / job_id
     with JobLock(job_dir, job_id, timeout=1.0):
-        read = read_manifest(job_dir / MANIFEST_NAME)
-        if read.data is None:
-            raise RunnerError(f"manifest of {job_id!r} is unreadable")
-        runner = read.data.get("runner") or read.data.get("last_runner")
+        job = _Job.load(job_dir, job_id)
+        runner = job.data.get("runner") or job.data.get("last_runner")
         child = identity_from_record(runner, "child_pid", "child_start_token")
         if child is None or liveness(child) is not Liveness.ALIVE:
             raise NotRecoverable(f"job {job_id!r} has no live command to adopt")
-        generation = read.data.get("generation")
-        job = _Job(
-            job_dir, job_id, read.data, read.raw, generation if isinstance(generation, int) else 0
-        )
         record = {
             **current_identity().to_dict(),
             "started_at": now_naive_iso(),
@@ -389,7 +388,7 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
             "log_path": runner.get("log_path") if isinstance(runner, dict) else None,
             "adopted": True,
         }
-        target = _active_status_to_restore(read.data)
+        target = _active_status_to_restore(job.data)
         job.transition(target, {"runner": record}, event="RUNNER_ADOPTED", child_pid=child.pid)
         fenced = threading.Event()
         beat = _Heartbeat(job, heartbeat, fenced.set)
