@@ -181,23 +181,24 @@ class _Heartbeat(threading.Thread):
 
 
 def _runner_record(
-    command: Sequence[str], interval: float, log_path: Path, child: subprocess.Popen[bytes] | None
+    command: object,
+    interval: float,
+    log_path: object,
+    child_pid: int | None = None,
+    child_token: int | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    me = current_identity()
-    record: dict[str, Any] = {
-        **me.to_dict(),
+    """The `runner` block: this process as the job's owner, and the command it supervises."""
+    return {
+        **current_identity().to_dict(),
         "started_at": now_naive_iso(),
-        "command": list(command),
-        "child_pid": None,
-        "child_start_token": None,
+        "command": command,
+        "child_pid": child_pid,
+        "child_start_token": child_token,
         "heartbeat_interval_s": interval,
-        "log_path": str(log_path),
+        "log_path": log_path,
+        **extra,
     }
-    if child is not None:
-        child_identity = identity_of(child.pid)
-        record["child_pid"] = child.pid
-        record["child_start_token"] = child_identity.start_token if child_identity else None
-    return record
 
 
 def _open_job(root: Path, job_id: str, command: Sequence[str]) -> tuple[Path, JobLock]:
@@ -245,7 +246,7 @@ def run_job(
         logs.mkdir(exist_ok=True)
         job.transition(
             "EXECUTING",
-            {"runner": _runner_record(command, heartbeat, log_path, None)},
+            {"runner": _runner_record(list(command), heartbeat, str(log_path))},
             event="RUNNER_STARTED",
             command=list(command),
         )
@@ -297,7 +298,14 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         for signum in pending:
             forward(signum, None)
         job.reload_checked()
-        job.data["runner"] = _runner_record(command, interval, log_path, child)
+        child_identity = identity_of(child.pid)
+        job.data["runner"] = _runner_record(
+            list(command),
+            interval,
+            str(log_path),
+            child.pid,
+            child_identity.start_token if child_identity else None,
+        )
         job.write()  # the command's identity, so a dead runner leaves a detectable orphan
         _open_gate(child)
 
@@ -378,16 +386,15 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
         child = identity_from_record(runner, "child_pid", "child_start_token")
         if child is None or liveness(child) is not Liveness.ALIVE:
             raise NotRecoverable(f"job {job_id!r} has no live command to adopt")
-        record = {
-            **current_identity().to_dict(),
-            "started_at": now_naive_iso(),
-            "command": runner.get("command") if isinstance(runner, dict) else None,
-            "child_pid": child.pid,
-            "child_start_token": child.start_token,
-            "heartbeat_interval_s": heartbeat,
-            "log_path": runner.get("log_path") if isinstance(runner, dict) else None,
-            "adopted": True,
-        }
+        assert isinstance(runner, dict)  # it holds the child's identity
+        record = _runner_record(
+            runner.get("command"),
+            heartbeat,
+            runner.get("log_path"),
+            child.pid,
+            child.start_token,
+            adopted=True,
+        )
         target = _active_status_to_restore(job.data)
         job.transition(target, {"runner": record}, event="RUNNER_ADOPTED", child_pid=child.pid)
         fenced = threading.Event()
