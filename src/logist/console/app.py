@@ -29,6 +29,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
 from logist.core import (
+    Action,
     ActionResult,
     JobRecoveryManager,
     Outcome,
@@ -38,7 +39,6 @@ from logist.core import (
 
 from .messages import ActionFinished, ActionProgress, PollFinished, ProposalReady, Validated
 from .operations import (
-    Kind,
     Proposal,
     carry_out,
     propose_adopt,
@@ -370,7 +370,7 @@ class ConsoleApp(App[int]):
     def _carry_out_in_thread(self, proposal: Proposal) -> None:
         attached = None
         try:
-            if proposal.kind is Kind.ADOPT:
+            if proposal.kind is Action.ADOPT:
                 job_id = proposal.items[0].job_id or ""
                 result, attached = reattach(self.manager, job_id)
                 results = [result]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from logist.core import (
+    Action,
     ActionResult,
     Finding,
     JobRecoveryManager,
@@ -33,12 +33,6 @@ TYPED_CONFIRM_OVER = 20
 Progress = Callable[[int, int, ActionResult], None]
 
 
-class Kind(StrEnum):
-    RECOVER = "recover"
-    ADOPT = "adopt"
-    FIX = "fix"
-
-
 @dataclass(frozen=True, slots=True)
 class Item:
     """One line of a confirmation: a job, its change, why, the evidence, what gets signalled."""
@@ -54,7 +48,8 @@ class Item:
 class Proposal:
     """Frozen targets of one action, as shown in the confirmation and then applied."""
 
-    kind: Kind
+    kind: Action
+    """RECOVER, ADOPT or FIX."""
     title: str
     verb: str
     items: tuple[Item, ...]
@@ -101,7 +96,7 @@ def _recovery(
     noun = "job" if n == 1 else "jobs"
     verb = "Force recover" if any(p.signals for p in allowed) else "Recover"
     return Proposal(
-        Kind.RECOVER,
+        Action.RECOVER,
         f"{'Bulk: ' if bulk else ''}{verb} {n} {noun}",
         f"{verb} {n} {noun}",
         tuple(plan_item(p) for p in allowed),
@@ -139,7 +134,7 @@ def propose_adopt(manager: JobRecoveryManager, job_id: str) -> Proposal:
     kind = state.verdict.kind
     if kind not in (VerdictKind.DETACHED, VerdictKind.IDLE):
         why = f"job is {kind} ({state.verdict.reason}); only running or detached jobs reattach"
-        return Proposal(Kind.ADOPT, "Reattach", "Adopt", (), ((job_id, why),))
+        return Proposal(Action.ADOPT, "Reattach", "Adopt", (), ((job_id, why),))
     change = (
         f"{safe(state.facts.status)} -> supervised by a new runner (no process is signalled)"
         if kind is VerdictKind.DETACHED
@@ -152,7 +147,7 @@ def propose_adopt(manager: JobRecoveryManager, job_id: str) -> Proposal:
         f"{kind}: {safe(state.verdict.reason)}",
         tuple(evidence_items(dict(state.verdict.evidence))),
     )
-    return Proposal(Kind.ADOPT, "Reattach: adopt the job's running command", "Adopt", (item,))
+    return Proposal(Action.ADOPT, "Reattach: adopt the job's running command", "Adopt", (item,))
 
 
 def propose_fix(
@@ -175,7 +170,7 @@ def propose_fix(
         fixable += fixes
     n = len(fixable)
     return Proposal(
-        Kind.FIX,
+        Action.FIX,
         f"Fix {n} finding{'s' if n != 1 else ''}",
         f"Fix {n}",
         tuple(
@@ -191,7 +186,7 @@ def carry_out(
     manager: JobRecoveryManager, proposal: Proposal, progress: Progress
 ) -> list[ActionResult]:
     """Apply a confirmed recovery or fix on its frozen targets; one result per target."""
-    if proposal.kind is Kind.RECOVER:
+    if proposal.kind is Action.RECOVER:
         if len(proposal.plans) == 1:
             result = manager.apply(proposal.plans[0])
             progress(1, 1, result)

@@ -10,14 +10,16 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from ..operations import BULK_CAP, Kind, Proposal
+from logist.core import Action
+
+from ..operations import BULK_CAP, Proposal
 from ..text import safe
 
 
 def plan_text(proposal: Proposal) -> Content:
     """Every target with its change, reason, evidence and the processes that get signalled."""
     lines: list[Content] = []
-    if proposal.kind is Kind.RECOVER:
+    if proposal.kind is Action.RECOVER:
         lines.append(
             Content.styled(
                 "Each job is re-checked against fresh state first; a job that changed since "
