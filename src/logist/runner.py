@@ -28,9 +28,7 @@ from .core._errors import JobChanged, LogistError, NotRecoverable
 from .core._identity import (
     Liveness,
     ProcessIdentity,
-    boot_id,
     current_identity,
-    host_name,
     identity_from_record,
     identity_of,
     liveness,
@@ -401,7 +399,7 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
         beat = _Heartbeat(job, heartbeat, fenced.set)
         beat.beat()
         beat.start()
-        _wait_foreign(child.pid, child.start_token, fenced, poll)
+        _wait_foreign(child, fenced, poll)
         beat.stop.set()
         if fenced.is_set():
             return 1
@@ -421,11 +419,10 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
         return 0
 
 
-def _wait_foreign(pid: int, token: int, stop: threading.Event, poll: float) -> None:
+def _wait_foreign(identity: ProcessIdentity, stop: threading.Event, poll: float) -> None:
     """Wait for a process that is not our child: pidfd when available, else polling."""
-    identity = ProcessIdentity(host_name(), boot_id(), pid, token)
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd = os.pidfd_open(identity.pid)
     except OSError:
         pidfd = None
     try:
