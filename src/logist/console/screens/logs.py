@@ -12,10 +12,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Log, Static
 
-from logist.core import JobRecoveryManager, JobState, Liveness, ReattachResult
-from logist.core.recovery import LogChunk
+from logist.core import JobRecoveryManager, JobState, Liveness, LogChunk, ReattachResult
 
 from ..text import VERDICT_STYLE, age, duration, safe
+from ..widgets.detail import append_chunk
 from ..widgets.footer import KeysFooter
 
 FOLLOW_INTERVAL_S = 0.5
@@ -129,10 +129,7 @@ class LogsScreen(Screen[None]):
                 log.clear()
                 log.write_line("(this job has no log inside its directory)")
             else:
-                if chunk.restarted:
-                    log.clear()
-                if chunk.lines:
-                    log.write_lines([safe(line) for line in chunk.lines])
+                append_chunk(log, chunk)
             self._offset = chunk.offset
         if self.follow and self.is_attached:
             self.set_timer(FOLLOW_INTERVAL_S, self.load)

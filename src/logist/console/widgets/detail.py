@@ -17,8 +17,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Log, Static
 
-from logist.core import JobDetail, JobRecoveryManager, RecoveryPlan, VerdictKind
-from logist.core.recovery import LogChunk
+from logist.core import JobDetail, JobRecoveryManager, LogChunk, RecoveryPlan, VerdictKind
 
 from ..text import VERDICT_STYLE, age, duration, evidence_items, money, phase, safe
 
@@ -35,6 +34,14 @@ class DetailData:
     force_plan: RecoveryPlan | None
     log: LogChunk | None
     error: str | None
+
+
+def append_chunk(log: Log, chunk: LogChunk) -> None:
+    """Show a chunk read by offset: new lines are appended; a restarted read replaces the log."""
+    if chunk.restarted:
+        log.clear()
+    if chunk.lines:
+        log.write_lines([safe(line) for line in chunk.lines])
 
 
 def _field(label: str, value: Content | str, style: str = "", width: int = 10) -> Content:
@@ -259,9 +266,5 @@ class DetailView(Vertical):
         if chunk.restarted:
             title = self.query_one("#detail-log-title", Static)
             title.update(Content.assemble(("Log ", "bold"), (safe(chunk.path or ""), "dim")))
-        log = self.query_one("#detail-log", Log)
-        if chunk.restarted:
-            log.clear()
-        if chunk.lines:
-            log.write_lines([safe(line) for line in chunk.lines])
+        append_chunk(self.query_one("#detail-log", Log), chunk)
         self._offset = chunk.offset
