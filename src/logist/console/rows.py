@@ -153,7 +153,7 @@ def job_row(state: JobState, shown_age: str) -> Row:
         ),
         (rank, -(activity or 0.0), job_id),
         f"{job_id}\n{description}\n{status}\n{verdict}\n{state.verdict.reason}".lower(),
-        (("verdict", verdict), ("status", (status or "").lower()), ("id", job_id.lower())),
+        job_facets(state),
     )
 
 
