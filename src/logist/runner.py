@@ -349,24 +349,33 @@ def _terminate_group(child: subprocess.Popen[bytes], grace: float = 5.0) -> None
             return
 
 
-def _finish(job: _Job, code: int) -> int:
-    """Record HARVESTING then the outcome; gives up quietly if the job was taken from us."""
+def _record_exit(job: _Job, outcome: str, reason: str, code: int | None) -> bool:
+    """Record HARVESTING then `outcome`; False (nothing more written) if the job was taken."""
     try:
         job.transition("HARVESTING", event="RUNNER_EXITED", exit_code=code)
-        outcome = "SUCCESS" if code == 0 else "INTERVENTION_REQUIRED"
-        if code < 0:
-            reason = f"command killed by signal {signal.Signals(-code).name}"
-        elif code:
-            reason = f"command exited with status {code}"
-        else:
-            reason = "command exited with status 0"
         job.transition(
             outcome, retire_runner=True, event="RUNNER_FINISHED", reason=reason, exit_code=code
         )
     except JobChanged:
-        log.warning("job %s changed behind the runner's back; outcome not recorded", job.job_id)
+        return False
+    return True
+
+
+def _remove_heartbeat(job: _Job) -> None:
     with contextlib.suppress(OSError):
         os.unlink(job.job_dir / HEARTBEAT_NAME)
+
+
+def _finish(job: _Job, code: int) -> int:
+    """Record the command's outcome; gives up quietly if the job was taken from us."""
+    if code < 0:
+        reason = f"command killed by signal {signal.Signals(-code).name}"
+    else:
+        reason = f"command exited with status {code}"
+    outcome = "SUCCESS" if code == 0 else "INTERVENTION_REQUIRED"
+    if not _record_exit(job, outcome, reason, code):
+        log.warning("job %s changed behind the runner's back; outcome not recorded", job.job_id)
+    _remove_heartbeat(job)
     return 128 - code if code < 0 else code
 
 
@@ -403,19 +412,10 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
         beat.stop.set()
         if fenced.is_set():
             return 1
-        try:
-            job.transition("HARVESTING", event="RUNNER_EXITED", exit_code=None)
-            job.transition(
-                "INTERVENTION_REQUIRED",
-                retire_runner=True,
-                event="RUNNER_FINISHED",
-                reason="adopted command exited; its exit status is unknown",
-                exit_code=None,
-            )
-        except JobChanged:
+        reason = "adopted command exited; its exit status is unknown"
+        if not _record_exit(job, "INTERVENTION_REQUIRED", reason, None):
             return 1
-        with contextlib.suppress(OSError):
-            os.unlink(job_dir / HEARTBEAT_NAME)
+        _remove_heartbeat(job)
         return 0
 
 
