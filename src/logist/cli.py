@@ -33,7 +33,8 @@ VERDICT_NAMES = [str(k) for k in SEVERITY_ORDER]
 
 
 def _die(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"logist: {message}", err=True)
+    """One line on stderr; the message may quote ids and paths from the root: escaped."""
+    click.echo(f"logist: {_safe(message)}", err=True)
     sys.exit(code)
 
 
@@ -141,8 +142,7 @@ def status(root: str | None, as_json: bool) -> None:
     except RootNotFound as exc:
         if as_json:
             _emit_json({"overall": "unknown", "summary": str(exc)})
-        click.echo(f"logist: {exc}", err=True)
-        sys.exit(3)
+        _die(str(exc), 3)
     report = manager.get_recovery_status_report()
     if as_json:
         _emit_json(report.to_dict())
@@ -230,7 +230,7 @@ def recover(
         for p in actionable:
             signals = ", ".join(str(s.pid) for s in p.signals)
             click.echo(
-                f"{_safe(p.job_id)}: {p.from_status} -> {p.to_status} ({_safe(p.reason)})"
+                f"{_safe(p.job_id)}: {_safe(p.from_status)} -> {p.to_status} ({_safe(p.reason)})"
                 + (f"; will terminate pid(s) {signals}" if signals else ""),
                 err=True,
             )
@@ -436,9 +436,9 @@ def demo(directory: Path | None) -> None:
         staged = stage_demo(directory)
     except (DemoError, OSError) as exc:
         _die(str(exc))
-    click.echo(str(staged.root))
+    click.echo(_safe(staged.root))
     click.echo(f"demo processes: {' '.join(map(str, staged.pids()))}", err=True)
-    click.echo(f"stop them with: logist demo-stop --dir {staged.root}", err=True)
+    click.echo(f"stop them with: logist demo-stop --dir {_safe(staged.root)}", err=True)
 
 
 @main.command("demo-stop")
