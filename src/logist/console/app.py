@@ -392,9 +392,7 @@ class ConsoleApp(App[int]):
 
     def on_action_progress(self, message: ActionProgress) -> None:
         if message.total > 1:
-            self.main_screen.show_progress(
-                f" {message.done}/{message.total} done ", message.done, message.total
-            )
+            self.main_screen.show_progress(message.done, message.total)
 
     def on_action_finished(self, message: ActionFinished) -> None:
         self._acting = False

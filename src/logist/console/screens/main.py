@@ -341,9 +341,9 @@ class ConsoleScreen(Screen[None]):
 
     # ---- progress -----------------------------------------------------------------------
 
-    def show_progress(self, label: str, done: int, total: int) -> None:
+    def show_progress(self, done: int, total: int) -> None:
         self.query_one("#progress").visible = True
-        self.query_one("#progress-label", Static).update(Content(label))
+        self.query_one("#progress-label", Static).update(Content(f" {done}/{total} done "))
         self.query_one("#progress-bar", ProgressBar).update(total=total, progress=done)
 
     def hide_progress(self) -> None:
