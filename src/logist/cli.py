@@ -38,15 +38,6 @@ def _die(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-def _manager(root: str | None) -> JobRecoveryManager:
-    try:
-        return JobRecoveryManager(root)
-    except RootNotFound as exc:
-        _die(str(exc))
-    except PermissionError as exc:
-        _die(f"permission denied: {exc.filename or exc}")
-
-
 def _emit_json(document: Any) -> None:
     """Strict JSON whatever the root holds (found by tests/reliability/test_hostile_roots.py).
 
@@ -76,6 +67,12 @@ def _finite(value: Any) -> Any:
 def _safe(text: object) -> str:
     """Untrusted text for a terminal: control characters (escape sequences) made visible."""
     return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in str(text))
+
+
+def _dir_option(**kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), **kwargs
+    )
 
 
 root_option = click.option(
@@ -172,7 +169,7 @@ def status(root: str | None, as_json: bool) -> None:
 @_guard
 def jobs(root: str | None, verdicts: Sequence[str], as_json: bool) -> None:
     """One line per job with its verdict and the reason."""
-    snapshot = _manager(root).scan()
+    snapshot = JobRecoveryManager(root).scan()
     wanted = {VerdictKind(v) for v in verdicts}
     rows = sorted(
         (j for j in snapshot.jobs.values() if not wanted or j.verdict.kind in wanted),
@@ -211,7 +208,7 @@ def recover(
     root: str | None, job_ids: Sequence[str], force: bool, dry_run: bool, yes: bool, as_json: bool
 ) -> None:
     """Recover crashed jobs to their safe state."""
-    manager = _manager(root)
+    manager = JobRecoveryManager(root)
     plans = []
     results: list[ActionResult] = []
     for job_id in job_ids:
@@ -249,7 +246,7 @@ def recover(
 @_guard
 def reattach(root: str | None, job_id: str, follow: bool, as_json: bool) -> None:
     """Watch a running job, or adopt a detached one."""
-    manager = _manager(root)
+    manager = JobRecoveryManager(root)
     result = manager.reattach_to_running_job(job_id)
     if as_json:
         _emit_json(result.to_dict())
@@ -303,7 +300,7 @@ def bulk_recover(
     as_json: bool,
 ) -> None:
     """Recover many crashed jobs; a dry run unless --apply."""
-    manager = _manager(root)
+    manager = JobRecoveryManager(root)
     if resume:
         bulk = manager.resume_bulk_recovery()
         if bulk is None:
@@ -348,7 +345,7 @@ def bulk_recover(
 @_guard
 def validate(root: str | None, job_ids: Sequence[str], do_fix: bool, as_json: bool) -> None:
     """Consistency findings for the root or the given jobs."""
-    manager = _manager(root)
+    manager = JobRecoveryManager(root)
     findings = []
     for job_id in job_ids or [None]:
         findings += manager.validate_job_consistency(job_id)
@@ -382,7 +379,7 @@ def validate(root: str | None, job_ids: Sequence[str], do_fix: bool, as_json: bo
 def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequence[str]) -> None:
     """Run COMMAND as a supervised job: logist run [--job-id ID] -- CMD ARGS..."""
     from .core._root import resolve_root
-    from .runner import RunnerError, run_job
+    from .runner import run_job
 
     try:
         jobs_root = resolve_root(root)
@@ -394,7 +391,7 @@ def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequenc
         job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     try:
         code = run_job(jobs_root, job_id, list(command), heartbeat=heartbeat)
-    except (RunnerError, LogistError) as exc:
+    except LogistError as exc:  # RunnerError included
         _die(str(exc))
     sys.exit(code)
 
@@ -421,13 +418,7 @@ def adopt(root: str | None, job_id: str, heartbeat: float) -> None:
 
 
 @main.command()
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where to stage the demo root (default: a temp dir).",
-)
+@_dir_option(default=None, help="Where to stage the demo root (default: a temp dir).")
 def demo(directory: Path | None) -> None:
     """Stage the demo root with real processes; prints its path."""
     from .demo import DemoError, stage_demo
@@ -442,13 +433,7 @@ def demo(directory: Path | None) -> None:
 
 
 @main.command("demo-stop")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="The demo root printed by `logist demo`.",
-)
+@_dir_option(required=True, help="The demo root printed by `logist demo`.")
 def demo_stop(directory: Path) -> None:
     """Stop every process `logist demo` started there (each verified by its start token)."""
     from .demo import DemoError, stop_demo
