@@ -224,16 +224,13 @@ class ConsoleScreen(Screen[None]):
 
     def _set_titles(self) -> None:
         jobs, triage, findings = (self.table(name) for name in PANES)
-        counts: dict[str, int] = {}
         last = self._last
-        if last is not None:
-            for finding in last.finding_objects.values():
-                counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        findings_of = () if last is None else last.finding_objects.values()
+        errors = sum(1 for finding in findings_of if finding.severity is Severity.ERROR)
         shown = ""
         if self._query:
             shown = f" · {jobs.shown_count:,} shown · filter {self._query.text}"
         self.query_one(HeaderBar).set_state(marked=len(self.marks))
-        errors = counts.get(Severity.ERROR, 0)
         titles = {
             "jobs": f"Jobs {jobs.row_count:,}{shown}",
             "triage": f"Crashed {triage.row_count:,}",
