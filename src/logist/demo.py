@@ -33,7 +33,14 @@ from .core._identity import (
     liveness,
     signal_verified,
 )
-from .core._manifest import MANIFEST_NAME, atomic_write_bytes, backup_name, dumps, read_manifest
+from .core._manifest import (
+    MANIFEST_NAME,
+    atomic_write_bytes,
+    backup_name,
+    dumps,
+    now_naive_iso,
+    read_manifest,
+)
 from .core._root import INDEX_NAME, STATE_DIR
 
 PIDFILE = "demo.json"
@@ -204,7 +211,7 @@ def stage_demo(directory: Path | None = None) -> DemoRoot:
         dumps(
             {
                 "version": 1,
-                "created_at": _iso(now - 86400 * 3),
+                "created_at": now_naive_iso(now - 86400 * 3),
                 "jobs": index,
                 "queue": [],
                 "archived_jobs": [],
@@ -360,7 +367,8 @@ def _save_pidfile(demo: DemoRoot) -> None:
     state = demo.root / STATE_DIR
     state.mkdir(exist_ok=True)
     atomic_write_bytes(
-        state / PIDFILE, dumps({"created_at": _iso(time.time()), "processes": demo.processes})
+        state / PIDFILE,
+        dumps({"created_at": now_naive_iso(time.time()), "processes": demo.processes}),
     )
 
 
@@ -375,10 +383,6 @@ def _make_root(directory: Path | None) -> Path:
     if any(directory.iterdir()):
         raise DemoError(f"{directory} is not empty; give an empty or new directory")
     return directory
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment).isoformat()
 
 
 def _write(root: Path, job_id: str, data: dict[str, Any], mtime: float) -> None:
@@ -403,13 +407,13 @@ def _base(rng: random.Random, job_id: str, description: str, created: float) -> 
         "status": "PENDING",
         "current_phase": PHASES[0],
         "phases": _phases(0),
-        "created_at": _iso(created),
-        "updated_at": _iso(created),
+        "created_at": now_naive_iso(created),
+        "updated_at": now_naive_iso(created),
         "config": {"model": rng.choice(("small", "medium", "large")), "max_steps": 40},
         "metrics": {"cumulative_cost": 0.0, "cumulative_time_seconds": 0, "step_count": 0},
         "cost_threshold": rng.choice((5.0, 10.0, 25.0)),
         "time_threshold_minutes": rng.choice((30, 60, 120)),
-        "history": [{"timestamp": _iso(created), "event": "JOB_CREATED"}],
+        "history": [{"timestamp": now_naive_iso(created), "event": "JOB_CREATED"}],
     }
 
 
@@ -421,7 +425,7 @@ def _steps(data: dict[str, Any], rng: random.Random, start: float, count: int) -
         phase = PHASES[min(len(PHASES) - 1, step * len(PHASES) // (count + 1))]
         data["history"].append(
             {
-                "timestamp": _iso(moment),
+                "timestamp": now_naive_iso(moment),
                 "action": "step",
                 "summary": f"{phase}: step {step} complete",
                 "new_status": "EXECUTING",
@@ -433,7 +437,7 @@ def _steps(data: dict[str, Any], rng: random.Random, start: float, count: int) -
     metrics["step_count"] = count
     metrics["cumulative_time_seconds"] = int(moment - start)
     metrics["cumulative_cost"] = round(count * rng.uniform(0.05, 0.9), 2)
-    data["updated_at"] = _iso(moment)
+    data["updated_at"] = now_naive_iso(moment)
     return moment
 
 
@@ -444,7 +448,9 @@ def _finished(rng: random.Random, job_id: str, created: float) -> dict[str, Any]
     data["status"] = "SUCCESS"
     data["current_phase"] = PHASES[-1]
     data["phases"] = _phases(len(PHASES))
-    data["history"].append({"timestamp": _iso(end), "event": "COMPLETED", "new_status": "SUCCESS"})
+    data["history"].append(
+        {"timestamp": now_naive_iso(end), "event": "COMPLETED", "new_status": "SUCCESS"}
+    )
     return data
 
 
@@ -467,7 +473,12 @@ def _static_jobs(rng: random.Random, now: float) -> Iterable[tuple[str, dict[str
         end = _steps(data, rng, created, rng.randint(1, 4))
         data["status"] = status
         data["history"].append(
-            {"timestamp": _iso(end), "event": "ERROR", "reason": note, "new_status": status}
+            {
+                "timestamp": now_naive_iso(end),
+                "event": "ERROR",
+                "reason": note,
+                "new_status": status,
+            }
         )
         yield job_id, data, end
     resting = (
@@ -489,7 +500,7 @@ def _static_jobs(rng: random.Random, now: float) -> Iterable[tuple[str, dict[str
         if status == "INTERVENTION_REQUIRED":
             data["history"].append(
                 {
-                    "timestamp": _iso(end),
+                    "timestamp": now_naive_iso(end),
                     "event": "EXECUTION_ERROR",
                     "error_classification": "RATE_LIMIT",
                     "reason": "provider returned 429 three times",
@@ -505,7 +516,7 @@ def _static_jobs(rng: random.Random, now: float) -> Iterable[tuple[str, dict[str
     # Legacy Logist jobs: no runner block, EXECUTING. Hours of silence: stalled.
     created = now - 9 * 3600
     data = _base(rng, "legacy-migrate-crm", "Migrate CRM contacts (legacy Logist worker)", created)
-    data["history"][0]["timestamp"] = _iso(created)
+    data["history"][0]["timestamp"] = now_naive_iso(created)
     end = _steps(data, rng, created, 6)
     data["status"] = "EXECUTING"
     yield "legacy-migrate-crm", data, end
@@ -514,9 +525,9 @@ def _static_jobs(rng: random.Random, now: float) -> Iterable[tuple[str, dict[str
     data = _base(rng, "legacy-index-rebuild", "Rebuild the search index (legacy worker)", created)
     data["status"] = "EXECUTING"
     data["history"].append(
-        {"timestamp": _iso(now - 240), "action": "step", "summary": "fetch: shard 3 of 8"}
+        {"timestamp": now_naive_iso(now - 240), "action": "step", "summary": "fetch: shard 3 of 8"}
     )
-    data["updated_at"] = _iso(now - 240)
+    data["updated_at"] = now_naive_iso(now - 240)
     yield "legacy-index-rebuild", data, now - 240
 
 
