@@ -221,7 +221,7 @@ def stage_demo(directory: Path | None = None) -> DemoRoot:
     demo = DemoRoot(root)
     try:
         started = _start(root, demo)
-        _apply_fates(root, started, demo)
+        _apply_fates(started)
     except BaseException:
         demo.stop()
         raise
@@ -284,7 +284,7 @@ def _start(root: Path, demo: DemoRoot) -> list[_Started]:
     return started
 
 
-def _apply_fates(root: Path, started: Iterable[_Started], demo: DemoRoot) -> None:
+def _apply_fates(started: Iterable[_Started]) -> None:
     for item in started:
         fate = item.job.fate
         if fate == "crash" and item.child is not None:
@@ -516,7 +516,6 @@ def _static_jobs(rng: random.Random, now: float) -> Iterable[tuple[str, dict[str
     # Legacy Logist jobs: no runner block, EXECUTING. Hours of silence: stalled.
     created = now - 9 * 3600
     data = _base(rng, "legacy-migrate-crm", "Migrate CRM contacts (legacy Logist worker)", created)
-    data["history"][0]["timestamp"] = now_naive_iso(created)
     end = _steps(data, rng, created, 6)
     data["status"] = "EXECUTING"
     yield "legacy-migrate-crm", data, end
@@ -553,9 +552,6 @@ def _write_corrupt(root: Path, now: float) -> None:
 def _pending(job: LiveJob, now: float) -> dict[str, Any]:
     rng = random.Random(job.job_id)
     data = _base(rng, job.job_id, job.description, now - 600)
-    # The runner fences on `generation` and (as of this writing) treats a manifest without one
-    # as changed behind its back: start the count where the runner expects it.
-    data["generation"] = 0
     data["metrics"]["cumulative_cost"] = round(rng.uniform(0.5, 4.0), 2)
     data["current_phase"] = "transform"
     data["phases"] = _phases(2)
