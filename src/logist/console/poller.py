@@ -104,19 +104,27 @@ class Poller:
         started = time.perf_counter()
         now = self.clock()
         try:
-            report = self.manager.get_recovery_status_report()
+            report, quick = self.manager.status()
         except Exception as exc:  # any failure becomes the banner; the next poll retries
             return PollResult(now, None, f"{type(exc).__name__}: {exc}")
         if report.overall is Health.UNKNOWN and report.scan_duration_s is None:
             return PollResult(now, report, report.summary)
-        return self._result(self.manager.last_snapshot(), report, started)
+        return self._result(self.manager.last_snapshot(), report, started, quick)
 
     def _result(
-        self, snapshot: Snapshot, report: HealthReport | None, started: float
+        self,
+        snapshot: Snapshot,
+        report: HealthReport | None,
+        started: float,
+        quick: list[Finding] | None = None,
     ) -> PollResult:
+        """Rows for a snapshot; `quick`: its quick findings when the health report already
+        computed them (a pass over every job not to repeat on each poll)."""
         states = snapshot.jobs
+        if quick is None:
+            quick = self.manager.quick_findings(snapshot)
         with gc_paused():
-            findings = self._findings(self.manager.quick_findings(snapshot), states)
+            findings = self._findings(quick, states)
             counts = snapshot.counts()
             return PollResult(
                 taken_at=snapshot.taken_at,

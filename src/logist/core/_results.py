@@ -144,6 +144,8 @@ class JobDetail:
     plan: RecoveryPlan
     log_path: str | None
     log_tail: tuple[str, ...] = field(default=())
+    force_plan: RecoveryPlan | None = None
+    """For a hung or detached job: what force would do (same state, no second read)."""
 
 
 @dataclass(frozen=True, slots=True)

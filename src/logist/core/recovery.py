@@ -134,14 +134,22 @@ class JobRecoveryManager:
         return self.scan().triage()
 
     def detail(self, job_id: str, log_lines: int = 200) -> JobDetail:
+        """One job re-read now, with its history and plans; `log_lines=0` skips the log's tail
+        (a caller that follows the log with `read_log` has no use for it)."""
         state = self.job(job_id)
         read = read_manifest(state.path / MANIFEST_NAME)
         history: tuple[dict[str, Any], ...] = ()
         if read.data is not None and isinstance(read.data.get("history"), list):
             history = tuple(h for h in read.data["history"] if isinstance(h, dict))
         log_path = self.log_path(state)
-        tail = tuple(tail_file(Path(log_path), log_lines)) if log_path else ()
-        return JobDetail(state, history, plan_recovery(state, self.policy), log_path, tail)
+        tail = tuple(tail_file(Path(log_path), log_lines)) if log_path and log_lines > 0 else ()
+        force_plan = (
+            plan_recovery(state, self.policy, force=True)
+            if state.verdict.kind in (VerdictKind.HUNG, VerdictKind.DETACHED)
+            else None
+        )
+        plan = plan_recovery(state, self.policy)
+        return JobDetail(state, history, plan, log_path, tail, force_plan)
 
     def log_path(self, state: JobState) -> str | None:
         """The job's log, only if it lies inside the job directory (never read outside): the
@@ -887,6 +895,8 @@ def _is_inside(directory: Path, path: str) -> bool:
 
 def tail_file(path: Path, lines: int, max_bytes: int = 256 * 1024) -> list[str]:
     """The last `lines` lines of a file, reading at most `max_bytes` from its end."""
+    if lines <= 0:
+        return []  # a [-0:] slice would keep every line
     try:
         with open(path, "rb") as stream:
             stream.seek(0, os.SEEK_END)

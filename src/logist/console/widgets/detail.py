@@ -228,12 +228,10 @@ class DetailView(Vertical):
     def _load(self, job_id: str, offset: int | None) -> None:
         """Worker thread: read through the manager only, then post the result."""
         try:
-            detail = self.manager.detail(job_id, log_lines=1)
-            force_plan = None
-            if detail.state.verdict.kind in (VerdictKind.HUNG, VerdictKind.DETACHED):
-                force_plan = self.manager.plan(job_id, force=True)
+            # one read of the job: the detail carries the force plan; the log follows by offset
+            detail = self.manager.detail(job_id, log_lines=0)
             chunk = self.manager.read_log(job_id, offset)
-            data = DetailData(job_id, detail, force_plan, chunk, None)
+            data = DetailData(job_id, detail, detail.force_plan, chunk, None)
         except Exception as exc:  # shown in the view; the next reload tries again
             data = DetailData(job_id, None, None, None, f"{type(exc).__name__}: {exc}")
         self.post_message(self.Loaded(data))
