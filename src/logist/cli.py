@@ -405,16 +405,13 @@ def runner() -> None:
 @root_option
 @click.argument("job_id")
 @click.option("--heartbeat", type=click.FloatRange(0.05, 3600), default=5.0)
+@_guard
 def adopt(root: str | None, job_id: str, heartbeat: float) -> None:
     """Supervise the still-running command of a detached job."""
     from .core._root import resolve_root
     from .runner import adopt_job
 
-    try:
-        code = adopt_job(resolve_root(root), job_id, heartbeat=heartbeat)
-    except LogistError as exc:
-        _die(str(exc), 1)
-    sys.exit(code)
+    sys.exit(adopt_job(resolve_root(root), job_id, heartbeat=heartbeat))
 
 
 @main.command()
