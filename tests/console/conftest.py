@@ -11,7 +11,7 @@ from filelock import FileLock
 
 from logist.console.app import ConsoleApp
 
-from .support import NOW, SNAPSHOT_ROOT, build_snapshot_root, make_app
+from .support import NOW, SNAPSHOT_ROOT, build_crashes_root, build_snapshot_root, make_app
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +33,10 @@ def snapshot_app() -> Iterator[Callable[..., ConsoleApp]]:
     take turns with a lock instead of rebuilding it under each other.
     """
 
-    def factory(**options: Any) -> ConsoleApp:
-        return make_app(build_snapshot_root(), clock=lambda: NOW, **options)
+    def factory(*, crashes: int = 0, **options: Any) -> ConsoleApp:
+        """`crashes`: the root of that many proven crashes instead of the every-verdict one."""
+        root = build_crashes_root(crashes) if crashes else build_snapshot_root()
+        return make_app(root, clock=lambda: NOW, **options)
 
     with FileLock(f"{SNAPSHOT_ROOT.parent}.lock"):
         yield factory

@@ -26,6 +26,8 @@ from logist.core import JobRecoveryManager
 NOW = 1_800_000_000.0
 """The frozen clock of the snapshot root (2027-01-15 08:00 UTC)."""
 SNAPSHOT_ROOT = Path("/tmp/logist-console-snapshots/jobs")
+CRASHES_ROOT = Path("/tmp/logist-console-snapshots/crashes")
+"""A second fixed root (same lock): many proven crashes, for the bulk confirmation."""
 
 
 def synchronously(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
@@ -158,4 +160,21 @@ def build_snapshot_root() -> Path:
     os.utime(corrupt / "job_manifest.json", (NOW - 1800, NOW - 1800))
     index = {j.name: str(j) for j in sorted(root.iterdir()) if j.name != "job-009-pending"}
     (root / "jobs_index.json").write_text(json.dumps({"jobs": index, "queue": []}))
+    return root
+
+
+def build_crashes_root(count: int = 30) -> Path:
+    """`count` proven crashes (a legacy pid that cannot exist), at a fixed path and fixed times."""
+    root = CRASHES_ROOT
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    for number in range(count):
+        _job(
+            root,
+            f"nightly-{number:03d}",
+            60 * (number + 1),
+            status="EXECUTING",
+            process_id=IMPOSSIBLE_PID,
+        )
     return root

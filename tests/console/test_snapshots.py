@@ -74,3 +74,14 @@ def test_help_lists_every_key_at_80x24(
         await settle(pilot)
 
     assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=help_screen)
+
+
+def test_a_bulk_confirmation_of_many_plans_keeps_its_buttons_and_count_box_at_80x24(
+    snap_compare: Any, snapshot_app: Callable[..., ConsoleApp]
+) -> None:
+    async def bulk(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("B")
+        await settle(pilot)
+
+    assert snap_compare(snapshot_app(crashes=30), terminal_size=(80, 24), run_before=bulk)

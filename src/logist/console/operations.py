@@ -75,9 +75,12 @@ class Proposal:
 def plan_item(plan: RecoveryPlan) -> Item:
     owner, child = plan.evidence.get("owner_pid"), plan.evidence.get("child_pid")
     signals = []
-    for target in plan.signals:
+    commands = plan.commands or ("(command not recorded)",) * len(plan.signals)
+    for target, command in zip(plan.signals, commands, strict=False):
         role = "runner" if target.pid == owner else "command" if target.pid == child else "process"
-        signals.append(f"pid {target.pid} ({role}, start token {target.start_token})")
+        signals.append(
+            f"pid {target.pid} ({role}, start token {target.start_token}): {safe(command)}"
+        )
     return Item(
         plan.job_id,
         f"{safe(plan.from_status)} -> {safe(plan.to_status)}",
@@ -92,12 +95,16 @@ def _recovery(
 ) -> Proposal:
     allowed = [p for p in plans if p.allowed]
     skipped += [(p.job_id, p.refusal or "not recoverable") for p in plans if not p.allowed]
+    if bulk and len(allowed) > BULK_CAP:  # marked jobs are capped like the backend's own pick
+        over += len(allowed) - BULK_CAP
+        allowed = allowed[:BULK_CAP]
     n = len(allowed)
-    noun = "job" if n == 1 else "jobs"
+    noun = "job" if n == 1 and not over else "jobs"
     verb = "Force recover" if any(p.signals for p in allowed) else "Recover"
+    counted = f"{n} of {n + over}" if over else str(n)
     return Proposal(
         Action.RECOVER,
-        f"{'Bulk: ' if bulk else ''}{verb} {n} {noun}",
+        f"{'Bulk: ' if bulk else ''}{verb} {counted} {noun}",
         f"{verb} {n} {noun}",
         tuple(plan_item(p) for p in allowed),
         tuple(skipped),

@@ -6,6 +6,7 @@ it carries the fingerprint it was made from and the exact processes it may signa
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,9 @@ class RecoveryPlan:
     generation: int
     signals: tuple[ProcessIdentity, ...] = ()
     """Processes force would terminate, each re-verified right before it is signalled."""
+    commands: tuple[str, ...] = ()
+    """The command line of each of `signals` (same order), as the owner record states it, so
+    the operator sees what a pid is before agreeing to terminate it."""
     evidence: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,7 +52,10 @@ class RecoveryPlan:
             "allowed": self.allowed,
             "refusal": self.refusal,
             "force": self.force,
-            "signals": [s.to_dict() for s in self.signals],
+            "signals": [
+                {**s.to_dict(), "command": command}
+                for s, command in zip(self.signals, self.commands, strict=False)
+            ],
             "evidence": dict(self.evidence),
         }
 
@@ -61,7 +68,7 @@ def plan_recovery(state: JobState, policy: Policy, *, force: bool = False) -> Re
         allowed: bool,
         refusal: str | None = None,
         to_status: str | None = None,
-        signals: tuple[ProcessIdentity, ...] = (),
+        signals: tuple[tuple[ProcessIdentity, str], ...] = (),
     ) -> RecoveryPlan:
         return RecoveryPlan(
             job_id=state.job_id,
@@ -74,7 +81,8 @@ def plan_recovery(state: JobState, policy: Policy, *, force: bool = False) -> Re
             force=force,
             fingerprint=state.fingerprint,
             generation=facts.generation,
-            signals=signals,
+            signals=tuple(identity for identity, _ in signals),
+            commands=tuple(command for _, command in signals),
             evidence=dict(state.verdict.evidence),
         )
 
@@ -91,11 +99,15 @@ def plan_recovery(state: JobState, policy: Policy, *, force: bool = False) -> Re
                 False, f"job is {kind}: its processes are alive; use force to terminate them"
             )
         assert facts.status is not None
+        command = _command_line(facts.runner)
         signals = tuple(
-            identity
-            for identity in (
-                identity_from_record(facts.runner) if kind is VerdictKind.HUNG else None,
-                identity_from_record(facts.runner, "child_pid", "child_start_token"),
+            (identity, shown)
+            for identity, shown in (
+                (
+                    identity_from_record(facts.runner) if kind is VerdictKind.HUNG else None,
+                    f"logist run (the supervisor of: {command})",
+                ),
+                (identity_from_record(facts.runner, "child_pid", "child_start_token"), command),
             )
             if identity is not None
         )
@@ -114,6 +126,14 @@ def plan_recovery(state: JobState, policy: Policy, *, force: bool = False) -> Re
         VerdictKind.CORRUPT: "manifest is unreadable: restore it from a backup (validate --fix)",
     }
     return plan(False, refusals.get(kind, f"job is {kind}"))
+
+
+def _command_line(record: dict[str, Any] | None) -> str:
+    """The supervised command as the owner record has it (an argv list, or a string)."""
+    command = None if record is None else record.get("command")
+    if isinstance(command, list) and all(isinstance(part, str) for part in command):
+        return shlex.join(command)
+    return command if isinstance(command, str) and command else "(command not recorded)"
 
 
 def eligible_for_bulk(kind: VerdictKind, *, include_inferred: bool, force: bool) -> bool:

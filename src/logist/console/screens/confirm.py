@@ -1,4 +1,10 @@
-"""The confirmation: the exact plan, Cancel focused, esc cancels, big bulk asks for the count."""
+"""The confirmation: the exact plan, Cancel focused, esc cancels, big bulk asks for the count.
+
+The buttons and the count field never leave the screen: the plan list scrolls inside the
+dialog, and its height is what the terminal leaves once they are placed. (At 80x24 with five
+force plans the plan once pushed the buttons off screen, and Tab + Enter acted on plans the
+operator had never seen.)
+"""
 
 from __future__ import annotations
 
@@ -68,10 +74,27 @@ def plan_text(proposal: Proposal) -> Content:
     return Content("\n").join(lines)
 
 
+DIALOG_FRAME_ROWS = 4
+"""The dialog's border (2) and a free row of the screen above and below it."""
+TITLE_ROWS = 2
+BUTTON_ROWS = 4
+"""The buttons (3) and the padding above them (1): see console.tcss."""
+COUNT_ROWS = 5
+"""The count prompt (1 and 1 of padding) and its field (3)."""
+MIN_PLAN_ROWS = 3
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True only on an explicit confirmation."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("up", "scroll_plan(-1)", "Scroll up", show=False),
+        Binding("down", "scroll_plan(1)", "Scroll down", show=False),
+        Binding("pageup", "scroll_plan(-10)", "Page up", show=False),
+        Binding("pagedown", "scroll_plan(10)", "Page down", show=False),
+    ]
+    """The plan scrolls with the arrows whatever has focus (Cancel has it at first)."""
 
     def __init__(self, *, proposal: Proposal) -> None:
         super().__init__()
@@ -80,7 +103,13 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         proposal = self.proposal
         with Vertical(id="confirm-dialog"):
-            yield Static(Content.styled(proposal.title, "bold"), id="confirm-title")
+            yield Static(
+                Content.assemble(
+                    (proposal.title, "bold"),
+                    ("   ↑↓ PgUp PgDn scroll the plan" if proposal.count > 1 else "", "dim"),
+                ),
+                id="confirm-title",
+            )
             with VerticalScroll(id="confirm-plan"):
                 yield Static(plan_text(proposal))
             if proposal.typed_count:
@@ -109,6 +138,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Give the plan what is left of the screen once the title and the foot are placed."""
+        foot = BUTTON_ROWS + (COUNT_ROWS if self.proposal.typed_count else 0)
+        room = event.size.height - DIALOG_FRAME_ROWS - TITLE_ROWS - foot
+        self.query_one("#confirm-plan").styles.max_height = max(MIN_PLAN_ROWS, room)
 
     def _count_typed(self) -> bool:
         if not self.proposal.typed_count:
@@ -143,6 +178,10 @@ class ConfirmScreen(ModalScreen[bool]):
             event.prevent_default()
             field.focus()
             field.insert_text_at_cursor(event.character or "")
+
+    def action_scroll_plan(self, lines: int) -> None:
+        plan = self.query_one("#confirm-plan", VerticalScroll)
+        plan.scroll_relative(y=lines, animate=False)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
