@@ -46,7 +46,7 @@ def manifest(job_id: str, i: int, active: bool) -> dict[str, object]:
         ],
     }
     if active:
-        data["runner"] = {
+        data["owner"] = {
             "host": host_name(),
             "boot_id": boot_id(),
             "pid": 2**22 + 1,

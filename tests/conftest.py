@@ -79,7 +79,7 @@ class RunningJob:
 
     @property
     def child_pid(self) -> int:
-        return read_job(self.job_dir.parent, self.job_id)["runner"]["child_pid"]
+        return read_job(self.job_dir.parent, self.job_id)["owner"]["child_pid"]
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
             # The command runs once it is recorded *and* its gate is open, which the runner's
             # first heartbeat follows; a quick command may be over before we first look.
             try:
-                runner = read_job(root, job_id).get("runner")
+                runner = read_job(root, job_id).get("owner")
                 beat = (root / job_id / "heartbeat").stat().st_mtime
             except (OSError, ValueError):
                 runner, beat = None, 0.0
@@ -145,7 +145,7 @@ def start_runner(jobs_root: Path) -> Iterator[Callable[..., RunningJob]]:
             job.proc.stderr.close()
         with contextlib.suppress(OSError, ValueError):  # e.g. an adopted command, re-recorded
             data = read_job(job.job_dir.parent, job.job_id)
-            for block in (data.get("runner"), data.get("last_runner")):
+            for block in (data.get("owner"), data.get("last_owner")):
                 command = identity_from_record(block, "child_pid", "child_start_token")
                 if command is not None:
                     commands.append(command)

@@ -44,7 +44,7 @@ WRONG_TYPES: dict[str, Any] = {
     "metrics": [1, 2],
     "generation": "3",
     "process_id": True,
-    "runner": "pid 5",
+    "owner": "pid 5",
     "recovery": 3,
     "cost_threshold": "ten",
     "created_at": 1700000000,

@@ -220,7 +220,7 @@ def crashed_job(root: Path, job_id: str, dead: ProcessIdentity, **fields: Any) -
         "description": f"job {job_id}",
         "status": "EXECUTING",
         "history": [],
-        "runner": runner_block(dead),
+        "owner": runner_block(dead),
         **fields,
     }
     (job_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))

@@ -24,4 +24,4 @@ def test_a_runner_killed_with_sigkill_is_reported_crashed_and_recovers_to_pendin
     data = read_job(jobs_root, "smoke")
     assert data["status"] == "PENDING"
     assert data["history"][-1]["event"] == "CRASH_RECOVERY"
-    assert "runner" not in data and data["last_runner"]["pid"] == job.runner_pid
+    assert "owner" not in data and data["last_owner"]["pid"] == job.runner_pid

@@ -35,6 +35,7 @@ from .core._identity import (
 )
 from .core._manifest import (
     MANIFEST_NAME,
+    OWNER_KEY,
     atomic_write_bytes,
     backup_name,
     dumps,
@@ -270,8 +271,8 @@ def _start(root: Path, demo: DemoRoot) -> list[_Started]:
     deadline = time.monotonic() + START_TIMEOUT_S
     for item in started:
         while item.child is None:
-            runner = _runner_block(root, item.job.job_id)
-            child = runner.get("child_pid") if runner else None
+            owner = _owner_record(root, item.job.job_id)
+            child = owner.get("child_pid") if owner else None
             if isinstance(child, int):
                 item.child = child
                 _record(demo, item.job.job_id, "command", child)
@@ -349,18 +350,18 @@ def _recorded_owners(root: Path) -> set[ProcessIdentity]:
     except OSError:
         return found
     for name in names:
-        runner = _runner_block(root, name)
+        owner = _owner_record(root, name)
         for keys in (("pid", "start_token"), ("child_pid", "child_start_token")):
-            identity = identity_from_record(runner, *keys)
+            identity = identity_from_record(owner, *keys)
             if identity is not None:
                 found.add(identity)
     return found
 
 
-def _runner_block(root: Path, job_id: str) -> dict[str, Any] | None:
+def _owner_record(root: Path, job_id: str) -> dict[str, Any] | None:
     read = read_manifest(root / job_id / MANIFEST_NAME)
-    runner = read.data.get("runner") if read.data else None
-    return runner if isinstance(runner, dict) else None
+    owner = read.data.get(OWNER_KEY) if read.data else None
+    return owner if isinstance(owner, dict) else None
 
 
 def _save_pidfile(demo: DemoRoot) -> None:
@@ -513,11 +514,13 @@ def _static_jobs(rng: random.Random, now: float) -> Iterable[tuple[str, dict[str
     data = _finished(rng, "train[gpu01]", created)
     data["description"] = "copy [/tmp/a] failed, then [b]retried[/b] on node[gpu01] [exit 137]"
     yield "train[gpu01]", data, datetime.fromisoformat(data["updated_at"]).timestamp()
-    # Legacy Logist jobs: no runner block, EXECUTING. Hours of silence: stalled.
+    # Legacy Logist jobs: no owner record, EXECUTING. Hours of silence: stalled. The original's
+    # `runner` is its runner's name, not an owner record.
     created = now - 9 * 3600
     data = _base(rng, "legacy-migrate-crm", "Migrate CRM contacts (legacy Logist worker)", created)
     end = _steps(data, rng, created, 6)
     data["status"] = "EXECUTING"
+    data["runner"] = "direct"
     yield "legacy-migrate-crm", data, end
     # ...and one that wrote a few minutes ago: unverified, watch it.
     created = now - 3600

@@ -35,7 +35,9 @@ from .core._identity import (
 )
 from .core._locking import JobLock
 from .core._manifest import (
+    LAST_OWNER_KEY,
     MANIFEST_NAME,
+    OWNER_KEY,
     dumps,
     history_entry,
     now_naive_iso,
@@ -103,17 +105,17 @@ class _Job:
         status: str,
         updates: dict[str, Any] | None = None,
         *,
-        retire_runner: bool = False,
+        retire_owner: bool = False,
         **entry: Any,
     ) -> None:
         """Re-read (fenced on generation), apply `updates`, set `status` with a history entry.
 
-        `retire_runner` moves the `runner` block to `last_runner`: the owner is leaving.
+        `retire_owner` moves the owner record to LAST_OWNER_KEY: the owner is leaving.
         """
         self.reload_checked()
         self.data.update(updates or {})
-        if retire_runner and "runner" in self.data:
-            self.data["last_runner"] = self.data.pop("runner")
+        if retire_owner and OWNER_KEY in self.data:
+            self.data[LAST_OWNER_KEY] = self.data.pop(OWNER_KEY)
         previous = self.data.get("status")
         self.data["status"] = status
         self.data.setdefault("history", [])
@@ -178,7 +180,7 @@ class _Heartbeat(threading.Thread):
             self.beat()
 
 
-def _runner_record(
+def _owner_record(
     command: object,
     interval: float,
     log_path: object,
@@ -186,7 +188,7 @@ def _runner_record(
     child_token: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The `runner` block: this process as the job's owner, and the command it supervises."""
+    """The owner record: this process as the job's owner, and the command it supervises."""
     return {
         **current_identity().to_dict(),
         "started_at": now_naive_iso(),
@@ -227,7 +229,7 @@ def run_job(
         status = job.data.get("status")
         if category_of(status if isinstance(status, str) else None) is Category.TERMINAL:
             raise RunnerError(f"job {job_id!r} is {status}; refusing to run it again")
-        for record in ("runner", "last_runner"):
+        for record in (OWNER_KEY, LAST_OWNER_KEY):
             # A detached job (its runner died, its command lives on) used to get a second copy
             # of the command here (found by tests/reliability/test_model.py).
             child = identity_from_record(job.data.get(record), "child_pid", "child_start_token")
@@ -244,7 +246,7 @@ def run_job(
         logs.mkdir(exist_ok=True)
         job.transition(
             "EXECUTING",
-            {"runner": _runner_record(list(command), heartbeat, str(log_path))},
+            {OWNER_KEY: _owner_record(list(command), heartbeat, str(log_path))},
             event="RUNNER_STARTED",
             command=list(command),
         )
@@ -287,7 +289,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
             except OSError as exc:
                 job.transition(
                     "INTERVENTION_REQUIRED",
-                    retire_runner=True,
+                    retire_owner=True,
                     event="EXECUTION_ERROR",
                     reason=f"command could not start: {exc}",
                 )
@@ -297,7 +299,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
             forward(signum, None)
         job.reload_checked()
         child_identity = identity_of(child.pid)
-        job.data["runner"] = _runner_record(
+        job.data[OWNER_KEY] = _owner_record(
             list(command),
             interval,
             str(log_path),
@@ -354,7 +356,7 @@ def _record_exit(job: _Job, outcome: str, reason: str, code: int | None) -> bool
     try:
         job.transition("HARVESTING", event="RUNNER_EXITED", exit_code=code)
         job.transition(
-            outcome, retire_runner=True, event="RUNNER_FINISHED", reason=reason, exit_code=code
+            outcome, retire_owner=True, event="RUNNER_FINISHED", reason=reason, exit_code=code
         )
     except JobChanged:
         return False
@@ -389,21 +391,21 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
     job_dir = root / job_id
     with JobLock(job_dir, job_id, timeout=1.0):
         job = _Job.load(job_dir, job_id)
-        runner = job.data.get("runner") or job.data.get("last_runner")
-        child = identity_from_record(runner, "child_pid", "child_start_token")
+        previous = job.data.get(OWNER_KEY) or job.data.get(LAST_OWNER_KEY)
+        child = identity_from_record(previous, "child_pid", "child_start_token")
         if child is None or liveness(child) is not Liveness.ALIVE:
             raise NotRecoverable(f"job {job_id!r} has no live command to adopt")
-        assert isinstance(runner, dict)  # it holds the child's identity
-        record = _runner_record(
-            runner.get("command"),
+        assert isinstance(previous, dict)  # it holds the child's identity
+        record = _owner_record(
+            previous.get("command"),
             heartbeat,
-            runner.get("log_path"),
+            previous.get("log_path"),
             child.pid,
             child.start_token,
             adopted=True,
         )
         target = _active_status_to_restore(job.data)
-        job.transition(target, {"runner": record}, event="RUNNER_ADOPTED", child_pid=child.pid)
+        job.transition(target, {OWNER_KEY: record}, event="RUNNER_ADOPTED", child_pid=child.pid)
         fenced = threading.Event()
         beat = _Heartbeat(job, heartbeat, fenced.set)
         beat.beat()

@@ -138,7 +138,7 @@ def build_snapshot_root() -> Path:
             job_id,
             30,
             status="EXECUTING",
-            runner={
+            owner={
                 "host": "node-b",
                 "boot_id": "0000-boot",
                 "pid": 4242,

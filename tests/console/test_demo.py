@@ -49,7 +49,7 @@ def test_the_demo_shows_every_verdict_from_real_processes_and_stopping_leaves_no
             VerdictKind.IDLE,
             VerdictKind.DONE,
         } <= kinds
-        assert manager.job("legacy-migrate-crm").facts.runner is None
+        assert manager.job("legacy-migrate-crm").facts.owner is None
         assert list((demo.root / "corrupt-billing-export" / ".backups").iterdir())
         assert len(manager.scan().jobs) >= 40
         assert set(stop_demo(demo.root)) <= pids  # what `logist demo-stop` does

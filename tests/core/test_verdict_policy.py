@@ -31,7 +31,7 @@ OURS_RUNNING = Observation(
     manifest_ok=True,
     status="EXECUTING",
     category=Category.ACTIVE,
-    has_runner=True,
+    has_owner=True,
     owner=Liveness.ALIVE,
     owner_pid=101,
     owner_host="here",
@@ -217,9 +217,9 @@ def test_a_verdict_serialises_with_its_evidence() -> None:
 def observations(draw: st.DrawFn) -> Observation:
     """Observations the scanner can produce: a runner block has a verifiable owner (and maybe a
     command); a legacy pid is dead or unverifiable; without either, the owner is none."""
-    has_runner = draw(st.booleans())
-    legacy_pid = None if has_runner else draw(st.one_of(st.none(), st.integers(1, 2**22)))
-    if has_runner:
+    has_owner = draw(st.booleans())
+    legacy_pid = None if has_owner else draw(st.one_of(st.none(), st.integers(1, 2**22)))
+    if has_owner:
         owner = draw(st.sampled_from([Liveness.ALIVE, Liveness.DEAD, Liveness.REMOTE]))
     elif legacy_pid is not None:
         owner = draw(st.sampled_from([Liveness.DEAD, Liveness.UNVERIFIABLE]))
@@ -231,10 +231,10 @@ def observations(draw: st.DrawFn) -> Observation:
         manifest_ok=draw(st.booleans()),
         status=draw(st.sampled_from([None, "EXECUTING", "HARVESTING", "PENDING", "SUCCESS", "X"])),
         category=draw(st.sampled_from(list(Category))),
-        has_runner=has_runner,
+        has_owner=has_owner,
         owner=owner,
         child=draw(st.sampled_from([Liveness.NONE, Liveness.ALIVE, Liveness.DEAD]))
-        if has_runner
+        if has_owner
         else Liveness.NONE,
         legacy_pid=legacy_pid,
         lock=draw(st.sampled_from(list(LockState))),

@@ -38,15 +38,15 @@ def root(jobs_root: Path, procs: Processes) -> Path:
     touch(write_job(jobs_root, "stalled", status="EXECUTING") / "job_manifest.json", age=600)
     # remote-stale: the only fake is the host name of the recorded runner
     stale = runner_block(current_identity(), host=OTHER_HOST, started_ago=600)
-    touch(write_job(jobs_root, "remote-stale", status="EXECUTING", runner=stale) / "heartbeat", 600)
+    touch(write_job(jobs_root, "remote-stale", status="EXECUTING", owner=stale) / "heartbeat", 600)
     hung = jobs_root / "hung"
     hung.mkdir()
     owner = identity_of(procs.lock_holder(hung / ".lock").pid)
     assert owner is not None
-    write_job(jobs_root, "hung", status="EXECUTING", runner=runner_block(owner, started_ago=600))
+    write_job(jobs_root, "hung", status="EXECUTING", owner=runner_block(owner, started_ago=600))
     child = identity_of(procs.sleeper().pid)
     assert child is not None
-    write_job(jobs_root, "detached", status="EXECUTING", runner=runner_block(dead, child))
+    write_job(jobs_root, "detached", status="EXECUTING", owner=runner_block(dead, child))
     legacy = write_job(jobs_root, "running-legacy", status="EXECUTING")
     edit_manifest(legacy, process_id=procs.lock_holder(legacy / ".lock").pid)
     write_job(jobs_root, "idle", status="PENDING")

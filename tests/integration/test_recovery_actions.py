@@ -65,7 +65,7 @@ def test_recovering_a_crashed_job_writes_the_safe_state_with_a_full_record(
     assert data["generation"] == 5
     assert data["recovery"]["crash_count"] == 1
     assert data["recovery"]["last_verdict"] == "crashed"
-    assert "runner" not in data and data["last_runner"]["pid"] == dead.pid
+    assert "owner" not in data and data["last_owner"]["pid"] == dead.pid
     entry = data["history"][-1]
     assert {k: entry[k] for k in ("event", "previous_status", "new_status", "verdict")} == {
         "event": "CRASH_RECOVERY",
@@ -263,7 +263,7 @@ def test_reattaching_a_detached_job_adopts_its_command_until_it_ends_with_status
     assert (result.mode, result.pid, result.verdict) == ("adopt", child, "running")
     data = read_job(jobs_root, "det")
     assert data["status"] == "EXECUTING"
-    assert (data["runner"]["pid"], data["runner"]["child_pid"]) == (result.supervisor_pid, child)
+    assert (data["owner"]["pid"], data["owner"]["child_pid"]) == (result.supervisor_pid, child)
     assert manager.job("det").kind is VerdictKind.RUNNING
     (job.job_dir / "go").touch()
     wait_for(lambda: read_job(jobs_root, "det")["status"] == "INTERVENTION_REQUIRED")
@@ -277,8 +277,8 @@ def test_reattaching_a_job_reset_while_its_command_lives_restores_the_active_sta
 ) -> None:
     job = start_runner("reset", "sh", "-c", WAIT_FOR_GO)
     kill_runner(job)
-    runner = read_job(jobs_root, "reset")["runner"]
-    edit_manifest(job.job_dir, status="PENDING", runner=None, last_runner=runner)
+    runner = read_job(jobs_root, "reset")["owner"]
+    edit_manifest(job.job_dir, status="PENDING", owner=None, last_owner=runner)
     assert manager.job("reset").kind is VerdictKind.IDLE
     result = manager.reattach_to_running_job("reset")
     procs.adopt_pid(result.supervisor_pid)
@@ -317,8 +317,8 @@ def test_a_stopped_runner_whose_job_was_recovered_stops_on_resume_without_writin
     # On a shared filesystem another host's recoverer sees this runner as remote and its flock
     # does not exclude ours. Staged here by the host name (the one fake) and by replacing the
     # lock file, so that the recoverer's lock is not the stopped runner's.
-    runner = read_job(jobs_root, "fenced")["runner"]
-    edit_manifest(job.job_dir, runner={**runner, "host": OTHER_HOST})
+    runner = read_job(jobs_root, "fenced")["owner"]
+    edit_manifest(job.job_dir, owner={**runner, "host": OTHER_HOST})
     os.unlink(job.job_dir / ".lock")
     wait_for(lambda: manager.job("fenced").kind is VerdictKind.REMOTE_STALE)
     assert manager.recover_crashed_job("fenced").outcome is Outcome.RECOVERED
@@ -371,7 +371,7 @@ def test_a_corrupt_manifest_is_never_recovered_only_restored(
 ) -> None:
     job_dir = jobs_root / "bad"
     job_dir.mkdir()
-    (job_dir / "job_manifest.json").write_bytes(b'{"status": "EXECUTING", "runner": {')
+    (job_dir / "job_manifest.json").write_bytes(b'{"status": "EXECUTING", "owner": {')
     before = tree_state(jobs_root)
     for force in (False, True):
         result = manager.recover_crashed_job("bad", force=force)
@@ -385,7 +385,7 @@ def test_a_job_owned_by_another_host_with_a_fresh_heartbeat_is_never_recovered(
 ) -> None:
     # the only fake: the host name of the recorded owner
     me = current_identity()
-    job_dir = crashed_job(jobs_root, "far", me, runner=runner_block(me, host=OTHER_HOST))
+    job_dir = crashed_job(jobs_root, "far", me, owner=runner_block(me, host=OTHER_HOST))
     touch(job_dir / "heartbeat")
     assert manager.job("far").kind is VerdictKind.REMOTE
     for force in (False, True):

@@ -168,7 +168,7 @@ def stage_every_kind_of_job(root: Path, outside: Path, procs: Processes) -> None
     holder = procs.lock_holder(hung / ".lock")
     owner = identity_of(holder.pid)
     assert owner is not None
-    write_job(root, "hung", status="EXECUTING", runner=runner_block(owner, started_ago=60))
+    write_job(root, "hung", status="EXECUTING", owner=runner_block(owner, started_ago=60))
     touch(hung / "heartbeat", age=60)
     suspect = crashed_job(root, "held-by-other", procs.dead_identity())
     procs.lock_holder(suspect / ".lock")

@@ -30,13 +30,13 @@ def test_the_runner_records_its_identity_and_executing_before_the_command_starts
 ) -> None:
     look = (
         "import json; d = json.load(open('job_manifest.json')); "
-        "print(d['status'], d['runner']['pid'], d['runner']['start_token'], d['runner']['host'])"
+        "print(d['status'], d['owner']['pid'], d['owner']['start_token'], d['owner']['host'])"
     )
     job = start_runner("seen", sys.executable, "-c", look)
     assert finish(job) == 0
     data = read_job(jobs_root, "seen")
     seen = (job.job_dir / "logs" / "runner.log").read_text().split()
-    runner = data["last_runner"]
+    runner = data["last_owner"]
     assert seen == ["EXECUTING", str(job.runner_pid), str(runner["start_token"]), runner["host"]]
 
 
@@ -53,7 +53,7 @@ def test_a_command_that_exits_0_ends_success_with_its_history(
         "HARVESTING",
         "SUCCESS",
     ]
-    assert "runner" not in data and data["last_runner"]["pid"] == job.runner_pid
+    assert "owner" not in data and data["last_owner"]["pid"] == job.runner_pid
     assert (job.job_dir / "logs" / "runner.log").read_text().split() == ["out", "err"]
     assert not (job.job_dir / "heartbeat").exists()
     assert probe_lock(job.job_dir / ".lock") is LockState.FREE
@@ -85,7 +85,7 @@ def test_the_heartbeat_file_is_refreshed_while_the_command_runs(start_runner) ->
     beat = job.job_dir / "heartbeat"
     first = wait_for(lambda: beat.exists() and beat.stat().st_mtime_ns)
     wait_for(lambda: beat.stat().st_mtime_ns > first)
-    assert read_job(job.job_dir.parent, "beat")["runner"]["heartbeat_interval_s"] == 0.1
+    assert read_job(job.job_dir.parent, "beat")["owner"]["heartbeat_interval_s"] == 0.1
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -110,11 +110,11 @@ def test_a_sigkilled_runner_leaves_a_free_lock_and_its_identity_in_an_executing_
     job.proc.wait()
     data = read_job(jobs_root, "killed")
     assert data["status"] == "EXECUTING"
-    assert data["runner"]["pid"] == job.runner_pid
+    assert data["owner"]["pid"] == job.runner_pid
     assert probe_lock(job.job_dir / ".lock") is LockState.FREE
     manager = JobRecoveryManager(jobs_root)
     assert manager.job("killed").verdict.kind is VerdictKind.DETACHED
-    os.killpg(data["runner"]["child_pid"], signal.SIGKILL)
+    os.killpg(data["owner"]["child_pid"], signal.SIGKILL)
     wait_for(lambda: manager.job("killed").verdict.kind is VerdictKind.CRASHED)
 
 

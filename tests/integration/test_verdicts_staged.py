@@ -25,7 +25,7 @@ def manager(jobs_root: Path) -> JobRecoveryManager:
 
 
 def job_runner(job: RunningJob) -> dict:
-    return read_job(job.job_dir.parent, job.job_id)["runner"]
+    return read_job(job.job_dir.parent, job.job_id)["owner"]
 
 
 def kill_runner_and_command(job: RunningJob) -> None:
@@ -114,7 +114,7 @@ def test_suspect_the_lock_held_by_a_process_that_is_not_the_dead_owner(
     manager: JobRecoveryManager, jobs_root: Path, procs: Processes
 ) -> None:
     job_dir = write_job(
-        jobs_root, "x", status="EXECUTING", runner=runner_block(procs.dead_identity())
+        jobs_root, "x", status="EXECUTING", owner=runner_block(procs.dead_identity())
     )
     holder = procs.lock_holder(job_dir / ".lock")
     state = manager.job("x")
@@ -127,7 +127,7 @@ def test_suspect_the_owner_alive_but_the_lock_free(
 ) -> None:
     owner = identity_of(procs.sleeper().pid)
     assert owner is not None
-    job_dir = write_job(jobs_root, "f", status="EXECUTING", runner=runner_block(owner))
+    job_dir = write_job(jobs_root, "f", status="EXECUTING", owner=runner_block(owner))
     touch(job_dir / "heartbeat")
     assert manager.job("f").kind is VerdictKind.SUSPECT
 
@@ -137,7 +137,7 @@ def test_remote_a_runner_on_another_host_with_a_fresh_heartbeat(
 ) -> None:
     job = start_runner("rem", "sleep", "60", heartbeat=1.0)
     # The only fake: the runner is real and keeps beating; only its host name says "elsewhere".
-    edit_manifest(job.job_dir, runner={**job_runner(job), "host": OTHER_HOST})
+    edit_manifest(job.job_dir, owner={**job_runner(job), "host": OTHER_HOST})
     state = manager.job("rem")
     assert state.kind is VerdictKind.REMOTE
     assert state.verdict.evidence["owner_host"] == OTHER_HOST
@@ -148,7 +148,7 @@ def test_remote_stale_a_runner_on_another_host_whose_heartbeat_lease_passed(
 ) -> None:
     job = start_runner("rs", "sleep", "60", heartbeat=0.1)
     # The only fake: the host name. The heartbeat really stops: the runner is stopped.
-    edit_manifest(job.job_dir, runner={**job_runner(job), "host": OTHER_HOST})
+    edit_manifest(job.job_dir, owner={**job_runner(job), "host": OTHER_HOST})
     job.proc.send_signal(signal.SIGSTOP)
     wait_for(lambda: manager.job("rs").kind is VerdictKind.REMOTE_STALE)
 
@@ -157,7 +157,7 @@ def test_remote_stale_a_runner_on_another_host_whose_heartbeat_lease_passed(
 def test_idle_a_resting_job_even_with_a_dead_runner_recorded(
     manager: JobRecoveryManager, jobs_root: Path, procs: Processes, status: str
 ) -> None:
-    write_job(jobs_root, "i", status=status, runner=runner_block(procs.dead_identity()))
+    write_job(jobs_root, "i", status=status, owner=runner_block(procs.dead_identity()))
     assert manager.job("i").kind is VerdictKind.IDLE
 
 
@@ -184,7 +184,7 @@ def test_a_recycled_pid_is_not_the_owner_the_job_is_crashed_and_the_process_unto
     identity = identity_of(unrelated.pid)
     assert identity is not None
     recorded = replace(identity, start_token=identity.start_token - 7)
-    write_job(jobs_root, "reuse", status="EXECUTING", runner=runner_block(recorded))
+    write_job(jobs_root, "reuse", status="EXECUTING", owner=runner_block(recorded))
     assert manager.job("reuse").kind is VerdictKind.CRASHED
     assert manager.recover_crashed_job("reuse", force=True).outcome is Outcome.RECOVERED
     assert unrelated.poll() is None
@@ -193,7 +193,7 @@ def test_a_recycled_pid_is_not_the_owner_the_job_is_crashed_and_the_process_unto
 def test_a_zombie_owner_is_dead_and_its_job_crashed(
     manager: JobRecoveryManager, jobs_root: Path, procs: Processes
 ) -> None:
-    write_job(jobs_root, "z", status="EXECUTING", runner=runner_block(procs.zombie()))
+    write_job(jobs_root, "z", status="EXECUTING", owner=runner_block(procs.zombie()))
     assert manager.job("z").kind is VerdictKind.CRASHED
 
 
@@ -201,7 +201,7 @@ def test_an_owner_recorded_with_an_impossible_pid_is_dead(
     manager: JobRecoveryManager, jobs_root: Path, procs: Processes
 ) -> None:
     dead = replace(procs.dead_identity(), pid=IMPOSSIBLE_PID)
-    write_job(jobs_root, "imp", status="EXECUTING", runner=runner_block(dead))
+    write_job(jobs_root, "imp", status="EXECUTING", owner=runner_block(dead))
     assert manager.job("imp").kind is VerdictKind.CRASHED
 
 
@@ -211,7 +211,7 @@ def test_a_lock_kept_by_an_inherited_descriptor_after_the_owner_died_is_suspect_
     job_dir = jobs_root / "inh"
     job_dir.mkdir()
     taker, child = procs.inherited_lock_holder(job_dir / ".lock")
-    write_job(jobs_root, "inh", status="EXECUTING", runner=runner_block(taker))
+    write_job(jobs_root, "inh", status="EXECUTING", owner=runner_block(taker))
     state = manager.job("inh")
     assert state.kind is VerdictKind.SUSPECT
     result = manager.recover_crashed_job("inh")

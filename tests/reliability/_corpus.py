@@ -139,7 +139,7 @@ def _broken_manifests(h: HostileRoot) -> None:
             "description": {"not": "text"},
             "status": 7,
             "history": "not a list",
-            "runner": ["not", "a", "dict"],
+            "owner": ["not", "a", "dict"],
             "generation": "9",
             "metadata": [],
             "phases": {},
@@ -153,7 +153,7 @@ def _broken_manifests(h: HostileRoot) -> None:
         },
     )
     h.add("wrong-types", "wrong-types", "field-wrong-type", verdicts=("suspect",))
-    h.job("bool-pid", _valid("bool-pid", process_id=True, generation=False, runner=None))
+    h.job("bool-pid", _valid("bool-pid", process_id=True, generation=False, owner=None))
     h.add("bool-pid", "bool-pid", "field-wrong-type")
     h.job("id-mismatch", _valid("someone-else"))
     h.add("id-mismatch", "id-mismatch", "job-id-mismatch")
@@ -245,7 +245,7 @@ def _symlinks(h: HostileRoot, targets: dict[str, Path]) -> None:
     (job / BACKUP_DIR).symlink_to(targets["backups"])
     h.add("backups-symlink-out", "backups-link", verdicts=("crashed",))
 
-    job = h.job("logs-link", _valid("logs-link", runner=None, process_id=None))
+    job = h.job("logs-link", _valid("logs-link", owner=None, process_id=None))
     (job / "logs").symlink_to(targets["logs"])
     (job / "heartbeat").symlink_to(targets["heartbeat"])
     h.add("logs-and-heartbeat-symlinks-out", "logs-link", verdicts=("unverified", "stalled"))
@@ -268,7 +268,7 @@ def _escapes(h: HostileRoot) -> None:
                 {"timestamp": None, "event": f"EV{EVIL}", "message": EVIL, "new_status": EVIL},
                 {"timestamp": EVIL, "action": EVIL, "summary": EVIL},
             ],
-            runner=None,
+            owner=None,
         ),
     )
     (job / "logs").mkdir()
@@ -276,7 +276,7 @@ def _escapes(h: HostileRoot) -> None:
     h.add("escapes-in-id-description-history-log", job_id, verdicts=("unverified", "stalled"))
 
     job_id = "esc-status"
-    h.job(job_id, _valid(job_id, status=f"\x1b[5m{EVIL}", runner=None))
+    h.job(job_id, _valid(job_id, status=f"\x1b[5m{EVIL}", owner=None))
     h.add("escapes-in-status", job_id, "unknown-status", verdicts=("suspect",))
     job_id = "line\nbreak\rreturn\bback"
     h.job(job_id, _valid(job_id, status="PENDING"))

@@ -73,7 +73,7 @@ def crashed_manifest(job_id: str, *, status: str = "EXECUTING", **fields: Any) -
             {"timestamp": None, "action": "step", "summary": "a step", "new_status": status},
             {"timestamp": "2026-01-01T00:00:02", "event": "RUNNER_STARTED", "new_status": status},
         ],
-        "runner": dead_runner(),
+        "owner": dead_runner(),
         **fields,
     }
 

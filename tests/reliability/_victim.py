@@ -42,7 +42,7 @@ def projection(data: object) -> dict[str, Any] | None:
             [h.get("event"), h.get("new_status")] if isinstance(h, dict) else [None, None]
             for h in history
         ],
-        "runner": isinstance(data.get("runner"), dict),
+        "owner": isinstance(data.get("owner"), dict),
     }
 
 

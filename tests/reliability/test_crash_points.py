@@ -268,7 +268,7 @@ def recovered_exactly_once(root: Path, staged: Staged, job_id: str) -> None:
     assert history_events(data).count("CRASH_RECOVERY") == 1
     assert data["generation"] == before["generation"] + 1
     assert data["recovery"]["crash_count"] == 1
-    assert "runner" not in data and data["last_runner"] == before["runner"]
+    assert "owner" not in data and data["last_owner"] == before["owner"]
 
 
 def stage_write(root: Path, _procs: Processes) -> Staged:
@@ -340,7 +340,7 @@ def stage_run(root: Path, _procs: Processes) -> Staged:
 
 def drive_run(root: Path, n: int, staged: Staged) -> VictimRun:
     return release_when(
-        root, n, staged, lambda data, _pid: bool((data.get("runner") or {}).get("child_pid"))
+        root, n, staged, lambda data, _pid: bool((data.get("owner") or {}).get("child_pid"))
     )
 
 
@@ -388,7 +388,7 @@ def final_run(root: Path, staged: Staged) -> None:
     assert events.count("RUNNER_STARTED") == events.count("RUNNER_FINISHED") + events.count(
         "CRASH_RECOVERY"
     ), events
-    assert "runner" not in data
+    assert "owner" not in data
     assert pids_with_cwd(root / job_id) == [], "the command outlived its job"
 
 
@@ -397,13 +397,13 @@ def stage_adopt(root: Path, procs: Processes) -> Staged:
     job_dir.mkdir()
     child = procs.track(subprocess.Popen(list(HELD_COMMAND), cwd=job_dir, start_new_session=True))
     runner = {"child_pid": child.pid, "child_start_token": start_token(child.pid)}
-    write_job(root, "d", crashed_manifest("d", runner=dead_runner(**runner)))
+    write_job(root, "d", crashed_manifest("d", owner=dead_runner(**runner)))
     return Staged(["d"], ["d"], extra={"child": child})
 
 
 def drive_adopt(root: Path, n: int, staged: Staged) -> VictimRun:
     return release_when(
-        root, n, staged, lambda data, pid: (data.get("runner") or {}).get("pid") == pid
+        root, n, staged, lambda data, pid: (data.get("owner") or {}).get("pid") == pid
     )
 
 
@@ -425,7 +425,7 @@ def final_adopt(root: Path, staged: Staged) -> None:
     data = read_job(root, "d")
     events = history_events(data)
     assert data["status"] in ("INTERVENTION_REQUIRED", "PENDING"), data["status"]
-    assert "runner" not in data
+    assert "owner" not in data
     assert events[:3] == history_events(parse_manifest(staged.raw["d"]).data or {})
     assert events.count("RUNNER_FINISHED") + events.count("CRASH_RECOVERY") >= 1
     assert not is_alive(staged.extra["child"].pid)

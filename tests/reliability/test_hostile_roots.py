@@ -195,7 +195,7 @@ def test_adopting_a_job_whose_logs_and_heartbeat_are_symlinks_out_of_the_root_wr
     (outside / "heartbeat-target").write_bytes(b"")
     command = procs.sleeper(60)
     runner = dead_runner(child_pid=command.pid, child_start_token=start_token(command.pid))
-    job = write_job(root, "detached", crashed_manifest("detached", runner=runner))
+    job = write_job(root, "detached", crashed_manifest("detached", owner=runner))
     (job / "logs").symlink_to(outside / "logs-target")
     (job / "heartbeat").symlink_to(outside / "heartbeat-target")
     before = tree_digest(outside)

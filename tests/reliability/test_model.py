@@ -92,7 +92,7 @@ class RecoveryMachine(RuleBasedStateMachine):
 
     def live_owner(self, job: str) -> int | None:
         data = self.data(job)
-        owner = identity_from_record((data or {}).get("runner"))
+        owner = identity_from_record((data or {}).get("owner"))
         return owner.pid if owner and liveness(owner) is Liveness.ALIVE else None
 
     def live(self, job: str) -> bool:
@@ -124,7 +124,7 @@ class RecoveryMachine(RuleBasedStateMachine):
         self.spawned.append(proc)
 
         def settled() -> bool:
-            runner = (self.data(job) or {}).get("runner") or {}
+            runner = (self.data(job) or {}).get("owner") or {}
             return proc.poll() is not None or (
                 runner.get("pid") == proc.pid and bool(runner.get("child_pid"))
             )

@@ -101,7 +101,7 @@ def test_force_recovery_of_a_job_whose_recorded_pid_now_runs_an_unrelated_proces
 ) -> None:
     bystander = procs.recorder(tmp_path / "signals")
     fields = record(bystander.pid, start_token(bystander.pid))
-    write_job(jobs_root, "j", crashed_manifest("j", runner=dead_runner(**fields)))
+    write_job(jobs_root, "j", crashed_manifest("j", owner=dead_runner(**fields)))
     manager = JobRecoveryManager(jobs_root)
     assert manager.job("j").verdict.kind is VerdictKind.CRASHED
 
@@ -116,7 +116,7 @@ def test_force_recovery_never_signals_a_legacy_pid_that_may_be_an_unrelated_proc
 ) -> None:
     bystander = procs.recorder(tmp_path / "signals")
     manifest = crashed_manifest("j", process_id=bystander.pid)
-    del manifest["runner"]
+    del manifest["owner"]
     write_job(jobs_root, "j", manifest)
     manager = JobRecoveryManager(jobs_root)
     assert manager.job("j").verdict.kind is VerdictKind.SUSPECT
@@ -190,7 +190,7 @@ def test_force_recovery_of_a_hung_job_stops_its_own_processes_and_no_other(
     wait_for(lambda: not is_alive(child_pid))
     data = read_job(jobs_root, "j")
     assert data["status"] in ("PENDING", "INTERVENTION_REQUIRED")
-    assert "runner" not in data
+    assert "owner" not in data
     assert_untouched(bystander)
 
 

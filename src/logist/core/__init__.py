@@ -18,7 +18,7 @@ from ._errors import (
 from ._health import Check, Health, HealthReport
 from ._identity import Liveness, ProcessIdentity
 from ._locking import LockState
-from ._manifest import Fingerprint, Problem, ProblemCode, Severity
+from ._manifest import LAST_OWNER_KEY, OWNER_KEY, Fingerprint, Problem, ProblemCode, Severity
 from ._plans import RecoveryPlan
 from ._results import ActionResult, BulkResult, JobDetail, LogChunk, Outcome, ReattachResult
 from ._scan import JobFacts, JobState, Snapshot
@@ -28,6 +28,8 @@ from ._verdicts import SEVERITY_ORDER, Action, Observation, Policy, Verdict, Ver
 from .recovery import JobRecoveryManager
 
 __all__ = [
+    "LAST_OWNER_KEY",
+    "OWNER_KEY",
     "SEVERITY_ORDER",
     "Action",
     "ActionResult",

@@ -166,7 +166,7 @@ def legacy_liveness(pid: int) -> Liveness:
 def identity_from_record(
     record: object, pid_key: str = "pid", token_key: str = "start_token"
 ) -> ProcessIdentity | None:
-    """A ProcessIdentity from a manifest's runner block; None when fields are missing or odd."""
+    """A ProcessIdentity from a manifest's owner record; None when fields are missing or odd."""
     if not isinstance(record, dict):
         return None
     host, boot, pid, token = (

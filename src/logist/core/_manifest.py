@@ -24,6 +24,13 @@ BACKUP_SUFFIX = ".json.backup"
 TEMP_PREFIX = ".logist-tmp-"
 DEFAULT_SIZE_CAP = 8 * 1024 * 1024
 DEFAULT_BACKUPS_KEPT = 10
+OWNER_KEY = "owner"
+"""Where our runner records itself as the job's owner. Not `runner`: the original Logist stores
+the runner's name there ("podman", "direct"), and that value must survive us untouched."""
+LAST_OWNER_KEY = "last_owner"
+"""Where the owner record moves when the owner leaves (finished, or recovered from)."""
+_OLD_OWNER_KEYS = {"runner": OWNER_KEY, "last_runner": LAST_OWNER_KEY}
+"""Keys earlier versions of this project used for the two records above."""
 
 
 class Severity(StrEnum):
@@ -125,8 +132,9 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "process_id": (int,),
     "metadata": (dict,),
     "generation": (int,),
-    "runner": (dict,),
-    "last_runner": (dict,),
+    "runner": (str,),  # the original's runner name
+    OWNER_KEY: (dict,),
+    LAST_OWNER_KEY: (dict,),
     "recovery": (dict,),
     "cost_threshold": (int, float),
     "time_threshold_minutes": (int, float),
@@ -217,7 +225,18 @@ def parse_manifest(
         return fail(
             ProblemCode.NOT_OBJECT, f"manifest is a JSON {type(data).__name__}, not an object"
         )
+    migrate_owner_keys(data)
     return ManifestRead(data, check_fields(data), fingerprint, raw)
+
+
+def migrate_owner_keys(data: dict[str, Any]) -> None:
+    """Move owner records written by earlier versions under `runner` / `last_runner` to their
+    own keys, in place. Only a dict carrying a `pid` is ours: the original's `runner` is a
+    string and stays where it is. Every read migrates, so the next write stores the new form."""
+    for old, new in _OLD_OWNER_KEYS.items():
+        record = data.get(old)
+        if type(record) is dict and "pid" in record and new not in data:
+            data[new] = data.pop(old)
 
 
 _decode = json.JSONDecoder().decode

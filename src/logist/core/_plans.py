@@ -99,15 +99,15 @@ def plan_recovery(state: JobState, policy: Policy, *, force: bool = False) -> Re
                 False, f"job is {kind}: its processes are alive; use force to terminate them"
             )
         assert facts.status is not None
-        command = _command_line(facts.runner)
+        command = _command_line(facts.owner)
         signals = tuple(
             (identity, shown)
             for identity, shown in (
                 (
-                    identity_from_record(facts.runner) if kind is VerdictKind.HUNG else None,
+                    identity_from_record(facts.owner) if kind is VerdictKind.HUNG else None,
                     f"logist run (the supervisor of: {command})",
                 ),
-                (identity_from_record(facts.runner, "child_pid", "child_start_token"), command),
+                (identity_from_record(facts.owner, "child_pid", "child_start_token"), command),
             )
             if identity is not None
         )

@@ -27,6 +27,7 @@ from ._locking import LOCK_NAME, LockState, lock_holder_pids, probe_lock
 from ._manifest import (
     BACKUP_DIR,
     MANIFEST_NAME,
+    OWNER_KEY,
     Fingerprint,
     Problem,
     ProblemCode,
@@ -70,7 +71,8 @@ class JobFacts:
     last_event: str | None = None
     last_event_at: float | None = None
     history_count: int = 0
-    runner: dict[str, Any] | None = field(default=None, compare=False)
+    owner: dict[str, Any] | None = field(default=None, compare=False)
+    """Our runner's owner record (OWNER_KEY); the original's `runner` name is not it."""
     legacy_pid: int | None = None
     log_path: str | None = None
     last_action_id: str | None = None
@@ -208,9 +210,9 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
     if type(recovery) is dict:
         crash_count = recovery.get("crash_count")
         last_action_id = recovery.get("last_action_id")
-    runner = get("runner")
-    if type(runner) is not dict:
-        runner = None
+    owner = get(OWNER_KEY)
+    if type(owner) is not dict:
+        owner = None
     legacy_pid = get("process_id")
     if legacy_pid is None:
         metadata = get("metadata")
@@ -222,7 +224,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
     minutes = _num(get("time_threshold_minutes"))
     description = get("description")
     step_count = metrics.get("step_count")
-    log_path = runner.get("log_path") if runner else None
+    log_path = owner.get("log_path") if owner else None
     return JobFacts(
         status if type(status) is str else None,
         description if type(description) is str else "",
@@ -241,7 +243,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         last_event,
         last_event_at,
         len(history),
-        runner,
+        owner,
         legacy_pid,
         log_path if type(log_path) is str else None,
         last_action_id if type(last_action_id) is str else None,
@@ -305,40 +307,40 @@ def observe(
         )
     lock_path = os.path.join(job_dir, LOCK_NAME)
     lock = probe_lock(lock_path)
-    runner = facts.runner
-    owner = identity_from_record(runner) if runner else None
-    child = identity_from_record(runner, "child_pid", "child_start_token") if runner else None
-    has_runner = owner is not None
+    record = facts.owner
+    owner = identity_from_record(record) if record else None
+    child = identity_from_record(record, "child_pid", "child_start_token") if record else None
+    has_owner = owner is not None
     owner_state = Liveness.NONE
     child_state = Liveness.NONE
     heartbeat_at = interval = started_at = None
-    if has_runner:
+    if has_owner:
         owner_state = liveness(owner)
         if owner_state is Liveness.DEAD and child is not None:
             child_state = liveness(child)
         heartbeat_at = _mtime(os.path.join(job_dir, HEARTBEAT_NAME))
-        interval = _num(runner.get("heartbeat_interval_s"))
-        started_at = parse_timestamp(runner.get("started_at"))
+        interval = _num(record.get("heartbeat_interval_s"))
+        started_at = parse_timestamp(record.get("started_at"))
     elif facts.legacy_pid is not None:
         owner_state = legacy_liveness(facts.legacy_pid)
     holders: tuple[int, ...] = ()
-    if lock is LockState.HELD and owner_state is not Liveness.ALIVE and has_runner:
+    if lock is LockState.HELD and owner_state is not Liveness.ALIVE and has_owner:
         holders = tuple(lock_holder_pids(Path(lock_path)))
     activity = [manifest_mtime, facts.last_event_at, heartbeat_at]
-    if not has_runner:
+    if not has_owner:
         activity.append(_newest_log_mtime(job_dir))
     return Observation(
         job_id=job_id,
         manifest_ok=True,
         status=facts.status,
         category=category,
-        has_runner=has_runner,
+        has_owner=has_owner,
         owner=owner_state,
         owner_pid=owner.pid if owner else facts.legacy_pid,
         owner_host=owner.host if owner else None,
         child=child_state,
         child_pid=child.pid if child else None,
-        legacy_pid=None if has_runner else facts.legacy_pid,
+        legacy_pid=None if has_owner else facts.legacy_pid,
         lock=lock,
         lock_holders=holders,
         heartbeat_at=heartbeat_at,

@@ -93,7 +93,7 @@ class Observation:
     manifest_ok: bool
     status: str | None = None
     category: Category = Category.UNKNOWN
-    has_runner: bool = False
+    has_owner: bool = False
     owner: Liveness = Liveness.NONE
     owner_pid: int | None = None
     owner_host: str | None = None
@@ -200,7 +200,7 @@ def classify(obs: Observation, policy: Policy, now: float) -> Verdict:
     if obs.lock_holders:
         ev["lock_holders"] = list(obs.lock_holders)
     hb_age = _age(now, obs.heartbeat_at)
-    if obs.has_runner:
+    if obs.has_owner:
         ev["heartbeat_age_s"] = None if hb_age is None else round(hb_age, 1)
     activity_age = _age(now, obs.activity_at)
     ev["activity_age_s"] = None if activity_age is None else round(activity_age, 1)
@@ -208,7 +208,7 @@ def classify(obs: Observation, policy: Policy, now: float) -> Verdict:
     def verdict(kind: VerdictKind, reason: str, action: Action, proven: bool = False) -> Verdict:
         return Verdict(kind, reason, action, proven, ev)
 
-    if obs.has_runner:
+    if obs.has_owner:
         return _classify_ours(obs, policy, now, verdict, hb_age)
     if obs.legacy_pid is not None:
         return _classify_legacy_pid(obs, verdict)

@@ -44,7 +44,9 @@ from ._identity import (
 )
 from ._locking import JobLock, LockState
 from ._manifest import (
+    LAST_OWNER_KEY,
     MANIFEST_NAME,
+    OWNER_KEY,
     TEMP_PREFIX,
     Fingerprint,
     atomic_write_bytes,
@@ -291,8 +293,8 @@ class JobRecoveryManager:
             "last_verdict": str(plan.verdict),
             "last_action_id": action_id,
         }
-        if "runner" in data:
-            data["last_runner"] = data.pop("runner")
+        if OWNER_KEY in data:
+            data[LAST_OWNER_KEY] = data.pop(OWNER_KEY)
         after = write_manifest(state.path, data, previous_raw=read.raw)
         self._scanner.forget(job_id)
         message = f"{plan.from_status} -> {plan.to_status} ({plan.verdict}: {plan.reason})"
@@ -472,10 +474,10 @@ class JobRecoveryManager:
         """Watch a running job, or adopt a detached one with a new supervisor."""
         state = self.job(job_id)
         kind = state.verdict.kind
-        runner = state.facts.runner or {}
+        record = state.facts.owner or {}
         log_path = self.log_path(state)
         if kind is VerdictKind.RUNNING:
-            owner = identity_from_record(runner)
+            owner = identity_from_record(record)
             pid = owner.pid if owner else state.observation.owner_pid
             hb = state.verdict.evidence.get("heartbeat_age_s")
             return ReattachResult(
@@ -500,7 +502,7 @@ class JobRecoveryManager:
         if state.verdict.kind is not VerdictKind.IDLE:
             return False
         read = read_manifest(state.path / MANIFEST_NAME)
-        last = read.data.get("last_runner") if read.data else None
+        last = read.data.get(LAST_OWNER_KEY) if read.data else None
         child = identity_from_record(last, "child_pid", "child_start_token")
         return child is not None and liveness(child) is Liveness.ALIVE
 
@@ -510,7 +512,7 @@ class JobRecoveryManager:
             raise OutsideRoot(job_id, state.path)
         logs = state.path / "logs"
         logs.mkdir(exist_ok=True)
-        interval = (state.facts.runner or {}).get("heartbeat_interval_s")
+        interval = (state.facts.owner or {}).get("heartbeat_interval_s")
         beat = ["--heartbeat", str(interval)] if isinstance(interval, int | float) else []
         with _open_adopt_log(logs) as out:
             supervisor = subprocess.Popen(
@@ -534,7 +536,7 @@ class JobRecoveryManager:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             fresh = self.job(job_id)
-            owner = identity_from_record(fresh.facts.runner)
+            owner = identity_from_record(fresh.facts.owner)
             if owner is not None and owner.pid == supervisor.pid:
                 self._audit("reattach", job_id, None, f"adopted by pid {supervisor.pid}")
                 child = fresh.observation.child_pid
