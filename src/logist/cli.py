@@ -7,6 +7,8 @@ Exit codes: 0 success; 1 some requested jobs could not be acted on; 2 usage or r
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 import os
@@ -24,9 +26,11 @@ from .core import (
     JobNotFound,
     JobRecoveryManager,
     LogistError,
+    NotAJobsRoot,
     Outcome,
     RootNotFound,
     VerdictKind,
+    not_a_jobs_root,
 )
 
 VERDICT_NAMES = [str(k) for k in SEVERITY_ORDER]
@@ -36,6 +40,29 @@ def _die(message: str, code: int = 2) -> NoReturn:
     """One line on stderr; the message may quote ids and paths from the root: escaped."""
     click.echo(f"logist: {_safe(message)}", err=True)
     sys.exit(code)
+
+
+def _job_error(exc: InvalidJobId | JobNotFound) -> dict[str, Any]:
+    """The one JSON shape of a job id that names no job, in every command (`errors[]`)."""
+    return {"job_id": exc.job_id, "error": type(exc).__name__, "ok": False, "message": str(exc)}
+
+
+def _consent(question: str, yes: bool) -> None:
+    """Consent is never implied: `--yes`, or `y` typed at a terminal; anything else refuses.
+
+    `--json` changes the output format only: `recover --force --json` on a terminal once acted
+    without asking (issue 12). The question goes to stderr, so stdout stays one JSON document.
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        _die("not confirmed (use --yes): no terminal to ask on", 1)
+    try:
+        confirmed = click.confirm(question, err=True)
+    except click.Abort:
+        confirmed = False
+    if not confirmed:
+        _die("not confirmed (use --yes)", 1)
 
 
 def _emit_json(document: Any) -> None:
@@ -84,24 +111,69 @@ root_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn backend errors into one clear line and exit 2, never a traceback."""
-    import functools
+def _guarded(root_error_code: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn backend errors into one clear line and an exit code, never a traceback.
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    A job id that names no job is exit 1 in every command ("could not be acted on"), with
+    `{"errors": [...]}` on stdout under `--json`; root and OS errors exit `root_error_code`.
+    A closed stdout (`logist jobs | head`) is left to click, which ends quietly.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (InvalidJobId, JobNotFound) as exc:
+                if kwargs.get("as_json"):
+                    _emit_json({"ok": False, "errors": [_job_error(exc)]})
+                _die(str(exc), 1)
+            except RootNotFound as exc:
+                _die(str(exc), root_error_code)
+            except LogistError as exc:
+                _die(str(exc), 1)
+            except BrokenPipeError:
+                raise
+            except PermissionError as exc:
+                _die(f"permission denied: {exc.filename or exc}", root_error_code)
+            except OSError as exc:
+                _die(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), root_error_code)
+
+        return wrapper
+
+    return decorate
+
+
+_guard = _guarded(2)
+
+
+def _manager(root: str | None) -> JobRecoveryManager:
+    """The manager of a directory that is a jobs root; `/etc` or a parent of `jobs/` is refused
+    before anything reads (or, for `--fix`, writes) in it."""
+    manager = JobRecoveryManager(root)
+    problem = not_a_jobs_root(manager.root)
+    if problem is not None:
+        message, suggestion = problem
+        raise NotAJobsRoot(message, None if suggestion is None else str(suggestion))
+    return manager
+
+
+class _UnknownOnUsageError(click.Command):
+    """`status` speaks the monitoring-plugin convention for its own failures too: a bad flag
+    is 3 (UNKNOWN), never 2, which a monitor reads as CRITICAL."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
         try:
-            return fn(*args, **kwargs)
-        except (InvalidJobId, JobNotFound, RootNotFound) as exc:
-            _die(str(exc))
-        except LogistError as exc:
-            _die(str(exc), 1)
-        except PermissionError as exc:
-            _die(f"permission denied: {exc.filename or exc}")
-        except OSError as exc:
-            _die(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-
-    return wrapper
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = 3
+            raise
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -128,12 +200,13 @@ def console(root: str | None, demo: bool, read_only: bool, interval: float) -> N
     sys.exit(run_console(root=root, demo=demo, read_only=read_only, interval=interval))
 
 
-@main.command()
+@main.command(cls=_UnknownOnUsageError)
 @root_option
 @json_option
-@_guard
+@_guarded(3)
 def status(root: str | None, as_json: bool) -> None:
-    """Health report; exits 0 healthy, 1 degraded, 2 critical, 3 unknown."""
+    """Health report; exits 0 healthy, 1 degraded, 2 critical, 3 unknown (also for its own
+    failures: a bad flag, no root, not a jobs root, an unreadable root)."""
     try:
         manager = JobRecoveryManager(root)
     except RootNotFound as exc:
@@ -144,7 +217,7 @@ def status(root: str | None, as_json: bool) -> None:
     if as_json:
         _emit_json(report.to_dict())
     else:
-        click.echo(f"{report.overall.value.upper()}: {report.summary}")
+        click.echo(f"{report.overall.value.upper()}: {_safe(report.summary)}")
         click.echo(f"root: {_safe(report.root)}")
         if report.oldest_crash_age_s is not None:
             click.echo(f"oldest crash: {report.oldest_crash_age_s:.0f}s ago")
@@ -153,6 +226,8 @@ def status(root: str | None, as_json: bool) -> None:
             click.echo(f"  {check.name:<14} {mark:<8} {_safe(check.message)}")
         if report.scan_duration_s is not None:
             click.echo(f"scan: {report.scan_duration_s * 1000:.1f} ms")
+    if report.root_problem is not None:
+        click.echo(f"logist: {_safe(report.root_problem)}", err=True)
     sys.exit(report.overall.exit_code)
 
 
@@ -169,7 +244,7 @@ def status(root: str | None, as_json: bool) -> None:
 @_guard
 def jobs(root: str | None, verdicts: Sequence[str], as_json: bool) -> None:
     """One line per job with its verdict and the reason."""
-    snapshot = JobRecoveryManager(root).scan()
+    snapshot = _manager(root).scan()
     wanted = {VerdictKind(v) for v in verdicts}
     rows = sorted(
         (j for j in snapshot.jobs.values() if not wanted or j.verdict.kind in wanted),
@@ -194,6 +269,10 @@ def _print_results(results: Sequence[ActionResult], as_json: bool, extra: dict[s
         click.echo(f"{_safe(r.job_id)}: {r.outcome.value}: {_safe(r.message)}", err=stream_err)
 
 
+def _refused(job_id: str, action: str, exc: LogistError) -> ActionResult:
+    return ActionResult(job_id, action, Outcome.REFUSED, str(exc), error=type(exc).__name__)
+
+
 @main.command()
 @root_option
 @click.argument("job_ids", nargs=-1, required=True)
@@ -207,23 +286,25 @@ def _print_results(results: Sequence[ActionResult], as_json: bool, extra: dict[s
 def recover(
     root: str | None, job_ids: Sequence[str], force: bool, dry_run: bool, yes: bool, as_json: bool
 ) -> None:
-    """Recover crashed jobs to their safe state."""
-    manager = JobRecoveryManager(root)
+    """Recover crashed jobs to their safe state (asks first, unless --yes)."""
+    manager = _manager(root)
     plans = []
     results: list[ActionResult] = []
+    errors: list[dict[str, Any]] = []
     for job_id in job_ids:
         try:
             plans.append(manager.plan(job_id, force=force))
+        except (InvalidJobId, JobNotFound) as exc:
+            errors.append(_job_error(exc))
+            click.echo(f"logist: {_safe(exc)}", err=True)
         except LogistError as exc:
-            results.append(
-                ActionResult(job_id, "recover", Outcome.REFUSED, str(exc), error=type(exc).__name__)
-            )
+            results.append(_refused(job_id, "recover", exc))
     if dry_run:
         results += [ActionResult.planned(p) for p in plans]
-        _print_results(results, as_json, {"dry_run": True})
-        sys.exit(0 if all(r.ok for r in results) else 1)
+        _print_results(results, as_json, {"dry_run": True, "errors": errors})
+        sys.exit(0 if all(r.ok for r in results) and not errors else 1)
     actionable = [p for p in plans if p.allowed]
-    if actionable and not yes and not as_json:
+    if actionable and not yes:
         for p in actionable:
             signals = ", ".join(str(s.pid) for s in p.signals)
             click.echo(
@@ -231,30 +312,37 @@ def recover(
                 + (f"; will terminate pid(s) {signals}" if signals else ""),
                 err=True,
             )
-        if not sys.stdin.isatty() or not click.confirm("Recover these jobs?", err=True):
-            _die("not confirmed (use --yes)", 1)
+        _consent("Recover these jobs?", yes)
     results += [manager.apply(p) for p in plans]
-    _print_results(results, as_json, {"dry_run": False})
-    sys.exit(0 if all(r.ok for r in results) else 1)
+    _print_results(results, as_json, {"dry_run": False, "errors": errors})
+    sys.exit(0 if all(r.ok for r in results) and not errors else 1)
 
 
 @main.command()
 @root_option
 @click.argument("job_id")
 @click.option("--follow", is_flag=True, help="Follow the job's log until it stops running.")
+@click.option("--dry-run", is_flag=True, help="Say what reattaching would do; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Adopt without asking for confirmation.")
 @json_option
 @_guard
-def reattach(root: str | None, job_id: str, follow: bool, as_json: bool) -> None:
-    """Watch a running job, or adopt a detached one."""
-    manager = JobRecoveryManager(root)
-    result = manager.reattach_to_running_job(job_id)
+def reattach(
+    root: str | None, job_id: str, follow: bool, dry_run: bool, yes: bool, as_json: bool
+) -> None:
+    """Watch a running job, or adopt a detached one (asks first, unless --yes)."""
+    manager = _manager(root)
+    result = manager.reattach_to_running_job(job_id, adopt=False)
+    if result.mode == "would-adopt" and not dry_run:
+        click.echo(f"{_safe(job_id)}: {_safe(result.message)}", err=True)
+        _consent("Adopt it?", yes)
+        result = manager.reattach_to_running_job(job_id)
     if as_json:
         _emit_json(result.to_dict())
     else:
         click.echo(f"{_safe(job_id)}: {result.mode}: {_safe(result.message)}")
         if result.log_path:
             click.echo(f"log: {_safe(result.log_path)}")
-    if follow and result.log_path:
+    if follow and result.log_path and not dry_run:
         _follow(manager, job_id, Path(result.log_path))
 
 
@@ -288,6 +376,7 @@ def _follow(manager: JobRecoveryManager, job_id: str, log_path: Path) -> None:
 @click.option("--force", is_flag=True, help="Also hung and detached jobs (terminates them).")
 @click.option("--apply", "do_apply", is_flag=True, help="Act (without it: a dry run).")
 @click.option("--resume", is_flag=True, help="Finish an interrupted bulk run.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @_guard
 def bulk_recover(
@@ -297,39 +386,55 @@ def bulk_recover(
     force: bool,
     do_apply: bool,
     resume: bool,
+    yes: bool,
     as_json: bool,
 ) -> None:
-    """Recover many crashed jobs; a dry run unless --apply."""
-    manager = JobRecoveryManager(root)
+    """Recover many crashed jobs; a dry run unless --apply (which asks first, unless --yes)."""
+    manager = _manager(root)
+
+    def progress(done: int, total: int, result: ActionResult) -> None:
+        if not as_json:
+            click.echo(
+                f"[{done}/{total}] {_safe(result.job_id)}: {result.outcome.value}: "
+                f"{_safe(result.message)}",
+                err=True,
+            )
+
     if resume:
-        bulk = manager.resume_bulk_recovery()
+        request = manager.pending_bulk_request()
+        if request is None:
+            _die("no interrupted bulk run to resume", 1)
+        targets = request.get("targets")
+        count = len(targets) if isinstance(targets, list) else 0
+        _consent(f"Resume the interrupted bulk recovery of {count} job(s)?", yes)
+        bulk = manager.resume_bulk_recovery(progress)
         if bulk is None:
             _die("no interrupted bulk run to resume", 1)
     else:
-
-        def progress(done: int, total: int, result: ActionResult) -> None:
-            if not as_json:
-                click.echo(
-                    f"[{done}/{total}] {_safe(result.job_id)}: {result.outcome.value}: "
-                    f"{_safe(result.message)}",
-                    err=True,
-                )
-
         bulk = manager.perform_bulk_recovery(
             None,
             force,
             include_inferred=include_inferred,
             max_jobs=max_jobs,
-            dry_run=not do_apply,
-            progress=progress,
+            dry_run=True,
         )
+        plans = [r.plan for r in bulk.results if r.plan is not None]
+        if do_apply and plans:
+            if not yes:
+                for r in bulk.results:
+                    click.echo(f"{_safe(r.job_id)}: {_safe(r.message)}", err=True)
+            _consent(f"Recover these {len(plans)} job(s)?", yes)
+            over = bulk.skipped_over_cap
+            bulk = manager.perform_bulk_recovery(force=force, plans=plans, progress=progress)
+            bulk = dataclasses.replace(bulk, skipped_over_cap=over)
     if as_json:
         _emit_json(bulk.to_dict())
     else:
         if bulk.dry_run:
             for r in bulk.results:
                 click.echo(f"{_safe(r.job_id)}: {_safe(r.message)}")
-            click.echo(f"dry run: {len(bulk.targets)} job(s); add --apply to recover", err=True)
+            if not do_apply:
+                click.echo(f"dry run: {len(bulk.targets)} job(s); add --apply to recover", err=True)
         counts = ", ".join(f"{n} {k}" for k, n in bulk.counts().items()) or "nothing to do"
         click.echo(
             counts + (f" ({bulk.skipped_over_cap} over the cap)" if bulk.skipped_over_cap else "")
@@ -340,19 +445,51 @@ def bulk_recover(
 @main.command()
 @root_option
 @click.argument("job_ids", nargs=-1)
-@click.option("--fix", "do_fix", is_flag=True, help="Apply the available fixes.")
+@click.option("--fix", "do_fix", is_flag=True, help="Apply the available fixes (asks first).")
+@click.option("--dry-run", is_flag=True, help="With --fix: list the fixes, change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Fix without asking for confirmation.")
 @json_option
 @_guard
-def validate(root: str | None, job_ids: Sequence[str], do_fix: bool, as_json: bool) -> None:
+def validate(
+    root: str | None,
+    job_ids: Sequence[str],
+    do_fix: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
     """Consistency findings for the root or the given jobs."""
-    manager = JobRecoveryManager(root)
+    manager = _manager(root)
     findings = []
+    errors: list[dict[str, Any]] = []
     for job_id in job_ids or [None]:
-        findings += manager.validate_job_consistency(job_id)
-    fixes = [manager.fix(f) for f in findings if f.fix is not None] if do_fix else []
+        try:
+            findings += manager.validate_job_consistency(job_id)
+        except (InvalidJobId, JobNotFound) as exc:
+            errors.append(_job_error(exc))
+            click.echo(f"logist: {_safe(exc)}", err=True)
+    fixable = [f for f in findings if f.fix is not None] if do_fix else []
+    fixes: list[ActionResult] = []
+    if dry_run:
+        fixes = [
+            ActionResult(f.job_id, "fix", Outcome.PLANNED, f"would {f.fix}: {f.message}")
+            for f in fixable
+        ]
+    elif fixable:
+        if not yes:
+            for f in fixable:
+                click.echo(
+                    f"fix {_safe(f.job_id or '(root)')}: {f.fix}: {_safe(f.message)}", err=True
+                )
+        _consent(f"Apply {len(fixable)} fix(es)?", yes)
+        fixes = [manager.fix(f) for f in fixable]
     if as_json:
         _emit_json(
-            {"findings": [f.to_dict() for f in findings], "fixes": [r.to_dict() for r in fixes]}
+            {
+                "findings": [f.to_dict() for f in findings],
+                "fixes": [r.to_dict() for r in fixes],
+                "errors": errors,
+            }
         )
     else:
         for f in findings:
@@ -362,13 +499,14 @@ def validate(root: str | None, job_ids: Sequence[str], do_fix: bool, as_json: bo
             )
         for r in fixes:
             click.echo(
-                f"fix {_safe(r.job_id)}: {r.outcome.value}: {_safe(r.message)}", err=not r.ok
+                f"fix {_safe(r.job_id or '(root)')}: {r.outcome.value}: {_safe(r.message)}",
+                err=not r.ok,
             )
-        if not findings:
+        if not findings and not errors:
             click.echo("no findings")
     failed_fix = any(not r.ok for r in fixes)
-    errors = any(f.severity.value == "error" for f in findings) and not do_fix
-    sys.exit(1 if failed_fix or errors else 0)
+    unfixed_errors = any(f.severity.value == "error" for f in findings) and (not do_fix or dry_run)
+    sys.exit(1 if failed_fix or unfixed_errors or errors else 0)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -185,7 +185,8 @@ def test_recovering_several_jobs_reports_each_and_exits_1_if_any_could_not_be(
     result = logist("recover", crashed, "idle", "nope", "--root", str(jobs_root), "--yes", "--json")
     assert result.exit_code == 1
     outcomes = {r["job_id"]: r["outcome"] for r in as_json(result)["results"]}
-    assert outcomes == {"crashed": "recovered", "idle": "no-op", "nope": "refused"}
+    assert outcomes == {"crashed": "recovered", "idle": "no-op"}
+    assert [e["job_id"] for e in as_json(result)["errors"]] == ["nope"]
 
 
 def test_recover_in_a_directory_that_refuses_writes_says_permission_denied(
@@ -203,7 +204,7 @@ def test_bulk_recover_in_a_root_that_refuses_writes_is_a_one_line_root_error(
     jobs_root: Path, crashed: str
 ) -> None:
     with unwritable(jobs_root):
-        result = logist("bulk-recover", "--root", str(jobs_root), "--apply")
+        result = logist("bulk-recover", "--root", str(jobs_root), "--apply", "--yes")
     assert result.exit_code == 2
     assert "permission denied" in one_line_error(result)
     assert read_job(jobs_root, crashed)["status"] == "EXECUTING"
@@ -218,14 +219,14 @@ def test_a_fix_on_a_job_whose_lock_is_held_is_refused_as_busy(
         json.dumps({"job_id": "c", "status": "PENDING"})
     )
     holder = procs.lock_holder(job_dir / ".lock")
-    result = logist("validate", "--root", str(jobs_root), "--fix")
+    result = logist("validate", "--root", str(jobs_root), "--fix", "--yes")
     assert result.exit_code == 1
     assert f"locked by its owner (held by pid {holder.pid})" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("job_id", "code", "message"),
-    [("nope", 2, "no job 'nope'"), ("../x", 2, "invalid job id"), ("crashed", 1, "is crashed")],
+    [("nope", 1, "no job 'nope'"), ("../x", 1, "invalid job id"), ("crashed", 1, "is crashed")],
 )
 def test_reattach_errors_are_one_line(
     jobs_root: Path, crashed: str, job_id: str, code: int, message: str
@@ -255,7 +256,7 @@ def test_bulk_recover_is_a_dry_run_unless_applied(jobs_root: Path, crashed: str)
     assert dry.exit_code == 0
     assert (as_json(dry)["dry_run"], as_json(dry)["targets"]) == (True, ["crashed"])
     assert tree_state(jobs_root) == before
-    applied = logist("bulk-recover", "--root", str(jobs_root), "--apply", "--json")
+    applied = logist("bulk-recover", "--root", str(jobs_root), "--apply", "--yes", "--json")
     assert applied.exit_code == 0
     assert as_json(applied)["counts"] == {"recovered": 1}
 
@@ -275,16 +276,37 @@ def test_validate_exits_1_on_errors_and_0_once_they_are_fixed(jobs_root: Path) -
     found = logist("validate", "--root", str(jobs_root), "--json")
     assert found.exit_code == 1
     assert [f["code"] for f in as_json(found)["findings"]] == ["manifest-empty"]
-    fixed = logist("validate", "--root", str(jobs_root), "--fix", "--json")
+    fixed = logist("validate", "--root", str(jobs_root), "--fix", "--yes", "--json")
     assert fixed.exit_code == 0
     assert [r["outcome"] for r in as_json(fixed)["fixes"]] == ["fixed"]
     assert logist("validate", "--root", str(jobs_root)).stdout == "no findings\n"
 
 
-def test_validate_of_an_unknown_job_is_exit_2(jobs_root: Path) -> None:
-    result = logist("validate", "nope", "--root", str(jobs_root))
-    assert result.exit_code == 2
-    assert "no job 'nope'" in one_line_error(result)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("recover", "--yes"),
+        ("recover", "--dry-run"),
+        ("reattach",),
+        ("reattach", "--dry-run"),
+        ("validate",),
+        ("validate", "--fix", "--yes"),
+    ],
+)
+@pytest.mark.parametrize(("job_id", "error"), [("nope", "JobNotFound"), ("../x", "InvalidJobId")])
+def test_an_unknown_job_id_is_exit_1_and_the_same_json_errors_in_every_command(
+    jobs_root: Path, command: tuple[str, ...], job_id: str, error: str
+) -> None:
+    write_job(jobs_root, "other", status="PENDING")
+    text = logist(command[0], job_id, *command[1:], "--root", str(jobs_root))
+    assert text.exit_code == 1
+    assert job_id in one_line_error(text)
+    result = logist(command[0], job_id, *command[1:], "--root", str(jobs_root), "--json")
+    assert result.exit_code == 1
+    message = one_line_error(text).removeprefix("logist: ")
+    assert as_json(result)["errors"] == [
+        {"job_id": job_id, "error": error, "ok": False, "message": message}
+    ]
 
 
 def test_an_unknown_option_is_a_usage_error_exit_2(jobs_root: Path) -> None:

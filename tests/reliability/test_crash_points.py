@@ -538,7 +538,7 @@ def test_validate_fix_on_the_command_line_reports_and_removes_an_interrupted_wri
     report = run_cli("validate", "--root", str(root), "--json")
     codes = [f["code"] for f in report.json()["findings"]]
     assert "write-leftovers" in codes, report.stdout
-    fixed = run_cli("validate", "--root", str(root), "--fix", "--json")
+    fixed = run_cli("validate", "--root", str(root), "--fix", "--yes", "--json")
     assert fixed.returncode == 0, fixed.stderr
     assert [r["outcome"] for r in fixed.json()["fixes"]] == ["fixed"]
     assert temp_leftovers(root) == []

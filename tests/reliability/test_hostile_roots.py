@@ -140,13 +140,14 @@ def test_acting_on_a_hostile_root_changes_nothing_outside_it(tmp_path: Path) -> 
     ]
 
     runs = [
-        (("validate", "--root", root, "--fix", "--json"), {0, 1}),
-        (("bulk-recover", "--root", root, "--apply", "--include-inferred", "--force", "--json"),
+        (("validate", "--root", root, "--fix", "--yes", "--json"), {0, 1}),
+        (("bulk-recover", "--root", root, "--apply", "--yes", "--include-inferred", "--force",
+          "--json"),
          {0, 1}),
         (("recover", "--root", root, "--yes", "--force", "--json", "--", *ids), {1}),
         (("recover", "--root", root, "--yes", "--", *ids), {1}),
-        (("validate", "--root", root, "--fix"), {0, 1}),
-        (("bulk-recover", "--root", root, "--resume"), {0, 1}),
+        (("validate", "--root", root, "--fix", "--yes"), {0, 1}),
+        (("bulk-recover", "--root", root, "--resume", "--yes"), {0, 1}),
     ]  # fmt: skip
     for args, codes in runs:
         check_usable(run_cli(*args), codes)
@@ -175,7 +176,7 @@ def test_unreadable_files_and_directories_are_reported_without_a_traceback(
         root = str(hostile.root)
         findings = check_usable(run_cli("validate", "--root", root, "--json", prefix=prefix), {1})
         jobs = check_usable(run_cli("jobs", "--root", root, "--json", prefix=prefix), {0})
-        for args in (("status",), ("jobs",), ("validate", "--fix")):
+        for args in (("status",), ("jobs",), ("validate", "--fix", "--yes")):
             check_usable(run_cli(*args, "--root", root, prefix=prefix), {0, 1, 2})
         missing = reported(hostile, findings["findings"], jobs["jobs"])
         assert not missing, f"not reported ({why}): {missing}"
@@ -200,7 +201,7 @@ def test_adopting_a_job_whose_logs_and_heartbeat_are_symlinks_out_of_the_root_wr
     (job / "heartbeat").symlink_to(outside / "heartbeat-target")
     before = tree_digest(outside)
 
-    run = run_cli("reattach", "detached", "--root", str(root), "--json")
+    run = run_cli("reattach", "detached", "--root", str(root), "--yes", "--json")
     result = check_usable(run, {0, 1})
     if result and result.get("supervisor_pid"):
         procs.groups.append(result["supervisor_pid"])

@@ -10,6 +10,7 @@ from ._errors import (
     JobNotFound,
     LockBusy,
     LogistError,
+    NotAJobsRoot,
     NotRecoverable,
     OutsideRoot,
     PermissionDenied,
@@ -21,6 +22,7 @@ from ._locking import LockState
 from ._manifest import LAST_OWNER_KEY, OWNER_KEY, Fingerprint, Problem, ProblemCode, Severity
 from ._plans import RecoveryPlan
 from ._results import ActionResult, BulkResult, JobDetail, LogChunk, Outcome, ReattachResult
+from ._root import not_a_jobs_root
 from ._scan import JobFacts, JobState, Snapshot
 from ._states import Category, category_of, safe_state
 from ._validation import Finding, FixKind
@@ -54,6 +56,7 @@ __all__ = [
     "LockState",
     "LogChunk",
     "LogistError",
+    "NotAJobsRoot",
     "NotRecoverable",
     "Observation",
     "Outcome",
@@ -72,5 +75,6 @@ __all__ = [
     "VerdictKind",
     "category_of",
     "classify",
+    "not_a_jobs_root",
     "safe_state",
 ]

@@ -11,6 +11,15 @@ class RootNotFound(LogistError):
     """No jobs root could be located."""
 
 
+class NotAJobsRoot(RootNotFound):
+    """The directory exists but holds no jobs and no index: `/etc`, a home, a parent of `jobs/`."""
+
+    def __init__(self, message: str, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.suggestion = suggestion
+        """The jobs root the operator probably meant (`DIR/jobs`), when there is one."""
+
+
 class InvalidJobId(LogistError, ValueError):
     """A job id that is not a single safe path component."""
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._manifest import Severity
+from ._root import not_a_jobs_root
 from ._scan import Snapshot
 from ._validation import Finding
 from ._verdicts import SEVERITY_ORDER, VerdictKind
@@ -78,6 +79,11 @@ class HealthReport:
     finding_counts: dict[str, int]
     scan_duration_s: float | None
     load_average: tuple[float, float, float] | None
+    root_problem: str | None = None
+    """Why the directory is not a jobs root ("not a jobs root; did you mean DIR/jobs?"), for
+    the CLI and the console to show as it is; None for a jobs root."""
+    suggested_root: str | None = None
+    """The jobs root the operator probably meant, when the directory holds one."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +98,8 @@ class HealthReport:
             "finding_counts": self.finding_counts,
             "scan_duration_s": self.scan_duration_s,
             "load_average": self.load_average,
+            "root_problem": self.root_problem,
+            "suggested_root": self.suggested_root,
         }
 
 
@@ -182,6 +190,26 @@ def build_health_report(
         load = os.getloadavg()
     except OSError:
         load = None
+    # Only a root in which no job was found can be something else: a real root pays nothing.
+    shape = not_a_jobs_root(root) if snapshot is None or not snapshot.jobs else None
+    if shape is not None:
+        message, suggestion = shape
+        checks.insert(1, Check("jobs-root", Severity.ERROR, message))
+        return HealthReport(
+            str(root),
+            Health.UNKNOWN,
+            message,
+            {},
+            {},
+            0,
+            None,
+            tuple(checks),
+            {},
+            None if snapshot is None else snapshot.duration_s,
+            load,
+            message,
+            None if suggestion is None else str(suggestion),
+        )
     if snapshot is None:
         return HealthReport(
             str(root),

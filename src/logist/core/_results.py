@@ -86,7 +86,8 @@ class ActionResult:
 class ReattachResult:
     job_id: str
     mode: str
-    """"watch" (running: attach a viewer) or "adopt" (detached: a new supervisor took over)."""
+    """"watch" (running: attach a viewer), "adopt" (detached: a new supervisor took over) or
+    "would-adopt" (asked not to adopt: what adopting would do)."""
     pid: int | None
     uptime_s: float | None
     log_path: str | None

@@ -72,6 +72,50 @@ def resolve_root(explicit: str | os.PathLike[str] | None = None, cwd: Path | Non
     )
 
 
+ROOT_MARKERS = (INDEX_NAME, ".jobs_index.lock", f"{STATE_DIR}/audit.jsonl")
+"""Files only a jobs root holds (Logist's index and its lock, our audit log)."""
+JOB_MARKERS = ("job_manifest.json", ".lock", ".backups")
+"""What makes a directory a job (the README's rule for a plain directory)."""
+
+
+def not_a_jobs_root(root: Path) -> tuple[str, Path | None] | None:
+    """Why `root` is not a jobs root and where the jobs probably are, or None when it is one.
+
+    An empty directory is a valid empty root (a new one). A directory with entries of which none
+    is a job and no index (`/etc`, a home directory, a project holding `jobs/`) is not: judging
+    it would report "healthy, 0 jobs", which is not true of anything. Stops at the first job
+    found, so a real root costs one directory read and a stat or two. An unreadable root is
+    None here: the root checks report it.
+    """
+    if any(os.path.lexists(root / marker) for marker in ROOT_MARKERS):
+        return None
+    entries = 0
+    try:
+        with os.scandir(root) as it:
+            for entry in it:
+                if entry.name.startswith("."):
+                    continue
+                entries += 1
+                try:
+                    if entry.is_dir(follow_symlinks=False) and any(
+                        os.path.lexists(os.path.join(entry.path, m)) for m in JOB_MARKERS
+                    ):
+                        return None
+                except OSError:
+                    continue
+    except OSError:
+        return None
+    if not entries:
+        return None
+    suggestion = next(
+        (c for c in (root / "jobs", root / STATE_DIR / "jobs") if c.is_dir() and c != root), None
+    )
+    message = f"{root} is not a jobs root (no {INDEX_NAME} and no job directory in it)"
+    if suggestion is not None:
+        message += f"; did you mean {suggestion}?"
+    return message, suggestion
+
+
 def is_within(root_real: str, path: str) -> bool:
     """Whether a resolved path lies inside the resolved root (the root itself excluded)."""
     return path != root_real and os.path.commonpath([root_real, path]) == root_real

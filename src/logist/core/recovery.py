@@ -470,8 +470,14 @@ class JobRecoveryManager:
 
     # ---- reattach ------------------------------------------------------------------------
 
-    def reattach_to_running_job(self, job_id: str, *, adopt_timeout: float = 5.0) -> ReattachResult:
-        """Watch a running job, or adopt a detached one with a new supervisor."""
+    def reattach_to_running_job(
+        self, job_id: str, *, adopt: bool = True, adopt_timeout: float = 5.0
+    ) -> ReattachResult:
+        """Watch a running job, or adopt a detached one with a new supervisor.
+
+        With `adopt=False` a job that would be adopted is only described (mode "would-adopt"):
+        adopting acts, so the CLI asks before it does.
+        """
         state = self.job(job_id)
         kind = state.verdict.kind
         record = state.facts.owner or {}
@@ -492,6 +498,20 @@ class JobRecoveryManager:
                 verdict=str(kind),
             )
         if kind is VerdictKind.DETACHED or self._reset_while_alive(state):
+            if not adopt:
+                child = state.observation.child_pid
+                return ReattachResult(
+                    job_id,
+                    "would-adopt",
+                    child,
+                    _uptime(child),
+                    log_path,
+                    None,
+                    "would start a supervisor to adopt its still-running command"
+                    + (f" pid {child}" if child else ""),
+                    status=state.facts.status,
+                    verdict=str(kind),
+                )
             return self._adopt(state, log_path, adopt_timeout)
         raise NotRecoverable(
             f"job {job_id!r} is {kind} ({state.verdict.reason}); only running or detached jobs "
