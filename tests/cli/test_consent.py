@@ -44,7 +44,7 @@ def detached(jobs_root: Path, procs: Processes) -> str:
         jobs_root,
         "detached",
         procs.dead_identity(),
-        runner=runner_block(procs.dead_identity(), command),
+        owner=runner_block(procs.dead_identity(), command),
     )
     return "detached"
 
