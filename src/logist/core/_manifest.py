@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass, field
@@ -361,7 +362,42 @@ def _unlink_quietly(path: Path) -> None:
 
 
 def backup_name(moment: datetime) -> str:
+    """Our backup name: `job_manifest_YYYYmmddTHHMMSS_<usec>.json.backup` (naive local time)."""
     return f"job_manifest_{moment.strftime('%Y%m%dT%H%M%S_%f')}{BACKUP_SUFFIX}"
+
+
+# Ours, with a `-N` bump for backups made in one microsecond; the original's, to the second.
+_BACKUP_STAMP = re.compile(
+    r"job_manifest_(\d{8})(?:T(\d{6})_(\d{6})(?:-(\d+))?|_(\d{6}))" + re.escape(BACKUP_SUFFIX)
+)
+_NAME_SLACK_S = 1.0
+"""A backup's name is stamped just before its file is written: a name later than the file's
+mtime by more than this is not its time (a clock set back since, or a copied file)."""
+
+
+def backup_time(name: str) -> tuple[float, int] | None:
+    """(epoch seconds, bump) from a backup name of either project; None when it has no stamp."""
+    match = _BACKUP_STAMP.fullmatch(name)
+    if match is None:
+        return None
+    day, ours, usec, bump, theirs = match.groups()
+    try:
+        moment = datetime.strptime(day + (ours or theirs), "%Y%m%d%H%M%S")
+        return moment.timestamp() + int(usec or 0) / 1e6, int(bump or 0)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _backup_order(name: str, mtime_ns: int) -> tuple[int, int, float, int]:
+    """Sort key, oldest first. The name's time decides (mtimes are lost by copies); the
+    original's names have whole seconds, so within one second the mtime decides, then our
+    microseconds and bump. A name dated after its own file was written is ignored."""
+    mtime = mtime_ns / 1e9
+    stamped = backup_time(name)
+    if stamped is None or stamped[0] > mtime + _NAME_SLACK_S:
+        return int(mtime), mtime_ns, mtime, 0
+    when, bump = stamped
+    return int(when), mtime_ns, when, bump
 
 
 def make_backup(job_dir: Path, raw: bytes, keep: int = DEFAULT_BACKUPS_KEPT) -> Path:
@@ -377,27 +413,40 @@ def make_backup(job_dir: Path, raw: bytes, keep: int = DEFAULT_BACKUPS_KEPT) -> 
         bump += 1
         target = backups / backup_name(moment).replace(BACKUP_SUFFIX, f"-{bump}{BACKUP_SUFFIX}")
     atomic_write_bytes(target, raw)
-    rotate_backups(backups, keep)
+    rotate_backups(backups, keep, made=target)
     return target
 
 
 def list_backups(job_dir: Path) -> list[Path]:
-    """Backups newest first (names sort by time)."""
+    """Backups of both projects, newest first, by the time in their names (never the name's
+    spelling: on one day the original's `_` sorts after our `T`), then mtime."""
     backups = job_dir / BACKUP_DIR
+    found: list[tuple[tuple[int, int, float, int], str]] = []
     try:
-        names = [
-            n
-            for n in os.listdir(backups)
-            if n.startswith("job_manifest_") and n.endswith(BACKUP_SUFFIX)
-        ]
+        with os.scandir(backups) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.startswith("job_manifest_") and name.endswith(BACKUP_SUFFIX)):
+                    continue
+                try:
+                    mtime_ns = entry.stat(follow_symlinks=False).st_mtime_ns
+                except OSError:
+                    continue
+                found.append((_backup_order(name, mtime_ns), name))
     except OSError:
         return []
-    return [backups / n for n in sorted(names, reverse=True)]
+    found.sort(reverse=True)
+    return [backups / name for _, name in found]
 
 
-def rotate_backups(backups: Path, keep: int) -> None:
+def rotate_backups(backups: Path, keep: int, *, made: Path | None = None) -> None:
+    """Delete all but the newest `keep` backups, oldest first, whichever project made them.
+
+    `made` (the backup just written) is never deleted, even when other names claim to be newer.
+    """
     for old in list_backups(backups.parent)[keep:]:
-        _unlink_quietly(old)
+        if old != made:
+            _unlink_quietly(old)
 
 
 def write_manifest(
