@@ -578,3 +578,13 @@ def demo_stop(directory: Path) -> None:
     except DemoError as exc:
         _die(str(exc))
     click.echo(f"stopped {len(stopped)} process(es): {' '.join(map(str, stopped)) or '-'}")
+
+
+def _register_watch_commands() -> None:
+    from .watch.commands import events, watch
+
+    main.add_command(watch)
+    main.add_command(events)
+
+
+_register_watch_commands()

@@ -18,6 +18,7 @@ from ._errors import (
 )
 from ._health import Check, Health, HealthReport
 from ._identity import Liveness, ProcessIdentity
+from ._journal import WatchStatus
 from ._locking import LockState
 from ._manifest import LAST_OWNER_KEY, OWNER_KEY, Fingerprint, Problem, ProblemCode, Severity
 from ._plans import RecoveryPlan
@@ -29,6 +30,18 @@ from ._validation import Finding, FixKind
 from ._verdicts import SEVERITY_ORDER, Action, Observation, Policy, Verdict, VerdictKind, classify
 from .recovery import JobRecoveryManager
 
+_LAZY = {"Coverage", "Wake", "Watching"}
+"""Event-driven detection loads inotify (ctypes): only for the watch and the console."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from . import _watching
+
+        return getattr(_watching, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "LAST_OWNER_KEY",
     "OWNER_KEY",
@@ -39,6 +52,7 @@ __all__ = [
     "BulkResult",
     "Category",
     "Check",
+    "Coverage",
     "Finding",
     "Fingerprint",
     "FixKind",
@@ -73,6 +87,9 @@ __all__ = [
     "Snapshot",
     "Verdict",
     "VerdictKind",
+    "Wake",
+    "WatchStatus",
+    "Watching",
     "category_of",
     "classify",
     "not_a_jobs_root",

@@ -31,16 +31,30 @@ def state_dir(root: Path) -> Path:
 
 
 def append_audit(root: Path, record: dict[str, Any]) -> None:
-    """Append one line with O_APPEND and fsync: lines of concurrent writers never interleave."""
-    entry = {"at": now_naive_iso(), **record}
-    try:
-        line = (json.dumps(entry, default=str, ensure_ascii=False) + "\n").encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate (a job id that is not UTF-8): escape it
-        line = (json.dumps(entry, default=str) + "\n").encode("ascii")
-    path = state_dir(root) / AUDIT_NAME
+    append_records(root, AUDIT_NAME, [record])
+
+
+def append_records(root: Path, name: str, records: list[dict[str, Any]]) -> None:
+    """Append lines to `<root>/.logist/<name>` in one O_APPEND write and one fsync: lines of
+    concurrent writers never interleave. The audit and the watch's incident journal both use it
+    (the journal hands a whole pass's events at once: one fsync, not one per job)."""
+    at = now_naive_iso()
+    chunks = []
+    for record in records:
+        entry = {"at": at, **record}
+        try:
+            line = (json.dumps(entry, default=str, ensure_ascii=False) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a job id that is not UTF-8): escape it
+            line = (json.dumps(entry, default=str) + "\n").encode("ascii")
+        chunks.append(line)
+    if not chunks:
+        return
+    path = state_dir(root) / name
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     try:
-        os.write(fd, line)
+        view = memoryview(b"".join(chunks))
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -48,7 +62,11 @@ def append_audit(root: Path, record: dict[str, Any]) -> None:
 
 def read_audit(root: Path, limit: int = 200) -> list[dict[str, Any]]:
     """The newest `limit` audit records, oldest first; damaged lines are skipped."""
-    path = root / STATE_DIR / AUDIT_NAME
+    return read_records(root / STATE_DIR / AUDIT_NAME, limit)
+
+
+def read_records(path: Path, limit: int | None) -> list[dict[str, Any]]:
+    """The newest `limit` JSON-object lines of a file, oldest first; damaged lines skipped."""
     try:
         with open(path, encoding="utf-8", errors="replace") as stream:
             lines = deque(stream, maxlen=limit)

@@ -42,6 +42,7 @@ from ._identity import (
     liveness,
     terminate_verified,
 )
+from ._journal import WatchStatus, read_brake, read_events, watch_status, write_brake
 from ._locking import JobLock, LockState
 from ._manifest import (
     LAST_OWNER_KEY,
@@ -174,6 +175,28 @@ class JobRecoveryManager:
 
     def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         return read_audit(self.root, limit)
+
+    # ---- the unattended watch (written by logist.watch, read here) -------------------------
+
+    def events(
+        self, job_id: str | None = None, *, since: float | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The watch's incident journal, oldest first."""
+        return read_events(self.root, job_id=job_id, since=since, limit=limit)
+
+    def watch_status(self) -> WatchStatus | None:
+        return watch_status(self.root)
+
+    def resume_auto_recovery(self) -> bool:
+        """Release the storm brake (the watch journals it on its next pass); False if it was off."""
+        brake = read_brake(self.root)
+        if brake is None:
+            return False
+        write_brake(
+            self.root,
+            {**brake, "engaged": False, "reset_by": self.operator, "reset_at": self._clock()},
+        )
+        return True
 
     def read_log(
         self, job_id: str, offset: int | None = None, *, max_bytes: int = 256 * 1024

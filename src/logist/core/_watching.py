@@ -1,0 +1,360 @@
+"""Event-driven detection: which jobs to re-judge now, shared by `logist watch` and the console.
+
+One selector, one thread, no polling of `/proc`:
+- a pidfd per local owner of an active job (and per command of a detached job): it turns
+  readable when that process exits, so a death is known within the wake-up of one `epoll_wait`;
+- one inotify descriptor (inotify_simple) with non-recursive watches on the root (jobs and the
+  index coming and going) and on the directories of active jobs (manifest replaced, heartbeat
+  touched while the job is judged hung);
+- the periodic pass, for whatever cannot be watched: owners on other hosts, a root on a network
+  filesystem (no inotify across hosts), more owners than descriptors, inotify limits, and
+  verdicts that change with time alone (a heartbeat growing old, a job going quiet).
+
+Every selector and inotify change happens in the thread that waits; `follow()` from another
+thread (the console's poll worker) only hands over the new job list and wakes the waiter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import resource
+import selectors
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inotify_simple import INotify, flags
+
+from ._health import NETWORK_FS, filesystem_type
+from ._identity import Liveness, boot_id, host_name, identity_from_record, read_proc_stat
+from ._manifest import MANIFEST_NAME
+from ._root import INDEX_NAME
+from ._scan import HEARTBEAT_NAME, JobState
+from ._states import Category
+from ._verdicts import VerdictKind
+
+log = logging.getLogger(__name__)
+
+ROOT_MASK = (
+    flags.CREATE
+    | flags.DELETE
+    | flags.MOVED_FROM
+    | flags.MOVED_TO
+    | flags.CLOSE_WRITE
+    | flags.DELETE_SELF
+    | flags.MOVE_SELF
+    | flags.ONLYDIR
+)
+JOB_MASK = flags.MOVED_TO | flags.CLOSE_WRITE | flags.DELETE | flags.DELETE_SELF | flags.ONLYDIR
+"""A manifest replaced (our atomic writes rename into place; Logist's tools write in place)."""
+HEARTBEAT_MASK = JOB_MASK | flags.ATTRIB
+"""Only for a job judged hung: its heartbeat being touched again is news. A running job's
+heartbeat is not watched (1,000 runners beating every 5 s would wake us 200 times a second
+to learn nothing)."""
+RESERVED_FDS = 64
+"""Descriptors left for everything else (manifests read, sockets, hooks)."""
+WATCHED_NAMES = frozenset({MANIFEST_NAME, HEARTBEAT_NAME})
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Why `wait()` returned."""
+
+    jobs: frozenset[str] = frozenset()
+    """Re-judge these jobs now."""
+    everything: bool = False
+    """Rescan the whole root: periodic pass due, jobs or the index came or went, queue overflow."""
+    exits: dict[str, float] = field(default_factory=dict)
+    """Job -> wall-clock time its tracked process was seen exiting (for the death latency)."""
+    interrupted: bool = False
+    """`interrupt()` was called (stop, or a request from another thread)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What is watched by events and what is left to the periodic pass (status and metrics)."""
+
+    pidfds: int
+    job_dirs: int
+    root_watched: bool
+    unwatched: int
+    """Active jobs left to the periodic pass (remote owner, no identity, limits)."""
+    reason: str | None = None
+    """Why the root is not watched by events at all (network filesystem, no inotify)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Tracked:
+    job_id: str
+    pid: int
+    start_token: int
+
+
+class Watching:
+    """Waits for the next reason to re-judge jobs; see the module docstring."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        interval: float = 2.0,
+        max_pidfds: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.root = root
+        self.interval = interval
+        self._clock = clock
+        self._selector = selectors.DefaultSelector()
+        self._wakeup = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._selector.register(self._wakeup, selectors.EVENT_READ, None)
+        self._lock = threading.Lock()
+        self._pending: list[JobState] | None = None
+        self._interrupted = False
+        self._max_pidfds = _pidfd_budget() if max_pidfds is None else max_pidfds
+        self._pidfds: dict[tuple[int, int], tuple[int, _Tracked]] = {}
+        self._exited: dict[str, float] = {}
+        self._inotify: INotify | None = None
+        self._root_wd: int | None = None
+        self._dirs: dict[str, tuple[int, int]] = {}  # job -> (wd, mask)
+        self._wd_job: dict[int, str] = {}
+        self._unwatched = 0
+        self._reason: str | None = None
+        self._next_pass = self._clock() + interval
+        self._open_inotify()
+
+    # ---- any thread ------------------------------------------------------------------------
+
+    def follow(self, jobs: Iterable[JobState]) -> None:
+        """The jobs as just judged: watch their owners and directories from now on."""
+        with self._lock:
+            self._pending = list(jobs)
+        os.eventfd_write(self._wakeup, 1)
+
+    def interrupt(self) -> None:
+        """Make `wait()` return now (stop, a key pressed, a setting changed)."""
+        with self._lock:
+            self._interrupted = True
+        os.eventfd_write(self._wakeup, 1)
+
+    def coverage(self) -> Coverage:
+        return Coverage(
+            len(self._pidfds),
+            len(self._dirs),
+            self._root_wd is not None,
+            self._unwatched,
+            self._reason,
+        )
+
+    # ---- the waiting thread ----------------------------------------------------------------
+
+    def wait(self, timeout: float | None = None) -> Wake:
+        """Block until jobs need re-judging, the periodic pass is due, or `interrupt()`."""
+        jobs: set[str] = set()
+        everything = False
+        deadline = None if timeout is None else self._clock() + timeout
+        while True:
+            self._apply_pending()
+            if self._root_wd is None and self._inotify is not None:
+                self._watch_root()  # the root came back
+            exits, self._exited = self._exited, {}
+            jobs.update(exits)
+            now = self._clock()
+            if now >= self._next_pass:
+                self._next_pass = now + self.interval
+                return Wake(frozenset(jobs), True, exits)
+            if jobs or everything:
+                return Wake(frozenset(jobs), everything, exits)
+            with self._lock:
+                interrupted, self._interrupted = self._interrupted, False
+            if interrupted:
+                return Wake(interrupted=True)
+            if deadline is not None and now >= deadline:
+                return Wake()
+            until = self._next_pass if deadline is None else min(self._next_pass, deadline)
+            wait_s = until - now
+            ready = self._selector.select(max(0.0, wait_s))
+            seen_at = time.time()
+            for key, _ in ready:
+                if key.fd == self._wakeup:
+                    with contextlib.suppress(BlockingIOError):
+                        os.eventfd_read(self._wakeup)
+                elif self._inotify is not None and key.fd == self._inotify.fileno():
+                    everything |= self._read_inotify(jobs)
+                else:
+                    tracked: _Tracked = key.data
+                    self._exited[tracked.job_id] = seen_at
+                    self._drop_pidfd((tracked.pid, tracked.start_token))
+
+    def close(self) -> None:
+        for fd, _ in list(self._pidfds.values()):
+            self._close_fd(fd)
+        self._pidfds.clear()
+        if self._inotify is not None:
+            self._inotify.close()
+            self._inotify = None
+        self._selector.close()
+        os.close(self._wakeup)
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self._track(pending)
+
+    def _track(self, jobs: list[JobState]) -> None:
+        wanted: dict[tuple[int, int], _Tracked] = {}
+        dirs: dict[str, tuple[str, int]] = {}
+        unwatched = 0
+        host, boot = host_name(), boot_id()
+        for job in jobs:
+            obs = job.observation
+            if obs.category is not Category.ACTIVE:
+                continue
+            runner = job.facts.runner
+            role = None
+            if obs.owner is Liveness.ALIVE:
+                role = ("pid", "start_token")
+            elif job.verdict.kind is VerdictKind.DETACHED:
+                role = ("child_pid", "child_start_token")
+            identity = identity_from_record(runner, *role) if runner and role else None
+            if identity is not None and identity.host == host and identity.boot_id == boot:
+                key = (identity.pid, identity.start_token)
+                wanted[key] = _Tracked(job.job_id, identity.pid, identity.start_token)
+            elif obs.owner is not Liveness.DEAD:
+                unwatched += 1  # remote, legacy or unknown owner: the periodic pass decides
+            mask = HEARTBEAT_MASK if job.verdict.kind is VerdictKind.HUNG else JOB_MASK
+            dirs[job.job_id] = (job.location.directory, mask)
+        for key in [k for k in self._pidfds if k not in wanted]:
+            self._drop_pidfd(key)
+        for key, tracked in wanted.items():
+            if key in self._pidfds:
+                continue
+            if len(self._pidfds) >= self._max_pidfds or not self._open_pidfd(key, tracked):
+                unwatched += 1  # more owners than descriptors: the periodic pass decides
+        self._unwatched = unwatched + self._watch_dirs(dirs)
+
+    def _open_pidfd(self, key: tuple[int, int], tracked: _Tracked) -> bool:
+        try:
+            fd = os.pidfd_open(tracked.pid)
+        except ProcessLookupError:
+            self._exited[tracked.job_id] = time.time()  # gone already: re-judge now
+            return True
+        except OSError as exc:
+            log.debug("pidfd_open(%d): %s", tracked.pid, exc)
+            return False
+        # Checked after opening: if the token still matches, the descriptor holds our process
+        # and a recycled pid can no longer be mistaken for it.
+        stat = read_proc_stat(tracked.pid)
+        if stat is None or stat.start_token != tracked.start_token:
+            self._close_fd(fd)
+            self._exited[tracked.job_id] = time.time()
+            return True
+        self._selector.register(fd, selectors.EVENT_READ, tracked)
+        self._pidfds[key] = (fd, tracked)
+        return True
+
+    def _drop_pidfd(self, key: tuple[int, int]) -> None:
+        entry = self._pidfds.pop(key, None)
+        if entry is not None:
+            self._close_fd(entry[0])
+
+    def _close_fd(self, fd: int) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(fd)
+        os.close(fd)
+
+    # ---- inotify -----------------------------------------------------------------------------
+
+    def _open_inotify(self) -> None:
+        fs_type = filesystem_type(self.root)
+        if fs_type in NETWORK_FS:
+            self._reason = f"root on {fs_type}: changes by other hosts raise no inotify event"
+            return
+        try:
+            self._inotify = INotify(nonblocking=True)
+        except OSError as exc:
+            self._reason = f"inotify unavailable: {exc.strerror or exc}"
+            return
+        self._selector.register(self._inotify.fileno(), selectors.EVENT_READ, None)
+        self._watch_root()
+
+    def _watch_root(self) -> None:
+        assert self._inotify is not None
+        try:
+            self._root_wd = self._inotify.add_watch(self.root, ROOT_MASK)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                log.warning("cannot watch %s: %s", self.root, exc)
+            self._root_wd = None
+            return
+        self._everything_soon()
+
+    def _everything_soon(self) -> None:
+        self._next_pass = self._clock()
+
+    def _watch_dirs(self, wanted: dict[str, tuple[str, int]]) -> int:
+        """Add, update and remove job directory watches; returns how many could not be added."""
+        if self._inotify is None:
+            return len(wanted)
+        for job_id in [j for j in self._dirs if j not in wanted]:
+            wd, _ = self._dirs.pop(job_id)
+            self._wd_job.pop(wd, None)
+            with contextlib.suppress(OSError):
+                self._inotify.rm_watch(wd)
+        failed = 0
+        for job_id, (directory, mask) in wanted.items():
+            current = self._dirs.get(job_id)
+            if current is not None and current[1] == mask:
+                continue
+            try:
+                wd = self._inotify.add_watch(directory, mask)
+            except OSError as exc:  # ENOSPC: max_user_watches reached; ENOENT: gone meanwhile
+                if exc.errno == errno.ENOSPC:
+                    log.warning("inotify watch limit reached: %s left to the periodic pass", job_id)
+                failed += 1
+                continue
+            self._dirs[job_id] = (wd, mask)
+            self._wd_job[wd] = job_id
+        return failed
+
+    def _read_inotify(self, jobs: set[str]) -> bool:
+        """Sort pending events into jobs to re-judge; True when the whole root must be re-read."""
+        assert self._inotify is not None
+        everything = False
+        for event in self._inotify.read(timeout=0):
+            if event.mask & flags.Q_OVERFLOW:
+                everything = True
+                continue
+            if event.wd == self._root_wd:
+                if event.mask & (flags.DELETE_SELF | flags.MOVE_SELF | flags.IGNORED):
+                    self._root_wd = None  # the root went away; re-added when it is back
+                    everything = True
+                elif event.name == INDEX_NAME or not event.name.startswith("."):
+                    everything = True  # a job directory or the index came or went
+                continue
+            job_id = self._wd_job.get(event.wd)
+            if job_id is None:
+                continue
+            if event.mask & flags.IGNORED:
+                self._wd_job.pop(event.wd, None)
+                self._dirs.pop(job_id, None)
+                jobs.add(job_id)
+            elif event.mask & flags.DELETE_SELF or event.name in WATCHED_NAMES:
+                jobs.add(job_id)
+        return everything
+
+
+def _pidfd_budget() -> int:
+    """How many pidfds we may hold: the soft descriptor limit, raised to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return max(0, soft - RESERVED_FDS)
