@@ -215,13 +215,13 @@ class Watching:
             obs = job.observation
             if obs.category is not Category.ACTIVE:
                 continue
-            runner = job.facts.runner
+            owner = job.facts.owner
             role = None
             if obs.owner is Liveness.ALIVE:
                 role = ("pid", "start_token")
             elif job.verdict.kind is VerdictKind.DETACHED:
                 role = ("child_pid", "child_start_token")
-            identity = identity_from_record(runner, *role) if runner and role else None
+            identity = identity_from_record(owner, *role) if owner and role else None
             if identity is not None and identity.host == host and identity.boot_id == boot:
                 key = (identity.pid, identity.start_token)
                 wanted[key] = _Tracked(job.job_id, identity.pid, identity.start_token)
