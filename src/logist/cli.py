@@ -193,11 +193,14 @@ def main() -> None:
     show_default=True,
     help="Seconds between polls.",
 )
-def console(root: str | None, demo: bool, read_only: bool, interval: float) -> None:
+@click.option("--no-bell", is_flag=True, help="Never ring the bell when a job newly crashes.")
+def console(root: str | None, demo: bool, read_only: bool, interval: float, no_bell: bool) -> None:
     """Open the live recovery console."""
     from .console import run_console
 
-    sys.exit(run_console(root=root, demo=demo, read_only=read_only, interval=interval))
+    sys.exit(
+        run_console(root=root, demo=demo, read_only=read_only, interval=interval, bell=not no_bell)
+    )
 
 
 @main.command(cls=_UnknownOnUsageError)

@@ -3,18 +3,21 @@ themselves, honest filters, read-only that says so (issue 12, console side)."""
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Static
 
-from conftest import wait_for
+from conftest import wait_for, write_job
+from logist.console.app import ConsoleApp
 from logist.console.screens.confirm import ConfirmScreen
+from logist.console.widgets.header import HeaderBar
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._identity import read_proc_stat
 
-from .support import crashed_legacy, make_app, settle, synchronously
+from .support import crashed_legacy, make_app, refresh, settle, synchronously, table_text
 
 
 def _token(pid: int) -> int:
@@ -89,3 +92,91 @@ async def test_a_capped_bulk_confirmation_says_how_many_of_how_many(jobs_root: P
         assert confirm.proposal.count == 100
         assert _on_screen(confirm.query_one("#confirm-count", Input), (80, 24))
         assert _on_screen(confirm.query_one("#confirm", Button), (80, 24))
+
+
+def _kill(job) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL the runner and its command: the job is left EXECUTING with a free lock."""
+    os.killpg(job.child_pid, signal.SIGKILL)
+    job.proc.send_signal(signal.SIGKILL)
+    job.proc.wait()
+
+
+def _rings(app: ConsoleApp) -> list[int]:
+    """Count the app's bells (Textual writes BEL to the terminal; the test app has none)."""
+    rung: list[int] = []
+    app.bell = lambda: rung.append(app.poll_count)  # type: ignore[method-assign]
+    return rung
+
+
+@synchronously
+async def test_new_crashes_are_announced_once_listed_first_and_the_cursor_keeps_its_job(
+    jobs_root: Path, start_runner
+) -> None:
+    for number in range(12):  # old crashes fill the triage pane, oldest first
+        crashed_legacy(jobs_root, f"old-crash-{number:02d}")
+        os.utime(jobs_root / f"old-crash-{number:02d}" / "job_manifest.json", (1e9, 1e9))
+    write_job(jobs_root, "calm", status="PENDING")
+    victims = [start_runner(f"victim-{n}", "sleep", "60") for n in range(5)]
+    app = make_app(jobs_root)
+    rung = _rings(app)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        assert app.arrivals.new == {} and rung == []  # crashes already there are not news
+        await pilot.press("2", "down", "down")
+        watched = app.main_screen.cursor_job_id()
+        for job in victims:
+            _kill(job)
+        manager = JobRecoveryManager(jobs_root)
+        wait_for(lambda: all(manager.job(j.job_id).kind is VerdictKind.CRASHED for j in victims))
+        await refresh(pilot)
+        assert rung == [app.poll_count]  # one bell for the poll, not one per job
+        names = {job.job_id for job in victims}
+        assert set(app.arrivals.new) == names
+        toast = [n for n in app._notifications if "newly crashed" in (n.title or "")]
+        assert len(toast) == 1 and all(f"{name}: crashed" in toast[0].message for name in names)
+        triage = app.main_screen.table("triage")
+        assert set(triage.shown_keys()[:5]) == names  # listed first
+        assert app.main_screen.cursor_job_id() == watched  # the cursor kept its job
+        shown = "\n".join(table_text(app, "triage"))
+        assert all(name in shown for name in names) and shown.count("crashed NEW") == 5
+        assert app.main_screen.query_one(HeaderBar).new == 5
+        await refresh(pilot)
+        assert rung == [app.poll_count - 1]  # nothing new: no second bell
+        newest = next(reversed(app.arrivals.new))
+        await pilot.press("n")
+        assert app.main_screen.cursor_job_id() == newest
+        assert newest not in app.arrivals.new and len(app.arrivals.new) == 4
+        assert app.main_screen.query_one(HeaderBar).new == 4
+
+
+@synchronously
+async def test_no_bell_silences_the_bell_but_not_the_notice(jobs_root: Path, start_runner) -> None:
+    victim = start_runner("victim", "sleep", "60")
+    app = make_app(jobs_root, bell=False)
+    rung = _rings(app)
+    async with app.run_test(notifications=True) as pilot:
+        await settle(pilot)
+        _kill(victim)
+        manager = JobRecoveryManager(jobs_root)
+        wait_for(lambda: manager.job("victim").kind is VerdictKind.CRASHED)
+        await refresh(pilot)
+        assert list(app.arrivals.new) == ["victim"] and rung == []
+        assert any("victim: crashed" in n.message for n in app._notifications)
+
+
+@synchronously
+async def test_a_new_crash_named_like_markup_is_announced_literally(
+    jobs_root: Path, start_runner
+) -> None:
+    victim = start_runner("x[bold]y[@click=app.quit]z", "sleep", "60")
+    app = make_app(jobs_root)
+    _rings(app)
+    async with app.run_test(notifications=True) as pilot:
+        await settle(pilot)
+        _kill(victim)
+        manager = JobRecoveryManager(jobs_root)
+        wait_for(lambda: manager.job(victim.job_id).kind is VerdictKind.CRASHED)
+        await refresh(pilot)
+        assert app.is_running
+        notes = [n for n in app._notifications if "newly" in (n.title or "")]
+        assert notes and notes[0].message == f"{victim.job_id}: crashed" and not notes[0].markup

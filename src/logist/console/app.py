@@ -37,6 +37,7 @@ from logist.core import (
     VerdictKind,
 )
 
+from .arrivals import Arrivals
 from .messages import ActionFinished, ActionProgress, PollFinished, ProposalReady, Validated
 from .operations import (
     Proposal,
@@ -66,6 +67,7 @@ APP_ACTIONS = frozenset(
 )
 """The app's own keys, off while a modal screen is open (quit stays on)."""
 NOTIFY_FAILURES_SHOWN = 5
+NOTIFY_ARRIVALS_SHOWN = 5
 
 
 class ConsoleApp(App[int]):
@@ -110,6 +112,7 @@ class ConsoleApp(App[int]):
         demo: bool = False,
         poller: Poller | None = None,
         on_hangup: Callable[[], object] | None = None,
+        bell: bool = True,
     ) -> None:
         super().__init__()
         self.manager = manager
@@ -119,6 +122,9 @@ class ConsoleApp(App[int]):
         self.host = host or socket.gethostname()
         self.demo = demo
         self.marks: set[str] = set()
+        self.arrivals = Arrivals()
+        self.ring_bell = bell
+        """Ring the terminal bell once per poll that finds new crashes (`--no-bell`: never)."""
         self.session: list[SessionEntry] = []
         self.paused = False
         self.poll_count = 0
@@ -143,6 +149,7 @@ class ConsoleApp(App[int]):
         self._console = ConsoleScreen(
             manager=self.manager,
             marks=self.marks,
+            arrivals=self.arrivals,
             host=self.host,
             clock=self.clock,
             open_detail=self._open_detail,
@@ -239,15 +246,35 @@ class ConsoleApp(App[int]):
             # (measured, and in the middle of the first paint).
             gc.freeze()
             self._frozen = True
+        arrived: list[tuple[str, VerdictKind]] = []
         if result.error is None:
             self.last_poll = result
             gone = [job for job in self.marks if job not in result.states]
             if gone:
                 self.marks.difference_update(gone)
-        self.main_screen.apply_poll(result)
+            if result.complete:
+                arrived = self.arrivals.observe(result.states, result.triage)
+        self.main_screen.apply_poll(result, arrived)
+        if arrived:
+            self._announce(arrived)
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen | LogsScreen | ActivityScreen):
                 screen.poll_applied()
+
+    def _announce(self, arrived: list[tuple[str, VerdictKind]]) -> None:
+        """Name each new crash (a few, then a count) and ring the bell once for the poll."""
+        lines = [f"{safe(job_id)}: {kind}" for job_id, kind in arrived[:NOTIFY_ARRIVALS_SHOWN]]
+        if len(arrived) > NOTIFY_ARRIVALS_SHOWN:
+            lines.append(f"… and {len(arrived) - NOTIFY_ARRIVALS_SHOWN} more (n: go to the newest)")
+        self.notify(
+            "\n".join(lines),
+            title=f"{len(arrived)} newly crashed, hung or detached",
+            severity="error",
+            timeout=15,
+            markup=False,
+        )
+        if self.ring_bell:
+            self.bell()
 
     # ---- targets ------------------------------------------------------------------------
 

@@ -17,7 +17,9 @@ from logist.core import JobRecoveryManager, RootNotFound
 from .poller import Poller
 
 
-def run_console(*, root: str | None, demo: bool, read_only: bool, interval: float | None) -> int:
+def run_console(
+    *, root: str | None, demo: bool, read_only: bool, interval: float | None, bell: bool = True
+) -> int:
     """Open the console on a root, or on a freshly staged demo root; returns the exit code.
 
     With `demo`, every process the demo started is stopped when the console exits, however it
@@ -49,6 +51,7 @@ def run_console(*, root: str | None, demo: bool, read_only: bool, interval: floa
             demo=staged is not None,
             poller=poller,
             on_hangup=None if staged is None else staged.stop,
+            bell=bell,
         )
         app.run()
         return app.return_code or 0

@@ -21,8 +21,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, ProgressBar, Static, Tab, Tabs
 
-from logist.core import JobRecoveryManager, Severity
+from logist.core import JobRecoveryManager, Severity, VerdictKind
 
+from ..arrivals import Arrivals, tag_new
 from ..poller import PollResult
 from ..rows import FilterQuery
 from ..text import safe
@@ -39,6 +40,8 @@ GRID_MIN = Size(120, 30)
 WIDE_MIN_WIDTH = 160
 """From this width up the detail of the selected job is shown beside the panes."""
 DETAIL_DEBOUNCE_S = 0.15
+JOB_VERDICT_COLUMN = 2
+TRIAGE_VERDICT_COLUMN = 1
 
 
 class ConsoleScreen(Screen[None]):
@@ -54,6 +57,7 @@ class ConsoleScreen(Screen[None]):
         Binding("2", "pane('triage')", "Crashed pane", show=False),
         Binding("3", "pane('findings')", "Findings pane", show=False),
         Binding("escape", "clear", "Clear", show=False, tooltip="Clear the filter, else the marks"),
+        Binding("n", "next_new", "Next new", show=False, tooltip="Go to the newest new crash"),
     ]
 
     def __init__(
@@ -61,6 +65,7 @@ class ConsoleScreen(Screen[None]):
         *,
         manager: JobRecoveryManager,
         marks: set[str],
+        arrivals: Arrivals,
         host: str,
         clock: Callable[[], float],
         open_detail: Callable[[str], None],
@@ -72,6 +77,8 @@ class ConsoleScreen(Screen[None]):
         self.demo = demo
         self.manager = manager
         self.marks = marks
+        self.arrivals = arrivals
+        """The app's record of new crashes; this screen marks them seen when looked at."""
         self.host = host
         self.clock = clock
         self.open_detail = open_detail
@@ -81,6 +88,9 @@ class ConsoleScreen(Screen[None]):
         self._detail_timer: Timer | None = None
         self._last: PollResult | None = None
         self._titles: dict[str, tuple[str, str]] = {}
+        self._placed: dict[str, str | None] = {}
+        """Where the last poll left each table's cursor: a cursor the poll moved onto a new
+        job is not the operator looking at it."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(
@@ -176,8 +186,12 @@ class ConsoleScreen(Screen[None]):
         """The finding under the cursor, when the findings pane is the active one."""
         return self.active_table.cursor_key if self._active == "findings" else None
 
-    def apply_poll(self, result: PollResult) -> None:
-        """Apply a poll as a diff; on failure keep the last good data under a banner."""
+    def apply_poll(
+        self, result: PollResult, arrived: list[tuple[str, VerdictKind]] | None = None
+    ) -> None:
+        """Apply a poll as a diff; on failure keep the last good data under a banner.
+
+        `arrived`: jobs new in this poll, scrolled into view in the jobs and triage panes."""
         header = self.query_one(HeaderBar)
         banner = self.query_one("#banner", Static)
         if result.error is not None:
@@ -206,14 +220,31 @@ class ConsoleScreen(Screen[None]):
         self.query_one(SummaryStrip).update_counts(
             result.counts, of=None if result.complete else result.total
         )
-        self.table("jobs").update_rows(result.jobs)
-        self.table("triage").update_rows(result.triage)
+        self._show_job_rows()
         self.table("findings").update_rows(result.findings)
+        for job_id, _ in arrived or ():
+            self.table("jobs").reveal(job_id)
+            self.table("triage").reveal(job_id)
         self._set_titles()
         if first:
             self._show_side_detail(now=True)
         elif self.mode == "wide":
             self.query_one(DetailView).reload()
+
+    def _show_job_rows(self) -> None:
+        """The last poll's job and triage rows, new arrivals tagged (listed first in triage)."""
+        if self._last is None:
+            return
+        new = self.arrivals.new
+        jobs, triage = self.table("jobs"), self.table("triage")
+        jobs.update_rows(tag_new(self._last.jobs, new, JOB_VERDICT_COLUMN, first=False))
+        triage.update_rows(tag_new(self._last.triage, new, TRIAGE_VERDICT_COLUMN, first=True))
+        self._placed = {name: self.table(name).cursor_key for name in PANES}
+
+    def _looked_at(self, job_id: str | None) -> None:
+        if self.arrivals.seen(job_id):
+            self._show_job_rows()
+            self._set_titles()
 
     def tick(self) -> None:
         """Once a second: the refresh age in the header."""
@@ -230,10 +261,11 @@ class ConsoleScreen(Screen[None]):
         shown = ""
         if self._query:
             shown = f" · {jobs.shown_count:,} shown · filter {self._query.text}"
-        self.query_one(HeaderBar).set_state(marked=len(self.marks))
+        new = len(self.arrivals.new)
+        self.query_one(HeaderBar).set_state(marked=len(self.marks), new=new)
         titles = {
             "jobs": f"Jobs {jobs.row_count:,}{shown}",
-            "triage": f"Crashed {triage.row_count:,}",
+            "triage": f"Crashed {triage.row_count:,}" + (f" · {new} new" if new else ""),
             "findings": f"Findings {findings.row_count:,}"
             + (f" · {errors} error" if errors else ""),
         }
@@ -254,8 +286,12 @@ class ConsoleScreen(Screen[None]):
 
     @on(KeyedTable.CursorMoved)
     def _cursor_moved(self, event: KeyedTable.CursorMoved) -> None:
-        if event.table.id == self._active:
+        table = event.table
+        if table.id == self._active:
             self._show_side_detail(now=False)
+        if self.arrivals.new and event.key != self._placed.get(table.id or ""):
+            row = table.cursor_row
+            self._looked_at(None if row is None else row.job_id)
 
     def _show_side_detail(self, *, now: bool) -> None:
         """Follow the cursor in the side pane, debounced so that holding a key stays cheap."""
@@ -278,7 +314,21 @@ class ConsoleScreen(Screen[None]):
         if job_id is None:
             self.notify("no job under the cursor", severity="warning")
             return
+        self._looked_at(job_id)
         self.open_detail(job_id)
+
+    def action_next_new(self) -> None:
+        """The newest new job: in the active pane if it shows it, else in the triage pane."""
+        if not self.arrivals.new:
+            self.notify("No new crash since you last looked.", timeout=3)
+            return
+        job_id = next(reversed(self.arrivals.new))
+        if not self.active_table.move_to_key(job_id):
+            self._activate("triage", focus=True)
+            if not self.table("triage").move_to_key(job_id):
+                self.notify("The newest crash is hidden by the filter.", severity="warning")
+                return
+        self._looked_at(job_id)
 
     def action_mark(self) -> None:
         table = self.active_table

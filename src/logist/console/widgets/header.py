@@ -35,6 +35,8 @@ class HeaderBar(Widget):
         self.demo = demo
         self.failing = False
         self.marked = 0
+        self.new = 0
+        """Jobs newly crashed, hung or detached that the operator has not looked at yet."""
         self._shown: tuple[object, ...] = ()
 
     def set_state(self, **values: object) -> None:
@@ -52,6 +54,8 @@ class HeaderBar(Widget):
         else:
             seen = age(None if self.now is None else self.now - self.refreshed_at)
             parts.append((f" refreshed {seen} ago", "bold red" if self.failing else ""))
+        if self.new:
+            parts.append((f" {self.new:,} new ", "bold reverse"))
         if self.marked:
             parts.append((f" {self.marked:,} marked ", "bold reverse"))
         if self.paused:

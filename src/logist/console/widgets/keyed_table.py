@@ -228,6 +228,19 @@ class KeyedTable(ScrollView, can_focus=True):
         self._move(index)
         return True
 
+    def reveal(self, key: str) -> None:
+        """Scroll this row into view without moving the cursor off its row: with the cursor
+        too when both fit on screen, else the row alone."""
+        index = self._index.get(key)
+        if index is None:
+            return
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_y)
+        if top <= index < top + visible:
+            return
+        low, high = min(index, self._cursor), max(index, self._cursor)
+        self.scroll_to(y=low if high - low < visible else index, animate=False, immediate=True)
+
     def marks_changed(self, job_ids: Iterable[str]) -> None:
         """Repaint the rows of these jobs after their marks changed."""
         wanted = set(job_ids)
