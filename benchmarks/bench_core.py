@@ -1,9 +1,22 @@
-"""Backend benchmark: scan, rescan, crash detection, health and bulk recovery vs. the bare floor.
+"""Backend and CLI benchmark: every figure beside its fair floor, measured in the same round.
 
-Not a test. Builds roots of 1k, 10k and 100k jobs (mostly terminal, 5% active with dead owners)
-under a work directory (kept between runs), then prints one table. Usage:
+Not a test. Builds realistic roots (benchmarks/roots.py) of 10k and 100k jobs under a work
+directory (kept between runs), starts the owner of their live jobs, and runs interleaved rounds:
+in each round every figure is measured right after its floor, so load from other work on the
+machine inflates both alike and the ratio stays fair. Prints min and median of the rounds, and
+the median ratio to the floor. Usage:
 
-    uv run python benchmarks/bench_core.py [--sizes 1000,10000,100000] [--work DIR]
+    uv run python benchmarks/bench_core.py [--sizes 10000,100000] [--rounds 3] [--work DIR]
+                                           [--no-drop] [--skip-bulk]
+
+Figures:
+- cold scan: a fresh process scans the root (its own scan time); floor: a fresh process reads
+  and parses every manifest with the same system calls (roots.floor_read);
+- cold scan, page cache dropped (as root only): the same two, each after drop_caches;
+- warm rescan, nothing changed / 1% changed: in process; floor: a stat of every manifest;
+- `logist jobs --json` and `logist status`, first run (no scan cache) and repeated (scan cache
+  kept): wall time of the command; floors: a fresh interpreter running the read floor (first
+  runs) or the stat floor (repeated `status`), wall time too.
 """
 
 from __future__ import annotations
@@ -13,133 +26,124 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+import roots
+
 from logist.core import JobRecoveryManager
-from logist.core._identity import boot_id, current_identity, host_name, liveness
+from logist.core._identity import current_identity, liveness
 from logist.core._locking import probe_lock
 from logist.core._manifest import MANIFEST_NAME, read_manifest, write_manifest
 
-ACTIVE_FRACTION = 0.05
+LOGIST = [sys.executable, "-m", "logist"]
+_FRESH_SCAN = (
+    "import sys, time\n"
+    "from logist.core import JobRecoveryManager\n"
+    "manager = JobRecoveryManager(sys.argv[1])\n"
+    "started = time.perf_counter()\n"
+    "manager.scan()\n"
+    "print(time.perf_counter() - started)\n"
+)
 
 
-def manifest(job_id: str, i: int, active: bool) -> dict[str, object]:
-    """A ~2 KB Logist-style manifest; active ones carry a runner block whose pid is dead."""
-    data: dict[str, object] = {
-        "job_id": job_id,
-        "description": f"benchmark job {i} " + "x" * 200,
-        "status": "EXECUTING" if active else ("SUCCESS" if i % 3 else "PENDING"),
-        "current_phase": "build",
-        "phases": [{"name": n, "status": "done"} for n in ("plan", "build", "test", "ship")],
-        "created_at": "2026-11-27T10:00:00.000000",
-        "updated_at": "2026-11-27T10:05:00.000000",
-        "config": {"model": "m", "retries": 2},
-        "metrics": {"cumulative_cost": 1.5, "cumulative_time_seconds": 300, "step_count": 7},
-        "cost_threshold": 10,
-        "time_threshold_minutes": 60,
-        "history": [
-            {"timestamp": f"2026-11-27T10:0{k}:00.000000", "event": "STEP", "summary": "s" * 80}
-            for k in range(8)
-        ],
-    }
-    if active:
-        data["owner"] = {
-            "host": host_name(),
-            "boot_id": boot_id(),
-            "pid": 2**22 + 1,
-            "start_token": 1,
-            "started_at": "2026-11-27T10:00:00.000000",
-            "child_pid": None,
-            "child_start_token": None,
-            "heartbeat_interval_s": 5,
-        }
-    return data
+def fresh_scan(root: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _FRESH_SCAN, str(root)], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.split()[-1])
 
 
-def build_root(root: Path, size: int) -> None:
-    marker = root / ".bench-complete"
-    if marker.exists():
-        return
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    every = int(1 / ACTIVE_FRACTION)
-    index = {}
-    for i in range(size):
-        job_id = f"job-{i:06d}"
-        job_dir = root / job_id
-        job_dir.mkdir()
-        (job_dir / MANIFEST_NAME).write_text(json.dumps(manifest(job_id, i, i % every == 0)))
-        (job_dir / ".lock").touch()
-        index[job_id] = str(job_dir)
-    (root / "jobs_index.json").write_text(json.dumps({"jobs": index, "queue": []}))
-    marker.touch()
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
 
 
-def timed(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Median seconds of `repeat` runs."""
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def floor_wall(name: str, root: roots.Root) -> float:
+    """Wall time of a fresh interpreter running floor `name` (start-up included, as a
+    command's wall time includes it)."""
+    return roots.wall([sys.executable, "-c", roots.floor_script(name, root)])
 
 
-def floor_stat(paths: list[str]) -> None:
-    """The bare floor: os.stat of every manifest, paths precomputed as strings."""
-    for path in paths:
-        os.stat(path)
-
-
-def floor_read(paths: list[str]) -> None:
-    """The bare floor: open, read and json.loads every manifest."""
-    for path in paths:
-        with open(path, "rb") as stream:
-            json.loads(stream.read())
-
-
-def touch_fraction(root: Path, ids: list[str], fraction: float, salt: int) -> None:
+def touch_fraction(root: roots.Root, fraction: float, salt: int) -> None:
+    """Rewrite `fraction` of the finished manifests, as a writer would (atomically, new inode)."""
     step = int(1 / fraction)
-    for job_id in ids[::step]:
-        path = root / job_id / MANIFEST_NAME
-        data = json.loads(path.read_bytes())
+    for path in root.manifests[::step]:
+        try:
+            data = json.loads(Path(path).read_bytes())
+        except ValueError:
+            continue
         data["metrics"]["step_count"] = salt
-        path.write_text(json.dumps(data))
+        tmp = path + ".tmp"
+        Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
 
 
-def bench_size(work: Path, size: int) -> dict[str, float]:
-    root = work / f"root-{size}"
-    build_root(root, size)
-    ids = sorted(p for p in os.listdir(root) if p.startswith("job-"))
-    paths = [os.path.join(root, job_id, MANIFEST_NAME) for job_id in ids]
-    repeat = 3 if size >= 100_000 else 5
-    row: dict[str, float] = {"jobs": size}
-    floor_read(paths)  # warm the page cache before any timing
-    row["floor_stat"] = timed(lambda: floor_stat(paths), repeat)
-    row["floor_read"] = timed(lambda: floor_read(paths), repeat)
-    row["cold_scan"] = timed(lambda: JobRecoveryManager(root).scan(), repeat)
-    manager = JobRecoveryManager(root)
-    manager.scan()
-    row["warm_rescan"] = timed(manager.scan, repeat)
-    salts = iter(range(1, 100))
-
-    def changed_rescan() -> None:
-        touch_fraction(root, ids, 0.01, next(salts))
-        start = time.perf_counter()
-        manager.scan()
-        samples.append(time.perf_counter() - start)
-
-    samples: list[float] = []
-    for _ in range(repeat):
-        changed_rescan()
-    row["rescan_1pct_changed"] = statistics.median(samples)
-    row["detect_crashed"] = timed(manager.detect_crashed_jobs, repeat)
-    row["health_report"] = timed(manager.get_recovery_status_report, repeat)
-    return row
+def bench_size(work: Path, size: int, rounds: int, drop: bool) -> list[roots.Figure]:
+    root = roots.build(work / f"root-{size}", size)
+    cache_env = {**os.environ, "XDG_CACHE_HOME": str(work / "cache")}
+    figures = {
+        name: roots.Figure(f"{name} ({size:,})")
+        for name in (
+            "cold scan",
+            "cold scan, page cache dropped",
+            "warm rescan",
+            "rescan, 1% changed",
+            "detect crashed (warm)",
+            "health report (warm)",
+            "jobs --json, first run",
+            "jobs --json, repeated",
+            "status, first run",
+            "status, repeated",
+        )
+    }
+    with roots.live_owners(root):
+        roots.floor_read(root.path, root.manifests)  # warm the page cache before any timing
+        for round_number in range(rounds):
+            print(f"  round {round_number + 1} of {rounds} at {size:,}", file=sys.stderr)
+            figures["cold scan"].add(fresh_scan(root.path), roots.fresh_floor("read", root))
+            if drop:
+                roots.drop_caches()
+                floor = roots.fresh_floor("read", root)
+                roots.drop_caches()
+                figures["cold scan, page cache dropped"].add(fresh_scan(root.path), floor)
+                roots.floor_read(root.path, root.manifests)
+            manager = JobRecoveryManager(root.path)
+            manager.scan()
+            figures["warm rescan"].add(
+                timed(manager.scan),
+                timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
+            )
+            touch_fraction(root, 0.01, round_number + 1)
+            floor = timed(lambda: roots.floor_stat_only(root.path, root.manifests))
+            figures["rescan, 1% changed"].add(timed(manager.scan), floor)
+            figures["detect crashed (warm)"].add(
+                timed(manager.detect_crashed_jobs),
+                timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
+            )
+            figures["health report (warm)"].add(
+                timed(manager.get_recovery_status_report),
+                timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
+            )
+            del manager
+            for command in ("jobs", "status"):
+                argv = [*LOGIST, command, "--root", str(root.path), "--json"]
+                shutil.rmtree(work / "cache", ignore_errors=True)
+                floor = floor_wall("read", root)
+                figures[f"{command}{' --json' if command == 'jobs' else ''}, first run"].add(
+                    roots.wall(argv, env=cache_env), floor
+                )
+                floor = floor_wall("stat", root)
+                figures[f"{command}{' --json' if command == 'jobs' else ''}, repeated"].add(
+                    roots.wall(argv, env=cache_env), floor
+                )
+    return [f for f in figures.values() if f.samples]
 
 
 def bench_bulk(work: Path, count: int = 1000) -> tuple[int, float]:
@@ -147,10 +151,14 @@ def bench_bulk(work: Path, count: int = 1000) -> tuple[int, float]:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
+    now = time.time()
+    dead = roots._reused_pid()
     for i in range(count):
         job_id = f"crashed-{i:05d}"
         (root / job_id).mkdir()
-        (root / job_id / MANIFEST_NAME).write_text(json.dumps(manifest(job_id, i, True)))
+        data = roots.manifest(job_id, i, "crashed", now)
+        data[roots.OWNER_KEY] = roots.owner_record(*dead)
+        (root / job_id / MANIFEST_NAME).write_text(json.dumps(data, indent=2))
     manager = JobRecoveryManager(root)
     start = time.perf_counter()
     result = manager.perform_bulk_recovery(max_jobs=count)
@@ -161,16 +169,17 @@ def bench_bulk(work: Path, count: int = 1000) -> tuple[int, float]:
 
 
 def bench_micro(work: Path, count: int = 2000) -> dict[str, float]:
-    """Cost per job of each primitive, in microseconds (medians over `count` jobs)."""
+    """Cost per job of each primitive, in microseconds (medians of 5 passes over `count` jobs)."""
     root = work / "micro"
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     dirs = []
+    now = time.time()
     for i in range(count):
         job_dir = root / f"m-{i:05d}"
         job_dir.mkdir()
-        raw = json.dumps(manifest(job_dir.name, i, False)).encode()
+        raw = json.dumps(roots.manifest(job_dir.name, i, "SUCCESS", now), indent=2).encode()
         (job_dir / MANIFEST_NAME).write_bytes(raw)
         (job_dir / ".lock").touch()
         dirs.append(job_dir)
@@ -178,11 +187,12 @@ def bench_micro(work: Path, count: int = 2000) -> dict[str, float]:
     locks = [str(d / ".lock") for d in dirs]
     me = current_identity()
 
-    def per_job(fn: Callable[[], object], n: int = count) -> float:
-        return timed(fn, 5) / n * 1e6
+    def per_job(fn: Callable[[], object]) -> float:
+        return statistics.median(timed(fn) for _ in range(5)) / count * 1e6
 
     costs = {
         "manifest stat": per_job(lambda: [os.stat(p) for p in manifests]),
+        "read floor (raw read + json.loads)": per_job(lambda: roots.floor_read(root, manifests)),
         "tolerant read + parse (2 KB)": per_job(lambda: [read_manifest(p) for p in manifests]),
         "lock probe": per_job(lambda: [probe_lock(p) for p in locks]),
         "identity check": per_job(lambda: [liveness(me) for _ in manifests]),
@@ -200,40 +210,30 @@ def bench_micro(work: Path, count: int = 2000) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/logist-bench"))
     parser.add_argument("--bulk", type=int, default=1000)
+    parser.add_argument("--no-drop", action="store_true", help="never drop the page cache")
+    parser.add_argument("--skip-bulk", action="store_true")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    columns = [
-        ("jobs", "jobs"),
-        ("floor_stat", "stat floor"),
-        ("warm_rescan", "warm rescan"),
-        ("rescan_1pct_changed", "rescan 1% chg"),
-        ("floor_read", "read floor"),
-        ("cold_scan", "cold scan"),
-        ("detect_crashed", "detect crashed"),
-        ("health_report", "health report"),
-    ]
-    print(" | ".join(f"{title:>14}" for _, title in columns))
-    for size in sizes:
-        row = bench_size(args.work, size)
-        cells = [f"{int(row['jobs']):>14,}"] + [
-            f"{row[key] * 1000:>11.1f} ms" for key, _ in columns[1:]
-        ]
-        print(" | ".join(cells), flush=True)
-        print(
-            f"{'':>14}   warm/stat floor = {row['warm_rescan'] / row['floor_stat']:.2f}x, "
-            f"cold/read floor = {row['cold_scan'] / row['floor_read']:.2f}x",
-            flush=True,
-        )
+    drop = not args.no_drop and roots.can_drop_caches()
+    print(f"machine: {roots.machine()}")
+    if not drop:
+        print("page cache not dropped (needs root): no 'page cache dropped' figures")
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        for figure in bench_size(args.work, size, args.rounds, drop):
+            print(figure.line(), flush=True)
+    if args.skip_bulk:
+        return 0
     for name, micros in bench_micro(args.work).items():
-        print(f"per job: {name:<30} {micros:8.1f} us")
+        print(f"per job: {name:<36} {micros:8.1f} us")
     recovered, elapsed = bench_bulk(args.work, args.bulk)
     print(
         f"bulk recovery: {recovered} jobs in {elapsed:.2f} s = {recovered / elapsed:.0f} jobs/s "
         "(backup + atomic write + audit, each fsynced)"
     )
+    print(f"machine at the end: {roots.machine()}")
     return 0
 
 
