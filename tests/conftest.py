@@ -23,6 +23,18 @@ from logist.core._manifest import MANIFEST_NAME
 IMPOSSIBLE_PID = 2**22 + 1
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI keeps a scan cache in $XDG_CACHE_HOME: the tests' own, not the developer's."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 @pytest.fixture
 def jobs_root(tmp_path: Path) -> Path:
     root = tmp_path / "jobs"

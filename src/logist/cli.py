@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
+from ._json_out import write_listing
 from .core import (
     SEVERITY_ORDER,
     ActionResult,
@@ -32,6 +33,7 @@ from .core import (
     VerdictKind,
     not_a_jobs_root,
 )
+from .core._verdicts import SEVERITY_RANK
 
 VERDICT_NAMES = [str(k) for k in SEVERITY_ORDER]
 
@@ -147,10 +149,10 @@ def _guarded(root_error_code: int) -> Callable[[Callable[..., Any]], Callable[..
 _guard = _guarded(2)
 
 
-def _manager(root: str | None) -> JobRecoveryManager:
+def _manager(root: str | None, *, scan_cache: bool = False) -> JobRecoveryManager:
     """The manager of a directory that is a jobs root; `/etc` or a parent of `jobs/` is refused
-    before anything reads (or, for `--fix`, writes) in it."""
-    manager = JobRecoveryManager(root)
+    before anything reads (or, for `--fix`, writes) in it. `scan_cache`: see `_scan_cache`."""
+    manager = JobRecoveryManager(root, scan_cache=scan_cache)
     problem = not_a_jobs_root(manager.root)
     if problem is not None:
         message, suggestion = problem
@@ -211,7 +213,7 @@ def status(root: str | None, as_json: bool) -> None:
     """Health report; exits 0 healthy, 1 degraded, 2 critical, 3 unknown (also for its own
     failures: a bad flag, no root, not a jobs root, an unreadable root)."""
     try:
-        manager = JobRecoveryManager(root)
+        manager = JobRecoveryManager(root, scan_cache=True)
     except RootNotFound as exc:
         if as_json:
             _emit_json({"overall": "unknown", "summary": str(exc)})
@@ -244,17 +246,26 @@ def status(root: str | None, as_json: bool) -> None:
     help="Only jobs with this verdict (repeatable).",
 )
 @json_option
+@click.option("--pretty", is_flag=True, help="Indent the JSON (slower on big roots).")
 @_guard
-def jobs(root: str | None, verdicts: Sequence[str], as_json: bool) -> None:
+def jobs(root: str | None, verdicts: Sequence[str], as_json: bool, pretty: bool) -> None:
     """One line per job with its verdict and the reason."""
-    snapshot = _manager(root).scan()
+    snapshot = _manager(root, scan_cache=True).scan()
     wanted = {VerdictKind(v) for v in verdicts}
+    rank = SEVERITY_RANK
     rows = sorted(
         (j for j in snapshot.jobs.values() if not wanted or j.verdict.kind in wanted),
-        key=lambda j: (SEVERITY_ORDER.index(j.verdict.kind), j.job_id),
+        key=lambda j: (rank[j.verdict.kind], j.job_id),
     )
     if as_json:
-        _emit_json({"root": str(snapshot.root), "jobs": [j.to_dict() for j in rows]})
+        sys.stdout.flush()
+        write_listing(
+            sys.stdout.buffer,
+            {"root": str(snapshot.root)},
+            "jobs",
+            (j.to_dict() for j in rows),
+            pretty=pretty,
+        )
         return
     for job in rows:
         click.echo(

@@ -12,11 +12,12 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .._gc import gc_paused
+from . import _scan_cache
 from ._identity import (
     Liveness,
     identity_from_record,
@@ -258,8 +259,9 @@ class _CacheEntry:
     manifest_ok: bool
     manifest_mtime: float | None
     state: JobState | None = None
-    key: tuple[int, int, int] | None = None
-    """(inode, mtime_ns, size) as a plain tuple: the warm path compares only this."""
+    key: tuple[int, int, int, int] | None = None
+    """(inode, mtime_ns, ctime_ns, size) as a plain tuple: the warm path compares only this.
+    None when what was read cannot be trusted later (see `_scan_cache`): read it again."""
     static: bool = False
     """True when the verdict cannot change with time (not an active state): reuse as is."""
 
@@ -351,13 +353,22 @@ def observe(
 
 
 class Scanner:
-    """Scans one root repeatedly, re-reading only what changed."""
+    """Scans one root repeatedly, re-reading only what changed.
 
-    def __init__(self, root: Path, policy: Policy) -> None:
+    With `persistent`, what the manifests said is also kept between processes in the user's
+    cache directory (`_scan_cache`): a fresh process then stats every manifest and reads only
+    the changed ones.
+    """
+
+    def __init__(self, root: Path, policy: Policy, *, persistent: bool = False) -> None:
         self.root = root
         self.policy = policy
         self._cache: dict[str, _CacheEntry] = {}
         self._root_real = os.path.realpath(root)
+        self._persist_path = _scan_cache.cache_file(self._root_real) if persistent else None
+        self._persist_header: tuple[Any, ...] = ()
+        self._reads = 0
+        """Manifests read since the cache file was loaded or saved: save only after reads."""
         self._index_key: tuple[int, int, int] | None = None
         self._index: IndexRead | None = None
         self._locations: dict[str, JobLocation] = {}
@@ -411,10 +422,14 @@ class Scanner:
         )
         jobs: dict[str, JobState] = {}
         with gc_paused():
+            if self._persist_path is not None and not self._persist_header:
+                self._restore()
             for job_id, location in items:
                 state = self._state_for(job_id, location, now)
                 if state is not None:
                     jobs[job_id] = state
+        if complete and self._persist_path is not None and self._reads:
+            self._persist(jobs)
         issues = (*index.issues, *self._location_issues)
         return Snapshot(
             self.root,
@@ -447,11 +462,16 @@ class Scanner:
         entry = self._cache.get(job_id)
         try:
             st = os.stat(manifest, follow_symlinks=False)
-            key: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+            key: tuple[int, int, int, int] | None = (
+                st.st_ino,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_size,
+            )
         except FileNotFoundError:
             key = None
         except OSError:
-            key = (-1, -1, -1)  # unreadable: read it to learn the problem
+            key = (-1, -1, -1, -1)  # unreadable: read it to learn the problem
         if entry is None or key is None or entry.key != key:
             entry = self._load(job_id, location, manifest, key)
             if entry is None:
@@ -482,9 +502,15 @@ class Scanner:
         return state
 
     def _load(
-        self, job_id: str, location: JobLocation, manifest: str, key: tuple[int, int, int] | None
+        self,
+        job_id: str,
+        location: JobLocation,
+        manifest: str,
+        key: tuple[int, int, int, int] | None,
     ) -> _CacheEntry | None:
+        read_at = time.time_ns()
         read = read_manifest(manifest)
+        self._reads += 1
         # a plain directory is a job only if it has job files or is indexed
         if (
             not read.ok
@@ -513,18 +539,67 @@ class Scanner:
                 )
         fingerprint = read.fingerprint
         mtime = fingerprint.mtime_ns / 1e9 if fingerprint else None
+        # Keep the stat as the key only if it is the stat of what was read (a writer may have
+        # replaced the file in between) and the file was not modified in the same clock tick
+        # as the read (racy-git: a same-size rewrite in that tick would keep the stat).
+        if (
+            key is None
+            or fingerprint is None
+            or (fingerprint.inode, fingerprint.mtime_ns, fingerprint.size)
+            != (key[0], key[1], key[3])
+            or _scan_cache.is_racy(fingerprint.mtime_ns, read_at)
+        ):
+            key = None
         return _CacheEntry(
             fingerprint,
             facts,
             problems,
             read.ok,
             mtime,
-            # the key of what was actually read (a writer may have replaced it since the stat)
-            key=None
-            if key is None or fingerprint is None
-            else (fingerprint.inode, fingerprint.mtime_ns, fingerprint.size),
+            key=key,
             static=not read.ok or category_of(facts.status) is not Category.ACTIVE,
         )
+
+    def _restore(self) -> None:
+        """Fill the cache from the cache file; a file that does not fit is not used."""
+        assert self._persist_path is not None
+        self._persist_header = _scan_cache.header(
+            self._root_real, JobFacts, facts_from.__code__.co_code
+        )
+        restored = _scan_cache.load(self._persist_path, self._persist_header)
+        try:
+            for job_id, (key, facts, problems, ok, static) in restored.items():
+                if job_id not in self._cache:
+                    self._cache[job_id] = _CacheEntry(
+                        _scan_cache.fingerprint_of(key),
+                        JobFacts(*facts),
+                        _scan_cache.problems_in(problems),
+                        ok,
+                        key[1] / 1e9,
+                        key=tuple(key),
+                        static=static,
+                    )
+        except (TypeError, ValueError):  # not what we wrote: read everything
+            self._cache.clear()
+        self._reads = 0
+
+    def _persist(self, jobs: dict[str, JobState]) -> None:
+        assert self._persist_path is not None
+        cache = self._cache
+        entries = {}
+        for job_id in jobs:
+            entry = cache.get(job_id)
+            if entry is not None and entry.key is not None:
+                facts = entry.facts
+                entries[job_id] = (
+                    entry.key,
+                    tuple(getattr(facts, name) for name in _FACT_NAMES),
+                    _scan_cache.problems_out(entry.problems),
+                    entry.manifest_ok,
+                    entry.static,
+                )
+        _scan_cache.save(self._persist_path, self._persist_header, entries)
+        self._reads = 0
 
     def _absent(self, job_id: str, location: JobLocation, now: float) -> JobState:
         """A job named by the index whose directory is gone or outside the root."""
@@ -540,6 +615,9 @@ class Scanner:
             obs,
             classify(obs, self.policy, now),
         )
+
+
+_FACT_NAMES = tuple(f.name for f in fields(JobFacts))
 
 
 def _inside_ok(location: JobLocation) -> bool:

@@ -94,12 +94,15 @@ class JobRecoveryManager:
         policy: Policy | None = None,
         operator: str | None = None,
         clock: Callable[[], float] = time.time,
+        scan_cache: bool = False,
     ) -> None:
+        """`scan_cache`: keep what the manifests said between processes (`_scan_cache`), for
+        commands run again and again on the same root (`logist status` from a monitor)."""
         self.root = resolve_root(root)
         self.policy = policy or Policy()
         self.operator = operator or operator_name()
         self._clock = clock
-        self._scanner = Scanner(self.root, self.policy)
+        self._scanner = Scanner(self.root, self.policy, persistent=scan_cache)
         self._scan_lock = threading.Lock()
         self._last: Snapshot | None = None
 

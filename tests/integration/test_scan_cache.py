@@ -1,0 +1,198 @@
+"""The persistent scan cache: a fresh process re-reads only what changed, and never trusts what
+it cannot prove unchanged (same-tick rewrites, restored mtimes, foreign files)."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import wait_for, write_job
+from logist.core import JobFacts, JobRecoveryManager, VerdictKind, _scan_cache
+from logist.core._identity import Liveness, identity_of, liveness
+from logist.core._manifest import MANIFEST_NAME
+
+# Manifests whose mtime is this far back are past the racy window.
+OLD = 3600
+
+
+def write_old(root: Path, job_id: str, **fields: object) -> Path:
+    job_dir = write_job(root, job_id, **fields)
+    manifest = job_dir / MANIFEST_NAME
+    past = time.time() - OLD
+    os.utime(manifest, (past, past))
+    return manifest
+
+
+_COUNT_READS = """
+import sys
+from logist.core import JobRecoveryManager
+reads = []
+sys.addaudithook(
+    lambda event, args: event == "open" and str(args[0]).endswith("job_manifest.json")
+    and reads.append(str(args[0]))
+)
+snapshot = JobRecoveryManager(sys.argv[1], scan_cache=True).scan()
+print(len(reads), " ".join(f"{j}={s.facts.status}" for j, s in sorted(snapshot.jobs.items())))
+"""
+
+
+def fresh_scan(root: Path) -> tuple[int, dict[str, str]]:
+    """Scan in a fresh process with the cache: (manifests opened, status per job)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_READS, str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    ).stdout.split()
+    return int(out[0]), dict(pair.split("=", 1) for pair in out[1:])
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path) -> Iterator[Path]:
+    home = tmp_path / "cache-home"
+    saved = os.environ["XDG_CACHE_HOME"]
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    yield home / "logist"
+    os.environ["XDG_CACHE_HOME"] = saved
+
+
+def test_a_second_process_reads_only_the_manifests_that_changed(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    for number in range(20):
+        write_old(jobs_root, f"j{number}", status="SUCCESS")
+    assert fresh_scan(jobs_root)[0] == 20
+    assert fresh_scan(jobs_root)[0] == 0
+    changed = write_old(jobs_root, "j3", status="FAILED")
+    assert changed.exists()
+    reads, statuses = fresh_scan(jobs_root)
+    assert reads == 1
+    assert statuses["j3"] == "FAILED"
+    assert statuses["j4"] == "SUCCESS"
+
+
+def test_a_rewrite_that_restores_size_and_mtime_is_still_seen(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    manifest = write_old(jobs_root, "j", status="PENDING")
+    fresh_scan(jobs_root)
+    stamp = manifest.stat()
+    text = manifest.read_text().replace('"PENDING"', '"SUCCESS"')
+    assert len(text) == stamp.st_size
+    with open(manifest, "r+") as stream:  # in place: the inode stays
+        stream.write(text)
+    os.utime(manifest, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert manifest.stat().st_ino == stamp.st_ino
+    assert fresh_scan(jobs_root) == (1, {"j": "SUCCESS"})
+
+
+def test_a_manifest_modified_in_the_same_tick_as_its_read_is_read_again(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    write_old(jobs_root, "old", status="SUCCESS")
+    write_job(jobs_root, "new", status="PENDING")  # mtime: now
+    assert fresh_scan(jobs_root)[0] == 2
+    reads, _ = fresh_scan(jobs_root)
+    assert reads == 1  # "new" is racy: not trusted from the cache
+
+
+def test_the_cache_lives_outside_the_root_and_a_damaged_one_is_ignored(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    write_old(jobs_root, "a", status="SUCCESS")
+    write_old(jobs_root, "b", status="PENDING")
+    before = sorted(str(p.relative_to(jobs_root)) for p in jobs_root.rglob("*"))
+    fresh_scan(jobs_root)
+    after = sorted(str(p.relative_to(jobs_root)) for p in jobs_root.rglob("*"))
+    assert before == after
+    (cache_file,) = cache_home.iterdir()
+    assert cache_file.stat().st_mode & 0o077 == 0
+    for damage in (b"", b"\x00garbage" * 100, cache_file.read_bytes()[:-7]):
+        cache_file.write_bytes(damage)
+        assert fresh_scan(jobs_root) == (2, {"a": "SUCCESS", "b": "PENDING"})
+    os.chmod(cache_file, 0o666)  # writable by others: not ours to trust
+    assert fresh_scan(jobs_root)[0] == 2
+    cache_file.unlink()
+    assert fresh_scan(jobs_root) == (2, {"a": "SUCCESS", "b": "PENDING"})
+
+
+def test_a_cache_written_for_another_boot_or_another_code_is_not_used(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    write_old(jobs_root, "a", status="SUCCESS")
+    fresh_scan(jobs_root)
+    (cache_file,) = cache_home.iterdir()
+    header = _scan_cache.header(str(jobs_root.resolve()), JobFacts, b"other code")
+    assert _scan_cache.load(cache_file, header) == {}
+
+    found_header, entries = marshal.loads(cache_file.read_bytes())
+    assert entries
+    stale = (found_header[0], found_header[1], "another-boot-id", *found_header[3:])
+    cache_file.write_bytes(marshal.dumps((stale, entries)))
+    assert fresh_scan(jobs_root)[0] == 1
+
+
+def test_process_evidence_is_observed_again_in_every_process(
+    jobs_root: Path, cache_home: Path, start_runner
+) -> None:
+    job = start_runner("r", "sleep", "60", heartbeat=1.0)
+    manifest = jobs_root / "r" / MANIFEST_NAME
+    past = time.time() - OLD
+    os.utime(manifest, (past, past))  # out of the racy window: its facts come from the cache
+    assert JobRecoveryManager(jobs_root, scan_cache=True).scan().jobs["r"].kind is (
+        VerdictKind.RUNNING
+    )
+    child = identity_of(job.child_pid)
+    assert child is not None
+    job.proc.kill()
+    job.proc.wait()
+    os.killpg(child.pid, signal.SIGKILL)
+    wait_for(lambda: liveness(child) is Liveness.DEAD)
+    reads, statuses = fresh_scan(jobs_root)
+    assert reads == 0 and statuses == {"r": "EXECUTING"}
+    snapshot = JobRecoveryManager(jobs_root, scan_cache=True).scan()
+    assert snapshot.jobs["r"].kind is VerdictKind.CRASHED
+
+
+def test_switched_off_by_the_environment(jobs_root: Path, cache_home: Path) -> None:
+    write_old(jobs_root, "a", status="SUCCESS")
+    os.environ[_scan_cache.CACHE_ENV] = "0"
+    try:
+        fresh_scan(jobs_root)
+        assert fresh_scan(jobs_root)[0] == 1
+        assert not cache_home.exists()
+    finally:
+        del os.environ[_scan_cache.CACHE_ENV]
+
+
+def test_jobs_json_is_compact_strict_and_sorted_worst_first(jobs_root: Path) -> None:
+    write_old(jobs_root, "done", status="SUCCESS")
+    write_old(jobs_root, "nan", status="PENDING", cost_threshold=float("nan"))
+    (jobs_root / "broken").mkdir()
+    (jobs_root / "broken" / MANIFEST_NAME).write_text('{"status": ')
+    out = subprocess.run(
+        [sys.executable, "-m", "logist", "jobs", "--root", str(jobs_root), "--json"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert out.count(b"\n") == 1 and b": " not in out.split(b'"jobs":')[0]
+    document = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in output"))
+    assert [j["job_id"] for j in document["jobs"]] == ["broken", "nan", "done"]
+    assert document["jobs"][1]["facts"]["cost_threshold"] is None
+    pretty = subprocess.run(
+        [sys.executable, "-m", "logist", "jobs", "--root", str(jobs_root), "--json", "--pretty"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert json.loads(pretty) == document
+    assert pretty.count(b"\n") > 20
