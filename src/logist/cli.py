@@ -537,15 +537,35 @@ def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequenc
         jobs_root = resolve_root(root)
     except RootNotFound as exc:
         _die(str(exc))
+    problem = not_a_jobs_root(jobs_root)
+    if problem is not None:
+        _die(problem[0])
     if job_id is None:
         import time
 
         job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    # The id first, on stdout (the command's own output goes to the job's log): an operator
+    # and a script both learn which job to look at before the command ends.
+    click.echo(_safe(job_id))
+    sys.stdout.flush()
     try:
         code = run_job(jobs_root, job_id, list(command), heartbeat=heartbeat)
     except LogistError as exc:  # RunnerError included
         _die(str(exc))
+    if code != 0:
+        _die(f"job {job_id}: {_how_it_ended(jobs_root, job_id, code)}", code)
     sys.exit(code)
+
+
+def _how_it_ended(jobs_root: Path, job_id: str, code: int) -> str:
+    """One line on why a run failed, as the runner recorded it in the job's history."""
+    try:
+        state = JobRecoveryManager(jobs_root).job(job_id)
+    except (LogistError, OSError):
+        return f"command ended with status {code}"
+    if state.facts.waiting_reason:
+        return f"{state.facts.waiting_reason} ({state.facts.status})"
+    return f"command ended with status {code} ({state.facts.status or 'status unknown'})"
 
 
 @main.group()

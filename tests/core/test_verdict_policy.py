@@ -186,11 +186,26 @@ def test_remote_stale_owner_on_another_host_past_the_lease_is_inferred_not_prove
     assert not verdict.proven
 
 
-@pytest.mark.parametrize("status", ["PENDING", "INTERVENTION_REQUIRED", "DETACHED"])
+@pytest.mark.parametrize("status", ["PENDING", "SUSPENDED", "DETACHED"])
 def test_idle_a_resting_state_needs_no_owner(status: str) -> None:
     obs = replace(UNOWNED, status=status, category=Category.RESTING, lock=LockState.UNKNOWN)
     verdict = classify(obs, POLICY, NOW)
     assert (verdict.kind, verdict.action) == (VerdictKind.IDLE, Action.NONE)
+
+
+def test_waiting_intervention_required_waits_for_a_person_with_the_reason_it_was_given() -> None:
+    obs = replace(
+        UNOWNED,
+        status="INTERVENTION_REQUIRED",
+        category=Category.RESTING,
+        waiting_reason="command exited with status 3",
+    )
+    verdict = classify(obs, POLICY, NOW)
+    assert (verdict.kind, verdict.action) == (VerdictKind.WAITING, Action.DECIDE)
+    assert verdict.reason == "INTERVENTION_REQUIRED: command exited with status 3"
+    assert not verdict.proven
+    unexplained = classify(replace(obs, waiting_reason=None), POLICY, NOW)
+    assert unexplained.reason == "INTERVENTION_REQUIRED: waiting for a person"
 
 
 @pytest.mark.parametrize("status", ["SUCCESS", "CANCELED", "FAILED"])

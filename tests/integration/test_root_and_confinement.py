@@ -208,7 +208,8 @@ def test_reading_a_root_in_every_way_changes_no_byte_mode_or_mtime_and_creates_n
     assert kinds["hung"] is VerdictKind.HUNG
     assert kinds["held-by-other"] is kinds["legacy-live"] is VerdictKind.SUSPECT
     assert kinds["stalled"] is VerdictKind.STALLED
-    assert kinds["logist-core"] is kinds["logist-cli"] is VerdictKind.IDLE
+    assert kinds["logist-core"] is VerdictKind.WAITING  # INTERVENTION_REQUIRED: a person must look
+    assert kinds["logist-cli"] is VerdictKind.IDLE
     assert kinds["escape"] is kinds["link-out"] is kinds["manifest-link"] is VerdictKind.CORRUPT
     assert ".." not in kinds and os.path.exists(jobs_root / "gone") is False
 

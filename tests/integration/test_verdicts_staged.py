@@ -153,12 +153,20 @@ def test_remote_stale_a_runner_on_another_host_whose_heartbeat_lease_passed(
     wait_for(lambda: manager.job("rs").kind is VerdictKind.REMOTE_STALE)
 
 
-@pytest.mark.parametrize("status", ["PENDING", "DRAFT", "INTERVENTION_REQUIRED", "DETACHED"])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        ("PENDING", VerdictKind.IDLE),
+        ("DRAFT", VerdictKind.IDLE),
+        ("INTERVENTION_REQUIRED", VerdictKind.WAITING),
+        ("DETACHED", VerdictKind.IDLE),
+    ],
+)
 def test_idle_a_resting_job_even_with_a_dead_runner_recorded(
-    manager: JobRecoveryManager, jobs_root: Path, procs: Processes, status: str
+    manager: JobRecoveryManager, jobs_root: Path, procs: Processes, status: str, kind: VerdictKind
 ) -> None:
     write_job(jobs_root, "i", status=status, owner=runner_block(procs.dead_identity()))
-    assert manager.job("i").kind is VerdictKind.IDLE
+    assert manager.job("i").kind is kind
 
 
 @pytest.mark.parametrize("status", ["SUCCESS", "CANCELED", "FAILED"])

@@ -139,7 +139,7 @@ def propose_adopt(manager: JobRecoveryManager, job_id: str) -> Proposal:
     """Adopting starts a supervisor that takes the job over: it is confirmed like a recovery."""
     state = manager.job(job_id)
     kind = state.verdict.kind
-    if kind not in (VerdictKind.DETACHED, VerdictKind.IDLE):
+    if kind not in (VerdictKind.DETACHED, VerdictKind.IDLE, VerdictKind.WAITING):
         why = f"job is {kind} ({state.verdict.reason}); only running or detached jobs reattach"
         return Proposal(Action.ADOPT, "Reattach", "Adopt", (), ((job_id, why),))
     change = (

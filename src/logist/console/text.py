@@ -80,6 +80,7 @@ VERDICT_STYLE: dict[VerdictKind, str] = {
     VerdictKind.SUSPECT: "yellow",
     VerdictKind.STALLED: "yellow",
     VerdictKind.REMOTE_STALE: "yellow",
+    VerdictKind.WAITING: "yellow",
     VerdictKind.UNVERIFIED: "cyan",
     VerdictKind.REMOTE: "blue",
     VerdictKind.RUNNING: "green",

@@ -37,7 +37,9 @@ LOW_DISK_FRACTION = 0.05
 CRITICAL_KINDS = frozenset(
     {VerdictKind.CRASHED, VerdictKind.HUNG, VerdictKind.DETACHED, VerdictKind.CORRUPT}
 )
-DEGRADED_KINDS = frozenset({VerdictKind.SUSPECT, VerdictKind.STALLED, VerdictKind.REMOTE_STALE})
+DEGRADED_KINDS = frozenset(
+    {VerdictKind.SUSPECT, VerdictKind.STALLED, VerdictKind.REMOTE_STALE, VerdictKind.WAITING}
+)
 
 
 class Health(StrEnum):

@@ -122,6 +122,7 @@ def plan_recovery(state: JobState, policy: Policy, *, force: bool = False) -> Re
         VerdictKind.SUSPECT: "evidence is contradictory: an operator must decide",
         VerdictKind.REMOTE: "job is owned by another host with a fresh heartbeat",
         VerdictKind.IDLE: "job is not crashed (nothing to recover)",
+        VerdictKind.WAITING: "job waits for a person, not for recovery (nothing to recover)",
         VerdictKind.DONE: "job has finished (nothing to recover)",
         VerdictKind.CORRUPT: "manifest is unreadable: restore it from a backup (validate --fix)",
     }

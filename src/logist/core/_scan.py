@@ -11,7 +11,7 @@ import itertools
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from ._manifest import (
     timestamp_problems,
 )
 from ._root import INDEX_NAME, IndexRead, JobLocation, RootIssue, enumerate_jobs, read_index
-from ._states import Category, category_of
+from ._states import WAITING_STATES, Category, category_of
 from ._verdicts import (
     SEVERITY_RANK,
     TRIAGE_KINDS,
@@ -78,6 +78,8 @@ class JobFacts:
     log_path: str | None = None
     last_action_id: str | None = None
     """The id of the last recovery we wrote (`recovery.last_action_id`): its audit line's key."""
+    waiting_reason: str | None = None
+    """For a job waiting for a person: why, from its newest history entry that says."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -248,7 +250,25 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         legacy_pid,
         log_path if type(log_path) is str else None,
         last_action_id if type(last_action_id) is str else None,
+        waiting_reason_from(history) if status in WAITING_STATES else None,
     )
+
+
+REASON_KEYS = ("reason", "error_message", "description", "summary", "message")
+"""History entry fields that say why, ours first (`reason`), then the original's."""
+
+
+def waiting_reason_from(history: Sequence[Any]) -> str | None:
+    """The newest history entry's reason (first line, bounded): what the person must look at."""
+    for entry in reversed(history):
+        if type(entry) is not dict:
+            continue
+        for key in REASON_KEYS:
+            value = entry.get(key)
+            if type(value) is str and value.strip():
+                line = value.strip().splitlines()[0]
+                return line if len(line) <= 200 else line[:199] + "…"
+    return None
 
 
 @dataclass(slots=True)
@@ -305,6 +325,7 @@ def observe(
             status=facts.status,
             category=category,
             manifest_problem=manifest_problem,
+            waiting_reason=facts.waiting_reason,
             activity_at=max(filter(None, (manifest_mtime, facts.last_event_at)), default=None),
         )
     lock_path = os.path.join(job_dir, LOCK_NAME)

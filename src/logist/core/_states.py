@@ -36,6 +36,9 @@ RESTING_STATES = frozenset(
         "DETACHED",
     }
 )
+WAITING_STATES = frozenset({"INTERVENTION_REQUIRED"})
+"""Resting states in which the job waits for a person: a command failed, could not start, or
+ended with an outcome nobody could know; Logist will not take it up by itself."""
 TERMINAL_STATES = frozenset({"SUCCESS", "CANCELED", "FAILED"})
 DEPRECATED_STATES = frozenset(
     {"RUNNING", "REVIEWING", "ATTACHED", "PAUSED", "REVIEW_REQUIRED", "DETACHED", "FAILED"}

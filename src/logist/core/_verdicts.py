@@ -13,7 +13,7 @@ from typing import Any
 
 from ._identity import Liveness
 from ._locking import LockState
-from ._states import Category
+from ._states import WAITING_STATES, Category
 
 DEFAULT_STALL_AFTER = 30 * 60.0
 DEFAULT_LEASE_FACTOR = 3.0
@@ -30,6 +30,8 @@ class VerdictKind(StrEnum):
     SUSPECT = "suspect"
     REMOTE = "remote"
     REMOTE_STALE = "remote-stale"
+    WAITING = "waiting"
+    """Resting, but waiting for a person (INTERVENTION_REQUIRED)."""
     IDLE = "idle"
     DONE = "done"
     CORRUPT = "corrupt"
@@ -44,6 +46,7 @@ SEVERITY_ORDER: tuple[VerdictKind, ...] = (
     VerdictKind.SUSPECT,
     VerdictKind.STALLED,
     VerdictKind.REMOTE_STALE,
+    VerdictKind.WAITING,
     VerdictKind.UNVERIFIED,
     VerdictKind.REMOTE,
     VerdictKind.RUNNING,
@@ -59,9 +62,13 @@ TRIAGE_KINDS = frozenset(
         VerdictKind.STALLED,
         VerdictKind.SUSPECT,
         VerdictKind.REMOTE_STALE,
+        VerdictKind.WAITING,
         VerdictKind.CORRUPT,
     }
 )
+
+RESTING_KINDS = frozenset({VerdictKind.IDLE, VerdictKind.WAITING})
+"""Verdicts of a job in a resting state: nothing to recover (waiting only needs a person)."""
 
 
 class Action(StrEnum):
@@ -107,6 +114,8 @@ class Observation:
     started_at: float | None = None
     activity_at: float | None = None
     manifest_problem: str | None = None
+    waiting_reason: str | None = None
+    """Why a job waiting for a person waits (its newest history entry's reason)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +174,14 @@ def classify(obs: Observation, policy: Policy, now: float) -> Verdict:
     if category is Category.TERMINAL:
         return Verdict(
             VerdictKind.DONE, f"{obs.status}: finished", Action.NONE, False, {"status": obs.status}
+        )
+    if category is Category.RESTING and obs.status in WAITING_STATES:
+        return Verdict(
+            VerdictKind.WAITING,
+            f"{obs.status}: {obs.waiting_reason or 'waiting for a person'}",
+            Action.DECIDE,
+            False,
+            {"status": obs.status},
         )
     if category is Category.RESTING:
         return Verdict(

@@ -74,7 +74,7 @@ from ._root import INDEX_NAME, STATE_DIR, RootIssue, resolve_root, validate_job_
 from ._scan import JobState, Scanner, Snapshot, facts_from
 from ._states import Category
 from ._validation import DiskFacts, Finding, FixKind, snapshot_findings
-from ._verdicts import Policy, VerdictKind, classify
+from ._verdicts import RESTING_KINDS, Policy, VerdictKind, classify
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class JobRecoveryManager:
         if not plan.allowed:
             outcome = (
                 Outcome.NOOP
-                if plan.verdict in (VerdictKind.IDLE, VerdictKind.DONE)
+                if plan.verdict in RESTING_KINDS or plan.verdict is VerdictKind.DONE
                 else Outcome.REFUSED
             )
             return ActionResult(
@@ -545,7 +545,7 @@ class JobRecoveryManager:
         )
 
     def _reset_while_alive(self, state: JobState) -> bool:
-        if state.verdict.kind is not VerdictKind.IDLE:
+        if state.verdict.kind not in RESTING_KINDS:
             return False
         read = read_manifest(state.path / MANIFEST_NAME)
         last = read.data.get(LAST_OWNER_KEY) if read.data else None

@@ -23,6 +23,7 @@ VERDICT_HELP = {
     VerdictKind.SUSPECT: "contradictory evidence: an operator decides",
     VerdictKind.STALLED: "no owner recorded, no activity for 30 min: r recovers (inferred)",
     VerdictKind.REMOTE_STALE: "owner on another host, lease expired: r recovers (inferred)",
+    VerdictKind.WAITING: "INTERVENTION_REQUIRED: a person must look (reason from its history)",
     VerdictKind.UNVERIFIED: "no owner recorded, recent activity: wait and watch",
     VerdictKind.REMOTE: "owned by another host with a fresh heartbeat",
     VerdictKind.RUNNING: "owner alive, heartbeat fresh: a watches it",
