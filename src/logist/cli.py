@@ -537,13 +537,14 @@ def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequenc
         jobs_root = resolve_root(root)
     except RootNotFound as exc:
         _die(str(exc))
-    problem = not_a_jobs_root(jobs_root)
-    if problem is not None:
-        _die(problem[0])
     if job_id is None:
         import time
 
         job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    # A job directory prepared beforehand is the operator's word that this is the root.
+    problem = None if (jobs_root / job_id).is_dir() else not_a_jobs_root(jobs_root)
+    if problem is not None:
+        _die(problem[0])
     # The id first, on stdout (the command's own output goes to the job's log): an operator
     # and a script both learn which job to look at before the command ends.
     click.echo(_safe(job_id))

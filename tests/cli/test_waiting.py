@@ -102,3 +102,12 @@ def test_recovering_a_waiting_job_is_a_no_op_it_needs_a_person(jobs_root: Path) 
         "no-op",
         "job waits for a person, not for recovery (nothing to recover)",
     )
+
+
+def test_run_refuses_a_directory_that_is_not_a_jobs_root(tmp_path: Path) -> None:
+    write_job(tmp_path / "jobs", "a", status="PENDING")
+    (tmp_path / "README").write_text("a project")
+    done = logist("run", "--root", str(tmp_path), "--", "true")
+    assert done.returncode == 2
+    assert f"did you mean {tmp_path / 'jobs'}?" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README", "jobs"]
