@@ -10,6 +10,7 @@ with its identity: exactly the evidence recovery needs. Before each write it che
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import select
@@ -19,7 +20,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,15 @@ from .core._identity import (
     identity_from_record,
     identity_of,
     liveness,
+    terminate_verified,
 )
 from .core._locking import JobLock
 from .core._manifest import (
     LAST_OWNER_KEY,
     MANIFEST_NAME,
     OWNER_KEY,
+    Fingerprint,
+    ManifestRead,
     dumps,
     history_entry,
     now_naive_iso,
@@ -46,7 +50,7 @@ from .core._manifest import (
 )
 from .core._root import validate_job_id
 from .core._scan import HEARTBEAT_NAME
-from .core._states import Category, category_of
+from .core._states import ORIGINAL_MOVES, Category, category_of, original_path
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,16 @@ _GATE = 'IFS= read -r go && [ "$go" = go ] || exit 125; exec "$@" </dev/null'
 
 class RunnerError(LogistError):
     """The runner could not start the job."""
+
+
+class ForeignStop(JobChanged):
+    """Another tool (the original Logist, a person) set the job to a resting or terminal status
+    while we ran it: the command is stopped, and no transition of ours follows theirs."""
+
+    def __init__(self, job_id: str, status: object) -> None:
+        super().__init__(job_id)
+        self.status = status
+        self.reason = f"status set to {status} by another tool while the command ran"
 
 
 def _generation(data: dict[str, Any]) -> int:
@@ -79,6 +93,8 @@ class _Job:
     data: dict[str, Any]
     raw: bytes | None
     generation: int
+    written: Fingerprint | None = None
+    """The manifest's fingerprint after our last write: anything else is someone else's write."""
 
     @classmethod
     def load(cls, job_dir: Path, job_id: str) -> _Job:
@@ -86,17 +102,32 @@ class _Job:
         read = read_manifest(job_dir / MANIFEST_NAME)
         if read.data is None:
             raise RunnerError(f"manifest of {job_id!r} is unreadable: {read.problems[0].message}")
-        return cls(job_dir, job_id, read.data, read.raw, _generation(read.data))
+        return cls(job_dir, job_id, read.data, read.raw, _generation(read.data), read.fingerprint)
 
-    def reload_checked(self) -> None:
-        """Re-read the manifest; raise JobChanged if someone else wrote a generation since."""
-        read = read_manifest(self.job_dir / MANIFEST_NAME)
+    def check(self, read: ManifestRead) -> None:
+        """Raise if `read` shows the job taken from us: JobChanged when another recoverer wrote
+        a generation; ForeignStop when a tool that keeps no generation (the original Logist)
+        set a resting or terminal status. Other foreign edits are kept (merged on our next
+        write)."""
+        if read.fingerprint is not None and read.fingerprint == self.written:
+            return
         if read.data is None or _generation(read.data) != self.generation:
             raise JobChanged(self.job_id)
-        self.data, self.raw = read.data, read.raw
+        status = read.data.get("status")
+        if status != self.data.get("status") and category_of(
+            status if isinstance(status, str) else None
+        ) in (Category.RESTING, Category.TERMINAL):
+            raise ForeignStop(self.job_id, status)
+
+    def reload_checked(self) -> None:
+        """Re-read the manifest, fenced (see `check`)."""
+        read = read_manifest(self.job_dir / MANIFEST_NAME)
+        self.check(read)
+        assert read.data is not None
+        self.data, self.raw, self.written = read.data, read.raw, read.fingerprint
 
     def write(self) -> None:
-        write_manifest(self.job_dir, self.data, previous_raw=self.raw)
+        self.written = write_manifest(self.job_dir, self.data, previous_raw=self.raw)
         self.generation = self.data["generation"]
         self.raw = dumps(self.data)  # the bytes just written: no need to read them back
 
@@ -108,29 +139,64 @@ class _Job:
         retire_owner: bool = False,
         **entry: Any,
     ) -> None:
-        """Re-read (fenced on generation), apply `updates`, set `status` with a history entry.
+        """Re-read (fenced), apply `updates`, set `status` with a history entry, in one write.
 
-        `retire_owner` moves the owner record to LAST_OWNER_KEY: the owner is leaving.
+        The status moves only as the original Logist's state machine allows: a move it forbids
+        (EXECUTING -> PENDING) is written as its chain of allowed moves, one history entry each
+        (EXECUTING -> HARVESTING -> INTERVENTION_REQUIRED). `retire_owner` moves the owner
+        record to LAST_OWNER_KEY: the owner is leaving.
         """
         self.reload_checked()
+        previous = self.data.get("status")
+        chain = _chain(previous, status)
         self.data.update(updates or {})
         if retire_owner and OWNER_KEY in self.data:
             self.data[LAST_OWNER_KEY] = self.data.pop(OWNER_KEY)
-        previous = self.data.get("status")
         self.data["status"] = status
-        self.data.setdefault("history", [])
-        if not isinstance(self.data["history"], list):
+        if not isinstance(self.data.get("history"), list):
             self.data["history"] = []
-        self.data["history"].append(
-            history_entry(
-                entry.pop("event", "RUNNER_TRANSITION"),
-                previous_status=previous,
-                new_status=status,
-                tool=TOOL,
-                **entry,
+        event = entry.pop("event", "RUNNER_TRANSITION")
+        for before, after in list(itertools.pairwise(chain)) or [(previous, status)]:
+            last = after == status
+            self.data["history"].append(
+                history_entry(
+                    event if last else "RUNNER_TRANSITION",
+                    previous_status=before,
+                    new_status=after,
+                    tool=TOOL,
+                    **(entry if last else {"toward": status}),
+                )
             )
-        )
         self.write()
+
+    def note_stopped(self, stop: ForeignStop) -> None:
+        """Record why the command was stopped, leaving the other tool's status as it set it."""
+        with contextlib.suppress(JobChanged, OSError):
+            read = read_manifest(self.job_dir / MANIFEST_NAME)
+            if read.data is None or _generation(read.data) != self.generation:
+                raise JobChanged(self.job_id)
+            self.data, self.raw = read.data, read.raw
+            if OWNER_KEY in self.data:
+                self.data[LAST_OWNER_KEY] = self.data.pop(OWNER_KEY)
+            if not isinstance(self.data.get("history"), list):
+                self.data["history"] = []
+            self.data["history"].append(
+                history_entry("RUNNER_STOPPED", status=stop.status, reason=stop.reason, tool=TOOL)
+            )
+            self.write()
+
+
+def _chain(status: object, target: str) -> list[object]:
+    """The statuses from `status` to `target` through moves the original allows; a status it
+    has no rule for moves directly. RunnerError when the original allows no way at all."""
+    if status == target:
+        return [status]
+    if not isinstance(status, str) or status not in ORIGINAL_MOVES:
+        return [status, target]
+    chain = original_path(status, target)
+    if chain is None:
+        raise RunnerError(f"the original Logist allows no way from {status} to {target}")
+    return list(chain)
 
 
 def _new_manifest(job_id: str, command: Sequence[str]) -> dict[str, Any]:
@@ -151,7 +217,9 @@ def _new_manifest(job_id: str, command: Sequence[str]) -> dict[str, Any]:
 class _Heartbeat(threading.Thread):
     """Refreshes `<job>/heartbeat` and watches for a recovery behind our back."""
 
-    def __init__(self, job: _Job, interval: float, on_fenced: Any) -> None:
+    def __init__(
+        self, job: _Job, interval: float, on_fenced: Callable[[JobChanged], None]
+    ) -> None:
         super().__init__(name="logist-heartbeat", daemon=True)
         self.job = job
         self.interval = interval
@@ -174,9 +242,12 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(self.interval):
             read = read_manifest(self.job.job_dir / MANIFEST_NAME)
-            if read.data is not None and _generation(read.data) != self.job.generation:
-                self.on_fenced()
-                return
+            if read.data is not None:  # unreadable for a moment: judged again next beat
+                try:
+                    self.job.check(read)
+                except JobChanged as taken:
+                    self.on_fenced(taken)
+                    return
             self.beat()
 
 
@@ -256,7 +327,7 @@ def run_job(
 
 
 def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Path) -> int:
-    fenced = threading.Event()
+    taken: list[JobChanged] = []
     started: list[subprocess.Popen[bytes]] = []
     pending: list[int] = []
 
@@ -309,8 +380,8 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         job.write()  # the command's identity, so a dead runner leaves a detectable orphan
         _open_gate(child)
 
-        def on_fenced() -> None:
-            fenced.set()
+        def on_fenced(why: JobChanged) -> None:
+            taken.append(why)
             _terminate_group(child)
 
         beat = _Heartbeat(job, interval, on_fenced)
@@ -323,10 +394,20 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if fenced.is_set():
-        log.warning("job %s was recovered by someone else; stopped without writing", job.job_id)
+    if taken:
+        _stopped(job, taken[0])
         return 128 + signal.SIGTERM
     return _finish(job, code)
+
+
+def _stopped(job: _Job, why: JobChanged) -> None:
+    """The job was taken from us and its command stopped: say why, write no transition."""
+    if isinstance(why, ForeignStop):
+        log.warning("job %s: %s; command stopped", job.job_id, why.reason)
+        job.note_stopped(why)
+        _remove_heartbeat(job)
+    else:
+        log.warning("job %s was recovered by someone else; stopped without writing", job.job_id)
 
 
 def _open_gate(child: subprocess.Popen[bytes]) -> None:
@@ -358,6 +439,9 @@ def _record_exit(job: _Job, outcome: str, reason: str, code: int | None) -> bool
         job.transition(
             outcome, retire_owner=True, event="RUNNER_FINISHED", reason=reason, exit_code=code
         )
+    except ForeignStop as stop:  # e.g. CANCELED by the original: no CANCELED -> HARVESTING
+        job.note_stopped(stop)
+        return False
     except JobChanged:
         return False
     return True
@@ -407,12 +491,21 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
         target = _active_status_to_restore(job.data)
         job.transition(target, {OWNER_KEY: record}, event="RUNNER_ADOPTED", child_pid=child.pid)
         fenced = threading.Event()
-        beat = _Heartbeat(job, heartbeat, fenced.set)
+        taken: list[JobChanged] = []
+
+        def on_fenced(why: JobChanged) -> None:
+            taken.append(why)
+            fenced.set()
+
+        beat = _Heartbeat(job, heartbeat, on_fenced)
         beat.beat()
         beat.start()
         _wait_foreign(child, fenced, poll)
         beat.stop.set()
-        if fenced.is_set():
+        if taken:
+            if isinstance(taken[0], ForeignStop):
+                terminate_verified([child])
+            _stopped(job, taken[0])
             return 1
         reason = "adopted command exited; its exit status is unknown"
         if not _record_exit(job, "INTERVENTION_REQUIRED", reason, None):

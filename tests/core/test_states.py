@@ -36,7 +36,7 @@ def test_a_status_logist_does_not_define_is_unknown(status: str | None) -> None:
         ("HARVESTING", "INTERVENTION_REQUIRED"),
         ("RUNNING", "PENDING"),
         ("REVIEWING", "REVIEW_REQUIRED"),
-        ("ATTACHED", "DETACHED"),
+        ("ATTACHED", "SUSPENDED"),
     ],
 )
 def test_a_first_crash_sends_each_active_state_to_its_safe_state(

@@ -356,7 +356,7 @@ def test_a_job_in_a_directory_that_refuses_writes_fails_with_permission_denied(
         ("HARVESTING", "INTERVENTION_REQUIRED"),
         ("RUNNING", "PENDING"),
         ("REVIEWING", "REVIEW_REQUIRED"),
-        ("ATTACHED", "DETACHED"),
+        ("ATTACHED", "SUSPENDED"),
     ],
 )
 def test_each_crashed_active_state_is_recovered_to_its_safe_state(

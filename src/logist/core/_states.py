@@ -71,9 +71,71 @@ def safe_state(status: str, crash_count: int, retry_cap: int = DEFAULT_RETRY_CAP
         "HARVESTING": "INTERVENTION_REQUIRED",
         "RUNNING": "PENDING",
         "REVIEWING": "REVIEW_REQUIRED",
-        "ATTACHED": "DETACHED",
+        # Not DETACHED: the original lets nothing leave DETACHED. From SUSPENDED it can RESUME
+        # or CANCEL, and ATTACHED -> SUSPENDED is a move its own state machine allows.
+        "ATTACHED": "SUSPENDED",
     }
     try:
         return mapping[status]
     except KeyError:
         raise ValueError(f"{status!r} is not an active state") from None
+
+
+# The moves the original Logist's state machine allows (its `validate_state_transition`, commit
+# 1b3d3e9), as data: status -> the statuses it may change to. A status missing here (PAUSED,
+# FAILED) has no rule there; DETACHED and the terminal states allow nothing.
+ORIGINAL_MOVES: dict[str, frozenset[str]] = {
+    "DRAFT": frozenset({"PENDING", "SUSPENDED", "CANCELED"}),
+    "PENDING": frozenset({"PROVISIONING", "SUSPENDED", "CANCELED", "RUNNING"}),
+    "PROVISIONING": frozenset({"EXECUTING", "INTERVENTION_REQUIRED", "CANCELED"}),
+    "EXECUTING": frozenset({"HARVESTING", "RECOVERING", "CANCELED"}),
+    "RECOVERING": frozenset({"EXECUTING"}),
+    "HARVESTING": frozenset({"SUCCESS", "APPROVAL_REQUIRED", "INTERVENTION_REQUIRED", "CANCELED"}),
+    "RUNNING": frozenset(
+        {"HARVESTING", "SUSPENDED", "CANCELED", "INTERVENTION_REQUIRED", "REVIEW_REQUIRED"}
+    ),
+    "REVIEW_REQUIRED": frozenset(
+        {"APPROVAL_REQUIRED", "INTERVENTION_REQUIRED", "SUSPENDED", "CANCELED", "REVIEWING"}
+    ),
+    "REVIEWING": frozenset({"APPROVAL_REQUIRED", "INTERVENTION_REQUIRED", "SUSPENDED", "CANCELED"}),
+    "APPROVAL_REQUIRED": frozenset({"SUCCESS", "PENDING", "SUSPENDED", "CANCELED"}),
+    "INTERVENTION_REQUIRED": frozenset({"PENDING", "SUSPENDED", "CANCELED"}),
+    "SUSPENDED": frozenset({"PENDING", "CANCELED"}),
+    "ATTACHED": frozenset({"SUSPENDED", "DETACHED"}),
+    "DETACHED": frozenset(),
+    "SUCCESS": frozenset(),
+    "CANCELED": frozenset(),
+}
+
+
+def original_allows(status: str, target: str) -> bool:
+    """Whether the original's state machine lets `status` change to `target`."""
+    moves = ORIGINAL_MOVES.get(status)
+    if moves is None:
+        return status in ("PAUSED", "FAILED")  # no rule there; unknown statuses: no
+    return target in moves
+
+
+def original_path(status: str, target: str) -> list[str] | None:
+    """The shortest chain of moves the original allows from `status` to `target` (both ends
+    included, never through a terminal state); None when there is none (e.g. from DETACHED)."""
+    if status == target:
+        return [status]
+    paths = {status: [status]}
+    frontier = [status]
+    while frontier:
+        following = []
+        for current in frontier:
+            # INTERVENTION_REQUIRED first: a human re-submits, nothing is approved or rejected
+            moves = ORIGINAL_MOVES.get(current, ())
+            for step in sorted(moves, key=lambda s: (s != "INTERVENTION_REQUIRED", s)):
+                if step in paths or (step in TERMINAL_STATES and step != target):
+                    continue
+                paths[step] = [*paths[current], step]
+                if step == target:
+                    return paths[step]
+                following.append(step)
+        frontier = following
+    if status in ("PAUSED", "FAILED") and target not in TERMINAL_STATES:
+        return [status, target]
+    return None
