@@ -32,7 +32,7 @@ from inotify_simple import INotify, flags
 
 from ._health import NETWORK_FS, filesystem_type
 from ._identity import Liveness, boot_id, host_name, identity_from_record, read_proc_stat
-from ._manifest import MANIFEST_NAME
+from ._manifest import MANIFEST_NAME, Fingerprint
 from ._root import INDEX_NAME
 from ._scan import HEARTBEAT_NAME, JobState
 from ._states import Category
@@ -50,15 +50,13 @@ ROOT_MASK = (
     | flags.MOVE_SELF
     | flags.ONLYDIR
 )
-JOB_MASK = flags.MOVED_TO | flags.CLOSE_WRITE | flags.DELETE | flags.DELETE_SELF | flags.ONLYDIR
-"""A manifest replaced (our atomic writes rename into place; Logist's tools write in place)."""
-HEARTBEAT_MASK = JOB_MASK | flags.ATTRIB
-"""Only for a job judged hung: its heartbeat being touched again is news. A running job's
-heartbeat is not watched (1,000 runners beating every 5 s would wake us 200 times a second
-to learn nothing)."""
+FILE_MASK = flags.CLOSE_WRITE | flags.ATTRIB | flags.DELETE_SELF | flags.MOVE_SELF
+"""On a job's manifest itself, not its directory: written in place (Logist's tools), replaced
+(our atomic rename drops the old inode's link count: ATTRIB) or deleted. A directory watch
+would also wake us for every heartbeat: 1,000 runners beating every 5 s, 200 times a second
+to learn nothing. The heartbeat file is watched only while its job is judged hung."""
 RESERVED_FDS = 64
 """Descriptors left for everything else (manifests read, sockets, hooks)."""
-WATCHED_NAMES = frozenset({MANIFEST_NAME, HEARTBEAT_NAME})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +78,7 @@ class Coverage:
     """What is watched by events and what is left to the periodic pass (status and metrics)."""
 
     pidfds: int
-    job_dirs: int
+    job_files: int
     root_watched: bool
     unwatched: int
     """Active jobs left to the periodic pass (remote owner, no identity, limits)."""
@@ -118,9 +116,12 @@ class Watching:
         self._max_pidfds = _pidfd_budget() if max_pidfds is None else max_pidfds
         self._pidfds: dict[tuple[int, int], tuple[int, _Tracked]] = {}
         self._exited: dict[str, float] = {}
+        self._changed: set[str] = set()
+        """Jobs whose manifest changed before its watch was (re-)added."""
         self._inotify: INotify | None = None
         self._root_wd: int | None = None
-        self._dirs: dict[str, tuple[int, int]] = {}  # job -> (wd, mask)
+        self._files: dict[str, tuple[int, ...]] = {}
+        """Job -> the watch descriptors of its manifest (and heartbeat while hung)."""
         self._wd_job: dict[int, str] = {}
         self._unwatched = 0
         self._reason: str | None = None
@@ -144,7 +145,7 @@ class Watching:
     def coverage(self) -> Coverage:
         return Coverage(
             len(self._pidfds),
-            len(self._dirs),
+            len(self._files),
             self._root_wd is not None,
             self._unwatched,
             self._reason,
@@ -163,6 +164,8 @@ class Watching:
                 self._watch_root()  # the root came back
             exits, self._exited = self._exited, {}
             jobs.update(exits)
+            jobs.update(self._changed)
+            self._changed.clear()
             now = self._clock()
             if now >= self._next_pass:
                 self._next_pass = now + self.interval
@@ -208,7 +211,7 @@ class Watching:
 
     def _track(self, jobs: list[JobState]) -> None:
         wanted: dict[tuple[int, int], _Tracked] = {}
-        dirs: dict[str, tuple[str, int]] = {}
+        files: dict[str, tuple[tuple[str, ...], Fingerprint | None]] = {}
         unwatched = 0
         host, boot = host_name(), boot_id()
         for job in jobs:
@@ -227,8 +230,12 @@ class Watching:
                 wanted[key] = _Tracked(job.job_id, identity.pid, identity.start_token)
             elif obs.owner is not Liveness.DEAD:
                 unwatched += 1  # remote, legacy or unknown owner: the periodic pass decides
-            mask = HEARTBEAT_MASK if job.verdict.kind is VerdictKind.HUNG else JOB_MASK
-            dirs[job.job_id] = (job.location.directory, mask)
+            manifest = os.path.join(job.location.directory, MANIFEST_NAME)
+            if job.verdict.kind is VerdictKind.HUNG:
+                heartbeat = os.path.join(job.location.directory, HEARTBEAT_NAME)
+                files[job.job_id] = ((manifest, heartbeat), job.fingerprint)
+            else:
+                files[job.job_id] = ((manifest,), job.fingerprint)
         for key in [k for k in self._pidfds if k not in wanted]:
             self._drop_pidfd(key)
         for key, tracked in wanted.items():
@@ -236,7 +243,7 @@ class Watching:
                 continue
             if len(self._pidfds) >= self._max_pidfds or not self._open_pidfd(key, tracked):
                 unwatched += 1  # more owners than descriptors: the periodic pass decides
-        self._unwatched = unwatched + self._watch_dirs(dirs)
+        self._unwatched = unwatched + self._watch_files(files)
 
     def _open_pidfd(self, key: tuple[int, int], tracked: _Tracked) -> bool:
         try:
@@ -297,29 +304,41 @@ class Watching:
     def _everything_soon(self) -> None:
         self._next_pass = self._clock()
 
-    def _watch_dirs(self, wanted: dict[str, tuple[str, int]]) -> int:
-        """Add, update and remove job directory watches; returns how many could not be added."""
+    def _watch_files(self, wanted: dict[str, tuple[tuple[str, ...], Fingerprint | None]]) -> int:
+        """Add and remove the jobs' file watches; returns how many jobs could not be watched.
+
+        A job whose file changed was dropped from `_files` when the event came: its watch is
+        added again here, on the file now at that path (a rename installs a new inode). A
+        manifest that is no longer the one the job was judged on (written between that
+        judgement and this watch) makes the job due again: no change falls in the gap."""
         if self._inotify is None:
             return len(wanted)
-        for job_id in [j for j in self._dirs if j not in wanted]:
-            wd, _ = self._dirs.pop(job_id)
-            self._wd_job.pop(wd, None)
-            with contextlib.suppress(OSError):
-                self._inotify.rm_watch(wd)
+        for job_id in [j for j in self._files if j not in wanted]:
+            for wd in self._files.pop(job_id):
+                self._wd_job.pop(wd, None)
+                with contextlib.suppress(OSError):
+                    self._inotify.rm_watch(wd)
         failed = 0
-        for job_id, (directory, mask) in wanted.items():
-            current = self._dirs.get(job_id)
-            if current is not None and current[1] == mask:
+        for job_id, (paths, judged) in wanted.items():
+            current = self._files.get(job_id)
+            if current is not None and len(current) == len(paths):
                 continue
-            try:
-                wd = self._inotify.add_watch(directory, mask)
-            except OSError as exc:  # ENOSPC: max_user_watches reached; ENOENT: gone meanwhile
-                if exc.errno == errno.ENOSPC:
-                    log.warning("inotify watch limit reached: %s left to the periodic pass", job_id)
+            wds = []
+            for path in paths:
+                try:
+                    wd = self._inotify.add_watch(path, FILE_MASK)
+                except OSError as exc:  # ENOSPC: max_user_watches; ENOENT: not written yet
+                    if exc.errno == errno.ENOSPC:
+                        log.warning("inotify watch limit: %s left to the periodic pass", job_id)
+                    continue
+                wds.append(wd)
+                self._wd_job[wd] = job_id
+            if wds:
+                self._files[job_id] = tuple(wds)
+            else:
                 failed += 1
-                continue
-            self._dirs[job_id] = (wd, mask)
-            self._wd_job[wd] = job_id
+            if judged is not None and _fingerprint(paths[0]) != judged:
+                self._changed.add(job_id)
         return failed
 
     def _read_inotify(self, jobs: set[str]) -> bool:
@@ -338,15 +357,20 @@ class Watching:
                     everything = True  # a job directory or the index came or went
                 continue
             job_id = self._wd_job.get(event.wd)
-            if job_id is None:
-                continue
             if event.mask & flags.IGNORED:
                 self._wd_job.pop(event.wd, None)
-                self._dirs.pop(job_id, None)
-                jobs.add(job_id)
-            elif event.mask & flags.DELETE_SELF or event.name in WATCHED_NAMES:
-                jobs.add(job_id)
+            if job_id is None:
+                continue
+            jobs.add(job_id)
+            self._files.pop(job_id, None)  # watched again on the next follow()
         return everything
+
+
+def _fingerprint(path: str) -> Fingerprint | None:
+    try:
+        return Fingerprint.of(os.stat(path, follow_symlinks=False))
+    except OSError:
+        return None
 
 
 def _pidfd_budget() -> int:

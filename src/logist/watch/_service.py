@@ -427,7 +427,7 @@ class WatchService:
             if coverage is None
             else {
                 "pidfds": coverage.pidfds,
-                "job_dirs": coverage.job_dirs,
+                "job_files": coverage.job_files,
                 "unwatched": coverage.unwatched,
                 "reason": coverage.reason,
             },

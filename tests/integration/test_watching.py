@@ -1,0 +1,150 @@
+"""The core's event-driven detection with real runners: pidfd deaths, file changes, fallbacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from conftest import RunningJob, read_job, write_job
+from logist.core import JobRecoveryManager, Wake, Watching
+from logist.core._identity import identity_of
+from logist.core._manifest import atomic_write_bytes
+from staging import Processes, crashed_job
+
+
+def _first_wake(watching: Watching, want: Callable[[Wake], bool], timeout: float = 10.0) -> Wake:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        wake = watching.wait(timeout=deadline - time.monotonic())
+        if want(wake):
+            return wake
+    raise AssertionError("no such wake in time")
+
+
+def _settled(manager: JobRecoveryManager, watching: Watching) -> None:
+    """Follow the root as judged now until nothing more happens (the start-up pass, the
+    runners' last writes), as a user re-judges and follows after every wake."""
+    for attempt in range(50):
+        watching.follow(manager.scan().jobs.values())
+        if not watching.wait(timeout=0.3).jobs and attempt > 0:
+            return
+    raise AssertionError("the root never settled")
+
+
+def test_a_runner_killed_wakes_the_waiter_at_once_with_its_job_and_exit_time(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    job = start_runner("victim")
+    start_runner("bystander")
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        assert watching.coverage().pidfds == 2
+        killed_at = time.time()
+        os.kill(job.runner_pid, signal.SIGKILL)
+        wake = _first_wake(watching, lambda w: bool(w.jobs))
+        assert wake.jobs == {"victim"} and not wake.everything
+        assert 0 <= wake.exits["victim"] - killed_at < 1.0
+    finally:
+        watching.close()
+
+
+def test_a_recycled_pid_is_not_watched_as_the_owner(jobs_root: Path, procs: Processes) -> None:
+    """The recorded start token names a process that is gone; a live process now has its pid."""
+    stranger = identity_of(procs.sleeper().pid)
+    assert stranger is not None
+    crashed_job(jobs_root, "reused", replace(stranger, start_token=stranger.start_token - 1))
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        assert watching.coverage().pidfds == 0
+    finally:
+        watching.close()
+
+
+def test_a_manifest_replaced_and_a_new_job_wake_the_waiter(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    start_runner("active")
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        data = read_job(jobs_root, "active")
+        data["current_phase"] = "two"
+        manifest = jobs_root / "active" / "job_manifest.json"
+        atomic_write_bytes(manifest, json.dumps(data).encode())  # ours: renamed into place
+        assert "active" in _first_wake(watching, lambda w: bool(w.jobs)).jobs
+        watching.follow(manager.scan().jobs.values())  # as a user does after re-judging
+        manifest.write_text(json.dumps(data))  # Logist's tools: written in place
+        assert "active" in _first_wake(watching, lambda w: bool(w.jobs)).jobs
+        write_job(jobs_root, "newcomer")
+        assert _first_wake(watching, lambda w: w.everything)
+    finally:
+        watching.close()
+
+
+def test_a_running_jobs_heartbeat_does_not_wake_the_waiter(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    start_runner("beating", heartbeat=0.05)
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        assert watching.wait(timeout=0.5) == Wake(), "20 heartbeats woke the waiter"
+    finally:
+        watching.close()
+
+
+def test_more_owners_than_descriptors_are_left_to_the_periodic_pass(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    for n in range(3):
+        start_runner(f"job{n}")
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=0.3, max_pidfds=1)
+    try:
+        _settled(manager, watching)
+        coverage = watching.coverage()
+        assert (coverage.pidfds, coverage.unwatched) == (1, 2)
+        started = time.monotonic()
+        assert _first_wake(watching, lambda w: w.everything)  # the periodic pass still comes
+        assert time.monotonic() - started < 2.0
+    finally:
+        watching.close()
+
+
+def test_interrupt_from_another_thread_returns_wait(jobs_root: Path) -> None:
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _first_wake(watching, lambda w: w.everything)
+        threading.Timer(0.1, watching.interrupt).start()
+        assert watching.wait().interrupted
+    finally:
+        watching.close()
+
+
+def test_the_root_watch_comes_back_with_the_root(jobs_root: Path, tmp_path: Path) -> None:
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _first_wake(watching, lambda w: w.everything)
+        jobs_root.rename(tmp_path / "aside")
+        assert _first_wake(watching, lambda w: w.everything)
+        assert not watching.coverage().root_watched
+        (tmp_path / "aside").rename(jobs_root)
+        watching.interrupt()
+        _first_wake(watching, lambda w: w.everything)  # re-watched: a whole pass is due
+        assert watching.coverage().root_watched
+        write_job(jobs_root, "after")
+        assert _first_wake(watching, lambda w: w.everything)
+    finally:
+        watching.close()
