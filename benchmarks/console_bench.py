@@ -99,6 +99,16 @@ def run_parent(args: argparse.Namespace) -> int:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
         env.pop("NO_COLOR", None)
+        env["XDG_CACHE_HOME"] = str(args.work / "console-cache")
+        if args.no_scan_cache:
+            env["LOGIST_SCAN_CACHE"] = "0"
+        else:  # as after any `logist status` on this root: the scan cache is there
+            subprocess.run(
+                [sys.executable, "-m", "logist", "status", "--root", str(root)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )
         child = subprocess.Popen(
             [
                 sys.executable,
@@ -199,7 +209,11 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         ),
         ("terminal output while idle", written["idle"] / 4 / 1024, "KiB/s", ""),
     ]
-    print(f"console at {args.jobs:,} jobs, {SIZE[0]}x{SIZE[1]}, poll every {args.interval} s")
+    cache = "without" if args.no_scan_cache else "with"
+    print(
+        f"console at {args.jobs:,} jobs, {SIZE[0]}x{SIZE[1]}, poll every {args.interval} s, "
+        f"{cache} the scan cache at start"
+    )
     print(f"machine: {roots.machine()}")
     for name, value, unit, budget_name in rows:
         shown = f"{value:.2f}" if unit == "s" else f"{value:.0f}"
@@ -227,7 +241,7 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
     from logist.console.poller import Poller, PollResult
     from logist.core import JobRecoveryManager
 
-    manager = JobRecoveryManager(root)
+    manager = JobRecoveryManager(root, scan_cache=True)
     poller = Poller(manager=manager, clock=time.time)
     poller.prefetch()
 
@@ -393,6 +407,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=14.0, help="measuring time")
     parser.add_argument("--work", type=Path, default=Path("/tmp/logist-bench"))
+    parser.add_argument(
+        "--no-scan-cache", action="store_true", help="start without the persistent scan cache"
+    )
     parser.add_argument("--interval", type=float, default=1.0, help="poll interval (s)")
     return run_parent(parser.parse_args())
 

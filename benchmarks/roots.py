@@ -191,6 +191,7 @@ def build(path: Path, size: int) -> Root:
 _OWNER_SCRIPT = r"""
 import fcntl, os, sys, time
 interval = float(sys.argv[1])
+parent = os.getppid()
 dirs = sys.stdin.read().split("\0")[:-1]
 held = []
 for d in dirs:
@@ -204,6 +205,8 @@ while True:
         with open(beat, "a"):
             os.utime(beat)
     time.sleep(interval)
+    if os.getppid() != parent:  # the benchmark is gone: so are its live jobs
+        sys.exit()
 """
 
 

@@ -36,7 +36,8 @@ def run_console(
             # until the app takes over SIGHUP: a terminal lost during start-up stops the demo too
             signal.signal(signal.SIGHUP, _hang_up_before_start(staged.stop))
         try:
-            manager = JobRecoveryManager(root)
+            # the scan cache: a big root is on screen after a stat per job, not a read of each
+            manager = JobRecoveryManager(root, scan_cache=True)
         except RootNotFound as exc:
             print(f"logist: {exc}", file=sys.stderr)
             return 2

@@ -41,6 +41,9 @@ FORMAT = 1
 RACY_NS = 2_000_000_000
 """Manifests modified this close to their read are not trusted later: the coarsest common
 timestamp granularity (FAT's 2 s) fits inside it."""
+SAVE_EVERY_S = 60.0
+"""A long-lived scanner (the console) saves its first complete scan, then at most this often:
+a save of 100,000 entries is a few tens of ms of CPU, not for every poll."""
 CACHE_ENV = "LOGIST_SCAN_CACHE"
 """Set to `0` to never read or write the cache."""
 
