@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, Input, Log
 
 from conftest import read_job, wait_for, write_job
@@ -134,10 +135,13 @@ async def test_marked_jobs_are_the_targets_and_refusals_are_reported_with_the_re
     assert app.marks == set()
 
 
+@pytest.mark.parametrize("read_only", [False, True], ids=["read-write", "read-only"])
 @synchronously
-async def test_reattach_to_a_running_job_opens_its_live_view(jobs_root: Path, start_runner) -> None:
+async def test_reattach_to_a_running_job_opens_its_live_view(
+    jobs_root: Path, start_runner, read_only: bool
+) -> None:
     start_runner("live", "sh", "-c", "echo hello from the job; exec sleep 60")
-    app = make_app(jobs_root)
+    app = make_app(jobs_root, read_only=read_only)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert app.main_screen.table("jobs").move_to_key("live")
@@ -157,22 +161,28 @@ async def test_reattach_to_a_running_job_opens_its_live_view(jobs_root: Path, st
 
 
 @synchronously
-async def test_read_only_disables_every_action_key_and_changes_nothing(jobs_root: Path) -> None:
+async def test_read_only_disables_every_action_key_says_so_and_changes_nothing(
+    jobs_root: Path,
+) -> None:
     crashed_legacy(jobs_root, "victim")
     before = (jobs_root / "victim" / "job_manifest.json").read_bytes()
     app = make_app(jobs_root, read_only=True)
-    async with app.run_test() as pilot:
+    async with app.run_test(notifications=True) as pilot:
         await settle(pilot)
-        for action in ("recover", "reattach", "bulk_recover", "fix"):
+        for action in ("recover", "bulk_recover", "fix"):
             assert app.check_action(action, ()) is None
         assert app.check_action("validate", ()) is True
         await pilot.press("r", "B", "f", "a")
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
+        said = [n.message for n in app._notifications]
+        for key in "rBf":
+            assert said.count(f"read-only: {key} is disabled") == 1
+        assert any("read-only: adopting a crashed job is disabled" in m for m in said)
         commands = {c.title for c in app.get_system_commands(app.screen)}
         assert "Recover" not in commands and "Validate" in commands
     assert (jobs_root / "victim" / "job_manifest.json").read_bytes() == before
-    assert app.session == []
+    assert [entry.result.outcome for entry in app.session] == [Outcome.REFUSED]
 
 
 @synchronously

@@ -23,6 +23,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -60,8 +61,9 @@ from .text import safe
 from .widgets.activity import SessionEntry
 from .widgets.keyed_table import KeyedTable
 
-WRITE_ACTIONS = frozenset({"recover", "reattach", "bulk_recover", "fix"})
-"""Disabled (and dimmed in the footer) by --read-only."""
+WRITE_ACTIONS = frozenset({"recover", "bulk_recover", "fix"})
+"""Disabled (and dimmed in the footer) by --read-only. Reattach stays on: watching a running
+job changes nothing; adopting a detached one is refused in read-only mode when asked."""
 APP_ACTIONS = frozenset(
     {"recover", "reattach", "bulk_recover", "validate", "fix", "logs", "activity", "pause", "help"}
 )
@@ -284,6 +286,20 @@ class ConsoleApp(App[int]):
         # a confirmation or help on screen has the keys to itself
         return not (isinstance(self.screen, ModalScreen) and action in APP_ACTIONS)
 
+    def on_key(self, event: events.Key) -> None:
+        """A disabled action key says why it does nothing (the dimmed footer is easy to miss)."""
+        if self.read_only and event.key in self._write_keys:
+            self.notify(f"read-only: {event.key} is disabled", severity="warning", timeout=3)
+
+    @property
+    def _write_keys(self) -> frozenset[str]:
+        return frozenset(
+            key
+            for binding, _ in self._listed_bindings()
+            if binding.action in WRITE_ACTIONS
+            for key in binding.key.split(",")
+        )
+
     def _cursor_job(self) -> str | None:
         screen = self.screen
         if isinstance(screen, DetailScreen | LogsScreen):
@@ -348,6 +364,9 @@ class ConsoleApp(App[int]):
             if kind is VerdictKind.RUNNING:
                 result, attached = reattach(self.manager, job_id)
                 self.post_message(ActionFinished([result], label="reattach", attached=attached))
+            elif self.read_only:
+                why = f"read-only: adopting a {kind} job is disabled; a only watches running jobs"
+                self.post_message(ActionFinished([_refused(job_id, why)], label="reattach"))
             else:
                 self.post_message(ProposalReady(propose_adopt(self.manager, job_id)))
         except Exception as exc:  # report every failure; never leave the action pending
@@ -586,6 +605,10 @@ class ConsoleApp(App[int]):
 
 def _failed(job_id: str | None, action: str, exc: Exception) -> ActionResult:
     return ActionResult(job_id, action, Outcome.FAILED, str(exc), error=type(exc).__name__)
+
+
+def _refused(job_id: str, why: str) -> ActionResult:
+    return ActionResult(job_id, "reattach", Outcome.REFUSED, why, error="ReadOnly")
 
 
 def _skipped_results(proposal: Proposal) -> list[ActionResult]:

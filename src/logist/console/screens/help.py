@@ -65,7 +65,11 @@ class HelpScreen(ModalScreen[None]):
             lines.append(Content.assemble((f"  {key:<{width}}", "bold"), description))
         if self.read_only:
             lines.append(Content(""))
-            lines.append(Content.styled("  Read-only: r a B f are disabled.", "bold yellow"))
+            lines.append(
+                Content.styled(
+                    "  Read-only: r B f are disabled; a only watches running jobs.", "bold yellow"
+                )
+            )
         lines.append(Content(""))
         lines.append(
             Content.styled("Actions apply to the marked jobs when any are marked.", "italic")
