@@ -180,3 +180,29 @@ async def test_a_new_crash_named_like_markup_is_announced_literally(
         assert app.is_running
         notes = [n for n in app._notifications if "newly" in (n.title or "")]
         assert notes and notes[0].message == f"{victim.job_id}: crashed" and not notes[0].markup
+
+
+@synchronously
+async def test_every_pane_says_how_many_rows_the_filter_hides(jobs_root: Path) -> None:
+    crashed_legacy(jobs_root, "crash-a")
+    crashed_legacy(jobs_root, "crash-b")
+    write_job(jobs_root, "calm-1", status="PENDING")
+    write_job(jobs_root, "calm-2", status="SUCCESS")
+    write_job(jobs_root, "broken", b"{not json")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"crash-a", "enter")
+        await settle(pilot)
+        screen = app.main_screen
+        titles = {
+            name: str(screen.query_one(f"#{name}-pane").border_title)
+            for name in ("jobs", "triage", "findings")
+        }
+        findings = screen.table("findings").row_count
+        assert titles["jobs"] == "Jobs 5 · 4 hidden by filter crash-a"
+        assert titles["triage"] == "Crashed 3 · 2 hidden"  # crash-b and the corrupt one
+        assert titles["findings"].endswith(f" · {findings} hidden")  # none is about crash-a
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "hidden" not in str(screen.query_one("#jobs-pane").border_title)

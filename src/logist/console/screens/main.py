@@ -258,17 +258,20 @@ class ConsoleScreen(Screen[None]):
         last = self._last
         findings_of = () if last is None else last.finding_objects.values()
         errors = sum(1 for finding in findings_of if finding.severity is Severity.ERROR)
-        shown = ""
-        if self._query:
-            shown = f" · {jobs.shown_count:,} shown · filter {self._query.text}"
         new = len(self.arrivals.new)
         self.query_one(HeaderBar).set_state(marked=len(self.marks), new=new)
-        titles = {
-            "jobs": f"Jobs {jobs.row_count:,}{shown}",
+        labels = {
+            "jobs": f"Jobs {jobs.row_count:,}",
             "triage": f"Crashed {triage.row_count:,}" + (f" · {new} new" if new else ""),
             "findings": f"Findings {findings.row_count:,}"
             + (f" · {errors} error" if errors else ""),
         }
+        if self._query:  # every pane says what the filter hides from it
+            for name, table in zip(PANES, (jobs, triage, findings), strict=True):
+                labels[name] += f" · {table.row_count - table.shown_count:,} hidden"
+        titles = dict(labels)
+        if self._query:
+            titles["jobs"] += f" by filter {self._query.text}"
         tabs = self.query_one("#pane-tabs", Tabs)
         for name, table in zip(PANES, (jobs, triage, findings), strict=True):
             shown_title = (titles[name], f"sort: {table.sort_label}")
@@ -278,7 +281,7 @@ class ConsoleScreen(Screen[None]):
                 pane.border_title = Content(safe(shown_title[0]))
                 pane.border_subtitle = Content(shown_title[1])
             tab = tabs.query_one(f"#tab-{name}", Tab)
-            label = titles[name] if name != "jobs" else f"Jobs {jobs.row_count:,}"
+            label = labels[name]
             if tab.label.plain != label:
                 tab.label = Content(safe(label))
 
