@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -56,3 +62,52 @@ def test_the_demo_shows_every_verdict_from_real_processes_and_stopping_leaves_no
     finally:
         demo.stop()
     assert _leftovers(pids) == []
+
+
+def test_console_demo_removes_its_temporary_root_on_quit(tmp_path: Path) -> None:
+    """The real `logist console --demo` on a pseudo-terminal: q quits, and the temporary root
+    it staged (under $TMPDIR) is gone with every process it started."""
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "xterm-256color"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logist", "console", "--demo", "--interval", "0.5"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(follower)
+    drain = threading.Thread(target=_drain, args=(leader,), daemon=True)
+    drain.start()  # a terminal that is never read fills up and blocks the app's output
+    pids: set[int] = set()
+    try:
+        staged = wait_for(lambda: list(tmp_path.glob("logist-demo-*/jobs/.logist")), timeout=30)
+        demo = wait_for(lambda: _loaded(staged[0].parent), timeout=30)
+        pids = {p["pid"] for p in demo.processes}
+        time.sleep(2)  # the app is up and polling
+        os.write(leader, b"q")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        drain.join(timeout=5)
+        with contextlib.suppress(OSError):
+            os.close(leader)
+    assert list(tmp_path.glob("logist-demo-*")) == []
+    assert _leftovers(pids) == []
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        while os.read(fd, 65536):
+            pass
+
+
+def _loaded(root: Path) -> DemoRoot | None:
+    try:
+        return DemoRoot.load(root)
+    except Exception:
+        return None

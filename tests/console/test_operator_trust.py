@@ -7,12 +7,15 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Static
+from textual.widgets._footer import FooterKey, FooterLabel
 
 from conftest import wait_for, write_job
 from logist.console.app import ConsoleApp
 from logist.console.screens.confirm import ConfirmScreen
+from logist.console.widgets.detail import describe
 from logist.console.widgets.header import HeaderBar
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._identity import read_proc_stat
@@ -206,3 +209,51 @@ async def test_every_pane_says_how_many_rows_the_filter_hides(jobs_root: Path) -
         await pilot.press("escape")
         await settle(pilot)
         assert "hidden" not in str(screen.query_one("#jobs-pane").border_title)
+
+
+def test_the_detail_reads_like_a_person_wrote_it_and_dates_entries_not_from_today(
+    jobs_root: Path,
+) -> None:
+    now = 1_800_000_000.0  # 2027-01-15 08:00 UTC (the console fixtures set TZ=UTC)
+    write_job(
+        jobs_root,
+        "old-and-new",
+        status="PENDING",
+        metrics={"cumulative_time_seconds": 3725, "step_count": 12345},
+        time_threshold_minutes=120,
+        history=[
+            {"timestamp": "2027-01-13T22:56:31.343897", "event": "JOB_CREATED"},
+            {"timestamp": "2027-01-15T07:35:00.000000", "action": "step", "summary": "s1"},
+        ],
+    )
+    manager = JobRecoveryManager(jobs_root, clock=lambda: now)
+    text = describe(manager.detail("old-and-new", log_lines=0), None, now).plain
+    assert "2027-01-13 22:56  JOB_CREATED" in text
+    assert "        07:35:00  step" in text  # today's entries: the time, aligned
+    assert "1 hour and 2 minutes of 2 hours (52%)" in text  # precisedelta
+    assert "steps 12,345" in text  # intcomma
+    assert "Last event step, 25 minutes ago" in text  # naturaltime
+
+
+@synchronously
+async def test_small_things_footer_keeps_quit_palette_lists_once_screenshot_lands_here(
+    jobs_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crashed_legacy(jobs_root, "victim")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    app = make_app(jobs_root)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        keys = {key.key: key.region for key in app.screen.query(FooterKey)}
+        assert "q" in keys and keys["q"].right <= 80
+        hint = app.screen.query_one(FooterLabel).region if app.screen.query(FooterLabel) else None
+        assert hint is None or keys["q"].right <= hint.x  # not under the palette hint
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles)) and "Quit" in titles
+        app.action_screenshot()
+        await pilot.pause()
+        saved = list(here.glob("*.svg"))
+        assert len(saved) == 1 and saved[0].stat().st_size > 1000
+        assert any(saved[0].name in n.message for n in app._notifications)

@@ -89,7 +89,7 @@ class ConsoleApp(App[int]):
         Binding(
             "B",
             "bulk_recover",
-            "Bulk recover",
+            "Bulk",
             tooltip="Bulk recover the marked jobs, or else every proven crash",
         ),
         Binding("v", "validate", "Validate", show=False, tooltip="Validate the whole root"),
@@ -101,7 +101,8 @@ class ConsoleApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
-    """Keys not shown in the footer (it must fit 80 columns) are in `?` help and ctrl+p."""
+    """Keys not shown in the footer are in `?` help and ctrl+p. The footer must fit 80 columns
+    with `q Quit` last: short descriptions (at 80x24 `q` once slid under the palette hint)."""
 
     def __init__(
         self,
@@ -588,8 +589,22 @@ class ConsoleApp(App[int]):
         keys.append(("ctrl+p", "Command palette"))
         return keys
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save the screen as SVG in the current directory (Textual's default is a downloads
+        folder an operator on SSH never looks in), and say where."""
+        saved = self.save_screenshot(filename, path or os.getcwd())
+        self.notify(f"Screenshot saved: {safe(saved)}", title="Screenshot", markup=False)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Textual's commands and the console's keys, each listed once."""
+        ours = list(self._key_commands(screen))
+        titles = {command.title for command in ours}
+        for command in super().get_system_commands(screen):
+            if command.title not in titles:
+                yield command
+        yield from ours
+
+    def _key_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for binding, namespace in self._listed_bindings():
             if namespace == "table" or (namespace == "screen" and screen is not self.main_screen):
                 continue

@@ -7,14 +7,20 @@ before Textual is imported, so that at 10,000 jobs it overlaps the whole start-u
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
 
 from logist.core import JobRecoveryManager, RootNotFound
 
 from .poller import Poller
+
+if TYPE_CHECKING:
+    from logist.demo import DemoRoot
 
 
 def run_console(
@@ -23,9 +29,10 @@ def run_console(
     """Open the console on a root, or on a freshly staged demo root; returns the exit code.
 
     With `demo`, every process the demo started is stopped when the console exits, however it
-    exits.
+    exits, and its temporary root is removed.
     """
     staged = None
+    remove_demo: Callable[[], object] = lambda: None  # noqa: E731
     try:
         if demo:
             from logist.demo import stage_demo
@@ -33,8 +40,9 @@ def run_console(
             print("staging the demo root (real processes)…", file=sys.stderr)
             staged = stage_demo(None)
             root = str(staged.root)
+            remove_demo = partial(_remove_demo, staged)
             # until the app takes over SIGHUP: a terminal lost during start-up stops the demo too
-            signal.signal(signal.SIGHUP, _hang_up_before_start(staged.stop))
+            signal.signal(signal.SIGHUP, _hang_up_before_start(remove_demo))
         try:
             # the scan cache: a big root is on screen after a stat per job, not a read of each
             manager = JobRecoveryManager(root, scan_cache=True)
@@ -51,14 +59,19 @@ def run_console(
             interval=interval,
             demo=staged is not None,
             poller=poller,
-            on_hangup=None if staged is None else staged.stop,
+            on_hangup=None if staged is None else remove_demo,
             bell=bell,
         )
         app.run()
         return app.return_code or 0
     finally:
-        if staged is not None:
-            staged.stop()
+        remove_demo()
+
+
+def _remove_demo(staged: DemoRoot) -> None:
+    """Stop the demo's processes, then delete the temporary directory `stage_demo` made."""
+    staged.stop()
+    shutil.rmtree(staged.root.parent, ignore_errors=True)
 
 
 def _hang_up_before_start(stop: Callable[[], object]) -> Callable[[int, object], None]:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
+
+import humanize
 
 from logist.core import Health, Severity, VerdictKind
 
@@ -35,7 +38,11 @@ def safe(text: object) -> str:
 
 
 def age(seconds: float | None) -> str:
-    """A coarse age (`42s`, `17m`, `3.2h`, `4d`): coarse so table cells change rarely."""
+    """A coarse age (`42s`, `17m`, `3.2h`, `4d`): coarse so table cells change rarely.
+
+    Hand-made on purpose: the table's age column is 5 cells wide and `humanize` has no form that
+    narrow (`naturaldelta` says "17 minutes"); everywhere with room, `humanize` speaks.
+    """
     if seconds is None:
         return "-"
     seconds = max(0.0, seconds)
@@ -49,17 +56,18 @@ def age(seconds: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """A precise duration for the detail view (`1h 02m`, `3m 05s`)."""
+    """A precise duration where there is room (`1 hour and 2 minutes`, `3 minutes and 5
+    seconds`): to the second under an hour, to the minute above."""
     if seconds is None:
         return "-"
-    seconds = int(max(0.0, seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+    seconds = round(max(0.0, seconds))
+    unit = "seconds" if seconds < 3600 else "minutes"
+    return humanize.precisedelta(timedelta(seconds=seconds), minimum_unit=unit, format="%0.0f")
+
+
+def ago(seconds: float) -> str:
+    """`2 minutes ago`, `3 days ago`: how long ago, for the detail view."""
+    return humanize.naturaltime(timedelta(seconds=max(0.0, seconds)))
 
 
 def money(value: float | None) -> str:

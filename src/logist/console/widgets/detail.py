@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from humanize import intcomma, naturalsize
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
@@ -19,7 +21,7 @@ from textual.widgets import Log, Static
 
 from logist.core import JobDetail, JobRecoveryManager, LogChunk, RecoveryPlan, VerdictKind
 
-from ..text import VERDICT_STYLE, age, duration, evidence_items, money, phase, safe
+from ..text import VERDICT_STYLE, ago, duration, evidence_items, money, phase, safe
 
 HISTORY_SHOWN = 15
 LOG_LINES_KEPT = 2000
@@ -58,9 +60,17 @@ def _against(value: float | None, limit: float | None, show: Callable[[float | N
     return f"{show(value)} of {show(limit)} ({share:.0%}){'  OVER' if share >= 1 else ''}"
 
 
-def _timeline(entry: dict[str, Any]) -> Content:
-    stamp = entry.get("timestamp")
-    when = stamp[11:19] if isinstance(stamp, str) and len(stamp) >= 19 else "--:--:--"
+def _when(stamp: object, today: str) -> str:
+    """The time of a history entry, with its date unless it is from today (local, naive ISO
+    as Logist writes it): `14:02:11`, `2026-11-27 22:56`."""
+    if not isinstance(stamp, str) or len(stamp) < 19:
+        return "--:--:--"
+    if stamp[:10] == today:
+        return stamp[11:19]
+    return f"{stamp[:10]} {stamp[11:16]}"
+
+
+def _timeline(entry: dict[str, Any], when: str) -> Content:
     event = entry.get("event") or entry.get("action") or "step"
     change = ""
     if entry.get("new_status"):
@@ -128,12 +138,12 @@ def describe(detail: JobDetail, force_plan: RecoveryPlan | None, now: float) -> 
     lines.append(_field("Phase", phase(facts.phase_index, facts.phase_count) + current))
     lines.append(_field("Cost", _against(facts.cost, facts.cost_threshold, money)))
     lines.append(_field("Time", _against(facts.time_s, facts.time_threshold_s, duration)))
-    extra = f"generation {facts.generation} · crashes {facts.crash_count}"
+    extra = f"generation {intcomma(facts.generation)} · crashes {intcomma(facts.crash_count)}"
     if facts.step_count is not None:
-        extra = f"steps {facts.step_count} · {extra}"
+        extra = f"steps {intcomma(facts.step_count)} · {extra}"
     lines.append(_field("Counters", extra))
     if facts.last_event:
-        when = "" if facts.last_event_at is None else f", {age(now - facts.last_event_at)} ago"
+        when = "" if facts.last_event_at is None else f", {ago(now - facts.last_event_at)}"
         lines.append(_field("Last event", f"{safe(facts.last_event)}{when}"))
     if state.problems:
         lines.append(Content(""))
@@ -155,7 +165,12 @@ def describe(detail: JobDetail, force_plan: RecoveryPlan | None, now: float) -> 
     lines.append(
         Content.styled(f"History ({len(shown)} of {len(detail.history)})", "bold underline")
     )
-    lines.extend(_timeline(entry) for entry in shown)
+    today = datetime.fromtimestamp(now).date().isoformat()
+    stamps = [_when(entry.get("timestamp"), today) for entry in shown]
+    width = max((len(stamp) for stamp in stamps), default=0)
+    lines.extend(
+        _timeline(entry, f"{stamp:>{width}}") for entry, stamp in zip(shown, stamps, strict=True)
+    )
     return Content("\n").join(lines)
 
 
@@ -261,8 +276,14 @@ class DetailView(Vertical):
             return
         if self.has_class("-no-log") != (chunk.path is None):
             self.set_class(chunk.path is None, "-no-log")
-        if chunk.restarted:
+        if chunk.restarted or chunk.offset != self._offset:
             title = self.query_one("#detail-log-title", Static)
-            title.update(Content.assemble(("Log ", "bold"), (safe(chunk.path or ""), "dim")))
+            title.update(
+                Content.assemble(
+                    ("Log ", "bold"),
+                    (safe(chunk.path or ""), "dim"),
+                    (f"  {naturalsize(chunk.offset, binary=True)}", "dim"),
+                )
+            )
         append_chunk(self.query_one("#detail-log", Log), chunk)
         self._offset = chunk.offset
