@@ -13,7 +13,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,16 +23,23 @@ from ._json_out import write_listing
 from .core import (
     SEVERITY_ORDER,
     ActionResult,
+    FilterQuery,
     InvalidJobId,
     JobNotFound,
     JobRecoveryManager,
+    JobState,
+    JobView,
     LogistError,
     NotAJobsRoot,
     Outcome,
     RootNotFound,
+    Snapshot,
     VerdictKind,
+    is_glob,
     not_a_jobs_root,
 )
+from .core._plans import eligible_for_bulk
+from .core._root import validate_job_id
 from .core._verdicts import SEVERITY_RANK
 
 VERDICT_NAMES = [str(k) for k in SEVERITY_ORDER]
@@ -236,26 +243,101 @@ def status(root: str | None, as_json: bool) -> None:
     sys.exit(report.overall.exit_code)
 
 
-@main.command()
-@root_option
-@click.option(
+def _parse_verdicts(
+    _ctx: click.Context, _param: click.Parameter, values: Sequence[str]
+) -> frozenset[VerdictKind]:
+    """`--verdict crashed,hung --verdict stalled`: exact verdict names, comma-separated."""
+    kinds = set()
+    for value in values:
+        for name in value.split(","):
+            name = name.strip().lower()
+            if not name:
+                continue
+            if name not in VERDICT_NAMES:
+                raise click.BadParameter(f"{name!r} is not a verdict ({', '.join(VERDICT_NAMES)})")
+            kinds.add(VerdictKind(name))
+    return frozenset(kinds)
+
+
+verdict_option = click.option(
     "--verdict",
     "verdicts",
     multiple=True,
-    type=click.Choice(VERDICT_NAMES),
-    help="Only jobs with this verdict (repeatable).",
+    metavar="V[,V...]",
+    callback=_parse_verdicts,
+    help="Only jobs with one of these verdicts (comma-separated, repeatable).",
 )
+
+
+def _by_severity(states: Iterable[JobState]) -> list[JobState]:
+    rank = SEVERITY_RANK
+    return sorted(states, key=lambda j: (rank[j.verdict.kind], j.job_id))
+
+
+def _named(
+    snapshot: Snapshot, names: Sequence[str], verdicts: frozenset[VerdictKind]
+) -> tuple[list[JobState], list[dict[str, Any]]]:
+    """The jobs that ids and id globs (`crash-*`) name, narrowed to `verdicts`; and one error
+    (the shape of every unknown id) per name that names no job. No names: every job."""
+    jobs = snapshot.jobs
+    picked: dict[str, JobState] = {}
+    errors: list[dict[str, Any]] = []
+    for name in names:
+        if name in jobs:
+            picked[name] = jobs[name]
+        elif is_glob(name):
+            query = FilterQuery.parse(name)
+            hits = [j for j in jobs.values() if query.matches(JobView.of(j))]
+            if not hits:
+                errors.append(
+                    {"job_id": name, "error": "JobNotFound", "ok": False,
+                     "message": f"no job matches {name!r}"}
+                )  # fmt: skip
+            picked.update((j.job_id, j) for j in hits)
+        else:
+            try:
+                validate_job_id(name)
+                raise JobNotFound(name)
+            except (InvalidJobId, JobNotFound) as exc:
+                errors.append(_job_error(exc))
+    chosen = picked.values() if names else jobs.values()
+    return _by_severity(j for j in chosen if not verdicts or j.verdict.kind in verdicts), errors
+
+
+def _age(state: JobState, now: float) -> str:
+    """Since the job's last activity, as a person says it ("3 hours")."""
+    import humanize  # not at module level: `logist run` imports this module and stays light
+
+    at = state.observation.activity_at
+    return "-" if at is None else humanize.naturaldelta(max(0.0, now - at))
+
+
+@main.command()
+@root_option
+@click.argument("terms", nargs=-1)
+@verdict_option
 @json_option
 @click.option("--pretty", is_flag=True, help="Indent the JSON (slower on big roots).")
 @_guard
-def jobs(root: str | None, verdicts: Sequence[str], as_json: bool, pretty: bool) -> None:
-    """One line per job with its verdict and the reason."""
+def jobs(
+    root: str | None,
+    terms: Sequence[str],
+    verdicts: frozenset[VerdictKind],
+    as_json: bool,
+    pretty: bool,
+) -> None:
+    """One line per job with its verdict, age and the reason.
+
+    TERMS filter as the console's `/` does: free text, `name:value` (verdict, status, id), a
+    glob on the job id (`crash-*`), `-` to negate; all must hold.
+    """
     snapshot = _manager(root, scan_cache=True).scan()
-    wanted = {VerdictKind(v) for v in verdicts}
-    rank = SEVERITY_RANK
-    rows = sorted(
-        (j for j in snapshot.jobs.values() if not wanted or j.verdict.kind in wanted),
-        key=lambda j: (rank[j.verdict.kind], j.job_id),
+    query = FilterQuery.parse(" ".join(terms))
+    rows = _by_severity(
+        j
+        for j in snapshot.jobs.values()
+        if (not verdicts or j.verdict.kind in verdicts)
+        and (not query or query.matches(JobView.of(j)))
     )
     if as_json:
         sys.stdout.flush()
@@ -267,10 +349,12 @@ def jobs(root: str | None, verdicts: Sequence[str], as_json: bool, pretty: bool)
             pretty=pretty,
         )
         return
+    now = snapshot.taken_at
+    click.echo(f"{'JOB':<32} {'STATUS':<22} {'VERDICT':<13} {'AGE':<14} REASON")
     for job in rows:
         click.echo(
             f"{_safe(job.job_id):<32} {_safe(job.facts.status or '?'):<22} "
-            f"{job.verdict.kind.value:<13} {_safe(job.verdict.reason)}"
+            f"{job.verdict.kind.value:<13} {_age(job, now):<14} {_safe(job.verdict.reason)}"
         )
 
 
@@ -287,9 +371,22 @@ def _refused(job_id: str, action: str, exc: LogistError) -> ActionResult:
     return ActionResult(job_id, action, Outcome.REFUSED, str(exc), error=type(exc).__name__)
 
 
+def _targets(
+    manager: JobRecoveryManager, names: Sequence[str], verdicts: frozenset[VerdictKind]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Job ids to act on from ids, id globs and `--verdict`; plain ids need no scan."""
+    if names and not verdicts and not any(is_glob(n) for n in names):
+        return list(dict.fromkeys(names)), []
+    chosen, errors = _named(manager.scan(), names, verdicts)
+    for error in errors:
+        click.echo(f"logist: {_safe(error['message'])}", err=True)
+    return [j.job_id for j in chosen], errors
+
+
 @main.command()
 @root_option
-@click.argument("job_ids", nargs=-1, required=True)
+@click.argument("job_ids", nargs=-1)
+@verdict_option
 @click.option(
     "--force", is_flag=True, help="Also terminate hung/detached jobs' verified processes."
 )
@@ -298,14 +395,26 @@ def _refused(job_id: str, action: str, exc: LogistError) -> ActionResult:
 @json_option
 @_guard
 def recover(
-    root: str | None, job_ids: Sequence[str], force: bool, dry_run: bool, yes: bool, as_json: bool
+    root: str | None,
+    job_ids: Sequence[str],
+    verdicts: frozenset[VerdictKind],
+    force: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
 ) -> None:
-    """Recover crashed jobs to their safe state (asks first, unless --yes)."""
+    """Recover crashed jobs to their safe state (asks first, unless --yes).
+
+    JOB_IDS are ids or id globs (`crash-*`); `--verdict` narrows them, or alone picks every job
+    with those verdicts.
+    """
+    if not job_ids and not verdicts:
+        raise click.UsageError("name the jobs (ids, globs like 'crash-*') or give --verdict")
     manager = _manager(root)
     plans = []
     results: list[ActionResult] = []
-    errors: list[dict[str, Any]] = []
-    for job_id in job_ids:
+    targets, errors = _targets(manager, job_ids, verdicts)
+    for job_id in targets:
         try:
             plans.append(manager.plan(job_id, force=force))
         except (InvalidJobId, JobNotFound) as exc:
@@ -385,6 +494,8 @@ def _follow(manager: JobRecoveryManager, job_id: str, log_path: Path) -> None:
 
 @main.command("bulk-recover")
 @root_option
+@click.argument("patterns", nargs=-1)
+@verdict_option
 @click.option("--max", "max_jobs", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @click.option("--include-inferred", is_flag=True, help="Also stalled and remote-stale jobs.")
 @click.option("--force", is_flag=True, help="Also hung and detached jobs (terminates them).")
@@ -395,6 +506,8 @@ def _follow(manager: JobRecoveryManager, job_id: str, log_path: Path) -> None:
 @_guard
 def bulk_recover(
     root: str | None,
+    patterns: Sequence[str],
+    verdicts: frozenset[VerdictKind],
     max_jobs: int,
     include_inferred: bool,
     force: bool,
@@ -403,8 +516,23 @@ def bulk_recover(
     yes: bool,
     as_json: bool,
 ) -> None:
-    """Recover many crashed jobs; a dry run unless --apply (which asks first, unless --yes)."""
+    """Recover many crashed jobs; a dry run unless --apply (which asks first, unless --yes).
+
+    PATTERNS (ids, id globs like `crash-*`) and `--verdict` narrow the eligible jobs: proven
+    crashes, plus stalled and remote-stale with --include-inferred, hung and detached with --force.
+    """
     manager = _manager(root)
+    errors: list[dict[str, Any]] = []
+    selected: list[str] | None = None
+    if patterns or verdicts:
+        named, errors = _named(manager.scan(), patterns, verdicts)
+        for error in errors:
+            click.echo(f"logist: {_safe(error['message'])}", err=True)
+        selected = [
+            j.job_id
+            for j in named
+            if eligible_for_bulk(j.verdict.kind, include_inferred=include_inferred, force=force)
+        ]
 
     def progress(done: int, total: int, result: ActionResult) -> None:
         if not as_json:
@@ -426,7 +554,7 @@ def bulk_recover(
             _die("no interrupted bulk run to resume", 1)
     else:
         bulk = manager.perform_bulk_recovery(
-            None,
+            selected,
             force,
             include_inferred=include_inferred,
             max_jobs=max_jobs,
@@ -442,7 +570,7 @@ def bulk_recover(
             bulk = manager.perform_bulk_recovery(force=force, plans=plans, progress=progress)
             bulk = dataclasses.replace(bulk, skipped_over_cap=over)
     if as_json:
-        _emit_json(bulk.to_dict())
+        _emit_json({**bulk.to_dict(), "errors": errors})
     else:
         if bulk.dry_run:
             for r in bulk.results:
@@ -453,7 +581,7 @@ def bulk_recover(
         click.echo(
             counts + (f" ({bulk.skipped_over_cap} over the cap)" if bulk.skipped_over_cap else "")
         )
-    sys.exit(0 if bulk.ok else 1)
+    sys.exit(0 if bulk.ok and not errors else 1)
 
 
 @main.command()

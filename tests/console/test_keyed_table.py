@@ -6,8 +6,9 @@ import random
 
 from textual.app import App, ComposeResult
 
-from logist.console.rows import Column, FilterQuery, Row
+from logist.console.rows import Column, Row
 from logist.console.widgets.keyed_table import KeyedTable
+from logist.core import FilterQuery
 
 from .support import synchronously
 

@@ -1,4 +1,5 @@
-"""Table rows as plain data, built off the event loop, and the filter that selects them.
+"""Table rows as plain data, built off the event loop (the filter that selects them is core's
+`FilterQuery`, shared with the CLI).
 
 A `Row` holds display strings (already made safe), per-column sort keys and what the filter
 matches. Rows are compared by value, so the table can tell a changed job from an unchanged one
@@ -49,43 +50,6 @@ class Row(NamedTuple):
     """(name, lower-case value) pairs for `name:value` filter terms."""
 
 
-@dataclass(frozen=True, slots=True)
-class FilterQuery:
-    """`/` filter: free-text terms and `name:value` terms (prefix match), all must hold.
-
-    `verdict:crashed,hung` accepts either value; a leading `-` negates a term.
-    """
-
-    text: str = ""
-    terms: tuple[tuple[bool, str | None, tuple[str, ...]], ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> FilterQuery:
-        terms = []
-        for word in text.lower().split():
-            negate = word.startswith("-") and len(word) > 1
-            word = word[1:] if negate else word
-            name, sep, value = word.partition(":")
-            if sep and name and value:
-                terms.append((negate, name, tuple(v for v in value.split(",") if v)))
-            else:
-                terms.append((negate, None, (word,)))
-        return cls(text.strip(), tuple(terms))
-
-    def __bool__(self) -> bool:
-        return bool(self.terms)
-
-    def matches(self, row: Row) -> bool:
-        for negate, name, values in self.terms:
-            if name is None:
-                hit = values[0] in row.search
-            else:
-                hit = any(facet == name and value.startswith(values) for facet, value in row.facets)
-            if hit == negate:
-                return False
-        return True
-
-
 JOB_COLUMNS = (
     Column("Job", 22),
     Column("Status", 13),
@@ -133,6 +97,7 @@ def _lower(text: str) -> str:
 
 
 def job_facets(state: JobState) -> tuple[tuple[str, str], ...]:
+    """The facets of core's `job_facets` (what the CLI filters on), with shared objects."""
     return (
         _VERDICT_FACETS[state.verdict.kind],
         _share(("status", (state.facts.status or "").lower())),

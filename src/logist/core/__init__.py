@@ -16,6 +16,7 @@ from ._errors import (
     PermissionDenied,
     RootNotFound,
 )
+from ._filter import FilterQuery, JobView, is_glob, job_facets
 from ._health import Check, Health, HealthReport
 from ._identity import Liveness, ProcessIdentity
 from ._journal import WatchStatus
@@ -53,6 +54,7 @@ __all__ = [
     "Category",
     "Check",
     "Coverage",
+    "FilterQuery",
     "Finding",
     "Fingerprint",
     "FixKind",
@@ -65,6 +67,7 @@ __all__ = [
     "JobNotFound",
     "JobRecoveryManager",
     "JobState",
+    "JobView",
     "Liveness",
     "LockBusy",
     "LockState",
@@ -92,6 +95,8 @@ __all__ = [
     "Watching",
     "category_of",
     "classify",
+    "is_glob",
+    "job_facets",
     "not_a_jobs_root",
     "safe_state",
 ]

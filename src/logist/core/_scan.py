@@ -265,7 +265,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         legacy_pid,
         log_path if type(log_path) is str else None,
         last_action_id if type(last_action_id) is str else None,
-        waiting_reason_from(history) if status in WAITING_STATES else None,
+        waiting_reason_from(history) if type(status) is str and status in WAITING_STATES else None,
     )
 
 

@@ -21,11 +21,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, ProgressBar, Static, Tab, Tabs
 
-from logist.core import JobRecoveryManager, Severity, VerdictKind
+from logist.core import FilterQuery, JobRecoveryManager, Severity, VerdictKind
 
 from ..arrivals import Arrivals, tag_new
 from ..poller import PollResult
-from ..rows import FilterQuery
 from ..text import safe
 from ..widgets.detail import DetailView
 from ..widgets.footer import KeysFooter

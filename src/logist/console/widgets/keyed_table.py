@@ -27,7 +27,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..rows import Column, FilterQuery, Row
+from logist.core import FilterQuery
+
+from ..rows import Column, Row
 
 MARK = "●"
 GAP = 1
