@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from logist.console.rows import FilterQuery, Row
+from logist.console.rows import Row
 from logist.console.text import age, safe
+from logist.core import FilterQuery
 
 
 def _row(job_id: str, verdict: str, status: str, text: str = "") -> Row:
