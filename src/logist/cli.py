@@ -38,6 +38,7 @@ from .core import (
     is_glob,
     not_a_jobs_root,
 )
+from .core._manifest import parse_timestamp
 from .core._plans import eligible_for_bulk
 from .core._root import validate_job_id
 from .core._verdicts import SEVERITY_RANK
@@ -649,6 +650,79 @@ def validate(
     failed_fix = any(not r.ok for r in fixes)
     unfixed_errors = any(f.severity.value == "error" for f in findings) and (not do_fix or dry_run)
     sys.exit(1 if failed_fix or unfixed_errors or errors else 0)
+
+
+_SINCE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    """`--since 2h` (s, m, h, d, w ago) or a local date/time `2026-12-01T09:30`: epoch seconds."""
+    if value is None:
+        return None
+    import time
+
+    text = value.strip()
+    amount, unit = text[:-1], text[-1:].lower()
+    if unit in _SINCE_UNITS and amount.replace(".", "", 1).isdigit():
+        return time.time() - float(amount) * _SINCE_UNITS[unit]
+    at = parse_timestamp(text)
+    if at is None:
+        raise click.BadParameter(
+            f"{value!r}: give an age (30m, 2h, 1d) or a local time (2026-12-01T09:30)"
+        )
+    return at
+
+
+def _audit_line(record: dict[str, Any], now: float) -> str:
+    import humanize
+
+    at = parse_timestamp(record.get("at"))
+    when = "?" if at is None else humanize.naturaltime(max(0.0, now - at))
+    moved = ""
+    if record.get("from_status") or record.get("to_status"):
+        moved = f" {record.get('from_status') or '?'} -> {record.get('to_status') or '?'}"
+    signalled = record.get("signalled")
+    killed = f" signalled {signalled}" if signalled else ""
+    return (
+        f"{str(record.get('at') or '?')[:19]:<19} {when:<16} {record.get('operator') or '?'}: "
+        f"{record.get('action') or '?'} {record.get('job_id') or '(root)'}{moved}{killed}: "
+        f"{record.get('result') or ''}"
+    )
+
+
+@main.command()
+@root_option
+@click.option("--job", "job_id", default=None, help="Only the records of this job.")
+@click.option(
+    "--since",
+    default=None,
+    callback=_parse_since,
+    metavar="AGE|TIME",
+    help="30m, 2h, 1d or a time.",
+)
+@json_option
+@_guard
+def audit(root: str | None, job_id: str | None, since: float | None, as_json: bool) -> None:
+    """The actions taken on this root, oldest first, from its audit log."""
+    manager = _manager(root)
+    records = manager.audit_log(limit=None)
+    if job_id is not None:
+        validate_job_id(job_id)
+        records = [r for r in records if r.get("job_id") == job_id]
+        if not records and job_id not in manager.scan().jobs:
+            raise JobNotFound(job_id)  # a job gone from the root still has its records shown
+    if since is not None:
+        records = [r for r in records if (parse_timestamp(r.get("at")) or 0.0) >= since]
+    if as_json:
+        _emit_json({"root": str(manager.root), "records": records, "errors": []})
+        return
+    import time
+
+    now = time.time()
+    for record in records:
+        click.echo(_safe(_audit_line(record, now)))
+    if not records:
+        click.echo("no actions recorded" + (" in that time" if since is not None else ""), err=True)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -60,8 +60,8 @@ def append_records(root: Path, name: str, records: list[dict[str, Any]]) -> None
         os.close(fd)
 
 
-def read_audit(root: Path, limit: int = 200) -> list[dict[str, Any]]:
-    """The newest `limit` audit records, oldest first; damaged lines are skipped."""
+def read_audit(root: Path, limit: int | None = 200) -> list[dict[str, Any]]:
+    """The newest `limit` audit records (None: all), oldest first; damaged lines are skipped."""
     return read_records(root / STATE_DIR / AUDIT_NAME, limit)
 
 

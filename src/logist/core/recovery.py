@@ -176,7 +176,8 @@ class JobRecoveryManager:
             return None
         return next((str(log) for log in logs[:1] if inside(log)), None)
 
-    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+    def audit_log(self, limit: int | None = 200) -> list[dict[str, Any]]:
+        """The newest `limit` audit records (None: all of them), oldest first."""
         return read_audit(self.root, limit)
 
     # ---- the unattended watch (written by logist.watch, read here) -------------------------
