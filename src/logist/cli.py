@@ -445,52 +445,104 @@ def recover(
 @main.command()
 @root_option
 @click.argument("job_id")
-@click.option("--follow", is_flag=True, help="Follow the job's log until it stops running.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Follow the log until the job stops; exit 1 unless it ended well.",
+)
+@click.option(
+    "-n",
+    "--lines",
+    type=click.IntRange(0, 10_000),
+    default=20,
+    show_default=True,
+    help="With --follow: start with this many lines of the log's tail.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what reattaching would do; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Adopt without asking for confirmation.")
 @json_option
 @_guard
 def reattach(
-    root: str | None, job_id: str, follow: bool, dry_run: bool, yes: bool, as_json: bool
+    root: str | None,
+    job_id: str,
+    follow: bool,
+    lines: int,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
 ) -> None:
-    """Watch a running job, or adopt a detached one (asks first, unless --yes)."""
+    """Watch a running job, or adopt a detached one (asks first, unless --yes).
+
+    With --follow: the last -n lines of the log, then each new line, then the job's final
+    verdict; exit 0 when it ended done or resting, 1 when it crashed or waits for a person.
+    With --json that is JSON lines: the reattach result, {"line": ...} each, the final verdict.
+    """
     manager = _manager(root)
     result = manager.reattach_to_running_job(job_id, adopt=False)
     if result.mode == "would-adopt" and not dry_run:
         click.echo(f"{_safe(job_id)}: {_safe(result.message)}", err=True)
         _consent("Adopt it?", yes)
         result = manager.reattach_to_running_job(job_id)
-    if as_json:
+    following = follow and not dry_run
+    if as_json and following:
+        _emit_json_line(result.to_dict())
+    elif as_json:
         _emit_json(result.to_dict())
     else:
         click.echo(f"{_safe(job_id)}: {result.mode}: {_safe(result.message)}")
         if result.log_path:
             click.echo(f"log: {_safe(result.log_path)}")
-    if follow and result.log_path and not dry_run:
-        _follow(manager, job_id, Path(result.log_path))
+    if following:
+        sys.exit(_follow(manager, job_id, lines, as_json))
 
 
-def _follow(manager: JobRecoveryManager, job_id: str, log_path: Path) -> None:
+FOLLOWED_KINDS = frozenset({VerdictKind.RUNNING, VerdictKind.DETACHED})
+"""While the job has one of these verdicts its log is followed."""
+ENDED_WELL = frozenset({VerdictKind.DONE, VerdictKind.IDLE})
+"""Final verdicts a follower exits 0 on; anything else (crashed, waiting...) exits 1."""
+
+
+def _emit_json_line(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(_finite(document), default=str, allow_nan=False))
+
+
+def _follow(manager: JobRecoveryManager, job_id: str, tail: int, as_json: bool) -> int:
+    """Print the log's last `tail` lines, then new lines until the job stops; its exit code."""
     import time
 
-    position = 0
+    def show(lines: Sequence[str]) -> None:
+        for line in lines:
+            if as_json:
+                _emit_json_line({"job_id": job_id, "line": line})
+            else:
+                click.echo(_safe(line))
+
+    chunk = manager.read_log(job_id)
+    show(chunk.lines[-tail:] if tail else ())
+    offset = chunk.offset
     try:
         while True:
-            try:
-                with open(log_path, "rb") as stream:
-                    stream.seek(position)
-                    chunk = stream.read()
-                    position = stream.tell()
-            except OSError:
-                chunk = b""
-            if chunk:
-                for line in chunk.decode("utf-8", "replace").splitlines():
-                    click.echo(_safe(line), err=False)
-            if manager.job(job_id).verdict.kind not in (VerdictKind.RUNNING, VerdictKind.DETACHED):
-                return
+            state = manager.job(job_id)
+            chunk = manager.read_log(job_id, offset)
+            show(chunk.lines)
+            offset = chunk.offset
+            if state.verdict.kind not in FOLLOWED_KINDS:
+                break
             time.sleep(0.5)
     except KeyboardInterrupt:
-        return
+        return 130
+    ended = {
+        "job_id": job_id,
+        "status": state.facts.status,
+        "verdict": str(state.verdict.kind),
+        "reason": state.verdict.reason,
+        "final": True,
+    }
+    if as_json:
+        _emit_json_line(ended)
+    else:
+        click.echo(f"{_safe(job_id)}: ended {state.verdict.kind}: {_safe(state.verdict.reason)}")
+    return 0 if state.verdict.kind in ENDED_WELL else 1
 
 
 @main.command("bulk-recover")
