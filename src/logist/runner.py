@@ -35,6 +35,7 @@ from .core._identity import (
     liveness,
     terminate_verified,
 )
+from .core._index import indexed_directory, register_job
 from .core._locking import JobLock
 from .core._manifest import (
     LAST_OWNER_KEY,
@@ -274,7 +275,7 @@ def _owner_record(
 
 def _open_job(root: Path, job_id: str, command: Sequence[str]) -> tuple[Path, JobLock]:
     validate_job_id(job_id)
-    job_dir = root / job_id
+    job_dir = indexed_directory(root, job_id) or root / job_id
     if job_dir.is_symlink():
         raise RunnerError(f"job directory {job_dir} is a symlink; refusing to run there")
     job_dir.mkdir(exist_ok=True)
@@ -300,6 +301,8 @@ def run_job(
         status = job.data.get("status")
         if category_of(status if isinstance(status, str) else None) is Category.TERMINAL:
             raise RunnerError(f"job {job_id!r} is {status}; refusing to run it again")
+        if job_dir.name == job_id:  # the original lists only indexed jobs: tell it of ours
+            register_job(root, job_id, status if isinstance(status, str) else None)
         for record in (OWNER_KEY, LAST_OWNER_KEY):
             # A detached job (its runner died, its command lives on) used to get a second copy
             # of the command here (found by tests/reliability/test_model.py).

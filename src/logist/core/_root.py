@@ -267,6 +267,8 @@ def enumerate_jobs(
             issues.append(RootIssue("job-dir-bad-id", f"directory {name!r} is not a valid job id"))
             continue
         found[name] = JobLocation(name, entry.path, name in index.entries, True, True)
+    claimed: dict[str, str] = {}
+    """Directory name -> the index key it is listed under, when the two differ."""
     for job_id, item in index.entries.items():
         if job_id in found:
             location = found[job_id]
@@ -293,8 +295,37 @@ def enumerate_jobs(
                     (*location.issues, location_issue),
                 )
             continue
-        found[job_id] = _locate_indexed_only(root, root_real, item)
+        located = _locate_indexed_only(root, root_real, item)
+        name = _directory_in_root(root_real, located)
+        if name is not None and (name in found or name in claimed):
+            # The original's `job create` indexes a job under its spec's job_id while the
+            # directory keeps its own name: one job, listed under the index key.
+            owner = name if name in index.entries else claimed.get(name)
+            if owner is not None:
+                issues.append(
+                    RootIssue(
+                        "index-duplicate",
+                        f"index entry {job_id!r} points at the directory of job {owner!r}",
+                        job_id,
+                        item.path,
+                    )
+                )
+                continue
+            claimed[name] = job_id
+            scanned = found.pop(name)
+            located = JobLocation(
+                job_id, scanned.directory, True, True, scanned.writable, scanned.issues
+            )
+        found[job_id] = located
     return found, tuple(issues)
+
+
+def _directory_in_root(root_real: str, location: JobLocation) -> str | None:
+    """The name of the root's directory an indexed-only location resolves to, if any."""
+    if not location.on_disk:
+        return None
+    resolved = os.path.realpath(location.directory)
+    return os.path.basename(resolved) if os.path.dirname(resolved) == root_real else None
 
 
 def _same_dir(a: str, b: Path) -> bool:

@@ -70,6 +70,11 @@ _ROOT_ISSUES: dict[str, tuple[Severity, str, FixKind | None]] = {
         FixKind.DROP_INDEX_ENTRY,
     ),
     "index-path-mismatch": (Severity.WARNING, "correct the path in jobs_index.json", None),
+    "index-duplicate": (
+        Severity.WARNING,
+        "keep one of the two entries in jobs_index.json (by hand: either may be the one in use)",
+        None,
+    ),
     "job-dir-outside-root": (
         Severity.ERROR,
         "replace the symlink with the real directory, or remove it",

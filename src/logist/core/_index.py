@@ -1,0 +1,101 @@
+"""Writing the jobs index the way the original Logist reads it.
+
+The original enumerates jobs from `jobs_index.json` alone, so a job it is not told about does not
+exist for it. Writers take `<root>/.jobs_index.lock` (an exclusive flock, as the original's
+`JobDirectoryManager` does), re-read the index, change one entry in the index's own schema, and
+replace the file atomically. An index that is missing or unreadable is never created or rewritten
+here: that is the original's file, and a guess would lose what it holds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from ._manifest import atomic_write_bytes, now_naive_iso
+from ._root import INDEX_NAME, INDEX_SIZE_CAP, read_index
+
+log = logging.getLogger(__name__)
+
+INDEX_LOCK_NAME = ".jobs_index.lock"
+
+
+def indexed_directory(root: Path, job_id: str) -> Path | None:
+    """The directory the index names for `job_id` when it is another directory of the root
+    (the original's `job create` indexes a spec's job_id over the directory's own name)."""
+    entry = read_index(root).entries.get(job_id)
+    if entry is None or not entry.path:
+        return None
+    candidate = entry.path if os.path.isabs(entry.path) else os.path.join(root, entry.path)
+    resolved = os.path.realpath(candidate)
+    if os.path.dirname(resolved) != os.path.realpath(root) or not os.path.isdir(resolved):
+        return None
+    return root / os.path.basename(resolved)
+
+
+def register_job(root: Path, job_id: str, status: str | None, *, timeout: float = 5.0) -> bool:
+    """Add `job_id` (directory `<root>/<job_id>`) to an existing index; True when added.
+
+    Nothing is written when there is no index, it cannot be read, or it already names the job
+    or its directory under any key. The queue and `current_job_id` are left alone: a job run by
+    `logist run` is not the original's to execute or select.
+    """
+    index_path = root / INDEX_NAME
+    lock_path = root / INDEX_LOCK_NAME
+    if not index_path.is_file() or index_path.is_symlink() or lock_path.is_symlink():
+        return False
+    directory = root / job_id
+    try:
+        with FileLock(str(lock_path), timeout=timeout, thread_local=False):
+            data = _read_index_data(index_path)
+            if data is None:
+                return False
+            jobs = data["jobs"]
+            if job_id in jobs or any(_names(value, directory, root) for value in jobs.values()):
+                return False
+            old_schema = bool(jobs) and all(isinstance(v, dict) for v in jobs.values())
+            jobs[job_id] = (
+                {
+                    "job_id": job_id,
+                    "status": status,
+                    "created_at": now_naive_iso(),
+                    "directory": str(directory),
+                }
+                if old_schema
+                else str(directory)
+            )
+            payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+            atomic_write_bytes(index_path, payload)
+    except (Timeout, OSError, UnicodeEncodeError) as exc:
+        log.warning("job %s not registered in %s: %s", job_id, INDEX_NAME, exc)
+        return False
+    return True
+
+
+def _read_index_data(index_path: Path) -> dict[str, Any] | None:
+    fd = os.open(index_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as stream:
+        raw = stream.read(INDEX_SIZE_CAP + 1)
+    if len(raw) > INDEX_SIZE_CAP:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    jobs = data.setdefault("jobs", {})
+    return data if isinstance(jobs, dict) else None
+
+
+def _names(value: object, directory: Path, root: Path) -> bool:
+    path = value.get("directory") if isinstance(value, dict) else value
+    if not isinstance(path, str) or not path:
+        return False
+    candidate = path if os.path.isabs(path) else os.path.join(root, path)
+    return os.path.realpath(candidate) == os.path.realpath(directory)
