@@ -218,9 +218,7 @@ def _new_manifest(job_id: str, command: Sequence[str]) -> dict[str, Any]:
 class _Heartbeat(threading.Thread):
     """Refreshes `<job>/heartbeat` and watches for a recovery behind our back."""
 
-    def __init__(
-        self, job: _Job, interval: float, on_fenced: Callable[[JobChanged], None]
-    ) -> None:
+    def __init__(self, job: _Job, interval: float, on_fenced: Callable[[JobChanged], None]) -> None:
         super().__init__(name="logist-heartbeat", daemon=True)
         self.job = job
         self.interval = interval
