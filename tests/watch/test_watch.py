@@ -23,6 +23,8 @@ from staging import Processes, crashed_job
 from watch.conftest import Watch, kill_runner_and_command, manifest
 
 FAST = ("--interval", "0.3")
+SLOW = 30.0
+"""Seconds to wait for a watch: it starts a Python process, on a machine shared with others."""
 
 
 def test_a_killed_runner_is_journalled_at_once_and_only_the_proven_crash_is_auto_recovered(
@@ -34,23 +36,28 @@ def test_a_killed_runner_is_journalled_at_once_and_only_the_proven_crash_is_auto
     hanging = start_runner("hanging")
     detaching = start_runner("detaching")
     watch = start_watch(jobs_root, "--auto-recover", *FAST)
-    wait_for(lambda: watch.events("watch-start"))
-    wait_for(lambda: watch_status(jobs_root) and watch_status(jobs_root).last_pass_at)
+    wait_for(lambda: watch.events("watch-start"), timeout=SLOW)
+    wait_for(lambda: watch_status(jobs_root) and watch_status(jobs_root).last_pass_at, timeout=SLOW)
 
     command = crashing.child_pid
     kill_runner_and_command(crashing.runner_pid, command)
     os.kill(hanging.runner_pid, signal.SIGSTOP)  # alive, but its heartbeat stops
     os.kill(detaching.runner_pid, signal.SIGKILL)  # its command runs on
 
-    crashed = wait_for(lambda: watch.events("verdict", "crashing"))
+    crashed = wait_for(lambda: watch.events("verdict", "crashing"), timeout=SLOW)
     assert crashed[0]["to"] in ("crashed", "detached")
     assert "latency_s" in crashed[0] and crashed[0]["latency_s"] < 5.0
-    wait_for(lambda: manifest(jobs_root, "crashing")["status"] == "PENDING")
-    recovery = wait_for(lambda: watch.events("auto-recovery", "crashing"))
+    wait_for(lambda: manifest(jobs_root, "crashing")["status"] == "PENDING", timeout=SLOW)
+    recovery = wait_for(lambda: watch.events("auto-recovery", "crashing"), timeout=SLOW)
     assert recovery[0]["outcome"] == "recovered"
 
-    wait_for(lambda: any(e["to"] == "hung" for e in watch.events("verdict", "hanging")))
-    wait_for(lambda: any(e["to"] == "detached" for e in watch.events("verdict", "detaching")))
+    wait_for(
+        lambda: any(e["to"] == "hung" for e in watch.events("verdict", "hanging")), timeout=SLOW
+    )
+    wait_for(
+        lambda: any(e["to"] == "detached" for e in watch.events("verdict", "detaching")),
+        timeout=SLOW,
+    )
     time.sleep(1.0)  # three more passes: nothing more may happen to them
     assert manifest(jobs_root, "hanging")["status"] == "EXECUTING"
     assert manifest(jobs_root, "detaching")["status"] == "EXECUTING"
@@ -69,7 +76,7 @@ def test_without_auto_recover_the_watch_only_journals(
 ) -> None:
     crashed_job(jobs_root, "c", procs.dead_identity())
     watch = start_watch(jobs_root, *FAST)
-    event = wait_for(lambda: watch.events("verdict", "c"))[0]
+    event = wait_for(lambda: watch.events("verdict", "c"), timeout=SLOW)[0]
     assert (event["from"], event["to"], event["at_start"]) == (None, "crashed", True)
     assert "dead" in event["reason"] and event["evidence"]["owner"] == "dead"
     time.sleep(1.0)
@@ -83,26 +90,26 @@ def test_the_storm_brake_pauses_auto_recovery_across_restarts_until_an_operator_
     for n in range(20):
         crashed_job(jobs_root, f"job{n:02d}", dead)
     watch = start_watch(jobs_root, "--auto-recover", *FAST)
-    brake = wait_for(lambda: watch.events("brake-on"))[0]
+    brake = wait_for(lambda: watch.events("brake-on"), timeout=SLOW)[0]
     assert "20 of 20 active jobs" in brake["reason"]
     assert read_brake(jobs_root) is not None
     time.sleep(1.0)
     assert not watch.events("auto-recovery")
     assert all(manifest(jobs_root, f"job{n:02d}")["status"] == "EXECUTING" for n in range(20))
-    status = wait_for(lambda: watch_status(jobs_root))
+    status = wait_for(lambda: watch_status(jobs_root), timeout=SLOW)
     assert status.active and status.brake and status.auto == "proven"
 
     assert watch.stop() == 0  # a restart keeps the brake on
     watch = start_watch(jobs_root, "--auto-recover", *FAST)
-    wait_for(lambda: len(watch.events("watch-start")) == 2)
+    wait_for(lambda: len(watch.events("watch-start")) == 2, timeout=SLOW)
     time.sleep(1.0)
     assert not watch.events("auto-recovery")
 
     resumed = run_cli("watch", "--root", str(jobs_root), "--resume-auto")
     assert resumed.returncode == 0, resumed.stderr
-    wait_for(lambda: watch.events("brake-off"))
+    wait_for(lambda: watch.events("brake-off"), timeout=SLOW)
     assert watch.events("brake-off")[0]["by"]
-    wait_for(lambda: len(watch.events("auto-recovery")) == 20)
+    wait_for(lambda: len(watch.events("auto-recovery")) == 20, timeout=SLOW)
     assert all(e["outcome"] == "recovered" for e in watch.events("auto-recovery"))
     assert len(watch.events("brake-on")) == 1, "a job recovered is no new crash"
 
@@ -111,7 +118,7 @@ def test_a_second_watch_on_the_same_root_is_refused(
     jobs_root: Path, start_watch: Callable[..., Watch]
 ) -> None:
     first = start_watch(jobs_root, *FAST)
-    wait_for(lambda: first.events("watch-start"))
+    wait_for(lambda: first.events("watch-start"), timeout=SLOW)
     second = start_watch(jobs_root, *FAST)
     assert second.proc.wait(30) == 2
     assert "another watch is running" in second.output()
@@ -129,8 +136,8 @@ def test_metrics_parse_with_the_prometheus_parser_over_http_and_in_the_textfile(
     watch = start_watch(
         jobs_root, "--metrics-port", str(port), "--metrics-textfile", str(textfile), *FAST
     )
-    wait_for(textfile.exists)
-    wait_for(lambda: watch.events("verdict"))
+    wait_for(textfile.exists, timeout=SLOW)
+    wait_for(lambda: watch.events("verdict"), timeout=SLOW)
 
     def families(text: str) -> dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
         found: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
@@ -140,7 +147,7 @@ def test_metrics_parse_with_the_prometheus_parser_over_http_and_in_the_textfile(
                 found.setdefault(family.name, {})[key] = sample.value
         return found
 
-    served = wait_for(lambda: _get(f"http://127.0.0.1:{port}/metrics"))
+    served = wait_for(lambda: _get(f"http://127.0.0.1:{port}/metrics"), timeout=SLOW)
     for text in (served, textfile.read_text()):
         metrics = families(text)
         assert metrics["logist_jobs"][("logist_jobs", (("verdict", "crashed"),))] == 1
@@ -171,11 +178,13 @@ def test_a_hook_gets_each_event_as_json_and_a_failing_or_stuck_hook_is_journalle
         "--hook-timeout", "0.5",
         *FAST,
     )  # fmt: skip
-    line = wait_for(lambda: received.exists() and received.read_text().splitlines())[0]
+    line = wait_for(lambda: received.exists() and received.read_text().splitlines(), timeout=SLOW)[
+        0
+    ]
     sent = json.loads(line)
     assert (sent["kind"], sent["job_id"], sent["to"]) == ("verdict", "c", "crashed")
     failures = wait_for(
-        lambda: len(watch.events("hook-failed")) >= 2 and watch.events("hook-failed")
+        lambda: len(watch.events("hook-failed")) >= 2 and watch.events("hook-failed"), timeout=SLOW
     )
     reasons = {f["command"]: f["reason"] for f in failures}
     assert reasons["false"] == "exit status 1"
@@ -192,7 +201,7 @@ def test_sigterm_stops_the_watch_within_two_seconds_and_leaves_no_child(
     watch = start_watch(
         jobs_root, "--on-event", f"sh -c 'echo $$ >> {pids}; sleep 60'", "--hook-timeout", "60"
     )
-    wait_for(pids.exists)  # a hook is running (on watch-start)
+    wait_for(pids.exists, timeout=SLOW)  # a hook is running (on watch-start)
     started = time.monotonic()
     assert watch.stop() == 0
     assert time.monotonic() - started < 2.0
@@ -205,16 +214,16 @@ def test_the_watch_survives_its_root_vanishing_and_coming_back(
     jobs_root: Path, procs: Processes, tmp_path: Path, start_watch: Callable[..., Watch]
 ) -> None:
     watch = start_watch(jobs_root, *FAST)
-    wait_for(lambda: watch.events("watch-start"))
+    wait_for(lambda: watch.events("watch-start"), timeout=SLOW)
     aside = tmp_path / "aside"
     jobs_root.rename(aside)
-    wait_for(lambda: "root unreadable" in watch.output())
+    wait_for(lambda: "root unreadable" in watch.output(), timeout=SLOW)
     time.sleep(0.5)
     assert watch.proc.poll() is None
     shutil.rmtree(aside)
     jobs_root.mkdir()
     crashed_job(jobs_root, "after", procs.dead_identity())
-    wait_for(lambda: watch.events("verdict", "after"))
+    wait_for(lambda: watch.events("verdict", "after"), timeout=SLOW)
     assert watch.events("root-back")
     second = subprocess.run(
         [sys.executable, "-m", "logist", "watch", "--root", str(jobs_root)],
@@ -232,7 +241,7 @@ def test_events_filters_by_job_and_time_and_prints_json(
     crashed_job(jobs_root, "a", dead)
     crashed_job(jobs_root, "b", dead)
     watch = start_watch(jobs_root, *FAST)
-    wait_for(lambda: len(watch.events("verdict")) == 2)
+    wait_for(lambda: len(watch.events("verdict")) == 2, timeout=SLOW)
     watch.stop()
     only_a = run_cli("events", "--root", str(jobs_root), "--job", "a", "--json")
     assert only_a.returncode == 0, only_a.stderr
@@ -252,7 +261,7 @@ def test_events_follow_prints_new_events_as_they_are_journalled(
     jobs_root: Path, procs: Processes, start_watch: Callable[..., Watch]
 ) -> None:
     watch = start_watch(jobs_root, *FAST)
-    wait_for(lambda: watch.events("watch-start"))
+    wait_for(lambda: watch.events("watch-start"), timeout=SLOW)
     follower = subprocess.Popen(
         [sys.executable, "-m", "logist", "events", "--root", str(jobs_root), "--follow", "--json"],
         stdout=subprocess.PIPE,

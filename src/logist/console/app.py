@@ -16,12 +16,14 @@ import gc
 import os
 import signal
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -57,17 +59,36 @@ from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.logs import LogsScreen
 from .screens.main import ConsoleScreen
+from .screens.resume_auto import ResumeAutoScreen
+from .screens.timeline import TimelineScreen
 from .text import safe
 from .widgets.activity import SessionEntry
 from .widgets.keyed_table import KeyedTable
 
-WRITE_ACTIONS = frozenset({"recover", "bulk_recover", "fix"})
+if TYPE_CHECKING:
+    from logist.core import Watching
+
+WRITE_ACTIONS = frozenset({"recover", "bulk_recover", "fix", "resume_auto"})
 """Disabled (and dimmed in the footer) by --read-only. Reattach stays on: watching a running
 job changes nothing; adopting a detached one is refused in read-only mode when asked."""
 APP_ACTIONS = frozenset(
-    {"recover", "reattach", "bulk_recover", "validate", "fix", "logs", "activity", "pause", "help"}
+    {
+        "recover",
+        "reattach",
+        "bulk_recover",
+        "validate",
+        "fix",
+        "logs",
+        "activity",
+        "pause",
+        "help",
+        "timeline",
+        "resume_auto",
+    }
 )
 """The app's own keys, off while a modal screen is open (quit stays on)."""
+WATCHING_FALLBACK_S = 3600.0
+"""The watching component's own periodic wake: the poll timer already does that job."""
 NOTIFY_FAILURES_SHOWN = 5
 NOTIFY_ARRIVALS_SHOWN = 5
 
@@ -96,6 +117,14 @@ class ConsoleApp(App[int]):
         Binding("f", "fix", "Fix", tooltip="Fix: apply the automatic fix of a finding"),
         Binding("l", "logs", "Logs", show=False, tooltip="Logs: follow the selected job's log"),
         Binding("A", "activity", "Activity", show=False, tooltip="Activity: results, audit log"),
+        Binding("T", "timeline", "Timeline", show=False, tooltip="Timeline: the watch's journal"),
+        Binding(
+            "W",
+            "resume_auto",
+            "Resume auto-recovery",
+            show=False,
+            tooltip="Release the watch's storm brake (confirmed first)",
+        ),
         Binding("p", "pause", "Pause", show=False, tooltip="Pause or resume refreshing"),
         Binding("ctrl+r", "refresh", "Refresh now", show=False),
         Binding("question_mark", "help", "Help"),
@@ -145,6 +174,8 @@ class ConsoleApp(App[int]):
         self._frozen = False
         self._poll_timer: Timer | None = None
         self._acting = False
+        self._watching: Watching | None = None
+        """Event-driven detection: a death or a manifest change polls at once (see `_wake`)."""
 
     # ---- screens ------------------------------------------------------------------------
 
@@ -174,6 +205,41 @@ class ConsoleApp(App[int]):
         self.call_after_refresh(self.poll_now)  # once the main screen is mounted
         if self.interval is not None:
             self.set_interval(1.0, self.main_screen.tick)
+            self._start_watching()
+
+    def on_unmount(self) -> None:
+        watching, self._watching = self._watching, None
+        if watching is not None:
+            watching.interrupt()  # its thread sees `_watching` gone, closes it and ends
+
+    # ---- event-driven detection -----------------------------------------------------------
+
+    def _start_watching(self) -> None:
+        """Wait on the core's pidfds and inotify in a thread; the poll timer stays the fallback
+        for what events cannot see (other hosts, network filesystems)."""
+        from logist.core import Watching  # loads inotify: not needed before the first paint
+
+        try:
+            self._watching = Watching(self.manager.root, interval=WATCHING_FALLBACK_S)
+        except OSError:
+            return  # no eventfd/epoll here: polling alone, as before
+        threading.Thread(
+            target=self._wake, args=(self._watching,), name="logist-watching", daemon=True
+        ).start()
+
+    def _wake(self, watching: Watching) -> None:
+        """Thread: poll now whenever a tracked process exits or a watched file changes."""
+        try:
+            while self._watching is watching:
+                wake = watching.wait()
+                if self._watching is not watching:
+                    break
+                if wake.jobs or wake.everything:
+                    self.call_from_thread(self.poll_now)
+        except RuntimeError:  # the app's loop is gone
+            pass
+        finally:
+            watching.close()
 
     def _hang_up(self) -> None:
         """The terminal is gone (SSH dropped, tmux killed): leave at once.
@@ -260,8 +326,10 @@ class ConsoleApp(App[int]):
         self.main_screen.apply_poll(result, arrived)
         if arrived:
             self._announce(arrived)
+        if self._watching is not None and result.error is None and result.complete:
+            self._watching.follow(result.states.values())
         for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen | LogsScreen | ActivityScreen):
+            if isinstance(screen, DetailScreen | LogsScreen | ActivityScreen | TimelineScreen):
                 screen.poll_applied()
 
     def _announce(self, arrived: list[tuple[str, VerdictKind]]) -> None:
@@ -539,6 +607,36 @@ class ConsoleApp(App[int]):
             self.push_screen(
                 ActivityScreen(manager=self.manager, session=self.session, marks=self.marks)
             )
+
+    def action_timeline(self) -> None:
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen(manager=self.manager, marks=self.marks))
+
+    def action_resume_auto(self) -> None:
+        watch = self.last_poll.watch if self.last_poll is not None else None
+        if watch is None or not watch.brake:
+            self.notify("The watch's storm brake is not engaged.", markup=False)
+            return
+        self.push_screen(ResumeAutoScreen(reason=watch.brake_reason), self._resume_confirmed)
+
+    def _resume_confirmed(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self.run_worker(self._resume_in_thread, thread=True, exit_on_error=False)
+
+    def _resume_in_thread(self) -> None:
+        try:
+            released = self.manager.resume_auto_recovery()
+            message = (
+                "Storm brake released: the watch resumes automatic recovery on its next pass."
+                if released
+                else "The storm brake was already released."
+            )
+            self.call_from_thread(self.notify, message, markup=False)
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify, f"Brake not released: {exc}", severity="error", markup=False
+            )
+        self.call_from_thread(self.poll_now)
 
     def action_pause(self) -> None:
         self.paused = not self.paused

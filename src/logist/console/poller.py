@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from logist._gc import gc_paused
 from logist.core import (
@@ -22,6 +22,7 @@ from logist.core import (
     JobState,
     Snapshot,
     VerdictKind,
+    WatchStatus,
 )
 
 from .rows import Row, finding_key, finding_row, job_row, triage_row
@@ -50,6 +51,8 @@ class PollResult:
     """False for the quick first look at a big root: the full poll follows at once."""
     total: int = 0
     """Jobs in the root (more than `jobs` in a first look)."""
+    watch: WatchStatus | None = None
+    """The root's `logist watch`, if one ever ran there."""
 
 
 class Poller:
@@ -109,7 +112,11 @@ class Poller:
             return PollResult(now, None, f"{type(exc).__name__}: {exc}")
         if report.overall is Health.UNKNOWN and report.scan_duration_s is None:
             return PollResult(now, report, report.summary)
-        return self._result(self.manager.last_snapshot(), report, started, quick)
+        result = self._result(self.manager.last_snapshot(), report, started, quick)
+        try:
+            return replace(result, watch=self.manager.watch_status())
+        except OSError:
+            return result
 
     def _result(
         self,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._audit import read_records, state_dir
+from ._audit import state_dir
 from ._locking import LockState, probe_lock
 from ._manifest import atomic_write_bytes, parse_timestamp
 from ._root import STATE_DIR
@@ -63,17 +63,67 @@ def journal_paths(root: Path) -> list[Path]:
 
 
 def read_events(
-    root: Path, *, job_id: str | None = None, since: float | None = None, limit: int | None = None
+    root: Path,
+    *,
+    job_id: str | None = None,
+    since: float | None = None,
+    limit: int | None = None,
+    max_bytes: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Journal records, oldest first, filtered by job and by time (`ts`, epoch seconds)."""
-    records: list[dict[str, Any]] = []
-    for path in journal_paths(root):
-        records.extend(read_records(path, None))
-    if job_id is not None:
-        records = [r for r in records if r.get("job_id") == job_id]
-    if since is not None:
-        records = [r for r in records if _ts(r) >= since]
+    """Journal records, oldest first, filtered by job and by time (`ts`, epoch seconds).
+
+    `max_bytes`: read only that much of the journal's end (the console's views re-read it
+    after every poll; the whole journal may be 3 x 16 MiB)."""
+    chunks: list[bytes] = []
+    budget = max_bytes
+    for path in reversed(journal_paths(root)):
+        if budget is not None and budget <= 0:
+            break
+        data = _tail(path, budget)
+        if data is None:
+            continue
+        chunks.append(data)
+        if budget is not None:
+            budget -= len(data)
+    records = []
+    for data in reversed(chunks):
+        for line in data.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a damaged line, or one cut by the byte budget
+            if not isinstance(record, dict):
+                continue
+            if job_id is not None and record.get("job_id") != job_id:
+                continue
+            if since is not None and _ts(record) < since:
+                continue
+            records.append(record)
     return records[-limit:] if limit else records
+
+
+def _tail(path: Path, max_bytes: int | None) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        start = 0 if max_bytes is None else max(0, size - max_bytes)
+        os.lseek(fd, start, os.SEEK_SET)
+        parts = []
+        remaining = size - start
+        while remaining > 0:
+            part = os.read(fd, min(remaining, 1 << 20))
+            if not part:
+                break
+            parts.append(part)
+            remaining -= len(part)
+        return b"".join(parts)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _ts(record: dict[str, Any]) -> float:

@@ -183,10 +183,15 @@ class JobRecoveryManager:
     # ---- the unattended watch (written by logist.watch, read here) -------------------------
 
     def events(
-        self, job_id: str | None = None, *, since: float | None = None, limit: int | None = None
+        self,
+        job_id: str | None = None,
+        *,
+        since: float | None = None,
+        limit: int | None = None,
+        max_bytes: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The watch's incident journal, oldest first."""
-        return read_events(self.root, job_id=job_id, since=since, limit=limit)
+        """The watch's incident journal, oldest first (`max_bytes`: only that much of its end)."""
+        return read_events(self.root, job_id=job_id, since=since, limit=limit, max_bytes=max_bytes)
 
     def watch_status(self) -> WatchStatus | None:
         return watch_status(self.root)

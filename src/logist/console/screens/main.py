@@ -215,6 +215,7 @@ class ConsoleScreen(Screen[None]):
             health=None if report is None else report.overall,
             refreshed_at=result.taken_at if result.complete else None,  # else: "scanning…"
             now=self.clock(),
+            watch=result.watch,
         )
         self.query_one(SummaryStrip).update_counts(
             result.counts, of=None if result.complete else result.total

@@ -22,8 +22,12 @@ from textual.widgets import Log, Static
 from logist.core import JobDetail, JobRecoveryManager, LogChunk, RecoveryPlan, VerdictKind
 
 from ..text import VERDICT_STYLE, ago, duration, evidence_items, money, phase, safe
+from .timeline import incident_text
 
 HISTORY_SHOWN = 15
+INCIDENTS_SHOWN = 8
+INCIDENTS_READ_BYTES = 256 * 1024
+"""Of the journal's end, re-read on every reload: a job's recent incidents are there."""
 LOG_LINES_KEPT = 2000
 
 
@@ -36,6 +40,8 @@ class DetailData:
     force_plan: RecoveryPlan | None
     log: LogChunk | None
     error: str | None
+    incidents: tuple[dict[str, Any], ...] = ()
+    """This job's newest events in the watch's journal."""
 
 
 def append_chunk(log: Log, chunk: LogChunk) -> None:
@@ -115,7 +121,12 @@ def _plan_lines(detail: JobDetail, force_plan: RecoveryPlan | None) -> list[Cont
     return lines
 
 
-def describe(detail: JobDetail, force_plan: RecoveryPlan | None, now: float) -> Content:
+def describe(
+    detail: JobDetail,
+    force_plan: RecoveryPlan | None,
+    now: float,
+    incidents: tuple[dict[str, Any], ...] = (),
+) -> Content:
     """The text of the detail view (everything but the log)."""
     state = detail.state
     facts = state.facts
@@ -171,6 +182,21 @@ def describe(detail: JobDetail, force_plan: RecoveryPlan | None, now: float) -> 
     lines.extend(
         _timeline(entry, f"{stamp:>{width}}") for entry, stamp in zip(shown, stamps, strict=True)
     )
+    if incidents:
+        lines.append(Content(""))
+        lines.append(Content.styled("Incidents (logist watch)", "bold underline"))
+        for record in incidents[::-1]:
+            change, what = incident_text(record)
+            ts = record.get("ts")
+            when = ago(now - ts) if isinstance(ts, int | float) else "?"
+            lines.append(
+                Content.assemble(
+                    (f"  {when}  ", "dim"),
+                    (f"{safe(record.get('kind'))} ", "bold"),
+                    (safe(change), ""),
+                    (f"  {safe(what)}", "dim"),
+                )
+            )
     return Content("\n").join(lines)
 
 
@@ -246,7 +272,10 @@ class DetailView(Vertical):
             # one read of the job: the detail carries the force plan; the log follows by offset
             detail = self.manager.detail(job_id, log_lines=0)
             chunk = self.manager.read_log(job_id, offset)
-            data = DetailData(job_id, detail, detail.force_plan, chunk, None)
+            incidents = self.manager.events(
+                job_id, limit=INCIDENTS_SHOWN, max_bytes=INCIDENTS_READ_BYTES
+            )
+            data = DetailData(job_id, detail, detail.force_plan, chunk, None, tuple(incidents))
         except Exception as exc:  # shown in the view; the next reload tries again
             data = DetailData(job_id, None, None, None, f"{type(exc).__name__}: {exc}")
         self.post_message(self.Loaded(data))
@@ -267,7 +296,7 @@ class DetailView(Vertical):
             self._shown = None
             text.update(Content.styled(f"{safe(loaded.job_id)}: {safe(loaded.error)}", "red"))
             return
-        content = describe(loaded.detail, loaded.force_plan, self.clock())
+        content = describe(loaded.detail, loaded.force_plan, self.clock(), loaded.incidents)
         if content != self._shown:
             self._shown = content
             text.update(content)

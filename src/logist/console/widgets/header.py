@@ -9,7 +9,7 @@ from rich.cells import cell_len
 from textual.content import Content
 from textual.widget import Widget
 
-from logist.core import Health
+from logist.core import Health, WatchStatus
 
 from ..text import HEALTH_STYLE, age, safe
 
@@ -37,6 +37,8 @@ class HeaderBar(Widget):
         self.marked = 0
         self.new = 0
         """Jobs newly crashed, hung or detached that the operator has not looked at yet."""
+        self.watch: WatchStatus | None = None
+        """The root's `logist watch` as it last described itself (None: never ran here)."""
         self._shown: tuple[object, ...] = ()
 
     def set_state(self, **values: object) -> None:
@@ -54,6 +56,7 @@ class HeaderBar(Widget):
         else:
             seen = age(None if self.now is None else self.now - self.refreshed_at)
             parts.append((f" refreshed {seen} ago", "bold red" if self.failing else ""))
+        parts.extend(self._watch_parts())
         if self.new:
             parts.append((f" {self.new:,} new ", "bold reverse"))
         if self.marked:
@@ -64,6 +67,23 @@ class HeaderBar(Widget):
             parts.append((" READ-ONLY ", "bold black on cyan"))
         if self.demo:
             parts.append((" DEMO ", "bold black on white"))
+        return parts
+
+    def _watch_parts(self) -> list[tuple[str, str]]:
+        """pid, last pass and auto mode of an active watch; the brake with its reset key."""
+        watch = self.watch
+        if watch is None:
+            return []
+        if not watch.active:
+            return [(" watch off", "dim")]
+        seen = (
+            "-"
+            if watch.last_pass_at is None or self.now is None
+            else age(self.now - watch.last_pass_at)
+        )
+        parts = [(f" watch {watch.pid} {seen}" + (" auto" if watch.auto != "off" else ""), "")]
+        if watch.brake:
+            parts.append((" AUTO PAUSED (W) ", "bold white on red"))
         return parts
 
     def _repaint_if_changed(self) -> None:

@@ -1,0 +1,105 @@
+"""The console beside `logist watch`: woken by deaths, showing the watch, its brake, its journal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from textual.widgets import Button, Static
+
+from conftest import wait_for
+from logist.console.app import ConsoleApp
+from logist.console.screens.resume_auto import ResumeAutoScreen
+from logist.console.screens.timeline import TimelineScreen
+from logist.console.widgets.header import HeaderBar
+from logist.core import JobRecoveryManager
+from logist.core._journal import read_brake, read_events
+from staging import crashed_job, procs
+
+from .support import make_app, settle, synchronously, table_text
+
+__all__ = ["procs"]
+
+
+@synchronously
+async def test_a_runner_death_shows_at_once_without_waiting_for_the_poll_interval(
+    jobs_root: Path, start_runner
+) -> None:
+    job = start_runner("victim", "sleep", "60")
+    app = ConsoleApp(manager=JobRecoveryManager(jobs_root), interval=600.0, host="test-host")
+    # the poll timer would come in 10 minutes: only the watching thread can show the death
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert not any("victim" in line for line in table_text(app, "triage"))
+        await pilot.pause(0.5)  # the watching thread follows the first poll
+        killed = time.monotonic()
+        job.proc.send_signal(signal.SIGKILL)
+        os.killpg(job.child_pid, signal.SIGKILL)
+        job.proc.wait()
+        while not any("victim" in line for line in table_text(app, "triage")):
+            assert time.monotonic() - killed < 10, "the death never showed"
+            await pilot.pause(0.02)
+
+
+@synchronously
+async def test_the_header_shows_the_watch_and_its_brake_w_releases_it_t_shows_the_timeline(
+    jobs_root: Path, procs
+) -> None:
+    dead = procs.dead_identity()
+    for n in range(20):
+        crashed_job(jobs_root, f"job{n:02d}", dead)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "logist", "watch", "--root", str(jobs_root), "--auto-recover",
+         "--interval", "0.3"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: read_brake(jobs_root))
+        wait_for(lambda: (jobs_root / ".logist" / "watch-status.json").exists())
+        app = make_app(jobs_root)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await settle(pilot)
+            header = app.main_screen.query_one(HeaderBar)
+            shown = "".join(text for text, _ in header._right())
+            assert f"watch {watch.pid}" in shown and "auto" in shown
+            assert "AUTO PAUSED (W)" in shown
+
+            await pilot.press("W")
+            await settle(pilot)
+            assert isinstance(app.screen, ResumeAutoScreen)
+            assert app.screen.focused is app.screen.query_one("#cancel", Button)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert read_brake(jobs_root) is not None, "escape released the brake"
+
+            await pilot.press("W")
+            await settle(pilot)
+            await pilot.press("tab", "enter")
+            await settle(pilot)
+            assert read_brake(jobs_root) is None
+            wait_for(lambda: any(e["kind"] == "brake-off" for e in read_events(jobs_root)))
+
+            await pilot.press("T")
+            await settle(pilot)
+            assert isinstance(app.screen, TimelineScreen)
+            lines = "\n".join(
+                app.screen.query_one("#timeline").render_line(y).text for y in range(40)
+            )
+            assert "brake-on" in lines and "brake-off" in lines and "job00" in lines
+            await pilot.press("escape")
+            await settle(pilot)
+
+            await pilot.press("1", "enter")
+            await settle(pilot)
+            detail = str(app.screen.query_one("#detail-text", Static).render())
+            assert "Incidents (logist watch)" in detail
+            assert "new -> crashed" in detail
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        watch.wait(10)
