@@ -233,7 +233,9 @@ def status(root: str | None, as_json: bool) -> None:
         click.echo(f"{report.overall.value.upper()}: {_safe(report.summary)}")
         click.echo(f"root: {_safe(report.root)}")
         if report.oldest_crash_age_s is not None:
-            click.echo(f"oldest crash: {report.oldest_crash_age_s:.0f}s ago")
+            import humanize
+
+            click.echo(f"oldest crash: {humanize.naturaltime(report.oldest_crash_age_s)}")
         for check in report.checks:
             mark = "ok" if check.status is None else check.status.value
             click.echo(f"  {check.name:<14} {mark:<8} {_safe(check.message)}")
@@ -574,6 +576,8 @@ def bulk_recover(
     PATTERNS (ids, id globs like `crash-*`) and `--verdict` narrow the eligible jobs: proven
     crashes, plus stalled and remote-stale with --include-inferred, hung and detached with --force.
     """
+    from humanize import intcomma
+
     manager = _manager(root)
     errors: list[dict[str, Any]] = []
     selected: list[str] | None = None
@@ -629,10 +633,14 @@ def bulk_recover(
             for r in bulk.results:
                 click.echo(f"{_safe(r.job_id)}: {_safe(r.message)}")
             if not do_apply:
-                click.echo(f"dry run: {len(bulk.targets)} job(s); add --apply to recover", err=True)
-        counts = ", ".join(f"{n} {k}" for k, n in bulk.counts().items()) or "nothing to do"
+                click.echo(
+                    f"dry run: {intcomma(len(bulk.targets))} job(s); add --apply to recover",
+                    err=True,
+                )
+        counts = ", ".join(f"{intcomma(n)} {k}" for k, n in bulk.counts().items())
+        over = bulk.skipped_over_cap
         click.echo(
-            counts + (f" ({bulk.skipped_over_cap} over the cap)" if bulk.skipped_over_cap else "")
+            (counts or "nothing to do") + (f" ({intcomma(over)} over the cap)" if over else "")
         )
     sys.exit(0 if bulk.ok and not errors else 1)
 

@@ -106,24 +106,20 @@ class HealthReport:
 
 
 def filesystem_type(path: Path) -> str | None:
-    """The type of the mount holding `path`, from /proc/self/mountinfo (longest prefix wins)."""
+    """The type of the mount holding `path` (longest mount point that contains it)."""
+    import psutil  # here, not at the top: `import logist.core` stays light for the runner
+
     try:
         real = os.path.realpath(path)
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as stream:
-            lines = stream.readlines()
+        partitions = psutil.disk_partitions(all=True)
     except OSError:
         return None
     best, best_type = "", None
-    for line in lines:
-        left, _, right = line.partition(" - ")
-        fields = left.split()
-        if len(fields) < 5 or not right:
-            continue
-        mount_point = fields[4].replace("\\040", " ")
-        if (real == mount_point or real.startswith(mount_point.rstrip("/") + "/")) and len(
-            mount_point
-        ) >= len(best):
-            best, best_type = mount_point, right.split()[0]
+    for part in partitions:
+        mount_point = part.mountpoint
+        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, part.fstype
     return best_type
 
 
@@ -168,6 +164,8 @@ def root_checks(root: Path) -> list[Check]:
         )
     else:
         checks.append(Check("filesystem", None, fs))
+    import humanize  # here, not at the top: `import logist.core` stays light for the runner
+
     try:
         usage = shutil.disk_usage(root)
         free = usage.free / usage.total if usage.total else 1.0
@@ -176,7 +174,7 @@ def root_checks(root: Path) -> list[Check]:
             Check(
                 "free-disk",
                 Severity.WARNING if low else None,
-                f"{usage.free / 2**30:.1f} GiB free ({free:.0%})",
+                f"{humanize.naturalsize(usage.free, binary=True)} free ({free:.0%})",
             )
         )
     except OSError as exc:
@@ -259,8 +257,10 @@ def build_health_report(
         overall = Health.DEGRADED
     else:
         overall = Health.HEALTHY
-    worst = [f"{verdicts[str(k)]} {k}" for k in SEVERITY_ORDER if verdicts.get(str(k))]
-    summary = f"{len(snapshot.jobs)} jobs: " + (", ".join(worst) if worst else "none")
+    from humanize import intcomma
+
+    worst = [f"{intcomma(verdicts[str(k)])} {k}" for k in SEVERITY_ORDER if verdicts.get(str(k))]
+    summary = f"{intcomma(len(snapshot.jobs))} jobs: " + (", ".join(worst) if worst else "none")
     return HealthReport(
         str(root),
         overall,

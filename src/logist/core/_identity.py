@@ -71,7 +71,12 @@ def host_name() -> str:
 
 
 def read_proc_stat(pid: int) -> ProcStat | None:
-    """State and start token of a pid, or None if there is no such process."""
+    """State and start token of a pid, or None if there is no such process.
+
+    Not psutil: `Process(pid).create_time()` is field 22 turned into float seconds (the exact
+    tick count is the identity the runner records), and building a Process per active job per
+    poll costs several times this one read.
+    """
     if pid <= 0:
         return None
     try:  # raw descriptors: a buffered open() costs twice as much, once per active job per poll

@@ -145,6 +145,12 @@ def _age(now: float, at: float | None) -> float | None:
 
 
 def _fmt_age(seconds: float | None) -> str:
+    """A compact age inside a reason ("heartbeat 14s old", "no activity for 2.5h").
+
+    Not humanize: `naturaldelta` says "14 seconds" and "2 hours", longer in the triage pane's
+    one-line reasons, and rounds 2.5 h to "2 hours" where the lease and the 30 min stall
+    threshold are what an operator compares the age with.
+    """
     if seconds is None:
         return "never"
     if seconds < 120:
