@@ -35,6 +35,7 @@ FILTER_HELP = (
     ("crash", "free text: in the job id, description, status, verdict or reason"),
     ("verdict:crashed,hung", "verdict starts with one of the values"),
     ("status:exec", "status starts with the value"),
+    ("crash-*", "a glob (* ? [) matches the whole job id; id:job-0? too"),
     ("severity:error code:manifest", "findings by severity or code"),
     ("-verdict:done", "a leading - negates a term; all terms must hold"),
 )
