@@ -51,7 +51,7 @@ def lock_holder_pids(path: Path) -> list[int]:
     """Pids that /proc/locks names as holding a flock on this file's inode.
 
     The kernel records the process that took the lock; a child that inherited the descriptor
-    keeps it held without appearing here.
+    keeps it held without appearing here. Read raw: psutil has no view of /proc/locks.
     """
     try:
         st = os.stat(path, follow_symlinks=False)
