@@ -257,3 +257,44 @@ async def test_small_things_footer_keeps_quit_palette_lists_once_screenshot_land
         saved = list(here.glob("*.svg"))
         assert len(saved) == 1 and saved[0].stat().st_size > 1000
         assert any(saved[0].name in n.message for n in app._notifications)
+
+
+@synchronously
+async def test_a_directory_holding_the_jobs_root_is_called_not_a_jobs_root_with_a_suggestion(
+    tmp_path: Path,
+) -> None:
+    jobs = tmp_path / "jobs"
+    crashed_legacy(jobs, "somewhere-below")
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        banner = app.main_screen.query_one("#banner", Static)
+        assert banner.display
+        said = banner.render().plain  # type: ignore[union-attr]
+        assert "NOT A JOBS ROOT" in said and "not a jobs root" in said
+        assert f"did you mean {jobs}?" in said
+
+
+@synchronously
+async def test_jobs_waiting_for_a_person_are_in_triage_with_their_reason_and_filterable(
+    jobs_root: Path,
+) -> None:
+    write_job(
+        jobs_root,
+        "needs-you",
+        status="INTERVENTION_REQUIRED",
+        history=[{"timestamp": None, "event": "ERROR", "reason": "command exited with 3"}],
+    )
+    crashed_legacy(jobs_root, "crash-a")
+    write_job(jobs_root, "calm", status="PENDING")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        triage = app.main_screen.table("triage")
+        assert "needs-you" in triage.shown_keys()
+        line = next(line for line in table_text(app, "triage") if "needs-you" in line)
+        assert "waiting" in line and "exited with 3" in line
+        await pilot.press("slash", *"verdict:waiting", "enter")
+        await settle(pilot)
+        assert triage.shown_keys() == ["needs-you"]
+        assert app.main_screen.table("jobs").shown_keys() == ["needs-you"]

@@ -208,8 +208,13 @@ class ConsoleScreen(Screen[None]):
             return
         first = self._last is None
         self._last = result
-        banner.display = False
         report = result.report
+        problem = None if report is None else report.root_problem
+        if problem is not None:  # the health report says so: the console says the same
+            banner.update(
+                Content.assemble((" NOT A JOBS ROOT ", "bold reverse"), " ", safe(problem))
+            )
+        banner.display = problem is not None
         header.set_state(
             failing=False,
             health=None if report is None else report.overall,
