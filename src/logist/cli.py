@@ -204,10 +204,41 @@ def main() -> None:
     help="Seconds between polls.",
 )
 @click.option("--no-bell", is_flag=True, help="Never ring the bell when a job newly crashes.")
-def console(root: str | None, demo: bool, read_only: bool, interval: float, no_bell: bool) -> None:
+@click.option(
+    "--screenshot",
+    "screenshot",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Render one frame headless into this SVG file after the first full poll, then exit "
+    "with the `status` exit code.",
+)
+@click.option(
+    "--size",
+    default="120x40",
+    show_default=True,
+    metavar="WxH",
+    help="Terminal size of the --screenshot frame.",
+)
+def console(
+    root: str | None,
+    demo: bool,
+    read_only: bool,
+    interval: float,
+    no_bell: bool,
+    screenshot: Path | None,
+    size: str,
+) -> None:
     """Open the live recovery console."""
     from .console import run_console
 
+    if screenshot is not None:
+        from .console.launch import screenshot_console
+        from .console.screenshot import parse_size
+
+        try:
+            dimensions = parse_size(size)
+        except ValueError as exc:
+            _die(f"--size: {exc}", 3)  # a frame for monitoring: its own failure is UNKNOWN
+        sys.exit(screenshot_console(root=root, path=screenshot, size=dimensions))
     sys.exit(
         run_console(root=root, demo=demo, read_only=read_only, interval=interval, bell=not no_bell)
     )

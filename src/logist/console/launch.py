@@ -13,9 +13,10 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from logist.core import JobRecoveryManager, RootNotFound
+from logist.core import Health, JobRecoveryManager, RootNotFound
 
 from .poller import Poller
 
@@ -80,3 +81,15 @@ def _hang_up_before_start(stop: Callable[[], object]) -> Callable[[int, object],
         os._exit(128 + signal.SIGHUP)
 
     return hang_up
+
+
+def screenshot_console(*, root: str | None, path: Path, size: tuple[int, int]) -> int:
+    """`console --screenshot`: one headless frame into `path`; exits like `logist status`."""
+    try:
+        manager = JobRecoveryManager(root)
+    except RootNotFound as exc:
+        print(f"logist: {exc}", file=sys.stderr)
+        return Health.UNKNOWN.exit_code
+    from .screenshot import take_screenshot
+
+    return take_screenshot(manager, path, size)

@@ -36,6 +36,8 @@ class HeaderBar(Widget):
         self.failing = False
         self.marked = 0
         self.new = 0
+        self.still = False
+        """One frame for a file (`--screenshot`): no refresh age, nothing that ticks."""
         """Jobs newly crashed, hung or detached that the operator has not looked at yet."""
         self.watch: WatchStatus | None = None
         """The root's `logist watch` as it last described itself (None: never ran here)."""
@@ -51,7 +53,9 @@ class HeaderBar(Widget):
         parts: list[tuple[str, str]] = []
         if self.health is not None:
             parts.append((f" {self.health.value.upper()} ", HEALTH_STYLE[self.health]))
-        if self.refreshed_at is None:
+        if self.still:
+            pass  # a frame for a file: nothing in it ticks
+        elif self.refreshed_at is None:
             parts.append((" scanning…", "italic"))
         else:
             seen = age(None if self.now is None else self.now - self.refreshed_at)
