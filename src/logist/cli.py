@@ -340,10 +340,17 @@ def _named(
 
 def _age(state: JobState, now: float) -> str:
     """Since the job's last activity, as a person says it ("3 hours")."""
+    at = state.observation.activity_at
+    return "-" if at is None else _words_for_seconds(max(0, round(now - at)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _words_for_seconds(seconds: int) -> str:
+    """humanize per distinct whole second: jobs of a big root share their ages (6 us a call,
+    0.6 s over 100,000 rows otherwise)."""
     import humanize  # not at module level: `logist run` imports this module and stays light
 
-    at = state.observation.activity_at
-    return "-" if at is None else humanize.naturaldelta(max(0.0, now - at))
+    return humanize.naturaldelta(seconds)
 
 
 @main.command()
