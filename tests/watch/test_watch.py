@@ -17,9 +17,10 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import RunningJob, wait_for
+from logist.core._identity import identity_of
 from logist.core._journal import read_brake, watch_status
 from reliability._support import audit_records, run_cli
-from staging import Processes, crashed_job
+from staging import Processes, crashed_job, runner_block
 from watch.conftest import Watch, kill_runner_and_command, manifest
 
 FAST = ("--interval", "0.3")
@@ -330,3 +331,62 @@ def _alive(pid: int) -> bool:
             return stream.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_under_systemd_it_notifies_ready_status_watchdog_and_stopping(
+    jobs_root: Path, tmp_path: Path, start_watch: Callable[..., Watch]
+) -> None:
+    """NOTIFY_SOCKET is a real datagram socket here, as systemd's is for a Type=notify unit."""
+    address = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(address))
+        listener.settimeout(SLOW)
+        watch = start_watch(
+            jobs_root, env={"NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "400000"}
+        )
+        received: list[str] = []
+        while received.count("WATCHDOG=1") < 2:
+            received.extend(listener.recv(4096).decode().splitlines())
+        assert received.index("READY=1") < received.index("WATCHDOG=1")
+        status = next(line for line in received if line.startswith("STATUS="))
+        assert "jobs" in status and "auto off" in status
+        assert watch.stop() == 0
+        while "STOPPING=1" not in received:
+            received.extend(listener.recv(4096).decode().splitlines())
+
+
+def test_deaths_seen_one_pidfd_at_a_time_are_one_storm_and_nothing_is_recovered(
+    jobs_root: Path, procs: Processes, start_watch: Callable[..., Watch]
+) -> None:
+    """20 owners (real processes holding their job's lock) die 10 ms apart: each death wakes
+    the watch on its own, and the brake must still see them as one storm before the first
+    of them is held long enough to be recovered."""
+    owners = []
+    for n in range(20):
+        job_dir = jobs_root / f"job{n:02d}"
+        job_dir.mkdir()
+        (job_dir / ".lock").touch()
+        owner = procs.lock_holder(job_dir / ".lock")
+        identity = identity_of(owner.pid)
+        assert identity is not None
+        data = {
+            "job_id": job_dir.name,
+            "status": "EXECUTING",
+            "history": [],
+            "owner": runner_block(identity, interval=60.0),
+        }
+        (job_dir / "job_manifest.json").write_text(json.dumps(data))
+        (job_dir / "heartbeat").touch()
+        owners.append(owner)
+    watch = start_watch(jobs_root, "--auto-recover", "--interval", "2")
+    wait_for(lambda: watch_status(jobs_root) and watch_status(jobs_root).last_pass_at, SLOW)
+    assert not watch.events("verdict"), "every job is running"
+    for owner in owners:
+        owner.kill()
+        time.sleep(0.01)
+    wait_for(lambda: watch.events("brake-on"), SLOW)
+    crashed = wait_for(lambda: len(watch.events("verdict")) >= 20 and watch.events("verdict"), SLOW)
+    assert {e["to"] for e in crashed} == {"crashed"}
+    assert all("latency_s" in e for e in crashed), "each death was seen through its pidfd"
+    time.sleep(3.0)  # more than a pass: still nothing recovered
+    assert not watch.events("auto-recovery")
