@@ -46,7 +46,7 @@ async def test_a_runner_death_shows_at_once_without_waiting_for_the_poll_interva
 
 
 @synchronously
-async def test_the_header_shows_the_watch_and_its_brake_w_releases_it_t_shows_the_timeline(
+async def test_the_header_shows_the_watch_and_its_brake_t_shows_the_timeline_w_releases_it(
     jobs_root: Path, procs
 ) -> None:
     dead = procs.dead_identity()
@@ -70,6 +70,16 @@ async def test_the_header_shows_the_watch_and_its_brake_w_releases_it_t_shows_th
             assert f"watch {watch.pid}" in shown and "auto" in shown
             assert "AUTO PAUSED (W)" in shown
 
+            await pilot.press("T")
+            await settle(pilot)
+            assert isinstance(app.screen, TimelineScreen)
+            lines = "\n".join(
+                app.screen.query_one("#timeline").render_line(y).text for y in range(40)
+            )
+            assert "brake-on" in lines and "new -> crashed" in lines and "job00" in lines
+            await pilot.press("escape")
+            await settle(pilot)
+
             await pilot.press("W")
             await settle(pilot)
             assert isinstance(app.screen, ResumeAutoScreen)
@@ -84,16 +94,6 @@ async def test_the_header_shows_the_watch_and_its_brake_w_releases_it_t_shows_th
             await settle(pilot)
             assert read_brake(jobs_root) is None
             wait_for(lambda: any(e["kind"] == "brake-off" for e in read_events(jobs_root)))
-
-            await pilot.press("T")
-            await settle(pilot)
-            assert isinstance(app.screen, TimelineScreen)
-            lines = "\n".join(
-                app.screen.query_one("#timeline").render_line(y).text for y in range(40)
-            )
-            assert "brake-on" in lines and "brake-off" in lines and "job00" in lines
-            await pilot.press("escape")
-            await settle(pilot)
 
             await pilot.press("1", "enter")
             await settle(pilot)
