@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from logist.core._identity import ProcessIdentity, identity_of, read_proc_stat, signal_verified
+from logist.core._identity import ProcessIdentity, identity_of, read_proc_stat
 from logist.core._manifest import MANIFEST_NAME, now_naive_iso
+from logist.core._signals import signal_verified
 
 OTHER_HOST = "elsewhere.invalid"
 """The only fake in these tests: the host name of a runner on another machine."""

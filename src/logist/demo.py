@@ -31,7 +31,6 @@ from .core._identity import (
     identity_from_record,
     identity_of,
     liveness,
-    signal_verified,
 )
 from .core._manifest import (
     MANIFEST_NAME,
@@ -43,6 +42,7 @@ from .core._manifest import (
     read_manifest,
 )
 from .core._root import INDEX_NAME, STATE_DIR
+from .core._signals import signal_verified
 
 PIDFILE = "demo.json"
 START_TIMEOUT_S = 20.0

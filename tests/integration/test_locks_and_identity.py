@@ -18,10 +18,9 @@ from logist.core._identity import (
     identity_of,
     legacy_liveness,
     liveness,
-    signal_verified,
-    terminate_verified,
 )
 from logist.core._locking import JobLock, lock_holder_pids, probe_lock
+from logist.core._signals import signal_verified, terminate_verified
 from staging import OTHER_HOST, Processes, tree_state
 
 

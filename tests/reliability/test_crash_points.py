@@ -175,6 +175,11 @@ def audit_window(trace: VictimRun, job_id: str) -> range:
         if step.get("job") == job_id and "CRASH_RECOVERY" in events[-1:]:
             for j in range(i + 1, len(trace.steps)):
                 if trace.steps[j]["step"].endswith(".logist/audit.jsonl"):
+                    # the append is several steps (open, flock): the line is written after all
+                    while j + 1 < len(trace.steps) and trace.steps[j + 1]["step"].endswith(
+                        ".logist/audit.jsonl"
+                    ):
+                        j += 1
                     return range(i + 2, j + 2)  # crash before step j+1 (1-based) included
     return range(0)
 

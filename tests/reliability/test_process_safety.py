@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from logist.core import JobRecoveryManager, Outcome, ProcessIdentity, VerdictKind
-from logist.core._identity import boot_id, host_name, signal_verified, terminate_verified
+from logist.core._identity import boot_id, host_name
+from logist.core._signals import signal_verified, terminate_verified
 from reliability._support import (
     SIGNAL_RECORDER,
     Processes,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from logist.core import (
+    BULK_CAP,
     Action,
     ActionResult,
     Finding,
@@ -26,7 +27,6 @@ from logist.core import (
 from .rows import finding_key
 from .text import evidence_items, safe
 
-BULK_CAP = 100
 TYPED_CONFIRM_OVER = 20
 """Bulk actions on more jobs than this ask for the number of jobs to be typed."""
 

@@ -3,6 +3,7 @@
 `import logist.core` stays cheap: no Textual, no click.
 """
 
+from ._bulk import BULK_CAP, BulkRequestRefused
 from ._errors import (
     BulkInProgress,
     InvalidJobId,
@@ -26,7 +27,8 @@ from ._plans import RecoveryPlan
 from ._results import ActionResult, BulkResult, JobDetail, LogChunk, Outcome, ReattachResult
 from ._root import not_a_jobs_root
 from ._scan import JobFacts, JobState, Snapshot
-from ._states import Category, category_of, safe_state
+from ._signals import TERMINATE_GRACE_S
+from ._states import DEFAULT_RETRY_CAP, Category, category_of, safe_state
 from ._validation import Finding, FixKind
 from ._verdicts import SEVERITY_ORDER, Action, Observation, Policy, Verdict, VerdictKind, classify
 from .recovery import JobRecoveryManager
@@ -44,12 +46,16 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BULK_CAP",
+    "DEFAULT_RETRY_CAP",
     "LAST_OWNER_KEY",
     "OWNER_KEY",
     "SEVERITY_ORDER",
+    "TERMINATE_GRACE_S",
     "Action",
     "ActionResult",
     "BulkInProgress",
+    "BulkRequestRefused",
     "BulkResult",
     "Category",
     "Check",

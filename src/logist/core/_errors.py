@@ -53,8 +53,12 @@ class LockBusy(LogistError):
 class JobChanged(LogistError):
     """The manifest changed between planning and applying."""
 
-    def __init__(self, job_id: str) -> None:
-        super().__init__(f"job {job_id!r} changed since it was scanned; re-scan and try again")
+    def __init__(self, job_id: str, why: str | None = None) -> None:
+        super().__init__(
+            f"job {job_id!r} "
+            + (why or "changed since it was scanned")
+            + "; nothing done: re-scan and try again"
+        )
         self.job_id = job_id
 
 

@@ -9,16 +9,11 @@ the identity is re-checked, so the pid cannot be recycled between check and send
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
-
-from ._errors import PermissionDenied
 
 
 class Liveness(StrEnum):
@@ -104,43 +99,6 @@ def identity_of(pid: int) -> ProcessIdentity | None:
     return ProcessIdentity(host_name(), boot_id(), pid, stat.start_token)
 
 
-def _group_and_session(pid: int) -> tuple[int, int] | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            raw = stream.read()
-    except OSError:
-        return None
-    rest = raw[raw.rfind(b")") + 2 :].split()
-    try:
-        return int(rest[2]), int(rest[3])
-    except (IndexError, ValueError):
-        return None
-
-
-def group_members(leader: ProcessIdentity) -> list[ProcessIdentity]:
-    """The other processes of the group that `leader` leads as the leader of its own session.
-
-    A job's command runs in its own session: the children it starts share its group, and
-    terminating the leader alone left them running on a job that was then reset (found by
-    tests/reliability/test_model.py). Empty unless `leader` is alive and leads its session;
-    members are read while it lives, so none can be a stranger that reused a pid.
-    """
-    if liveness(leader) is not Liveness.ALIVE:
-        return []
-    if _group_and_session(leader.pid) != (leader.pid, leader.pid):
-        return []
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == leader.pid:
-            continue
-        ids = _group_and_session(int(entry))
-        if ids is not None and ids[0] == leader.pid:
-            member = identity_of(int(entry))
-            if member is not None:
-                members.append(member)
-    return members
-
-
 def current_identity() -> ProcessIdentity:
     identity = identity_of(os.getpid())
     assert identity is not None, "/proc/self/stat must be readable"
@@ -185,67 +143,3 @@ def identity_from_record(
     if not (isinstance(pid, int) and isinstance(token, int)) or isinstance(pid, bool):
         return None
     return ProcessIdentity(host, boot, pid, token)
-
-
-def signal_verified(identity: ProcessIdentity, signum: int) -> bool:
-    """Send `signum` only if the process is still exactly `identity`.
-
-    Returns False (and sends nothing) when it is gone or is another process. The pidfd is
-    opened first, then the identity re-checked: a recycled pid would get a different pidfd.
-    """
-    if liveness(identity) is not Liveness.ALIVE:
-        return False
-    try:
-        pidfd = os.pidfd_open(identity.pid)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        pidfd = None  # kernel without pidfd: fall back to a re-check just before kill
-    try:
-        if liveness(identity) is not Liveness.ALIVE:
-            return False
-        if pidfd is not None:
-            signal.pidfd_send_signal(pidfd, signum)
-        else:
-            os.kill(identity.pid, signum)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError as exc:
-        raise PermissionDenied(f"signal {signum} to pid {identity.pid}") from exc
-    finally:
-        if pidfd is not None:
-            os.close(pidfd)
-
-
-TERMINATE_GRACE_S = 5.0
-
-
-def terminate_verified(
-    targets: Iterable[ProcessIdentity], grace: float = TERMINATE_GRACE_S
-) -> list[int]:
-    """TERM (and CONT, so a stopped process can act on it), wait, then KILL what is left.
-
-    Every signal goes only to a process whose identity is re-verified at that moment.
-    """
-    signalled = []
-    targets = list(targets)
-    for leader in list(targets):  # a command's children go with it
-        targets += [m for m in group_members(leader) if m not in targets]
-    for identity in targets:
-        if signal_verified(identity, signal.SIGTERM):
-            signal_verified(identity, signal.SIGCONT)
-            signalled.append(identity.pid)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if all(liveness(t) is not Liveness.ALIVE for t in targets):
-            return signalled
-        time.sleep(0.05)
-    for identity in targets:
-        signal_verified(identity, signal.SIGKILL)
-    kill_deadline = time.monotonic() + 2.0
-    while time.monotonic() < kill_deadline:
-        if all(liveness(t) is not Liveness.ALIVE for t in targets):
-            break
-        time.sleep(0.02)
-    return signalled

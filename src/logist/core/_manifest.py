@@ -19,6 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ._errors import LogistError
+
 MANIFEST_NAME = "job_manifest.json"
 BACKUP_DIR = ".backups"
 BACKUP_SUFFIX = ".json.backup"
@@ -32,6 +34,17 @@ LAST_OWNER_KEY = "last_owner"
 """Where the owner record moves when the owner leaves (finished, or recovered from)."""
 _OLD_OWNER_KEYS = {"runner": OWNER_KEY, "last_runner": LAST_OWNER_KEY}
 """Keys earlier versions of this project used for the two records above."""
+
+
+class ManifestTooLarge(LogistError):
+    """Writing the manifest would make it larger than the reader accepts: refused."""
+
+    def __init__(self, job_id: str, size: int) -> None:
+        super().__init__(
+            f"job {job_id!r}: the manifest would be {size} bytes, over the "
+            f"{DEFAULT_SIZE_CAP}-byte cap the reader accepts; trim its history by hand"
+        )
+        self.job_id = job_id
 
 
 class Severity(StrEnum):
@@ -301,14 +314,22 @@ def history_entry(event: str, **fields: Any) -> dict[str, Any]:
     return {"timestamp": now_naive_iso(), "event": event, **fields}
 
 
-def dumps(data: dict[str, Any]) -> bytes:
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+def dumps(data: dict[str, Any], *, compact: bool = False) -> bytes:
+    """JSON as Logist writes it (indented), or `compact` like the file it replaces."""
+    layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 2}
+    text = json.dumps(data, ensure_ascii=False, default=str, **layout) + "\n"
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         # a lone surrogate: a "\\udcff" escape read from a manifest, or a directory name that
         # is not UTF-8; escaped again it round-trips, and the write does not crash
-        return (json.dumps(data, indent=2, default=str) + "\n").encode("ascii")
+        return (json.dumps(data, default=str, **layout) + "\n").encode("ascii")
+
+
+def is_compact(raw: bytes | None) -> bool:
+    """Whether a manifest was written without indentation (kept so: indenting a compact 5.6 MB
+    manifest made it 18 MB, over the reader's cap, and the job read as corrupt; issue 8)."""
+    return bool(raw) and b"\n" not in raw[:4096].rstrip(b"\n")
 
 
 def atomic_write_bytes(path: Path, payload: bytes, default_mode: int = 0o644) -> Fingerprint:
@@ -324,11 +345,16 @@ def atomic_write_bytes(path: Path, payload: bytes, default_mode: int = 0o644) ->
         st = None
     # Only a regular file's mode is kept: a symlink's own mode is 0o777, and replacing a
     # symlinked manifest with it made the restored manifest world-writable.
-    mode = stat.S_IMODE(st.st_mode) if st and stat.S_ISREG(st.st_mode) else default_mode
+    regular = st is not None and stat.S_ISREG(st.st_mode)
+    mode = stat.S_IMODE(st.st_mode) if st and regular else default_mode
     tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
     try:
         os.fchmod(fd, mode)  # umask must not narrow the original mode
+        if st and regular and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            # a recovery run by root must not take the job away from its user
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, st.st_uid, st.st_gid)
         view = memoryview(payload)
         while view:
             view = view[os.write(fd, view) :]
@@ -458,11 +484,17 @@ def write_manifest(
 ) -> Fingerprint:
     """The one manifest write: back up what is there, bump `generation`, replace atomically.
 
-    `data` is modified in place (generation); the caller holds the job lock.
+    `data` is modified in place (generation); the caller holds the job lock. A manifest is
+    never written larger than `read_manifest` accepts: compact when it must be, else refused.
     """
-    if previous_raw:
-        make_backup(job_dir, previous_raw, keep_backups)
     generation = data.get("generation")
     data["generation"] = (generation if isinstance(generation, int) else 0) + 1
     data["updated_at"] = now_naive_iso()
-    return atomic_write_bytes(job_dir / MANIFEST_NAME, dumps(data))
+    payload = dumps(data, compact=is_compact(previous_raw))
+    if len(payload) > DEFAULT_SIZE_CAP:
+        payload = dumps(data, compact=True)
+    if len(payload) > DEFAULT_SIZE_CAP:  # checked before the backup: nothing is changed
+        raise ManifestTooLarge(job_dir.name, len(payload))
+    if previous_raw:
+        make_backup(job_dir, previous_raw, keep_backups)
+    return atomic_write_bytes(job_dir / MANIFEST_NAME, payload)

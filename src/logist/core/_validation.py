@@ -106,6 +106,17 @@ def root_findings(issues: Iterable[RootIssue]) -> list[Finding]:
     return findings
 
 
+_KEPT_AS_IS = {
+    ProblemCode.TOO_LARGE: "over the reader's size cap, not corrupt: trim its history by hand "
+    "(never replaced by a backup)",
+    ProblemCode.UNREADABLE: "not readable by this user: inspect it with the job owner's rights "
+    "(never replaced by a backup)",
+    ProblemCode.NOT_REGULAR: "a special file where the manifest belongs: inspect by hand "
+    "(never replaced)",
+}
+"""Recommendations for manifests whose bytes may be valid: a backup never replaces them."""
+
+
 def job_findings(
     job: JobState, disk: DiskFacts | None = None, *, index_exists: bool
 ) -> list[Finding]:
@@ -124,7 +135,10 @@ def job_findings(
                     problem.message,
                     "restore the newest valid backup"
                     if can_restore
-                    else "no valid backup: inspect the file by hand (it is never re-run)",
+                    else _KEPT_AS_IS.get(
+                        problem.code,
+                        "no valid backup: inspect the file by hand (it is never re-run)",
+                    ),
                     FixKind.RESTORE_BACKUP if can_restore else None,
                 )
             )

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._identity import Liveness
 from ._locking import LockState
-from ._states import WAITING_STATES, Category
+from ._states import DEFAULT_RETRY_CAP, WAITING_STATES, Category
 
 DEFAULT_STALL_AFTER = 30 * 60.0
 DEFAULT_LEASE_FACTOR = 3.0
@@ -88,7 +88,7 @@ class Policy:
     """Seconds without activity after which an unowned active job counts as stalled."""
     lease_factor: float = DEFAULT_LEASE_FACTOR
     """A heartbeat is stale after this many intervals."""
-    retry_cap: int = 3
+    retry_cap: int = DEFAULT_RETRY_CAP
     """Crashes after which EXECUTING/RECOVERING go to INTERVENTION_REQUIRED, not PENDING."""
 
 
