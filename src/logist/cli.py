@@ -21,6 +21,7 @@ import click
 
 from ._json_out import write_listing
 from .core import (
+    BULK_CAP,
     SEVERITY_ORDER,
     ActionResult,
     FilterQuery,
@@ -470,12 +471,13 @@ def recover(
     actionable = [p for p in plans if p.allowed]
     if actionable and not yes:
         for p in actionable:
-            signals = ", ".join(str(s.pid) for s in p.signals)
             click.echo(
                 f"{_safe(p.job_id)}: {_safe(p.from_status)} -> {p.to_status} ({_safe(p.reason)})"
-                + (f"; will terminate pid(s) {signals}" if signals else ""),
+                + ("; will terminate:" if p.signals else ""),
                 err=True,
             )
+            for signal, command in zip(p.signals, p.commands, strict=False):
+                click.echo(f"  pid {signal.pid}: {_safe(command or '(not recorded)')}", err=True)
         _consent("Recover these jobs?", yes)
     results += [manager.apply(p) for p in plans]
     _print_results(results, as_json, {"dry_run": False, "errors": errors})
@@ -589,7 +591,9 @@ def _follow(manager: JobRecoveryManager, job_id: str, tail: int, as_json: bool) 
 @root_option
 @click.argument("patterns", nargs=-1)
 @verdict_option
-@click.option("--max", "max_jobs", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option(
+    "--max", "max_jobs", type=click.IntRange(1, 100_000), default=BULK_CAP, show_default=True
+)
 @click.option("--include-inferred", is_flag=True, help="Also stalled and remote-stale jobs.")
 @click.option("--force", is_flag=True, help="Also hung and detached jobs (terminates them).")
 @click.option("--apply", "do_apply", is_flag=True, help="Act (without it: a dry run).")
@@ -637,14 +641,13 @@ def bulk_recover(
                 err=True,
             )
 
-    if resume:
-        request = manager.pending_bulk_request()
-        if request is None:
+    if resume:  # the request is consent to show, not input to act on: a dry run unless --apply
+        bulk = manager.resume_bulk_recovery(progress, dry_run=True)
+        if bulk is None:
             _die("no interrupted bulk run to resume", 1)
-        targets = request.get("targets")
-        count = len(targets) if isinstance(targets, list) else 0
-        _consent(f"Resume the interrupted bulk recovery of {count} job(s)?", yes)
-        bulk = manager.resume_bulk_recovery(progress)
+        if do_apply:
+            _consent(f"Resume the interrupted bulk recovery of {len(bulk.targets)} job(s)?", yes)
+            bulk = manager.resume_bulk_recovery(progress)
         if bulk is None:
             _die("no interrupted bulk run to resume", 1)
     else:
@@ -671,8 +674,9 @@ def bulk_recover(
             for r in bulk.results:
                 click.echo(f"{_safe(r.job_id)}: {_safe(r.message)}")
             if not do_apply:
+                verb = "resume" if resume else "recover"
                 click.echo(
-                    f"dry run: {intcomma(len(bulk.targets))} job(s); add --apply to recover",
+                    f"dry run: {intcomma(len(bulk.targets))} job(s); add --apply to {verb}",
                     err=True,
                 )
         counts = ", ".join(f"{intcomma(n)} {k}" for k, n in bulk.counts().items())
@@ -853,6 +857,8 @@ def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequenc
         code = run_job(jobs_root, job_id, list(command), heartbeat=heartbeat)
     except LogistError as exc:  # RunnerError included
         _die(str(exc))
+    except OSError as exc:  # a read-only or unwritable root, a FIFO at the job path
+        _die(f"cannot run job {job_id!r}: {exc.strerror or exc}: {exc.filename or jobs_root}")
     if code != 0:
         _die(f"job {job_id}: {_how_it_ended(jobs_root, job_id, code)}", code)
     sys.exit(code)

@@ -33,7 +33,6 @@ from .core._identity import (
     identity_from_record,
     identity_of,
     liveness,
-    terminate_verified,
 )
 from .core._index import indexed_directory, register_job
 from .core._locking import JobLock
@@ -45,12 +44,15 @@ from .core._manifest import (
     ManifestRead,
     dumps,
     history_entry,
+    is_compact,
     now_naive_iso,
     read_manifest,
     write_manifest,
 )
 from .core._root import validate_job_id
+from .core._safeio import APPEND_FLAGS, UnsafeFile, confined, open_regular
 from .core._scan import HEARTBEAT_NAME
+from .core._signals import terminate_verified
 from .core._states import ORIGINAL_MOVES, Category, category_of, original_path
 
 log = logging.getLogger(__name__)
@@ -128,9 +130,10 @@ class _Job:
         self.data, self.raw, self.written = read.data, read.raw, read.fingerprint
 
     def write(self) -> None:
+        compact = is_compact(self.raw)
         self.written = write_manifest(self.job_dir, self.data, previous_raw=self.raw)
         self.generation = self.data["generation"]
-        self.raw = dumps(self.data)  # the bytes just written: no need to read them back
+        self.raw = dumps(self.data, compact=compact)  # the bytes just written
 
     def transition(
         self,
@@ -228,14 +231,16 @@ class _Heartbeat(threading.Thread):
 
     def beat(self) -> None:
         try:
-            # O_NOFOLLOW: a heartbeat symlinked out of the root made every beat touch (or
-            # create) the link's target (found by tests/reliability/test_hostile_roots.py)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            # Never through a link (a heartbeat symlinked out of the root made every beat touch
+            # its target: tests/reliability/test_hostile_roots.py), never blocking on a FIFO
+            # (it hung the runner after the command started, and its outcome was never
+            # recorded: issue 8)
+            fd = open_regular(self.path, os.O_WRONLY | os.O_CREAT)
             try:
                 os.utime(fd)
             finally:
                 os.close(fd)
-        except OSError as exc:
+        except (OSError, UnsafeFile) as exc:
             log.warning("heartbeat failed: %s", exc)
 
     def run(self) -> None:
@@ -271,11 +276,20 @@ def _owner_record(
     }
 
 
-def _open_job(root: Path, job_id: str, command: Sequence[str]) -> tuple[Path, JobLock]:
+def _job_dir(root: Path, job_id: str) -> Path:
+    """The job's directory, confined to the root: never through a link (`runner adopt`
+    wrote through a job directory linked out of the root; issue 8)."""
     validate_job_id(job_id)
     job_dir = indexed_directory(root, job_id) or root / job_id
-    if job_dir.is_symlink():
-        raise RunnerError(f"job directory {job_dir} is a symlink; refusing to run there")
+    if not confined(root, job_dir):
+        raise RunnerError(f"job directory {job_dir} is a symlink; refusing to work there")
+    if os.path.lexists(job_dir) and not job_dir.is_dir():
+        raise RunnerError(f"{job_dir} exists and is not a directory")
+    return job_dir
+
+
+def _open_job(root: Path, job_id: str, command: Sequence[str]) -> tuple[Path, JobLock]:
+    job_dir = _job_dir(root, job_id)
     job_dir.mkdir(exist_ok=True)
     lock = JobLock(job_dir, job_id, timeout=0.5).acquire()
     if not (job_dir / MANIFEST_NAME).exists():
@@ -343,8 +357,17 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
     # alone (default action) and leave the command orphaned and the job EXECUTING.
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        log_flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-        with os.fdopen(os.open(log_path, log_flags, 0o644), "ab", buffering=0) as out:
+        try:  # a FIFO here hung the runner before the command, deaf to SIGTERM (issue 8)
+            log_fd = open_regular(log_path, APPEND_FLAGS)
+        except UnsafeFile as exc:
+            job.transition(
+                "INTERVENTION_REQUIRED",
+                retire_runner=True,
+                event="EXECUTION_ERROR",
+                reason=f"log cannot be written: {exc}",
+            )
+            raise RunnerError(f"the job's log {exc}") from exc
+        with os.fdopen(log_fd, "ab", buffering=0) as out:
             try:
                 program = os.path.join(job.job_dir, command[0]) if "/" in command[0] else command[0]
                 if shutil.which(program) is None:  # the gate's shell would hide this error
@@ -389,7 +412,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         beat.beat()
         beat.start()
         try:
-            code = child.wait()
+            code = _wait_and_sweep(child)
         finally:
             beat.stop.set()
     finally:
@@ -409,6 +432,39 @@ def _stopped(job: _Job, why: JobChanged) -> None:
         _remove_heartbeat(job)
     else:
         log.warning("job %s was recovered by someone else; stopped without writing", job.job_id)
+
+
+def _wait_and_sweep(child: subprocess.Popen[bytes], grace: float = 5.0) -> int:
+    """Wait for the command, then end what is left of its process group before reaping it.
+
+    `sh -c 'sleep 301 & exit 3'` left `sleep 301` running after the job's outcome was recorded
+    (issue 8). The exited leader stays a zombie until reaped (WNOWAIT), so its pid, which is
+    also the group's id, cannot be reused while the group is swept.
+    """
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_alive(child.pid):
+            time.sleep(0.05)
+        os.killpg(child.pid, signal.SIGKILL)
+    return child.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` other than its (zombie) leader still lives."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != pgid:
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{entry}/stat", "rb") as stream:
+                    raw = stream.read()
+                if int(raw[raw.rfind(b")") + 2 :].split()[2]) == pgid:
+                    return True
+    return False
 
 
 def _open_gate(child: subprocess.Popen[bytes]) -> None:
@@ -472,8 +528,7 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
     The command is not our child, so its exit status cannot be known: when it exits the job goes
     to INTERVENTION_REQUIRED with that reason, for a human to check the outputs.
     """
-    validate_job_id(job_id)
-    job_dir = root / job_id
+    job_dir = _job_dir(root, job_id)
     with JobLock(job_dir, job_id, timeout=1.0):
         job = _Job.load(job_dir, job_id)
         previous = job.data.get(OWNER_KEY) or job.data.get(LAST_OWNER_KEY)
