@@ -39,8 +39,6 @@ from ._scan import JobState, Scanner, Snapshot
 from ._validation import Finding
 from ._verdicts import Policy, VerdictKind
 
-DEFAULT_BULK_CAP = BULK_CAP
-
 
 class JobRecoveryManager:
     """Scan a jobs root, judge every job, and act on them safely."""
