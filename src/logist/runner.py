@@ -441,7 +441,10 @@ def _wait_and_sweep(child: subprocess.Popen[bytes], grace: float = 5.0) -> int:
     (issue 8). The exited leader stays a zombie until reaped (WNOWAIT), so its pid, which is
     also the group's id, cannot be reused while the group is swept.
     """
-    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:  # the fence already stopped and reaped it (its group with it)
+        return child.wait()
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
