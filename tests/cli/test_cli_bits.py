@@ -63,6 +63,7 @@ def test_unknown_job_ids_share_one_json_shape_across_commands(jobs_root: Path) -
         ["reattach", "nope"],
         ["validate", "nope"],
         ["audit", "--job", "nope"],
+        ["events", "--job", "nope"],
     ):
         result = CliRunner().invoke(main, [*command, "--root", str(jobs_root), "--json"])
         assert result.exit_code == 1, command

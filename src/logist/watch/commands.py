@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from logist.cli import _die, _emit_json, _guard, _safe, json_option, root_option
-from logist.core import JobRecoveryManager
+from logist.core import JobNotFound, JobRecoveryManager
 from logist.core._root import validate_job_id
 
 from ._auto import AutoMode, AutoPolicy
@@ -192,6 +192,8 @@ def events(
         validate_job_id(job_id)
     since_ts = _parse_since(since) if since else None
     records = manager.events(job_id, since=since_ts, limit=limit)
+    if job_id is not None and not records and not follow and job_id not in manager.scan().jobs:
+        raise JobNotFound(job_id)  # the one unknown-id answer of every command (exit 1)
     if as_json and not follow:
         _emit_json(records)
         return
