@@ -385,7 +385,7 @@ def jobs(
         sys.stdout.flush()
         write_listing(
             sys.stdout.buffer,
-            {"root": str(snapshot.root)},
+            {"root": str(snapshot.root), **snapshot.index_facts.to_dict()},
             "jobs",
             (j.to_dict() for j in rows),
             pretty=pretty,

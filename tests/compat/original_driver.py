@@ -88,6 +88,11 @@ def make_core(jobs_dir: str) -> dict:
     handle_execution_error(job_dir, "core-error", TimeoutError("agent timed out"), "partial")
     save_latest_outcome(job_dir, {"action": "COMPLETED", "summary_for_supervisor": "done"})
     made["core-error"] = load_job_manifest(job_dir)["status"]
+    # a finished job cleaned up by its own manager: archived in the index and backups/*.zip
+    job_dir = manager.create_job_directory("core-archived", {"description": "cleaned up"})
+    for action in PATHS["SUCCESS"]:
+        step(job_dir, action)
+    manager.cleanup_job_directory("core-archived")
     return made
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,41 @@ def test_the_runner_stops_when_the_original_cancels_its_job(
     assert data["history"][-1]["event"] == "RUNNER_STOPPED"
     assert "HARVESTING" not in [h.get("new_status") for h in data["history"]]
     assert original.run("load_all", root)["loaded"]["core-pending"] == "CANCELED"
+
+
+def test_jobs_json_shows_what_the_original_records(original: Original, tmp_path: Path) -> None:
+    core, _ = make_root(original, tmp_path / "a", "core")
+    cli, _ = make_root(original, tmp_path / "b", "cli")
+    listing = {root: json.loads(_jobs_json(root)) for root in (core, cli)}
+    jobs = {j["job_id"]: j for root in listing.values() for j in root["jobs"]}
+    error = jobs["core-error"]["facts"]["last_error"]
+    assert error["message"] == "agent timed out"
+    assert set(error["classification"]) == {
+        "severity",
+        "category",
+        "user_message",
+        "suggested_action",
+        "correlation_id",
+        "can_retry",
+    }
+    assert jobs["core-draft"]["facts"]["created_message"] == "Job directory created for core-draft"
+    assert (jobs["cli-pending"]["facts"]["runner"], jobs["cli-pending"]["facts"]["agent"]) == (
+        "podman",
+        "aider-chat",
+    )
+    assert jobs["sample-implementation"]["facts"]["warning_percentage"] == 75.0
+    archived = listing[core]["archived"]
+    assert archived[0]["job_id"] == "core-archived"
+    assert archived[1]["archive"].startswith("backups/core-archived_cleanup_")
+    assert listing[cli]["current_job_id"] == "sample-implementation"
+
+
+def _jobs_json(root: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "logist", "jobs", "--root", str(root), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout

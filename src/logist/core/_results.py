@@ -10,6 +10,7 @@ from typing import Any
 
 from ._errors import JobChanged, JobNotFound, LockBusy, NotRecoverable
 from ._plans import RecoveryPlan
+from ._recorded import ErrorRecord, JobFiles
 from ._scan import JobState
 
 
@@ -147,6 +148,10 @@ class JobDetail:
     log_tail: tuple[str, ...] = field(default=())
     force_plan: RecoveryPlan | None = None
     """For a hung or detached job: what force would do (same state, no second read)."""
+    errors: tuple[ErrorRecord, ...] = ()
+    """The original's classified errors in the history, oldest first."""
+    files: JobFiles = field(default_factory=JobFiles)
+    """Backups, `latest-outcome.json`, workspace: what the job directory holds."""
 
 
 @dataclass(frozen=True, slots=True)

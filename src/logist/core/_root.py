@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +222,8 @@ class JobLocation:
     writable: bool
     """False when the job leads outside the root: read-only evidence, never a write target."""
     issues: tuple[RootIssue, ...] = ()
+    queue_position: int | None = None
+    """Where the original's execution queue (`jobs_index.json` "queue") has the job, from 0."""
 
     @property
     def path(self) -> Path:
@@ -317,7 +319,53 @@ def enumerate_jobs(
                 job_id, scanned.directory, True, True, scanned.writable, scanned.issues
             )
         found[job_id] = located
+    queue = index.data.get("queue") if index.data else None
+    if isinstance(queue, list):
+        for position, job_id in enumerate(queue):
+            if isinstance(job_id, str) and job_id in found:
+                found[job_id] = replace(found[job_id], queue_position=position)
     return found, tuple(issues)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexFacts:
+    """What the original keeps in its index beside the jobs: its selection, queue, archive."""
+
+    current_job_id: str | None = None
+    queue: tuple[str, ...] = ()
+    archived: tuple[dict[str, Any], ...] = ()
+    """`archived_jobs` entries, then `backups/*.zip` archives of cleaned-up jobs."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "current_job_id": self.current_job_id,
+            "queue": list(self.queue),
+            "archived": list(self.archived),
+        }
+
+
+def index_facts(root: Path, index: IndexRead) -> IndexFacts:
+    """The index's own facts, and the archives of cleaned-up jobs in `<root>/backups/`."""
+    data = index.data or {}
+    current = data.get("current_job_id")
+    queue = data.get("queue")
+    archived: list[dict[str, Any]] = []
+    for entry in data.get("archived_jobs") or ():
+        if isinstance(entry, dict) and isinstance(entry.get("job_id"), str):
+            archived.append(
+                {k: v for k, v in entry.items() if isinstance(v, str | int | float | bool)}
+            )
+    try:
+        with os.scandir(root / "backups") as entries:
+            zips = sorted(e.name for e in entries if e.name.endswith(".zip") and e.is_file())
+    except OSError:
+        zips = []
+    archived.extend({"archive": f"backups/{name}"} for name in zips)
+    return IndexFacts(
+        current if isinstance(current, str) else None,
+        tuple(j for j in queue if isinstance(j, str)) if isinstance(queue, list) else (),
+        tuple(archived),
+    )
 
 
 def _directory_in_root(root_real: str, location: JobLocation) -> str | None:

@@ -36,7 +36,17 @@ from ._manifest import (
     read_manifest,
     timestamp_problems,
 )
-from ._root import INDEX_NAME, IndexRead, JobLocation, RootIssue, enumerate_jobs, read_index
+from ._recorded import NOTHING_RECORDED, Recorded, recorded_from
+from ._root import (
+    INDEX_NAME,
+    IndexFacts,
+    IndexRead,
+    JobLocation,
+    RootIssue,
+    enumerate_jobs,
+    index_facts,
+    read_index,
+)
 from ._states import WAITING_STATES, Category, category_of
 from ._verdicts import (
     SEVERITY_RANK,
@@ -80,6 +90,15 @@ class JobFacts:
     """The id of the last recovery we wrote (`recovery.last_action_id`): its audit line's key."""
     waiting_reason: str | None = None
     """For a job waiting for a person: why, from its newest history entry that says."""
+    recorded: Recorded = field(default=NOTHING_RECORDED, compare=False)
+    """What the original Logist records beyond the state (runner name, errors, tokens...)."""
+
+    def at_warning(self, value: float | None, limit: float | None) -> bool:
+        """Whether a cost or time has reached the job's warning level of its limit (the
+        original's `warning_percentage`, 75 % by default)."""
+        if value is None or not limit:
+            return False
+        return value >= limit * self.recorded.warning_percentage / 100
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +114,10 @@ class JobFacts:
             "time_threshold_s": self.time_threshold_s,
             "last_event": self.last_event,
             "history_count": self.history_count,
+            "step_count": self.step_count,
+            "cost_warning": self.at_warning(self.cost, self.cost_threshold),
+            "time_warning": self.at_warning(self.time_s, self.time_threshold_s),
+            **self.recorded.to_dict(),
         }
 
 
@@ -131,6 +154,7 @@ class JobState:
             "action": str(self.verdict.action),
             "path": self.location.directory,
             "indexed": self.location.indexed,
+            "queue_position": self.location.queue_position,
             "evidence": dict(self.verdict.evidence),
             "facts": self.facts.to_dict(),
             "problems": [p.to_dict() for p in self.problems],
@@ -154,6 +178,8 @@ class Snapshot:
     """Job locations in the root; more than `len(jobs)` only in a partial snapshot."""
     complete: bool = True
     """False for a first look at part of the root (`scan(limit=...)`): never judge health on it."""
+    index_facts: IndexFacts = field(default_factory=IndexFacts, compare=False)
+    """The original's selection, queue and archived jobs (its index, `backups/*.zip`)."""
 
     def counts(self) -> Counter[VerdictKind]:
         return Counter(job.verdict.kind for job in self.jobs.values())
@@ -243,6 +269,12 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
     description = get("description")
     step_count = metrics.get("step_count")
     log_path = owner.get("log_path") if owner else None
+    recorded = recorded_from(data, history)
+    if type(step_count) is not int and recorded.steps:
+        step_count = recorded.steps  # the original's CLI writes no step_count: count the steps
+    crash_count = crash_count if type(crash_count) is int else 0
+    if recorded.recoveries > crash_count:  # the original's own recoveries count toward the cap
+        crash_count = recorded.recoveries
     return JobFacts(
         _share(status) if type(status) is str else None,
         description if type(description) is str else "",
@@ -252,7 +284,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         parse_timestamp(get("created_at")),
         parse_timestamp(get("updated_at")),
         generation if type(generation) is int else 0,
-        crash_count if type(crash_count) is int else 0,
+        crash_count,
         _num(metrics.get("cumulative_cost")),
         _share(_num(get("cost_threshold"))),
         _num(metrics.get("cumulative_time_seconds")),
@@ -266,6 +298,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         log_path if type(log_path) is str else None,
         last_action_id if type(last_action_id) is str else None,
         waiting_reason_from(history) if type(status) is str and status in WAITING_STATES else None,
+        recorded,
     )
 
 
@@ -484,6 +517,7 @@ class Scanner:
             index.exists,
             len(locations),
             complete,
+            index_facts(self.root, index),
         )
 
     def scan_job(self, job_id: str, now: float | None = None) -> JobState | None:
@@ -625,7 +659,11 @@ class Scanner:
                 if job_id not in self._cache:
                     self._cache[job_id] = _CacheEntry(
                         _scan_cache.fingerprint_of(key),
-                        JobFacts(*facts),
+                        JobFacts(
+                            *facts[:_RECORDED_AT],
+                            Recorded.from_row(facts[_RECORDED_AT]),
+                            *facts[_RECORDED_AT + 1 :],
+                        ),
                         _scan_cache.problems_in(problems),
                         ok,
                         key[1] / 1e9,
@@ -646,7 +684,10 @@ class Scanner:
                 facts = entry.facts
                 entries[job_id] = (
                     entry.key,
-                    tuple(getattr(facts, name) for name in _FACT_NAMES),
+                    tuple(
+                        facts.recorded.as_row() if name == "recorded" else getattr(facts, name)
+                        for name in _FACT_NAMES
+                    ),
                     _scan_cache.problems_out(entry.problems),
                     entry.manifest_ok,
                     entry.static,
@@ -671,6 +712,7 @@ class Scanner:
 
 
 _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
+_RECORDED_AT = _FACT_NAMES.index("recorded")
 
 
 def _inside_ok(location: JobLocation) -> bool:

@@ -24,6 +24,7 @@ from ._health import HealthReport, build_health_report
 from ._journal import WatchStatus, read_brake, read_events, watch_status, write_brake
 from ._manifest import MANIFEST_NAME, read_manifest
 from ._plans import RecoveryPlan, plan_recovery
+from ._recorded import errors_in, job_files
 from ._results import (
     ActionResult,
     BulkResult,
@@ -116,7 +117,16 @@ class JobRecoveryManager:
             else None
         )
         plan = plan_recovery(state, self.policy)
-        return JobDetail(state, history, plan, log_path, tail, force_plan)
+        return JobDetail(
+            state,
+            history,
+            plan,
+            log_path,
+            tail,
+            force_plan,
+            errors_in(history),
+            job_files(state.location.directory),
+        )
 
     def log_path(self, state: JobState) -> str | None:
         """The job's log, only a regular file confined to the job directory."""

@@ -121,6 +121,42 @@ def _plan_lines(detail: JobDetail, force_plan: RecoveryPlan | None) -> list[Cont
     return lines
 
 
+def _recorded_lines(detail: JobDetail) -> list[Content]:
+    """What the original Logist records: its runner and agent, queue, files, errors."""
+    recorded = detail.state.facts.recorded
+    queue = detail.state.location.queue_position
+    files = detail.files
+    logist = [
+        f"runner {recorded.runner}" if recorded.runner else "",
+        f"agent {recorded.agent}" if recorded.agent else "",
+        f"queue #{queue + 1}" if queue is not None else "",
+    ]
+    stored = [
+        f"backups {files.backups}" if files.backups else "",
+        f"outcome {files.latest_outcome.get('action', 'saved')}" if files.latest_outcome else "",
+        f"workspace {files.workspace}" if files.workspace != "none" else "",
+    ]
+    lines = [
+        _field(label, safe(" · ".join(filter(None, parts))))
+        for label, parts in (("Logist", logist), ("Files", stored))
+        if any(parts)
+    ]
+    if recorded.created_message:
+        lines.append(_field("Created", safe(recorded.created_message)))
+    for error in detail.errors[-2:]:
+        said = dict(error.classification)
+        kind = "/".join(str(said[k]) for k in ("category", "severity") if k in said)
+        text = said.get("user_message") or error.message or error.description or ""
+        hint = f" -> {said['suggested_action']}" if said.get("suggested_action") else ""
+        tail = (
+            f"  (id {said['correlation_id']}, retry {said.get('can_retry')})"
+            if said.get("correlation_id")
+            else ""
+        )
+        lines.append(_field("Error", safe(f"{kind}: {text}{hint}{tail}"), "red"))
+    return lines
+
+
 def describe(
     detail: JobDetail,
     force_plan: RecoveryPlan | None,
@@ -147,12 +183,20 @@ def describe(
     lines.append(_field("Reason", safe(verdict.reason)))
     current = f"  {safe(facts.current_phase)}" if facts.current_phase else ""
     lines.append(_field("Phase", phase(facts.phase_index, facts.phase_count) + current))
-    lines.append(_field("Cost", _against(facts.cost, facts.cost_threshold, money)))
-    lines.append(_field("Time", _against(facts.time_s, facts.time_threshold_s, duration)))
+    for label, value, limit, show in (
+        ("Cost", facts.cost, facts.cost_threshold, money),
+        ("Time", facts.time_s, facts.time_threshold_s, duration),
+    ):
+        over = value is not None and bool(limit) and value >= limit  # type: ignore[operator]
+        style = "bold red" if over else "yellow" if facts.at_warning(value, limit) else ""
+        lines.append(_field(label, _against(value, limit, show), style))
     extra = f"generation {intcomma(facts.generation)} · crashes {intcomma(facts.crash_count)}"
     if facts.step_count is not None:
         extra = f"steps {intcomma(facts.step_count)} · {extra}"
+    if facts.recorded.tokens is not None:
+        extra = f"tokens {intcomma(facts.recorded.tokens)} · {extra}"
     lines.append(_field("Counters", extra))
+    lines.extend(_recorded_lines(detail))
     if facts.last_event:
         when = "" if facts.last_event_at is None else f", {ago(now - facts.last_event_at)}"
         lines.append(_field("Last event", f"{safe(facts.last_event)}{when}"))
