@@ -200,9 +200,13 @@ def main() -> None:
 @click.option(
     "--interval",
     type=click.FloatRange(0.2, 3600),
-    default=2.0,
-    show_default=True,
-    help="Seconds between polls.",
+    default=None,
+    help="Seconds between polls (default: the last one used, else 2).",
+)
+@click.option(
+    "--theme",
+    default=None,
+    help="Textual theme, e.g. textual-light (default: the last one used).",
 )
 @click.option("--no-bell", is_flag=True, help="Never ring the bell when a job newly crashes.")
 @click.option(
@@ -223,7 +227,8 @@ def console(
     root: str | None,
     demo: bool,
     read_only: bool,
-    interval: float,
+    interval: float | None,
+    theme: str | None,
     no_bell: bool,
     screenshot: Path | None,
     size: str,
@@ -239,9 +244,16 @@ def console(
             dimensions = parse_size(size)
         except ValueError as exc:
             _die(f"--size: {exc}", 3)  # a frame for monitoring: its own failure is UNKNOWN
-        sys.exit(screenshot_console(root=root, path=screenshot, size=dimensions))
+        sys.exit(screenshot_console(root=root, path=screenshot, size=dimensions, theme=theme))
     sys.exit(
-        run_console(root=root, demo=demo, read_only=read_only, interval=interval, bell=not no_bell)
+        run_console(
+            root=root,
+            demo=demo,
+            read_only=read_only,
+            interval=interval,
+            bell=not no_bell,
+            theme=theme,
+        )
     )
 
 

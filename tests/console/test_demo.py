@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pty
 import subprocess
@@ -65,11 +66,17 @@ def test_the_demo_shows_every_verdict_from_real_processes_and_stopping_leaves_no
 
 
 def test_console_demo_removes_its_temporary_root_on_quit(tmp_path: Path) -> None:
-    """The real `logist console --demo` on a pseudo-terminal: q quits, and the temporary root
-    it staged (under $TMPDIR) is gone with every process it started."""
+    """The real `logist console --demo` on a pseudo-terminal: q quits, the temporary root it
+    staged (under $TMPDIR) is gone with every process it started, and the settings are kept."""
 
     leader, follower = pty.openpty()
-    env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "xterm-256color"}
+    config = tmp_path / "config"
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "TERM": "xterm-256color",
+        "XDG_CONFIG_HOME": str(config),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "logist", "console", "--demo", "--interval", "0.5"],
         stdin=follower,
@@ -98,6 +105,8 @@ def test_console_demo_removes_its_temporary_root_on_quit(tmp_path: Path) -> None
             os.close(leader)
     assert list(tmp_path.glob("logist-demo-*")) == []
     assert _leftovers(pids) == []
+    saved = json.loads((config / "logist" / "console.json").read_text())
+    assert saved["interval"] == 0.5 and saved["theme"]  # remembered for the next run
 
 
 def _drain(fd: int) -> None:

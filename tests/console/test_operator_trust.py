@@ -8,15 +8,18 @@ import signal
 from pathlib import Path
 
 import pytest
+from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Static
 from textual.widgets._footer import FooterKey, FooterLabel
 
 from conftest import wait_for, write_job
 from logist.console.app import ConsoleApp
+from logist.console.config import Settings, config_path, load_settings, save_settings
 from logist.console.screens.confirm import ConfirmScreen
 from logist.console.widgets.detail import describe
 from logist.console.widgets.header import HeaderBar
+from logist.console.widgets.summary import SummaryStrip
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._identity import read_proc_stat
 
@@ -298,3 +301,104 @@ async def test_jobs_waiting_for_a_person_are_in_triage_with_their_reason_and_fil
         await settle(pilot)
         assert triage.shown_keys() == ["needs-you"]
         assert app.main_screen.table("jobs").shown_keys() == ["needs-you"]
+
+
+@synchronously
+async def test_theme_sorts_and_interval_persist_through_the_xdg_config_file(
+    jobs_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    path = config_path()
+    assert path == tmp_path / "config" / "logist" / "console.json"
+    crashed_legacy(jobs_root, "crash-a")
+    write_job(jobs_root, "calm", status="PENDING")
+    start = Settings(theme="textual-light", interval=7.5, sort={"jobs": ("Age", True)})
+    app = make_app(jobs_root, settings=start)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.theme == "textual-light"
+        assert app.main_screen.table("jobs").sort_state == ("Age", True)
+        assert "Age ▼" in str(app.main_screen.query_one("#jobs-pane").border_subtitle)
+        await pilot.press("2", "s")  # the operator sorts the triage pane by its first column
+        app.theme = "nord"
+        await settle(pilot)
+        chosen = app.current_settings()
+    save_settings(path, chosen)
+    again, problem = load_settings(path)
+    assert problem is None
+    assert again.theme == "nord" and again.interval is None  # the test app never polls
+    assert again.sort["jobs"] == ("Age", True) and again.sort["triage"] == ("Job", False)
+
+
+def test_a_broken_settings_file_gives_the_defaults_and_one_line_why(tmp_path: Path) -> None:
+    path = tmp_path / "console.json"
+    path.write_text('{"theme": ')
+    settings, problem = load_settings(path)
+    assert settings == Settings() and problem is not None and "not valid JSON" in problem
+    path.write_text('{"theme": 3, "interval": -1, "sort": {"jobs": "x"}}')
+    assert load_settings(path) == (Settings(), None)  # wrong types: each ignored on its own
+
+
+def _contrast(a: Color, b: Color) -> float:
+    def luminance(c: Color) -> float:
+        def channel(v: int) -> float:
+            x = v / 255
+            return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b)
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "textual-dark"])
+@synchronously
+async def test_every_count_of_the_summary_is_readable_in_light_and_dark_themes(
+    jobs_root: Path, start_runner, theme: str
+) -> None:
+    start_runner("live", "sleep", "60")
+    crashed_legacy(jobs_root, "crash-a")
+    write_job(jobs_root, "broken", b"{not json")
+    write_job(jobs_root, "waits", status="INTERVENTION_REQUIRED")
+    write_job(jobs_root, "calm", status="PENDING")
+    write_job(jobs_root, "finished", status="SUCCESS")
+    write_job(jobs_root, "legacy-recent", status="EXECUTING")
+    app = make_app(jobs_root, settings=Settings(theme=theme))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.theme == theme
+        summary = app.main_screen.query_one(SummaryStrip)
+        line = app.screen._compositor.render_strips()[summary.region.y]
+        counts = [s for s in line if any(ch.isdigit() for ch in s.text) and s.style]
+        assert len(counts) >= 6
+        for segment in counts:
+            style = segment.style
+            assert style is not None and style.color is not None and style.bgcolor is not None
+            fg, bg = (Color.from_rich_color(c) for c in (style.color, style.bgcolor))
+            assert _contrast(fg, bg) >= 3.0, f"{segment.text!r} is hard to read"
+        crashed = next(s for s in counts if "crashed" in s.text)
+        assert crashed.style is not None and crashed.style.reverse  # the styles did apply
+
+
+@synchronously
+async def test_without_colour_urgent_verdicts_are_bold_reverse_and_never_dim(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    crashed_legacy(jobs_root, "crash-a")
+    write_job(jobs_root, "broken", b"{not json")
+    write_job(jobs_root, "finished", status="SUCCESS")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        jobs = app.main_screen.table("jobs")
+        strips = app.screen._compositor.render_strips()
+        seen = {}
+        for strip in strips[jobs.region.y : jobs.region.bottom]:
+            for segment in strip:
+                word = segment.text.strip()
+                if word in ("crashed", "corrupt", "done") and segment.style is not None:
+                    seen[word] = segment.style
+        for urgent in ("crashed", "corrupt"):
+            assert seen[urgent].reverse and seen[urgent].bold and not seen[urgent].dim
+        assert not seen["done"].bold and not seen["done"].reverse

@@ -85,3 +85,12 @@ def test_a_bulk_confirmation_of_many_plans_keeps_its_buttons_and_count_box_at_80
         await settle(pilot)
 
     assert snap_compare(snapshot_app(crashes=30), terminal_size=(80, 24), run_before=bulk)
+
+
+def test_main_view_without_colour_keeps_urgent_verdicts_the_most_visible_at_120x40(
+    snap_compare: Any, snapshot_app: Callable[..., ConsoleApp], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")  # the autouse fixture removed it; this test wants it
+    app = snapshot_app()
+    assert app.no_color
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_loaded)

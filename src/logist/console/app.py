@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -41,6 +41,7 @@ from logist.core import (
 )
 
 from .arrivals import Arrivals
+from .config import Settings
 from .messages import ActionFinished, ActionProgress, PollFinished, ProposalReady, Validated
 from .operations import (
     Proposal,
@@ -58,7 +59,7 @@ from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.logs import LogsScreen
-from .screens.main import ConsoleScreen
+from .screens.main import PANES, ConsoleScreen
 from .screens.resume_auto import ResumeAutoScreen
 from .screens.timeline import TimelineScreen
 from .text import safe
@@ -145,6 +146,8 @@ class ConsoleApp(App[int]):
         poller: Poller | None = None,
         on_hangup: Callable[[], object] | None = None,
         bell: bool = True,
+        settings: Settings | None = None,
+        settings_problem: str | None = None,
     ) -> None:
         super().__init__()
         self.manager = manager
@@ -155,6 +158,11 @@ class ConsoleApp(App[int]):
         self.demo = demo
         self.marks: set[str] = set()
         self.arrivals = Arrivals()
+        self.settings = settings or Settings()
+        """Theme and sorts to start with (the XDG config file, `--theme`)."""
+        self._settings_problem = settings_problem
+        self.final_settings: Settings | None = None
+        """The settings when the console was asked to exit: saved for the next run."""
         self.ring_bell = bell
         """Ring the terminal bell once per poll that finds new crashes (`--no-bell`: never)."""
         self.session: list[SessionEntry] = []
@@ -203,6 +211,7 @@ class ConsoleApp(App[int]):
             loop.add_signal_handler(signal.SIGTERM, self.exit)
             loop.add_signal_handler(signal.SIGHUP, self._hang_up)
         self.call_after_refresh(self.poll_now)  # once the main screen is mounted
+        self.call_after_refresh(self._apply_settings)
         if self.interval is not None:
             self.set_interval(1.0, self.main_screen.tick)
             self._start_watching()
@@ -240,6 +249,42 @@ class ConsoleApp(App[int]):
             pass
         finally:
             watching.close()
+
+    def _apply_settings(self) -> None:
+        settings = self.settings
+        if self._settings_problem:
+            self.notify(self._settings_problem, title="Settings", severity="warning", markup=False)
+        if settings.theme is not None:
+            if settings.theme in self.available_themes:
+                self.theme = settings.theme
+            else:
+                known = ", ".join(sorted(self.available_themes))
+                self.notify(
+                    f"unknown theme {safe(settings.theme)}; themes: {known}",
+                    severity="warning",
+                    markup=False,
+                )
+        for pane, (label, reverse) in settings.sort.items():
+            if pane in PANES:
+                table = self.main_screen.table(pane)
+                labels = [column.label for column in table.columns]
+                if label is None or label in labels:
+                    table.sort_by(None if label is None else labels.index(label), reverse=reverse)
+        self.main_screen.sorted()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        """Note the settings to keep while the panes still exist (they are gone after)."""
+        if self._console is not None and self._console.is_mounted:
+            self.final_settings = self.current_settings()
+        super().exit(*args, **kwargs)
+
+    def current_settings(self) -> Settings:
+        """What to remember for the next run: theme, each pane's sort, the interval."""
+        return Settings(
+            theme=self.theme,
+            interval=self.interval,
+            sort={pane: self.main_screen.table(pane).sort_state for pane in PANES},
+        )
 
     def _hang_up(self) -> None:
         """The terminal is gone (SSH dropped, tmux killed): leave at once.

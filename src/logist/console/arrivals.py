@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from logist.core import JobState, VerdictKind
 
 from .rows import Row
+from .text import VERDICT_STYLE
 
 ANNOUNCED = frozenset({VerdictKind.CRASHED, VerdictKind.HUNG, VerdictKind.DETACHED})
 """Verdicts worth interrupting an operator for: something died or stopped answering."""
@@ -60,20 +61,20 @@ class Arrivals:
 def tag_new(
     rows: dict[str, Row], new: Mapping[str, VerdictKind], column: int, *, first: bool
 ) -> dict[str, Row]:
-    """`rows` with the new jobs' verdict cells tagged (bold reverse: it reads without colour)
-    and, with `first`, ranked before every other row, newest arrival first."""
+    """`rows` with the new jobs' verdict cells tagged (the word NEW, underlined: it reads
+    without colour) and, with `first`, ranked before every other row, newest arrival first."""
     if not new:
         return rows
     tagged = dict(rows)
     count = len(new)
-    for order, job_id in enumerate(new):
+    for order, (job_id, kind) in enumerate(new.items()):
         row = tagged.get(job_id)
         if row is None:
             continue
         cells = list(row.cells)
         styles = list(row.styles)
         cells[column] += NEW_TAG
-        styles[column] = "bold reverse"
+        styles[column] = f"{VERDICT_STYLE[kind]} underline"
         tagged[job_id] = row._replace(
             cells=tuple(cells),
             styles=tuple(styles),

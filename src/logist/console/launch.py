@@ -12,26 +12,40 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from logist.core import Health, JobRecoveryManager, RootNotFound
 
+from .config import config_path, load_settings, save_settings
 from .poller import Poller
+
+DEFAULT_INTERVAL_S = 2.0
 
 if TYPE_CHECKING:
     from logist.demo import DemoRoot
 
 
 def run_console(
-    *, root: str | None, demo: bool, read_only: bool, interval: float | None, bell: bool = True
+    *,
+    root: str | None,
+    demo: bool,
+    read_only: bool,
+    interval: float | None,
+    bell: bool = True,
+    theme: str | None = None,
 ) -> int:
     """Open the console on a root, or on a freshly staged demo root; returns the exit code.
 
     With `demo`, every process the demo started is stopped when the console exits, however it
-    exits, and its temporary root is removed.
+    exits, and its temporary root is removed. Theme, sorts and interval come from the XDG
+    config file unless given, and are saved back on exit.
     """
+    settings_file = config_path()
+    settings, problem = load_settings(settings_file)
+    settings = replace(settings, theme=theme or settings.theme)
     staged = None
     remove_demo: Callable[[], object] = lambda: None  # noqa: E731
     try:
@@ -57,13 +71,20 @@ def run_console(
         app = ConsoleApp(
             manager=manager,
             read_only=read_only,
-            interval=interval,
+            interval=interval or settings.interval or DEFAULT_INTERVAL_S,
             demo=staged is not None,
             poller=poller,
             on_hangup=None if staged is None else remove_demo,
             bell=bell,
+            settings=settings,
+            settings_problem=problem,
         )
         app.run()
+        if app.final_settings is not None:
+            try:
+                save_settings(settings_file, app.final_settings)
+            except OSError as exc:
+                print(f"logist: settings not saved: {settings_file}: {exc}", file=sys.stderr)
         return app.return_code or 0
     finally:
         remove_demo()
@@ -83,7 +104,9 @@ def _hang_up_before_start(stop: Callable[[], object]) -> Callable[[int, object],
     return hang_up
 
 
-def screenshot_console(*, root: str | None, path: Path, size: tuple[int, int]) -> int:
+def screenshot_console(
+    *, root: str | None, path: Path, size: tuple[int, int], theme: str | None = None
+) -> int:
     """`console --screenshot`: one headless frame into `path`; exits like `logist status`."""
     try:
         manager = JobRecoveryManager(root)
@@ -92,4 +115,4 @@ def screenshot_console(*, root: str | None, path: Path, size: tuple[int, int]) -
         return Health.UNKNOWN.exit_code
     from .screenshot import take_screenshot
 
-    return take_screenshot(manager, path, size)
+    return take_screenshot(manager, path, size, theme=theme)

@@ -16,6 +16,7 @@ from pathlib import Path
 from logist.core import Health, JobRecoveryManager
 
 from .app import ConsoleApp
+from .config import Settings
 from .widgets.header import HeaderBar
 
 SETTLE_ROUNDS = 400
@@ -40,9 +41,17 @@ def take_screenshot(
     *,
     clock: Callable[[], float] = time.time,
     host: str | None = None,
+    theme: str | None = None,
 ) -> int:
     """Render the console on `manager`'s root into `path`; returns the `status` exit code."""
-    app = ConsoleApp(manager=manager, interval=None, clock=clock, host=host, bell=False)
+    app = ConsoleApp(
+        manager=manager,
+        interval=None,
+        clock=clock,
+        host=host,
+        bell=False,
+        settings=Settings(theme=theme),
+    )
 
     async def shoot(pilot) -> None:  # type: ignore[no-untyped-def]  # Pilot[int]
         for _ in range(SETTLE_ROUNDS):

@@ -80,33 +80,39 @@ def phase(index: int | None, count: int) -> str:
     return f"{index or '?'}/{count}"
 
 
+# Styles that read in every theme and without colour. Urgent verdicts are bold *reverse*: with
+# NO_COLOR (Textual then draws in greys) reverse and bold are all that is left, and the urgent
+# ones must be the most visible, never the least (plain "red" for hung once came out as plain
+# text). Colours are mid-tones that read on a dark and on a light background alike: plain
+# "yellow" and "cyan" text vanished on textual-light. Hex, because both Rich (table cells) and
+# Textual (Content) parse it; Textual's Content silently dropped xterm names like "red3".
 VERDICT_STYLE: dict[VerdictKind, str] = {
-    VerdictKind.CORRUPT: "bold magenta",
-    VerdictKind.CRASHED: "bold red",
-    VerdictKind.HUNG: "red",
-    VerdictKind.DETACHED: "bold yellow",
-    VerdictKind.SUSPECT: "yellow",
-    VerdictKind.STALLED: "yellow",
-    VerdictKind.REMOTE_STALE: "yellow",
-    VerdictKind.WAITING: "yellow",
-    VerdictKind.UNVERIFIED: "cyan",
-    VerdictKind.REMOTE: "blue",
-    VerdictKind.RUNNING: "green",
+    VerdictKind.CORRUPT: "bold reverse #d700d7",
+    VerdictKind.CRASHED: "bold reverse #d70000",
+    VerdictKind.HUNG: "bold reverse #d70000",
+    VerdictKind.DETACHED: "bold reverse #af5f00",
+    VerdictKind.WAITING: "bold #af5f00",
+    VerdictKind.SUSPECT: "bold #af5f00",
+    VerdictKind.STALLED: "#af5f00",
+    VerdictKind.REMOTE_STALE: "#af5f00",
+    VerdictKind.UNVERIFIED: "#0087af",
+    VerdictKind.REMOTE: "#0073c7",
+    VerdictKind.RUNNING: "#008700",
     VerdictKind.IDLE: "",
     VerdictKind.DONE: "dim",
 }
 
 SEVERITY_STYLE: dict[Severity, str] = {
-    Severity.ERROR: "bold red",
-    Severity.WARNING: "yellow",
+    Severity.ERROR: "bold reverse #d70000",
+    Severity.WARNING: "bold #af5f00",
     Severity.INFO: "dim",
 }
 
 HEALTH_STYLE: dict[Health, str] = {
-    Health.HEALTHY: "bold black on green",
-    Health.DEGRADED: "bold black on yellow",
-    Health.CRITICAL: "bold white on red",
-    Health.UNKNOWN: "bold white on magenta",
+    Health.HEALTHY: "bold reverse #008700",
+    Health.DEGRADED: "bold reverse #af5f00",
+    Health.CRITICAL: "bold reverse #d70000",
+    Health.UNKNOWN: "bold reverse #d700d7",
 }
 
 

@@ -68,7 +68,7 @@ def plan_text(proposal: Proposal) -> Content:
             Content.styled(
                 f"{proposal.over_cap} more eligible job(s) are over the cap of {BULK_CAP} per "
                 "batch: run bulk recover again after this one.",
-                "yellow",
+                "#af5f00",
             )
         )
     return Content("\n").join(lines)

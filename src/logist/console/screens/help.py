@@ -68,7 +68,8 @@ class HelpScreen(ModalScreen[None]):
             lines.append(Content(""))
             lines.append(
                 Content.styled(
-                    "  Read-only: r B f are disabled; a only watches running jobs.", "bold yellow"
+                    "  Read-only: r B f are disabled; a only watches running jobs.",
+                    "bold #af5f00",
                 )
             )
         lines.append(Content(""))

@@ -383,6 +383,10 @@ class ConsoleScreen(Screen[None]):
             self.marks.clear()
             self.marks_changed(marked)
 
+    def sorted(self) -> None:
+        """A table's sort changed from outside (the saved settings): retitle the panes."""
+        self._set_titles()
+
     def action_sort(self) -> None:
         self.active_table.cycle_sort()
         self._set_titles()

@@ -32,7 +32,7 @@ OUTCOME_STYLE = {
     "watching": "green",
     "no-op": "dim",
     "planned": "dim",
-    "refused": "bold yellow",
+    "refused": "bold #af5f00",
     "failed": "bold red",
 }
 

@@ -204,7 +204,7 @@ def describe(
         lines.append(Content(""))
         lines.append(Content.styled("Problems", "bold underline"))
         for problem in state.problems:
-            style = "red" if problem.fatal else "yellow"
+            style = "bold #d70000" if problem.fatal else "#af5f00"
             lines.append(Content.assemble("  ", (safe(problem.message), style)))
     lines.append(Content(""))
     lines.append(Content.styled("Evidence", "bold underline"))

@@ -163,6 +163,11 @@ class KeyedTable(ScrollView, can_focus=True):
             return "natural order" + (" (reversed)" if self._reverse else "")
         return f"{self.columns[self._sort].label} {'▼' if self._reverse else '▲'}"
 
+    @property
+    def sort_state(self) -> tuple[str | None, bool]:
+        """(label of the sorted column, or None for the natural order; reversed)."""
+        return (None if self._sort is None else self.columns[self._sort].label, self._reverse)
+
     def shown_keys(self) -> list[str]:
         """Keys in the order shown (after filter and sort)."""
         return list(self._order)
