@@ -188,7 +188,7 @@ def describe(
         ("Time", facts.time_s, facts.time_threshold_s, duration),
     ):
         over = value is not None and bool(limit) and value >= limit  # type: ignore[operator]
-        style = "bold red" if over else "yellow" if facts.at_warning(value, limit) else ""
+        style = "bold #d70000" if over else "#af5f00" if facts.at_warning(value, limit) else ""
         lines.append(_field(label, _against(value, limit, show), style))
     extra = f"generation {intcomma(facts.generation)} · crashes {intcomma(facts.crash_count)}"
     if facts.step_count is not None:
