@@ -16,7 +16,9 @@ from textual.widgets._footer import FooterKey, FooterLabel
 from conftest import wait_for, write_job
 from logist.console.app import ConsoleApp
 from logist.console.config import Settings, config_path, load_settings, save_settings
+from logist.console.screens.activity import ActivityScreen
 from logist.console.screens.confirm import ConfirmScreen
+from logist.console.screens.record import RecordScreen
 from logist.console.widgets.detail import describe
 from logist.console.widgets.header import HeaderBar
 from logist.console.widgets.summary import SummaryStrip
@@ -402,3 +404,33 @@ async def test_without_colour_urgent_verdicts_are_bold_reverse_and_never_dim(
         for urgent in ("crashed", "corrupt"):
             assert seen[urgent].reverse and seen[urgent].bold and not seen[urgent].dim
         assert not seen["done"].bold and not seen["done"].reverse
+
+
+@synchronously
+async def test_the_activity_view_opens_a_row_in_full(jobs_root: Path) -> None:
+    crashed_legacy(jobs_root, "victim[1]")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("tab", "enter")  # confirm the recovery
+        await settle(pilot, polls=2)
+        await pilot.press("A")
+        await settle(pilot)
+        await pilot.press("enter")  # this session's result, in full
+        await settle(pilot)
+        record = app.screen
+        assert isinstance(record, RecordScreen)
+        text = record.query_one("#record-text", Static).render().plain  # type: ignore[union-attr]
+        assert "victim[1]" in text and "recovered" in text
+        await pilot.press("escape", "tab", "enter")  # the audit log's record, in full
+        await settle(pilot)
+        record = app.screen
+        assert isinstance(record, RecordScreen)
+        text = record.query_one("#record-text", Static).render().plain  # type: ignore[union-attr]
+        audit = app.manager.audit_log()[-1]
+        for key in ("job_id", "action", "to_status", "operator"):
+            assert key in text and str(audit[key]) in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, ActivityScreen)

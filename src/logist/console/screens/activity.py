@@ -17,12 +17,16 @@ from logist.core import JobRecoveryManager
 from ..text import safe
 from ..widgets.activity import ActivityTable, SessionEntry, audit_rows, session_rows
 from ..widgets.footer import KeysFooter
+from .record import RecordScreen
 
 
 class ActivityScreen(Screen[None]):
     """Re-reads the audit log (through the manager, in a worker) on open and after each poll."""
 
-    BINDINGS = [Binding("escape,A", "close", "Back")]
+    BINDINGS = [
+        Binding("escape,A", "close", "Back"),
+        Binding("enter", "open", "Open in full", tooltip="The whole record of the selected row"),
+    ]
 
     class Loaded(Message):
         def __init__(self, records: list[dict[str, Any]] | None, error: str | None) -> None:
@@ -39,6 +43,8 @@ class ActivityScreen(Screen[None]):
         """The app's list of results; it only grows."""
         self.marks = marks
         self._busy = False
+        self._records: list[dict[str, Any]] = []
+        """The audit records shown (row `a<n>` is record n)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="session-pane", classes="pane"):
@@ -79,7 +85,23 @@ class ActivityScreen(Screen[None]):
         if message.records is None:
             pane.border_subtitle = Content(f"unreadable: {safe(message.error)}")
             return
+        self._records = message.records
         self.query_one("#audit", ActivityTable).update_rows(audit_rows(message.records))
+
+    def action_open(self) -> None:
+        table = self.focused if isinstance(self.focused, ActivityTable) else None
+        key = None if table is None else table.cursor_key
+        if key is None:
+            return
+        number = int(key[1:])
+        if key.startswith("a") and number < len(self._records):
+            record = self._records[number]
+            title = f"Audit record: {record.get('action', '?')} {record.get('job_id') or ''}"
+            self.app.push_screen(RecordScreen(title=title, record=record))
+        elif key.startswith("s") and number < len(self.session):
+            result = self.session[number].result
+            title = f"This session: {result.action} {result.job_id or ''}"
+            self.app.push_screen(RecordScreen(title=title, record=result.to_dict()))
 
     def action_close(self) -> None:
         self.dismiss(None)
