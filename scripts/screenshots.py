@@ -28,8 +28,11 @@ async def shoot(
     *,
     select: str | None = None,
     keys: Sequence[str] = (),
+    shows: Sequence[str] = (),
 ) -> None:
-    app = ConsoleApp(manager=JobRecoveryManager(root), interval=None, host="ops-01")
+    """`shows`: words the picture must contain (what its caption in README promises)."""
+    # the real host name, as in the evidence the panes show (a made-up one disagreed with it)
+    app = ConsoleApp(manager=JobRecoveryManager(root), interval=None)
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
         if select is not None:
@@ -40,6 +43,10 @@ async def shoot(
             await pilot.press(key)
             await settle(app, pilot)
         app.save_screenshot(f"{name}.svg", path=str(OUT))
+    picture = (OUT / f"{name}.svg").read_text()
+    missing = [word for word in shows if word not in picture]
+    if missing:
+        raise SystemExit(f"screenshots/{name}.svg does not show {missing}")
     print(f"screenshots/{name}.svg")
 
 
@@ -67,7 +74,14 @@ async def main() -> None:
         await shoot(root, "main", (160, 50), select=HUNG)
         await shoot(root, "main-80x24", (80, 24))
         await shoot(root, "triage", (120, 40), keys=["2"])
-        await shoot(root, "detail", (110, 40), select="ingest-invoices", keys=["enter"])
+        await shoot(
+            root,
+            "detail",
+            (110, 60),
+            select="ingest-invoices",
+            keys=["enter"],
+            shows=("Evidence", "Plan", "History", "Log"),
+        )
         await shoot(root, "confirmation", (120, 40), select=HUNG, keys=["r"])
         await shoot(root, "help", (100, 44), keys=["question_mark"])
     finally:
