@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import RunningJob, read_job, wait_for
 from logist.cli import main
+from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._manifest import now_naive_iso
 from staging import Processes, crashed_job
 
@@ -72,3 +76,22 @@ def test_audit_of_a_bad_since_is_a_usage_error(recovered: Path) -> None:
     result = logist("audit", "--root", str(recovered), "--since", "last tuesday")
     assert result.exit_code == 2
     assert "give an age" in result.stderr
+
+
+def test_audit_of_a_force_recovery_shows_the_end_state_on_disk_and_the_pids_signalled(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    job = start_runner("hung", "sleep", "60", heartbeat=0.1)
+    runner_pid, child_pid = job.runner_pid, job.child_pid
+    job.proc.send_signal(signal.SIGSTOP)
+    wait_for(lambda: JobRecoveryManager(jobs_root).job("hung").kind is VerdictKind.HUNG)
+    done = logist("recover", "hung", "--force", "--yes", "--root", str(jobs_root))
+    assert done.exit_code == 0, done.stderr
+    job.proc.wait(10)
+
+    [record] = json.loads(logist("audit", "--root", str(jobs_root), "--json").stdout)["records"]
+    on_disk = read_job(jobs_root, "hung")["status"]
+    assert record["to_status"] == on_disk  # what the job ended as, not what the plan said
+    assert set(record["signalled"]) <= {runner_pid, child_pid} and record["signalled"]
+    [line] = logist("audit", "--root", str(jobs_root)).stdout.splitlines()
+    assert f"recover hung EXECUTING -> {on_disk} signalled {record['signalled']}" in line
