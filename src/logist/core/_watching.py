@@ -66,7 +66,9 @@ class Wake:
     jobs: frozenset[str] = frozenset()
     """Re-judge these jobs now."""
     everything: bool = False
-    """Rescan the whole root: periodic pass due, jobs or the index came or went, queue overflow."""
+    """Rescan the whole root: jobs or the index came or went, the root came back, overflow."""
+    periodic: bool = False
+    """The periodic pass is due: re-judge what events cannot see (see `watched`, `tracked`)."""
     exits: dict[str, float] = field(default_factory=dict)
     """Job -> wall-clock time its tracked process was seen exiting (for the death latency)."""
     interrupted: bool = False
@@ -126,6 +128,8 @@ class Watching:
         self._unwatched = 0
         self._reason: str | None = None
         self._next_pass = self._clock() + interval
+        self._everything = False
+        """The root was (re-)watched: whatever happened before is unknown, read it all."""
         self._open_inotify()
 
     # ---- any thread ------------------------------------------------------------------------
@@ -141,6 +145,14 @@ class Watching:
         with self._lock:
             self._interrupted = True
         os.eventfd_write(self._wakeup, 1)
+
+    def tracked(self) -> frozenset[str]:
+        """Jobs whose owner (or detached command) is held by a pidfd: a death wakes us."""
+        return frozenset(tracked.job_id for _, tracked in self._pidfds.values())
+
+    def watched(self) -> frozenset[str]:
+        """Jobs whose manifest is watched: a write wakes us."""
+        return frozenset(self._files)
 
     def coverage(self) -> Coverage:
         return Coverage(
@@ -166,12 +178,14 @@ class Watching:
             jobs.update(exits)
             jobs.update(self._changed)
             self._changed.clear()
+            everything |= self._everything
+            self._everything = False
             now = self._clock()
             if now >= self._next_pass:
                 self._next_pass = now + self.interval
-                return Wake(frozenset(jobs), True, exits)
+                return Wake(frozenset(jobs), everything, periodic=True, exits=exits)
             if jobs or everything:
-                return Wake(frozenset(jobs), everything, exits)
+                return Wake(frozenset(jobs), everything, exits=exits)
             with self._lock:
                 interrupted, self._interrupted = self._interrupted, False
             if interrupted:
@@ -302,7 +316,7 @@ class Watching:
         self._everything_soon()
 
     def _everything_soon(self) -> None:
-        self._next_pass = self._clock()
+        self._everything = True
 
     def _watch_files(self, wanted: dict[str, tuple[tuple[str, ...], Fingerprint | None]]) -> int:
         """Add and remove the jobs' file watches; returns how many jobs could not be watched.

@@ -41,6 +41,7 @@ from logist.core._audit import state_dir
 from logist.core._health import build_health_report
 from logist.core._journal import WATCH_LOCK, WATCH_STATUS, brake_record, read_brake, write_brake
 from logist.core._manifest import atomic_write_bytes
+from logist.core._scan import HEARTBEAT_NAME
 from logist.core._verdicts import TRIAGE_KINDS
 
 from ._auto import AUTO_KINDS, AutoMode, AutoPolicy, AutoState, brake_check
@@ -68,7 +69,10 @@ class WatchBusy(LogistError):
 @dataclass(frozen=True, slots=True)
 class WatchOptions:
     interval: float = 2.0
-    """Seconds between whole-root passes (the fallback for what events cannot see)."""
+    """Seconds between passes over what events cannot see (see `_light_pass`)."""
+    full_every: float = 30.0
+    """Seconds between whole-root scans: resting jobs are not watched (one inotify watch per
+    job of a 100k root is too many), so a resting job resumed in place is seen by these."""
     auto: AutoPolicy = field(default_factory=AutoPolicy)
     metrics_port: int | None = None
     metrics_addr: str = "127.0.0.1"
@@ -113,6 +117,7 @@ class WatchService:
         interval, so that the brake sees a whole storm before the first of it is recovered."""
         self._root_missing = False
         self._last_pass_at: float | None = None
+        self._next_full = 0.0
         self._notifier = SystemdNotifier()
         self._hooks = Hooks(
             options.hooks,
@@ -206,14 +211,20 @@ class WatchService:
             if self._stopping.is_set():
                 break
             events: list[dict[str, Any]] = []
-            if wake.everything or not ready:
-                self._full_pass(events)
-            elif wake.jobs:
+            if wake.jobs and ready:
                 self._rejudge(wake.jobs, events, wake.exits)
+            now = time.monotonic()
+            passed = wake.periodic or wake.everything or not ready
+            full_due = wake.periodic and (now >= self._next_full or self._root_missing)
+            if wake.everything or not ready or full_due:
+                self._next_full = now + max(self.options.interval, self.options.full_every)
+                self._full_pass(events)
+            elif wake.periodic:
+                self._light_pass(events)
             self._drain_inbox(events)
             self._check_brake_reset(events)
             self._record(events)  # journalled before any recovery of what it reports starts
-            if wake.everything or not ready:
+            if passed:
                 self._write_status()
                 self._notifier.notify(f"STATUS={self._status_line()}")
                 if not ready:
@@ -246,6 +257,55 @@ class WatchService:
         self._check_storm(events)
         self._last_pass_at = time.time()
         self._update_metrics(snapshot, time.perf_counter() - started)
+
+    def _light_pass(self, events: list[dict[str, Any]]) -> None:
+        """Between whole passes: re-judge only what events cannot have told us about.
+
+        A job whose manifest is watched and whose owner (or detached command) is held by a
+        pidfd changes verdict without an event only when its heartbeat grows old (hung): one
+        stat of the heartbeat says whether to re-judge it. A crashed job with a watched
+        manifest cannot change without a write. Everything else (remote owners, legacy and
+        unowned jobs, suspects, whatever could not be watched) is re-judged each time.
+        Measured at 1,000 running jobs: a whole pass cost ~100 ms of CPU; this one ~5 ms."""
+        assert self._watching is not None
+        started = time.perf_counter()
+        tracked, watched = self._watching.tracked(), self._watching.watched()
+        now = time.time()
+        due = []
+        for job_id, state in self._states.items():
+            if state.observation.category is not Category.ACTIVE:
+                continue
+            kind = state.verdict.kind
+            if job_id in watched and (
+                kind is VerdictKind.CRASHED
+                or (job_id in tracked and kind in (VerdictKind.HUNG, VerdictKind.DETACHED))
+                or (
+                    job_id in tracked
+                    and kind is VerdictKind.RUNNING
+                    and not self._heartbeat_due(state, now)
+                )
+            ):
+                continue
+            due.append(job_id)
+        self._rejudge(frozenset(due), events, {})
+        self._last_pass_at = time.time()
+        self.metrics.set_counts(self._verdict_counts())
+        self.metrics.scan_duration.set(time.perf_counter() - started)
+        self.metrics.last_pass.set(self._last_pass_at)
+
+    def _heartbeat_due(self, state: JobState, now: float) -> bool:
+        """True when the heartbeat may be past its lease by the next pass."""
+        interval = state.observation.heartbeat_interval
+        if interval is None:
+            return True
+        try:
+            beat = os.stat(
+                os.path.join(state.location.directory, HEARTBEAT_NAME), follow_symlinks=False
+            ).st_mtime
+        except OSError:
+            return True
+        lease = self.manager.policy.lease_factor * interval
+        return now - beat > lease - self.options.interval
 
     def _rejudge(
         self, job_ids: frozenset[str], events: list[dict[str, Any]], exits: dict[str, float]

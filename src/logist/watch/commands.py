@@ -60,6 +60,13 @@ FOLLOW_POLL_S = 0.25
     help="Seconds between whole-root passes (events come at once).",
 )
 @click.option(
+    "--full-every",
+    type=click.FloatRange(1, 86400),
+    default=30.0,
+    show_default=True,
+    help="Seconds between whole-root scans (events and --interval passes cover the rest).",
+)
+@click.option(
     "--max-per-minute",
     type=click.IntRange(0),
     default=100,
@@ -118,6 +125,7 @@ def watch(
     root: str | None,
     auto: str,
     interval: float,
+    full_every: float,
     max_per_minute: int,
     brake_share: float,
     brake_min: int,
@@ -143,6 +151,7 @@ def watch(
 
     options = WatchOptions(
         interval=interval,
+        full_every=full_every,
         auto=AutoPolicy(
             AutoMode(auto),
             max_per_minute=max_per_minute,
