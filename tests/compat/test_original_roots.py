@@ -195,3 +195,25 @@ def _jobs_json(root: Path) -> str:
         check=True,
     )
     return done.stdout
+
+
+def test_the_originals_lock_directory_for_an_index_key_does_not_split_the_job(
+    original: Original, tmp_path: Path
+) -> None:
+    root, _ = make_root(original, tmp_path, "cli")
+    original.run("set_status", root, "test_poststep_job=RUNNING")
+    theirs = original.run("original_recovery", root)
+    assert "sample-implementation" not in theirs["crashed"]  # its manager misses the job...
+    assert (root / "sample-implementation" / ".lock").exists()  # ...and leaves a stray lock dir
+    index_before = (root / "jobs_index.json").read_bytes()
+    ours = manager(root)
+    job = ours.job("sample-implementation")
+    assert (job.path.name, job.status) == ("test_poststep_job", "RUNNING")
+    assert [j for j in ours.scan().jobs if "poststep" in j] == []
+    findings = ours.validate_job_consistency()
+    assert [(f.job_id, f.code) for f in findings if f.code not in TRUE_FINDINGS] == [
+        ("sample-implementation", "job-dir-no-manifest")
+    ]
+    for finding in findings:
+        ours.fix(finding)
+    assert (root / "jobs_index.json").read_bytes() == index_before

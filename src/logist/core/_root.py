@@ -74,7 +74,8 @@ def resolve_root(explicit: str | os.PathLike[str] | None = None, cwd: Path | Non
 
 ROOT_MARKERS = (INDEX_NAME, ".jobs_index.lock", f"{STATE_DIR}/audit.jsonl")
 """Files only a jobs root holds (Logist's index and its lock, our audit log)."""
-JOB_MARKERS = ("job_manifest.json", ".lock", ".backups")
+_MANIFEST = "job_manifest.json"
+JOB_MARKERS = (_MANIFEST, ".lock", ".backups")
 """What makes a directory a job (the README's rule for a plain directory)."""
 
 
@@ -282,6 +283,11 @@ def enumerate_jobs(
                 # a relative index path is relative to the root (as for indexed-only jobs), not cwd
                 and not _same_dir(os.path.join(root_str, item.path), location.path)
             ):
+                stray = _lock_only_twin(root, root_real, item, location, found, index, claimed)
+                if stray is not None:
+                    claimed[stray.name] = job_id
+                    found[job_id] = stray.location
+                    continue
                 location_issue = RootIssue(
                     "index-path-mismatch",
                     f"index points at {item.path}, but the job directory is {location.path}",
@@ -365,6 +371,48 @@ def index_facts(root: Path, index: IndexRead) -> IndexFacts:
         current if isinstance(current, str) else None,
         tuple(j for j in queue if isinstance(j, str)) if isinstance(queue, list) else (),
         tuple(archived),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Twin:
+    name: str
+    location: JobLocation
+
+
+def _lock_only_twin(
+    root: Path,
+    root_real: str,
+    item: IndexEntry,
+    location: JobLocation,
+    found: dict[str, JobLocation],
+    index: IndexRead,
+    claimed: dict[str, str],
+) -> _Twin | None:
+    """The job an index key really names when a directory of the key's name holds no manifest.
+
+    The original's recovery manager locks `<root>/<key>/.lock`, creating that directory, even
+    when the index puts the job in another directory (`sample-implementation ->
+    test_poststep_job/`): then the key's own directory is a stray, and the job is the other one.
+    """
+    if os.path.lexists(os.path.join(location.directory, _MANIFEST)):
+        return None
+    name = _directory_in_root(root_real, _locate_indexed_only(root, root_real, item))
+    if name is None or name not in found or name in index.entries or name in claimed:
+        return None
+    scanned = found.pop(name)
+    issue = RootIssue(
+        "job-dir-no-manifest",
+        f"directory {item.job_id!r} holds no manifest; the index puts job {item.job_id!r} in "
+        f"{name}/ (the original's recovery manager makes such a directory for its lock)",
+        item.job_id,
+        location.directory,
+    )
+    return _Twin(
+        name,
+        JobLocation(
+            item.job_id, scanned.directory, True, True, scanned.writable, (*scanned.issues, issue)
+        ),
     )
 
 

@@ -70,6 +70,11 @@ _ROOT_ISSUES: dict[str, tuple[Severity, str, FixKind | None]] = {
         FixKind.DROP_INDEX_ENTRY,
     ),
     "index-path-mismatch": (Severity.WARNING, "correct the path in jobs_index.json", None),
+    "job-dir-no-manifest": (
+        Severity.INFO,
+        "remove the directory once nothing holds its lock (it has no manifest)",
+        None,
+    ),
     "index-duplicate": (
         Severity.WARNING,
         "keep one of the two entries in jobs_index.json (by hand: either may be the one in use)",
