@@ -196,13 +196,6 @@ class JobFiles:
     workspace: str = "none"
     """`present`, `empty`, `none` (never made, or cleaned up on a terminal state)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "backups": self.backups,
-            "latest_outcome": self.latest_outcome,
-            "workspace": self.workspace,
-        }
-
 
 OUTCOME_CAP = 256 * 1024
 
