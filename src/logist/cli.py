@@ -847,7 +847,6 @@ def audit(root: str | None, job_id: str | None, since: float | None, as_json: bo
 def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequence[str]) -> None:
     """Run COMMAND as a supervised job: logist run [--job-id ID] -- CMD ARGS..."""
     from .core._root import resolve_root
-    from .runner import run_job
 
     try:
         jobs_root = resolve_root(root)
@@ -865,15 +864,21 @@ def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequenc
     # and a script both learn which job to look at before the command ends.
     click.echo(_safe(job_id))
     sys.stdout.flush()
-    try:
-        code = run_job(jobs_root, job_id, list(command), heartbeat=heartbeat)
-    except LogistError as exc:  # RunnerError included
-        _die(str(exc))
-    except OSError as exc:  # a read-only or unwritable root, a FIFO at the job path
-        _die(f"cannot run job {job_id!r}: {exc.strerror or exc}: {exc.filename or jobs_root}")
-    if code != 0:
-        _die(f"job {job_id}: {_how_it_ended(jobs_root, job_id, code)}", code)
-    sys.exit(code)
+    # The supervisor lives as long as the command: the same pid goes on as a light interpreter
+    # that never loads click or the backend (logist._run explains why).
+    os.execv(
+        sys.executable,
+        [sys.executable, "-m", "logist._run", str(jobs_root), job_id, repr(heartbeat), *command],
+    )
+
+
+def run_ended(jobs_root: Path, job_id: str, code: int, error: Exception | None) -> NoReturn:
+    """How `logist run` reports a run that failed (called by logist._run once it is over)."""
+    if isinstance(error, OSError):  # a read-only or unwritable root, a FIFO at the job path
+        _die(f"cannot run job {job_id!r}: {error.strerror or error}: {error.filename or jobs_root}")
+    if error is not None:  # LogistError, RunnerError included
+        _die(str(error))
+    _die(f"job {job_id}: {_how_it_ended(jobs_root, job_id, code)}", code)
 
 
 def _how_it_ended(jobs_root: Path, job_id: str, code: int) -> str:

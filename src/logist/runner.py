@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import os
 import select
 import shlex
-import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from .core._identity import (
 from .core._index import indexed_directory, register_job
 from .core._locking import JobLock
 from .core._manifest import (
+    HEARTBEAT_NAME,
     LAST_OWNER_KEY,
     MANIFEST_NAME,
     OWNER_KEY,
@@ -51,11 +51,15 @@ from .core._manifest import (
 )
 from .core._root import validate_job_id
 from .core._safeio import APPEND_FLAGS, UnsafeFile, confined, open_regular
-from .core._scan import HEARTBEAT_NAME
 from .core._signals import terminate_verified
 from .core._states import ORIGINAL_MOVES, Category, category_of, original_path
 
-log = logging.getLogger(__name__)
+
+def _warn(message: str) -> None:
+    """One line on stderr, as an unconfigured `logging` printed it (logging itself, with what
+    it imports, is too big for a process that supervises for hours)."""
+    print(message, file=sys.stderr, flush=True)
+
 
 TOOL = "logist-runner"
 # The command starts only once its identity is in the manifest: until then a shell waits at this
@@ -241,7 +245,7 @@ class _Heartbeat(threading.Thread):
             finally:
                 os.close(fd)
         except (OSError, UnsafeFile) as exc:
-            log.warning("heartbeat failed: %s", exc)
+            _warn(f"heartbeat failed: {exc}")
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
@@ -370,7 +374,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         with os.fdopen(log_fd, "ab", buffering=0) as out:
             try:
                 program = os.path.join(job.job_dir, command[0]) if "/" in command[0] else command[0]
-                if shutil.which(program) is None:  # the gate's shell would hide this error
+                if not _executable(program):  # the gate's shell would hide this error
                     raise FileNotFoundError(2, "No such file or directory", command[0])
                 child = subprocess.Popen(
                     ["sh", "-c", _GATE, "logist-gate", *command],
@@ -427,11 +431,11 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
 def _stopped(job: _Job, why: JobChanged) -> None:
     """The job was taken from us and its command stopped: say why, write no transition."""
     if isinstance(why, ForeignStop):
-        log.warning("job %s: %s; command stopped", job.job_id, why.reason)
+        _warn(f"job {job.job_id}: {why.reason}; command stopped")
         job.note_stopped(why)
         _remove_heartbeat(job)
     else:
-        log.warning("job %s was recovered by someone else; stopped without writing", job.job_id)
+        _warn(f"job {job.job_id} was recovered by someone else; stopped without writing")
 
 
 def _wait_and_sweep(child: subprocess.Popen[bytes], grace: float = 5.0) -> int:
@@ -520,7 +524,7 @@ def _finish(job: _Job, code: int) -> int:
         reason = f"command exited with status {code}"
     outcome = "SUCCESS" if code == 0 else "INTERVENTION_REQUIRED"
     if not _record_exit(job, outcome, reason, code):
-        log.warning("job %s changed behind the runner's back; outcome not recorded", job.job_id)
+        _warn(f"job {job.job_id} changed behind the runner's back; outcome not recorded")
     _remove_heartbeat(job)
     return 128 - code if code < 0 else code
 
@@ -611,3 +615,15 @@ def _active_status_to_restore(data: dict[str, Any]) -> str:
                 return previous
             break
     return "EXECUTING"
+
+
+def _executable(program: str) -> bool:
+    """Whether `program` names an executable file, looked up on PATH when it has no slash:
+    `shutil.which`'s rule, without shutil (it pulls in archive codecs the supervisor keeps for
+    hours, ~0.7 MB)."""
+    if "/" in program:
+        candidates = [program]
+    else:
+        path = os.environ.get("PATH", os.defpath)
+        candidates = [os.path.join(d or ".", program) for d in path.split(os.pathsep)]
+    return any(os.access(c, os.X_OK) and not os.path.isdir(c) for c in candidates)

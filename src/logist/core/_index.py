@@ -10,17 +10,13 @@ here: that is the original's file, and a guess would lose what it holds.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
+from ._locking import lock_exclusive
 from ._manifest import atomic_write_bytes, now_naive_iso
 from ._root import INDEX_NAME, INDEX_SIZE_CAP, read_index
-
-log = logging.getLogger(__name__)
 
 INDEX_LOCK_NAME = ".jobs_index.lock"
 
@@ -51,7 +47,8 @@ def register_job(root: Path, job_id: str, status: str | None, *, timeout: float 
         return False
     directory = root / job_id
     try:
-        with FileLock(str(lock_path), timeout=timeout, thread_local=False):
+        lock = lock_exclusive(lock_path, timeout)
+        try:
             data = _read_index_data(index_path)
             if data is None:
                 return False
@@ -71,8 +68,14 @@ def register_job(root: Path, job_id: str, status: str | None, *, timeout: float 
             )
             payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
             atomic_write_bytes(index_path, payload)
-    except (Timeout, OSError, UnicodeEncodeError) as exc:
-        log.warning("job %s not registered in %s: %s", job_id, INDEX_NAME, exc)
+        finally:
+            os.close(lock)
+    except (OSError, UnicodeEncodeError) as exc:  # TimeoutError included
+        import logging  # only on this path: the runner's supervisor stays light
+
+        logging.getLogger(__name__).warning(
+            "job %s not registered in %s: %s", job_id, INDEX_NAME, exc
+        )
         return False
     return True
 

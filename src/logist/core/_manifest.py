@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +21,8 @@ from typing import Any
 from ._errors import LogistError
 
 MANIFEST_NAME = "job_manifest.json"
+HEARTBEAT_NAME = "heartbeat"
+"""Touched by the runner every interval: its mtime is the owner's last sign of life."""
 BACKUP_DIR = ".backups"
 BACKUP_SUFFIX = ".json.backup"
 TEMP_PREFIX = ".logist-tmp-"
@@ -347,7 +348,7 @@ def atomic_write_bytes(path: Path, payload: bytes, default_mode: int = 0o644) ->
     # symlinked manifest with it made the restored manifest world-writable.
     regular = st is not None and stat.S_ISREG(st.st_mode)
     mode = stat.S_IMODE(st.st_mode) if st and regular else default_mode
-    tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+    tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{os.urandom(4).hex()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
     try:
         os.fchmod(fd, mode)  # umask must not narrow the original mode

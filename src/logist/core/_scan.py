@@ -27,6 +27,7 @@ from ._identity import (
 from ._locking import LOCK_NAME, LockState, lock_holder_pids, probe_lock
 from ._manifest import (
     BACKUP_DIR,
+    HEARTBEAT_NAME,
     MANIFEST_NAME,
     OWNER_KEY,
     Fingerprint,
@@ -57,8 +58,6 @@ from ._verdicts import (
     VerdictKind,
     classify,
 )
-
-HEARTBEAT_NAME = "heartbeat"
 
 
 @dataclass(frozen=True, slots=True)
