@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from conftest import RunningJob, read_job, write_job
-from logist.core import JobRecoveryManager, Wake, Watching
+from conftest import RunningJob, read_job, wait_for, write_job
+from logist.core import JobRecoveryManager, VerdictKind, Wake, Watching
 from logist.core._identity import identity_of
 from logist.core._manifest import atomic_write_bytes
 from staging import Processes, crashed_job
@@ -147,4 +147,29 @@ def test_the_root_watch_comes_back_with_the_root(jobs_root: Path, tmp_path: Path
         write_job(jobs_root, "after")
         assert _first_wake(watching, lambda w: w.everything)
     finally:
+        watching.close()
+
+
+def test_scans_trust_quiet_jobs_evidence_but_still_see_their_heartbeat_age_and_death(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    job = start_runner("quiet", heartbeat=0.2)
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        assert watching.quiet() == {"quiet"}
+        manager.follow_events(watching.quiet)
+        assert manager.scan().jobs["quiet"].verdict.kind is VerdictKind.RUNNING
+        os.kill(job.runner_pid, signal.SIGSTOP)  # alive (its pidfd stays quiet), beats no more
+        try:
+            wait_for(lambda: manager.scan().jobs["quiet"].verdict.kind is VerdictKind.HUNG)
+        finally:
+            os.kill(job.runner_pid, signal.SIGCONT)
+        os.kill(job.runner_pid, signal.SIGKILL)
+        _first_wake(watching, lambda w: "quiet" in w.jobs)
+        assert "quiet" not in watching.quiet()
+        assert manager.scan().jobs["quiet"].verdict.kind is VerdictKind.DETACHED
+    finally:
+        manager.follow_events(None)
         watching.close()

@@ -219,6 +219,7 @@ class ConsoleApp(App[int]):
     def on_unmount(self) -> None:
         watching, self._watching = self._watching, None
         if watching is not None:
+            self.manager.follow_events(None)
             watching.interrupt()  # its thread sees `_watching` gone, closes it and ends
 
     # ---- event-driven detection -----------------------------------------------------------
@@ -232,6 +233,7 @@ class ConsoleApp(App[int]):
             self._watching = Watching(self.manager.root, interval=WATCHING_FALLBACK_S)
         except OSError:
             return  # no eventfd/epoll here: polling alone, as before
+        self.manager.follow_events(self._watching.quiet)
         threading.Thread(
             target=self._wake, args=(self._watching,), name="logist-watching", daemon=True
         ).start()

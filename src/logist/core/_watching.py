@@ -55,6 +55,9 @@ FILE_MASK = flags.CLOSE_WRITE | flags.ATTRIB | flags.DELETE_SELF | flags.MOVE_SE
 (our atomic rename drops the old inode's link count: ATTRIB) or deleted. A directory watch
 would also wake us for every heartbeat: 1,000 runners beating every 5 s, 200 times a second
 to learn nothing. The heartbeat file is watched only while its job is judged hung."""
+REPROBE_S = 30.0
+"""`quiet()` answers "none" this often, so that a scan probes every job in full again: what
+no event reports (a live owner releasing its lock) is still seen within this."""
 RESERVED_FDS = 64
 """Descriptors left for everything else (manifests read, sockets, hooks)."""
 
@@ -93,6 +96,8 @@ class _Tracked:
     job_id: str
     pid: int
     start_token: int
+    owner: bool
+    """The job's owner (else the command of a detached job)."""
 
 
 class Watching:
@@ -128,6 +133,8 @@ class Watching:
         self._unwatched = 0
         self._reason: str | None = None
         self._next_pass = self._clock() + interval
+        self._quiet: frozenset[str] = frozenset()
+        self._reprobed_at = self._clock()
         self._everything = False
         """The root was (re-)watched: whatever happened before is unknown, read it all."""
         self._open_inotify()
@@ -145,6 +152,16 @@ class Watching:
         with self._lock:
             self._interrupted = True
         os.eventfd_write(self._wakeup, 1)
+
+    def quiet(self) -> frozenset[str]:
+        """Jobs whose owner is alive by its pidfd and whose manifest is unwritten since it was
+        judged: a scan need not probe their lock and identity again (`Scanner.quiet`). Safe
+        from any thread (a frozenset rebuilt by the waiting thread)."""
+        now = self._clock()
+        if now - self._reprobed_at >= REPROBE_S:
+            self._reprobed_at = now
+            return frozenset()
+        return self._quiet
 
     def tracked(self) -> frozenset[str]:
         """Jobs whose owner (or detached command) is held by a pidfd: a death wakes us."""
@@ -206,6 +223,8 @@ class Watching:
                     tracked: _Tracked = key.data
                     self._exited[tracked.job_id] = seen_at
                     self._drop_pidfd((tracked.pid, tracked.start_token))
+            if ready:
+                self._update_quiet()
 
     def close(self) -> None:
         for fd, _ in list(self._pidfds.values()):
@@ -234,14 +253,15 @@ class Watching:
                 continue
             owner = job.facts.owner
             role = None
-            if obs.owner is Liveness.ALIVE:
+            is_owner = obs.owner is Liveness.ALIVE
+            if is_owner:
                 role = ("pid", "start_token")
             elif job.verdict.kind is VerdictKind.DETACHED:
                 role = ("child_pid", "child_start_token")
             identity = identity_from_record(owner, *role) if owner and role else None
             if identity is not None and identity.host == host and identity.boot_id == boot:
                 key = (identity.pid, identity.start_token)
-                wanted[key] = _Tracked(job.job_id, identity.pid, identity.start_token)
+                wanted[key] = _Tracked(job.job_id, identity.pid, identity.start_token, is_owner)
             elif obs.owner is not Liveness.DEAD:
                 unwatched += 1  # remote, legacy or unknown owner: the periodic pass decides
             manifest = os.path.join(job.location.directory, MANIFEST_NAME)
@@ -258,6 +278,13 @@ class Watching:
             if len(self._pidfds) >= self._max_pidfds or not self._open_pidfd(key, tracked):
                 unwatched += 1  # more owners than descriptors: the periodic pass decides
         self._unwatched = unwatched + self._watch_files(files)
+        self._update_quiet()
+
+    def _update_quiet(self) -> None:
+        files = self._files
+        self._quiet = frozenset(
+            t.job_id for _, t in self._pidfds.values() if t.owner and t.job_id in files
+        )
 
     def _open_pidfd(self, key: tuple[int, int], tracked: _Tracked) -> bool:
         try:
