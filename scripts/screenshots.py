@@ -9,6 +9,7 @@ timer), after the demo's hung job has had time to go stale.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,6 +87,7 @@ async def main() -> None:
         await shoot(root, "help", (100, 44), keys=["question_mark"])
     finally:
         demo.stop()
+        shutil.rmtree(demo.root.parent, ignore_errors=True)  # the temporary dir stage_demo made
 
 
 if __name__ == "__main__":
