@@ -34,7 +34,8 @@ SRC = Path(__file__).parents[2] / "src" / "logist"
 # Named exceptions: the runner is the job's owner (it writes its own manifest under its lock,
 # fenced on `generation`, and signals its own command's group); the demo stages its own
 # processes; files of the root's state directory (scan cache, watch journal and state, bulk
-# request, the index) are not job files; the watch's hooks are its own children.
+# request, the index) are not job files; the watch's hooks are its own children; the console's
+# settings file lives in the user's XDG config directory, outside any root.
 ALLOWED: dict[str, set[str]] = {
     "os.replace": {"core/_manifest.py", "core/_scan_cache.py"},
     "os.rename": {"watch/_journal.py"},
@@ -52,6 +53,7 @@ ALLOWED: dict[str, set[str]] = {
         "core/_journal.py",
         "watch/_service.py",
         "demo.py",
+        "console/config.py",
     },
 }
 
