@@ -104,16 +104,24 @@ def append_records(root: Path, name: str, records: list[dict[str, Any]]) -> None
     except (OSError, UnsafeFile) as exc:
         raise AuditUnavailable(f"the audit log cannot be written: {exc}") from exc
     try:
+        # The lock covers the write and its check only: a short write is cut back before any
+        # other writer appends. The fsync comes after it, so concurrent recoveries (the watch
+        # runs eight) still share the file system's journal commits.
         fcntl.flock(fd, fcntl.LOCK_EX)
         start = os.fstat(fd).st_size
         try:
             written = os.write(fd, payload)
             if written != len(payload):
                 raise OSError(28, f"short write ({written} of {len(payload)} bytes)")
-            os.fsync(fd)
         except OSError as exc:
             os.ftruncate(fd, start)  # never a torn line
             raise AuditUnavailable(f"the audit line could not be written: {exc}") from exc
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise AuditUnavailable(f"the audit line could not be synced: {exc}") from exc
     finally:
         os.close(fd)
 
