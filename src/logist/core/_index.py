@@ -17,6 +17,7 @@ from typing import Any
 from ._locking import lock_exclusive
 from ._manifest import atomic_write_bytes, now_naive_iso
 from ._root import INDEX_NAME, INDEX_SIZE_CAP, read_index
+from ._safeio import UnsafeFile, read_regular
 
 INDEX_LOCK_NAME = ".jobs_index.lock"
 
@@ -81,10 +82,9 @@ def register_job(root: Path, job_id: str, status: str | None, *, timeout: float 
 
 
 def _read_index_data(index_path: Path) -> dict[str, Any] | None:
-    fd = os.open(index_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as stream:
-        raw = stream.read(INDEX_SIZE_CAP + 1)
-    if len(raw) > INDEX_SIZE_CAP:
+    try:
+        raw = read_regular(index_path, INDEX_SIZE_CAP)
+    except UnsafeFile:  # a FIFO, a device, a link, or over the cap: never guessed at
         return None
     try:
         data = json.loads(raw.decode("utf-8"))

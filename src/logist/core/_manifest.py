@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import LogistError
+from ._safeio import read_at_most
 
 MANIFEST_NAME = "job_manifest.json"
 HEARTBEAT_NAME = "heartbeat"
@@ -185,29 +186,13 @@ def read_manifest(path: str | Path, size_cap: int = DEFAULT_SIZE_CAP) -> Manifes
                 f"manifest is {st.st_size} bytes, over the {size_cap}-byte cap",
             )
             return ManifestRead(None, (problem,), fingerprint)
-        raw = _read_bounded(fd, size_cap, st.st_size)
+        raw = read_at_most(fd, size_cap + 1, st.st_size)
     except OSError as exc:
         problem = Problem(ProblemCode.UNREADABLE, f"manifest cannot be read: {exc.strerror}")
         return ManifestRead(None, (problem,))
     finally:
         os.close(fd)
     return parse_manifest(raw, fingerprint, size_cap)
-
-
-def _read_bounded(fd: int, size_cap: int, expected: int) -> bytes:
-    """Read at most size_cap + 1 bytes; one read() when the file is what fstat said."""
-    first = os.read(fd, min(expected + 1, size_cap + 1))
-    if len(first) <= expected:
-        return first  # short read at EOF: the whole file
-    chunks = [first]
-    remaining = size_cap + 1 - len(first)
-    while remaining > 0:
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
 
 
 def parse_manifest(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import InvalidJobId, RootNotFound
+from ._safeio import UnsafeFile, read_regular
 
 INDEX_NAME = "jobs_index.json"
 STATE_DIR = ".logist"
@@ -188,25 +189,17 @@ def parse_index(raw: bytes) -> IndexRead:
 
 
 def read_index(root: Path) -> IndexRead:
-    path = root / INDEX_NAME
+    """The index, read safely (a FIFO or a device in its place is an issue, never a hang)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        raw = read_regular(root / INDEX_NAME, INDEX_SIZE_CAP)
     except FileNotFoundError:
         return IndexRead({}, (), False, None)
-    except OSError as exc:
-        issue = RootIssue("index-unreadable", f"{INDEX_NAME} cannot be opened: {exc.strerror}")
+    except UnsafeFile as exc:
+        issue = RootIssue("index-unreadable", f"{INDEX_NAME} {exc.why}")
         return IndexRead({}, (issue,), True, None)
-    try:
-        if os.fstat(fd).st_size > INDEX_SIZE_CAP:
-            issue = RootIssue("index-unreadable", f"{INDEX_NAME} is over the size cap")
-            return IndexRead({}, (issue,), True, None)
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            raw = stream.read(INDEX_SIZE_CAP + 1)
     except OSError as exc:
         issue = RootIssue("index-unreadable", f"{INDEX_NAME} cannot be read: {exc.strerror}")
         return IndexRead({}, (issue,), True, None)
-    finally:
-        os.close(fd)
     return parse_index(raw)
 
 

@@ -77,7 +77,7 @@ def read_regular(path: str | os.PathLike[str], cap: int) -> bytes:
         size = os.fstat(fd).st_size
         if size > cap:
             raise UnsafeFile(path, f"is {size} bytes, over the {cap}-byte cap")
-        data = read_at_most(fd, cap + 1)
+        data = read_at_most(fd, cap + 1, size)
     finally:
         os.close(fd)
     if len(data) > cap:
@@ -85,9 +85,16 @@ def read_regular(path: str | os.PathLike[str], cap: int) -> bytes:
     return data
 
 
-def read_at_most(fd: int, limit: int) -> bytes:
-    chunks = []
-    remaining = limit
+def read_at_most(fd: int, limit: int, expected: int | None = None) -> bytes:
+    """Up to `limit` bytes; one read() when the file is the `expected` size fstat said (the
+    scan reads every manifest this way)."""
+    if expected is not None:
+        first = os.read(fd, min(expected + 1, limit))
+        if len(first) <= expected:
+            return first  # short read at EOF: the whole file
+        chunks, remaining = [first], limit - len(first)
+    else:
+        chunks, remaining = [], limit
     while remaining > 0:
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
