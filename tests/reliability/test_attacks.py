@@ -20,6 +20,7 @@ import pytest
 
 from conftest import RunningJob, wait_for
 from logist.core import JobRecoveryManager, LogistError, Outcome, Policy, VerdictKind
+from logist.core._audit import read_audit
 from logist.core._manifest import DEFAULT_SIZE_CAP, MANIFEST_NAME, read_manifest
 from reliability._support import (
     Processes,
@@ -571,3 +572,22 @@ def test_an_action_on_a_full_disk_changes_nothing_and_says_why(tmp_path: Path) -
         result = JobRecoveryManager(root).recover_crashed_job("c")
         assert result.outcome is Outcome.FAILED, result.message
         assert (root / "c" / MANIFEST_NAME).read_bytes() == before
+
+
+def test_a_force_recovery_audits_the_end_state_read_back_and_the_pids_it_signalled(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    """The runner gets the TERM and records INTERVENTION_REQUIRED on its way out: the audit line
+    says so (not the PENDING the plan expected), and names the pids that got a signal."""
+    job = start_runner("w", "sleep", "60", heartbeat=0.2)
+    manager = JobRecoveryManager(jobs_root)
+    os.kill(job.runner_pid, signal.SIGSTOP)
+    wait_for(lambda: manager.job("w").kind is VerdictKind.HUNG, timeout=20)
+    result = manager.recover_crashed_job("w", force=True)
+    assert result.ok, result.message
+    job.proc.wait(timeout=20)
+    data = read_manifest(jobs_root / "w" / MANIFEST_NAME).data
+    assert data is not None
+    [line] = [a for a in read_audit(jobs_root) if a["job_id"] == "w"]
+    assert line["to_status"] == data["status"] == result.to_status
+    assert job.runner_pid in line["signalled"]
