@@ -57,7 +57,7 @@ FOLLOW_POLL_S = 0.25
     type=click.FloatRange(0.2, 3600),
     default=2.0,
     show_default=True,
-    help="Seconds between whole-root passes (events come at once).",
+    help="Seconds between passes over what events cannot see (events act at once).",
 )
 @click.option(
     "--full-every",
@@ -116,7 +116,13 @@ FOLLOW_POLL_S = 0.25
     type=click.Choice(EVENT_KINDS),
     help="Only these kinds of event for --on-event (repeatable; default: all).",
 )
-@click.option("--hook-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True)
+@click.option(
+    "--hook-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a hook may run before its process group is killed.",
+)
 @click.option(
     "--resume-auto", is_flag=True, help="Release the storm brake of the root's watch and exit."
 )
