@@ -241,7 +241,15 @@ def original_recovery(jobs_dir: str) -> dict:
     return {"crashed": crashed, "recovered": results, "after": after}
 
 
+def restore_backup(jobs_dir: str, job_id: str) -> str:
+    """The original's own restore of a corrupt manifest: the name of the backup it used."""
+    from logist.recovery import recover_from_backup
+
+    return os.path.basename(recover_from_backup(os.path.join(jobs_dir, job_id)))
+
+
 COMMANDS = {
+    "restore_backup": restore_backup,
     "make_core": lambda d, a: make_core(d),
     "make_cli": lambda d, a: make_cli(d, a),
     "load_all": lambda d, a: load_all(d),

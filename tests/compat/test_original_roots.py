@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 from conftest import read_job
-from logist.core import JobRecoveryManager, Outcome, Policy, VerdictKind
+from logist.core import (
+    LAST_OWNER_KEY,
+    OWNER_KEY,
+    JobRecoveryManager,
+    Outcome,
+    Policy,
+    VerdictKind,
+)
 from logist.core._states import ACTIVE_STATES, safe_state
 from logist.runner import run_job
 
@@ -217,3 +224,22 @@ def test_the_originals_lock_directory_for_an_index_key_does_not_split_the_job(
     for finding in findings:
         ours.fix(finding)
     assert (root / "jobs_index.json").read_bytes() == index_before
+
+
+def test_our_owner_keys_are_keys_the_original_never_writes(original: Original) -> None:
+    sources = [p.read_text() for p in (original.source / "src").rglob("*.py")]
+    assert len(sources) > 20  # its whole package, not an empty glob
+    for key in (OWNER_KEY, LAST_OWNER_KEY):
+        assert not [s for s in sources if f'"{key}"' in s or f"'{key}'" in s]
+
+
+def test_the_originals_backup_restore_picks_our_newest_backup(
+    original: Original, tmp_path: Path
+) -> None:
+    root, _ = make_root(original, tmp_path, "core")
+    ours = manager(root, stall_after=0.0)
+    ours.recover_crashed_job("core-executing")  # backs up its EXECUTING manifest, ours-named
+    (root / "core-executing" / "job_manifest.json").write_bytes(b'{"status": "PEND')
+    restored = original.run("restore_backup", root, "core-executing")
+    assert restored.startswith("job_manifest_") and "T" in restored  # our backup, not its own
+    assert read_job(root, "core-executing")["status"] == "EXECUTING"  # the bytes we backed up

@@ -16,13 +16,6 @@ from logist.runner import run_job
 from staging import Processes, crashed_job
 
 
-def test_the_owner_key_is_not_a_key_the_original_writes() -> None:
-    original = Path("/tmp/orig/logist-1b3d3e9/src")
-    sources = " ".join(p.read_text() for p in original.rglob("*.py")) if original.exists() else ""
-    for key in (OWNER_KEY, LAST_OWNER_KEY):
-        assert f'"{key}"' not in sources and f"'{key}'" not in sources
-
-
 def test_an_owner_record_under_the_old_runner_key_is_read_as_the_owner() -> None:
     record = {"host": "h", "boot_id": "b", "pid": 5, "start_token": 9}
     raw = json.dumps({"status": "EXECUTING", "runner": record, "last_runner": record}).encode()
