@@ -253,6 +253,8 @@ class ConsoleApp(App[int]):
             watching.close()
 
     def _apply_settings(self) -> None:
+        """Start with the theme and sorts of the last run (or `--theme`); an unknown theme or
+        column is said and skipped, never fatal."""
         settings = self.settings
         if self._settings_problem:
             self.notify(self._settings_problem, title="Settings", severity="warning", markup=False)
