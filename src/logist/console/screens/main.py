@@ -265,17 +265,20 @@ class ConsoleScreen(Screen[None]):
         errors = sum(1 for finding in findings_of if finding.severity is Severity.ERROR)
         new = len(self.arrivals.new)
         self.query_one(HeaderBar).set_state(marked=len(self.marks), new=new)
-        labels = {
+        counts = {
             "jobs": f"Jobs {jobs.row_count:,}",
             "triage": f"Crashed {triage.row_count:,}" + (f" · {new} new" if new else ""),
-            "findings": f"Findings {findings.row_count:,}"
-            + (f" · {errors} error" if errors else ""),
+            "findings": f"Findings {findings.row_count:,}",
         }
-        if self._query:  # every pane says what the filter hides from it
+        titles = dict(counts)
+        if errors:
+            titles["findings"] += f" · {errors} error"
+        labels = dict(titles)
+        if self._query:  # every pane (and tab) says what the filter hides from it
             for name, table in zip(PANES, (jobs, triage, findings), strict=True):
-                labels[name] += f" · {table.row_count - table.shown_count:,} hidden"
-        titles = dict(labels)
-        if self._query:
+                hidden = f"{table.row_count - table.shown_count:,} hidden"
+                titles[name] += f" · {hidden}"
+                labels[name] = f"{counts[name]} ({hidden})"  # three tabs share 80 columns
             titles["jobs"] += f" by filter {self._query.text}"
         tabs = self.query_one("#pane-tabs", Tabs)
         for name, table in zip(PANES, (jobs, triage, findings), strict=True):
