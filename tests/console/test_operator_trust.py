@@ -434,3 +434,26 @@ async def test_the_activity_view_opens_a_row_in_full(jobs_root: Path) -> None:
             assert key in text and str(audit[key]) in text
         await pilot.press("escape")
         assert isinstance(app.screen, ActivityScreen)
+
+
+@synchronously
+async def test_a_new_crash_is_scrolled_into_the_jobs_pane_while_the_cursor_keeps_its_job(
+    jobs_root: Path, start_runner
+) -> None:
+    for number in range(40):
+        write_job(jobs_root, f"idle-{number:02d}", status="PENDING")
+    victim = start_runner("victim", "sleep", "60")
+    app = make_app(jobs_root)
+    _rings(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("end")  # the operator works at the bottom of the jobs table
+        watched = app.main_screen.cursor_job_id()
+        assert watched is not None and "victim" not in "\n".join(table_text(app, "jobs"))
+        _kill(victim)
+        manager = JobRecoveryManager(jobs_root)
+        wait_for(lambda: manager.job("victim").kind is VerdictKind.CRASHED)
+        await refresh(pilot)
+        assert app.main_screen.cursor_job_id() == watched
+        shown = "\n".join(table_text(app, "jobs"))
+        assert "victim" in shown and "crashed NEW" in shown
