@@ -366,7 +366,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         except UnsafeFile as exc:
             job.transition(
                 "INTERVENTION_REQUIRED",
-                retire_runner=True,
+                retire_owner=True,
                 event="EXECUTION_ERROR",
                 reason=f"log cannot be written: {exc}",
             )

@@ -449,6 +449,9 @@ def test_a_runner_log_fifo_stops_the_runner_with_one_line(jobs_root: Path) -> No
     no_traceback(run)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert "FIFO" in run.stderr
+    data = read_manifest(jobs_root / "lf" / MANIFEST_NAME).data
+    assert data is not None and data["status"] == "INTERVENTION_REQUIRED"
+    assert "owner" not in data and "log cannot be written" in data["history"][-1]["reason"]
 
 
 def test_an_adopt_log_fifo_does_not_hang_reattach(

@@ -12,15 +12,15 @@ operator, so that the console and `logist events` need nothing above logist.core
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._audit import state_dir
+from ._audit import AUDIT_READ_CAP, state_dir
 from ._locking import LockState, probe_lock
 from ._manifest import atomic_write_bytes, parse_timestamp
 from ._root import STATE_DIR
+from ._safeio import UnsafeFile, read_regular, read_tail
 
 EVENTS_NAME = "events.jsonl"
 WATCH_LOCK = "watch.lock"
@@ -103,27 +103,12 @@ def read_events(
 
 
 def _tail(path: Path, max_bytes: int | None) -> bytes | None:
+    """The file's last `max_bytes` (all of it, up to the audit's read cap), read safely."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        data, _start, _size = read_tail(path, AUDIT_READ_CAP if max_bytes is None else max_bytes)
+    except (OSError, UnsafeFile):
         return None
-    try:
-        size = os.fstat(fd).st_size
-        start = 0 if max_bytes is None else max(0, size - max_bytes)
-        os.lseek(fd, start, os.SEEK_SET)
-        parts = []
-        remaining = size - start
-        while remaining > 0:
-            part = os.read(fd, min(remaining, 1 << 20))
-            if not part:
-                break
-            parts.append(part)
-            remaining -= len(part)
-        return b"".join(parts)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return data
 
 
 def _ts(record: dict[str, Any]) -> float:
@@ -135,15 +120,9 @@ def _ts(record: dict[str, Any]) -> float:
 
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        raw = read_regular(path, STATUS_CAP)
+    except (OSError, UnsafeFile):
         return None
-    try:
-        raw = os.read(fd, STATUS_CAP)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     try:
         data = json.loads(raw)
     except ValueError:
