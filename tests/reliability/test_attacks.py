@@ -594,3 +594,17 @@ def test_a_force_recovery_audits_the_end_state_read_back_and_the_pids_it_signall
     [line] = [a for a in read_audit(jobs_root) if a["job_id"] == "w"]
     assert line["to_status"] == data["status"] == result.to_status
     assert job.runner_pid in line["signalled"]
+
+
+def test_backups_named_in_the_future_never_make_a_recovery_lose_its_own_backup(
+    jobs_root: Path,
+) -> None:
+    attack("backups named in the future")
+    job_dir = write_job(jobs_root, "f", crashed_manifest("f"))
+    before = (job_dir / MANIFEST_NAME).read_bytes()
+    backups = job_dir / ".backups"
+    backups.mkdir()
+    for n in range(12):
+        (backups / f"job_manifest_2099{n + 1:02d}01T000000_000000.json.backup").write_text("{}")
+    assert JobRecoveryManager(jobs_root).recover_crashed_job("f").outcome is Outcome.RECOVERED
+    assert before in [p.read_bytes() for p in backups.iterdir()], "the new backup was rotated away"
