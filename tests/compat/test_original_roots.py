@@ -171,7 +171,7 @@ def test_jobs_json_shows_what_the_original_records(original: Original, tmp_path:
     cli, _ = make_root(original, tmp_path / "b", "cli")
     listing = {root: json.loads(_jobs_json(root)) for root in (core, cli)}
     jobs = {j["job_id"]: j for root in listing.values() for j in root["jobs"]}
-    error = jobs["core-error"]["facts"]["last_error"]
+    error = jobs["core-error"]["facts"]["recorded"]["last_error"]
     assert error["message"] == "agent timed out"
     assert set(error["classification"]) == {
         "severity",
@@ -181,12 +181,16 @@ def test_jobs_json_shows_what_the_original_records(original: Original, tmp_path:
         "correlation_id",
         "can_retry",
     }
-    assert jobs["core-draft"]["facts"]["created_message"] == "Job directory created for core-draft"
-    assert (jobs["cli-pending"]["facts"]["runner"], jobs["cli-pending"]["facts"]["agent"]) == (
+    created = jobs["core-draft"]["facts"]["recorded"]["created_message"]
+    assert created == "Job directory created for core-draft"
+    recorded = jobs["cli-pending"]["facts"]["recorded"]
+    assert (recorded["runner"], recorded["agent"]) == (
         "podman",
         "aider-chat",
     )
-    assert jobs["sample-implementation"]["facts"]["warning_percentage"] == 75.0
+    assert jobs["test-job"]["facts"]["recorded"] is None  # its example records nothing
+    assert jobs["test_error_job_sim"]["facts"]["recorded"]["errors"] == 1  # its ERROR entry
+    assert jobs["core-error"]["facts"]["recorded"]["warning_percentage"] == 75.0
     archived = listing[core]["archived"]
     assert archived[0]["job_id"] == "core-archived"
     assert archived[1]["archive"].startswith("backups/core-archived_cleanup_")

