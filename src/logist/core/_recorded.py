@@ -106,6 +106,8 @@ class Recorded:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Recorded:
+        if row == _NOTHING_ROW:
+            return NOTHING_RECORDED  # one shared instance, as a fresh read gives
         *head, error, errors, recoveries = row
         return cls(
             *head,
@@ -129,6 +131,7 @@ class Recorded:
 
 
 NOTHING_RECORDED = Recorded()
+_NOTHING_ROW = NOTHING_RECORDED.as_row()
 
 
 def recorded_from(data: dict[str, Any], history: list[Any] | tuple[()]) -> Recorded:
