@@ -379,31 +379,44 @@ async def test_every_count_of_the_summary_is_readable_in_light_and_dark_themes(
             fg, bg = (Color.from_rich_color(c) for c in (style.color, style.bgcolor))
             assert _contrast(fg, bg) >= 3.0, f"{segment.text!r} is hard to read"
         crashed = next(s for s in counts if "crashed" in s.text)
-        assert crashed.style is not None and crashed.style.reverse  # the styles did apply
+        assert crashed.style is not None and crashed.style.bold  # the styles did apply
 
 
 @synchronously
-async def test_without_colour_urgent_verdicts_are_bold_reverse_and_never_dim(
+async def test_without_colour_urgent_verdicts_are_bold_badges_and_never_dim(
     jobs_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     crashed_legacy(jobs_root, "crash-a")
     write_job(jobs_root, "broken", b"{not json")
     write_job(jobs_root, "finished", status="SUCCESS")
+    write_job(jobs_root, "calm", status="PENDING")
     app = make_app(jobs_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         jobs = app.main_screen.table("jobs")
-        strips = app.screen._compositor.render_strips()
+        assert jobs.move_to_key("calm")  # the cursor away from the rows looked at
+        await settle(pilot)
         seen = {}
-        for strip in strips[jobs.region.y : jobs.region.bottom]:
-            for segment in strip:
+        assert app._filters  # what NO_COLOR does: the screen is drawn through a grey filter
+        for strip in app.screen._compositor.render_strips()[jobs.region.y : jobs.region.bottom]:
+            segments = list(strip)
+            for grey in app._filters:
+                segments = grey.apply(segments, Color(0, 0, 0))
+            for segment in segments:
                 word = segment.text.strip()
                 if word in ("crashed", "corrupt", "done") and segment.style is not None:
                     seen[word] = segment.style
+                if "crash-a" in segment.text and segment.style is not None:
+                    seen["plain"] = segment.style  # the job id cell of the same row
+        plain = seen["plain"]
         for urgent in ("crashed", "corrupt"):
-            assert seen[urgent].reverse and seen[urgent].bold and not seen[urgent].dim
-        assert not seen["done"].bold and not seen["done"].reverse
+            style = seen[urgent]
+            assert style.bold and not style.dim
+            assert style.bgcolor != plain.bgcolor  # a badge on the line, not only bold text
+            fg, bg = (Color.from_rich_color(c) for c in (style.color, style.bgcolor))
+            assert _contrast(fg, bg) >= 4.5
+        assert not seen["done"].bold
 
 
 @synchronously

@@ -80,17 +80,20 @@ def phase(index: int | None, count: int) -> str:
     return f"{index or '?'}/{count}"
 
 
-# Styles that read in every theme and without colour. Urgent verdicts are bold *reverse*: with
-# NO_COLOR (Textual then draws in greys) reverse and bold are all that is left, and the urgent
-# ones must be the most visible, never the least (plain "red" for hung once came out as plain
-# text). Colours are mid-tones that read on a dark and on a light background alike: plain
-# "yellow" and "cyan" text vanished on textual-light. Hex, because both Rich (table cells) and
-# Textual (Content) parse it; Textual's Content silently dropped xterm names like "red3".
+# Styles that read in every theme and without colour. Urgent verdicts, error findings and the
+# health badge are bold black on a bright background: with NO_COLOR Textual draws in greys (by
+# brightness), where such a badge turns light grey with black text, the most visible thing on a
+# dark line (plain "red" for hung once came out as plain text; a reversed colour, and white on
+# dark red, came out as dark grey on near-black). The other
+# colours are mid-tones that read on dark and light backgrounds alike (plain "yellow" and "cyan"
+# vanished on textual-light). Hex, because both Rich (table cells) and Textual (Content) parse
+# it; Textual's Content silently dropped xterm names like "red3".
+URGENT_RED = "bold #000000 on #ff5f5f"
 VERDICT_STYLE: dict[VerdictKind, str] = {
-    VerdictKind.CORRUPT: "bold reverse #d700d7",
-    VerdictKind.CRASHED: "bold reverse #d70000",
-    VerdictKind.HUNG: "bold reverse #d70000",
-    VerdictKind.DETACHED: "bold reverse #af5f00",
+    VerdictKind.CORRUPT: "bold #000000 on #ff87ff",
+    VerdictKind.CRASHED: URGENT_RED,
+    VerdictKind.HUNG: URGENT_RED,
+    VerdictKind.DETACHED: "bold #000000 on #ffaf00",
     VerdictKind.WAITING: "bold #af5f00",
     VerdictKind.SUSPECT: "bold #af5f00",
     VerdictKind.STALLED: "#af5f00",
@@ -103,16 +106,16 @@ VERDICT_STYLE: dict[VerdictKind, str] = {
 }
 
 SEVERITY_STYLE: dict[Severity, str] = {
-    Severity.ERROR: "bold reverse #d70000",
+    Severity.ERROR: URGENT_RED,
     Severity.WARNING: "bold #af5f00",
     Severity.INFO: "dim",
 }
 
 HEALTH_STYLE: dict[Health, str] = {
-    Health.HEALTHY: "bold reverse #008700",
-    Health.DEGRADED: "bold reverse #af5f00",
-    Health.CRITICAL: "bold reverse #d70000",
-    Health.UNKNOWN: "bold reverse #d700d7",
+    Health.HEALTHY: "bold #000000 on #5fd75f",
+    Health.DEGRADED: "bold #000000 on #ffaf00",
+    Health.CRITICAL: URGENT_RED,
+    Health.UNKNOWN: "bold #000000 on #ff87ff",
 }
 
 
