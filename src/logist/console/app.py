@@ -238,6 +238,10 @@ class ConsoleApp(App[int]):
             target=self._wake, args=(self._watching,), name="logist-watching", daemon=True
         ).start()
 
+    def _poll_on_event(self) -> None:
+        if self.is_running and self._watching is not None:  # not while shutting down
+            self.poll_now()
+
     def _wake(self, watching: Watching) -> None:
         """Thread: poll now whenever a tracked process exits or a watched file changes."""
         try:
@@ -246,7 +250,7 @@ class ConsoleApp(App[int]):
                 if self._watching is not watching:
                     break
                 if wake.jobs or wake.everything:
-                    self.call_from_thread(self.poll_now)
+                    self.call_from_thread(self._poll_on_event)
         except RuntimeError:  # the app's loop is gone
             pass
         finally:
@@ -327,6 +331,8 @@ class ConsoleApp(App[int]):
 
     def on_poll_finished(self, message: PollFinished) -> None:
         self._polling = False
+        if not self.is_running:
+            return  # shutting down: the panes may be gone already
         if isinstance(self.screen, ModalScreen) or (self.paused and not self._manual):
             self._held = message.result
         else:
