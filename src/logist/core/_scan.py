@@ -501,8 +501,8 @@ class Scanner:
         jobs: dict[str, JobState] = {}
         quiet = self.quiet() if self.quiet is not None else frozenset()
         with gc_paused():
-            if self._persist_path is not None and not self._persist_header:
-                self._restore()
+            if self._persist_path is not None and not self._persist_header and complete:
+                self._restore()  # not for a first look: 400 reads beat loading 100,000 entries
             for job_id, location in items:
                 state = self._state_for(job_id, location, now, quiet)
                 if state is not None:
