@@ -120,11 +120,11 @@ class Acting:
         return state
 
     @contextlib.contextmanager
-    def _held(self, job_id: str, timeout: float = 0.0) -> Iterator[JobState]:
+    def _held(self, job_id: str) -> Iterator[JobState]:
         """Audit log able to take a record, job confined, job lock held: the state under it."""
         check_audit_writable(self.root)
         state = self.fresh(job_id)
-        with JobLock(state.path, job_id, timeout=timeout):
+        with JobLock(state.path, job_id):
             yield state
 
     def _record(
@@ -491,7 +491,7 @@ class Acting:
         state = self.fresh(job_id)
         pid = start(state)
         message = wait(pid)
-        self._record("reattach", job_id, Effect(message, Outcome.ADOPTED, signalled=()))
+        self._record("reattach", job_id, Effect(message, Outcome.ADOPTED))
         return state, message
 
 
