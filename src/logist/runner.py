@@ -364,12 +364,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         try:  # a FIFO here hung the runner before the command, deaf to SIGTERM (issue 8)
             log_fd = open_regular(log_path, APPEND_FLAGS)
         except UnsafeFile as exc:
-            job.transition(
-                "INTERVENTION_REQUIRED",
-                retire_owner=True,
-                event="EXECUTION_ERROR",
-                reason=f"log cannot be written: {exc}",
-            )
+            _not_started(job, f"log cannot be written: {exc}")
             raise RunnerError(f"the job's log {exc}") from exc
         with os.fdopen(log_fd, "ab", buffering=0) as out:
             try:
@@ -386,12 +381,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
                     close_fds=True,
                 )
             except OSError as exc:
-                job.transition(
-                    "INTERVENTION_REQUIRED",
-                    retire_owner=True,
-                    event="EXECUTION_ERROR",
-                    reason=f"command could not start: {exc}",
-                )
+                _not_started(job, f"command could not start: {exc}")
                 return 127
         started.append(child)
         for signum in pending:
@@ -436,6 +426,13 @@ def _stopped(job: _Job, why: JobChanged) -> None:
         _remove_heartbeat(job)
     else:
         _warn(f"job {job.job_id} was recovered by someone else; stopped without writing")
+
+
+def _not_started(job: _Job, reason: str) -> None:
+    """The command never ran: the job waits for a person, with the reason."""
+    job.transition(
+        "INTERVENTION_REQUIRED", retire_owner=True, event="EXECUTION_ERROR", reason=reason
+    )
 
 
 def _wait_and_sweep(child: subprocess.Popen[bytes], grace: float = 5.0) -> int:
