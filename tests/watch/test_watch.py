@@ -20,7 +20,7 @@ from conftest import RunningJob, wait_for
 from logist.core._identity import identity_of
 from logist.core._journal import read_brake, watch_status
 from reliability._support import audit_records, run_cli
-from staging import Processes, crashed_job, runner_block
+from staging import Processes, crashed_job, runner_block, touch
 from watch.conftest import Watch, kill_runner_and_command, manifest
 
 FAST = ("--interval", "0.3")
@@ -390,3 +390,22 @@ def test_deaths_seen_one_pidfd_at_a_time_are_one_storm_and_nothing_is_recovered(
     assert all("latency_s" in e for e in crashed), "each death was seen through its pidfd"
     time.sleep(3.0)  # more than a pass: still nothing recovered
     assert not watch.events("auto-recovery")
+
+
+def test_stalled_jobs_are_recovered_only_with_auto_recover_inferred(
+    jobs_root: Path, start_watch: Callable[..., Watch]
+) -> None:
+    job_dir = jobs_root / "quiet-legacy"
+    job_dir.mkdir()
+    data = {"job_id": "quiet-legacy", "status": "EXECUTING", "history": []}
+    (job_dir / "job_manifest.json").write_text(json.dumps(data))
+    touch(job_dir / "job_manifest.json", age=3 * 3600)  # no owner recorded, quiet for 3 h
+    watch = start_watch(jobs_root, "--auto-recover", *FAST)
+    event = wait_for(lambda: watch.events("verdict", "quiet-legacy"), timeout=SLOW)[0]
+    assert event["to"] == "stalled"
+    time.sleep(1.0)
+    assert manifest(jobs_root, "quiet-legacy")["status"] == "EXECUTING", "stalled is inferred"
+    assert watch.stop() == 0
+    watch = start_watch(jobs_root, "--auto-recover", "inferred", *FAST)
+    wait_for(lambda: manifest(jobs_root, "quiet-legacy")["status"] == "PENDING", timeout=SLOW)
+    assert watch.events("auto-recovery", "quiet-legacy")[0]["outcome"] == "recovered"

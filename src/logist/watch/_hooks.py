@@ -62,8 +62,17 @@ class Hooks:
                 continue  # a failing hook must not feed itself
             try:
                 self._queue.put_nowait(record)
-            except queue.Full:
+            except queue.Full:  # the hooks are far behind: never wait for them
                 self.dropped += 1
+                self._report(
+                    {
+                        "kind": "hook-failed",
+                        "command": "(all hooks)",
+                        "event_kind": record.get("kind"),
+                        "job_id": record.get("job_id"),
+                        "reason": f"{QUEUE_SIZE} events already waiting: this one dropped",
+                    }
+                )
 
     def stop(self, grace: float = 1.0) -> None:
         """Kill a running hook's process group and end the thread."""

@@ -483,6 +483,7 @@ class WatchService:
         if not self._root_missing:
             self.journal.write(events)
         self.metrics.count_events(events)
+        self.metrics.hook_failures.inc(sum(1 for e in events if e.get("kind") == "hook-failed"))
         self._hooks.submit(events)
         for record in events:
             self._say(_human(record))
