@@ -64,8 +64,9 @@ def test_a_killed_runner_is_journalled_at_once_and_only_the_proven_crash_is_auto
     assert manifest(jobs_root, "detaching")["status"] == "EXECUTING"
     assert not watch.events("auto-recovery", "hanging")
     assert not watch.events("auto-recovery", "detaching")
-    recovered_by_watch = [a["job_id"] for a in audit_records(jobs_root) if a["operator"] == "watch"]
-    assert recovered_by_watch == ["crashing"]
+    by_watch = [a for a in audit_records(jobs_root) if a["operator"] == "watch"]
+    assert [a["job_id"] for a in by_watch] == ["crashing"]
+    assert by_watch[0]["actor"] == "watch"
     history = manifest(jobs_root, "crashing")["history"]
     assert [h["event"] for h in history if h.get("event") == "CRASH_RECOVERY"] == ["CRASH_RECOVERY"]
     assert history[-1]["operator"] == "watch"

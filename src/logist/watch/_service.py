@@ -425,7 +425,7 @@ class WatchService:
             job_id = self._todo.get()
             if job_id is None or self._stopping.is_set():
                 return
-            result = manager.recover_crashed_job(job_id)
+            result = manager.recover_crashed_job(job_id, actor=ACTOR)
             self._from_thread(
                 {
                     **event(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import signal
 import sys
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import click
 
-from logist.cli import _die, _emit_json, _guard, _safe, json_option, root_option
+from logist.cli import _die, _emit_json, _guard, _parse_since, _safe, json_option, root_option
 from logist.core import JobNotFound, JobRecoveryManager
 from logist.core._root import validate_job_id
 
@@ -35,8 +34,6 @@ EVENT_KINDS = (
     "root-back",
     "hook-failed",
 )
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 FOLLOW_POLL_S = 0.25
 
 
@@ -187,7 +184,8 @@ def watch(
 @click.option(
     "--since",
     default=None,
-    help="Only events since a time (ISO 8601) or a duration ago (90s, 10m, 2h, 1d).",
+    callback=_parse_since,
+    help="Only events since a local time (2026-12-01T09:30) or an age (90s, 10m, 2h, 1d).",
 )
 @click.option("--follow", "-f", is_flag=True, help="Keep printing events as they come.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the newest N.")
@@ -196,7 +194,7 @@ def watch(
 def events(
     root: str | None,
     job_id: str | None,
-    since: str | None,
+    since: float | None,
     follow: bool,
     limit: int | None,
     as_json: bool,
@@ -205,8 +203,7 @@ def events(
     manager = JobRecoveryManager(root)
     if job_id is not None:
         validate_job_id(job_id)
-    since_ts = _parse_since(since) if since else None
-    records = manager.events(job_id, since=since_ts, limit=limit)
+    records = manager.events(job_id, since=since, limit=limit)
     if job_id is not None and not records and not follow and job_id not in manager.scan().jobs:
         raise JobNotFound(job_id)  # the one unknown-id answer of every command (exit 1)
     if as_json and not follow:
@@ -216,7 +213,7 @@ def events(
         _print_event(record, as_json)
     if not follow:
         return
-    last = max((_ts(r) for r in records), default=since_ts or time.time())
+    last = max((_ts(r) for r in records), default=since or time.time())
     seen = {json.dumps(r, sort_keys=True, default=str) for r in records if _ts(r) == last}
     try:
         while True:
@@ -238,16 +235,6 @@ def events(
 def _ts(record: dict[str, Any]) -> float:
     ts = record.get("ts")
     return float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else 0.0
-
-
-def _parse_since(text: str) -> float:
-    match = DURATION.match(text.strip())
-    if match:
-        return time.time() - float(match.group(1)) * UNIT_S[match.group(2)]
-    try:
-        return datetime.fromisoformat(text.strip()).timestamp()
-    except ValueError:
-        _die(f"--since {text!r}: expected an ISO time or a duration like 10m, 2h, 1d")
 
 
 def _print_event(record: dict[str, Any], as_json: bool) -> None:
