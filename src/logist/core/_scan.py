@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -704,13 +705,11 @@ class Scanner:
         for job_id in jobs:
             entry = cache.get(job_id)
             if entry is not None and entry.key is not None:
-                facts = entry.facts
+                row = list(_facts_row(entry.facts))  # in C: a generator of getattr cost ~1 s
+                row[_RECORDED_AT] = row[_RECORDED_AT].as_row()  # at 100,000 jobs
                 entries[job_id] = (
                     entry.key,
-                    tuple(
-                        facts.recorded.as_row() if name == "recorded" else getattr(facts, name)
-                        for name in _FACT_NAMES
-                    ),
+                    tuple(row),
                     _scan_cache.problems_out(entry.problems),
                     entry.manifest_ok,
                     entry.static,
@@ -736,6 +735,7 @@ class Scanner:
 
 _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
 _RECORDED_AT = _FACT_NAMES.index("recorded")
+_facts_row = attrgetter(*_FACT_NAMES)
 
 
 def _beat_again(obs: Observation, job_dir: str) -> Observation:
