@@ -408,5 +408,7 @@ def test_stalled_jobs_are_recovered_only_with_auto_recover_inferred(
     assert manifest(jobs_root, "quiet-legacy")["status"] == "EXECUTING", "stalled is inferred"
     assert watch.stop() == 0
     watch = start_watch(jobs_root, "--auto-recover", "inferred", *FAST)
-    wait_for(lambda: manifest(jobs_root, "quiet-legacy")["status"] == "PENDING", timeout=SLOW)
-    assert watch.events("auto-recovery", "quiet-legacy")[0]["outcome"] == "recovered"
+    # The journal line follows the manifest write: wait for the line, then look at the job.
+    recovery = wait_for(lambda: watch.events("auto-recovery", "quiet-legacy"), timeout=SLOW)[0]
+    assert recovery["outcome"] == "recovered"
+    assert manifest(jobs_root, "quiet-legacy")["status"] == "PENDING"
