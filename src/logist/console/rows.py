@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from logist._interning import Interner
 from logist.core import SEVERITY_ORDER, Finding, JobState, Severity
 
 from .text import SEVERITY_STYLE, VERDICT_STYLE, age, money, phase, safe
@@ -75,19 +76,8 @@ FINDING_COLUMNS = (
 
 
 _VERDICT_FACETS = {kind: ("verdict", kind.value) for kind in SEVERITY_ORDER}
-_shared: dict[Any, Any] = {}
-"""One object for the many equal values of a big root (styles, statuses, phases, costs):
-100,000 rows hold references, not 100,000 copies (the console's RSS budget at 100,000 jobs)."""
-_SHARED_MAX = 50_000
-
-
-def _share(value: Any) -> Any:
-    found = _shared.get(value)
-    if found is not None:
-        return found
-    if len(_shared) < _SHARED_MAX:
-        _shared[value] = value
-    return value
+_share = Interner(50_000)
+"""Styles, statuses, phases and costs of rows: references, not a copy per row."""
 
 
 def _lower(text: str) -> str:

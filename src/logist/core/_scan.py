@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._gc import gc_paused
+from .._interning import Interner
 from . import _scan_cache
 from ._identity import (
     Liveness,
@@ -200,19 +201,8 @@ class Snapshot:
         return picked
 
 
-_shared: dict[Any, Any] = {}
-_SHARED_MAX = 10_000
-
-
-def _share(value: Any) -> Any:
-    """One object for equal labels (statuses, phases, events, thresholds) across the jobs of a
-    root: at 100,000 jobs, a copy per job was ~20 MB. Bounded: a hostile root cannot grow it."""
-    found = _shared.get(value)
-    if found is not None:
-        return found
-    if len(_shared) < _SHARED_MAX:
-        _shared[value] = value
-    return value
+_share = Interner(10_000)
+"""Labels (statuses, phases, events, thresholds) shared across the jobs of a root."""
 
 
 def _num(value: object) -> float | None:
