@@ -51,10 +51,11 @@ async def test_a_force_confirmation_of_five_hung_jobs_shows_its_buttons_and_each
         wait_for(lambda job=job: manager.job(job.job_id).verdict.kind is VerdictKind.HUNG)
     app = make_app(jobs_root)
     try:
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
             await settle(pilot)
             for _ in jobs:
                 await pilot.press("space")
+            app.notify("a toast over the bottom right corner, where the buttons are")
             await pilot.press("r")
             await settle(pilot)
             confirm = app.screen
@@ -62,6 +63,7 @@ async def test_a_force_confirmation_of_five_hung_jobs_shows_its_buttons_and_each
             assert confirm.proposal.title == "Force recover 5 jobs"
             for button in confirm.query(Button):
                 assert _on_screen(button, (80, 24)), f"{button.id} is off screen"
+            assert not app._notifications  # toasts are drawn above the dialog: cleared
             assert confirm.focused is confirm.query_one("#cancel", Button)
             plan = confirm.query_one("#confirm-plan", VerticalScroll)
             assert plan.max_scroll_y > 0  # the list is longer than the dialog: it scrolls

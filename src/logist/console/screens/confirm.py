@@ -138,6 +138,10 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
+        # Toasts are drawn above every screen: a new-crash notice once covered the buttons at
+        # 120x40. What they said stays in the header's new count, the tables' NEW marks and the
+        # Activity view.
+        self.app.clear_notifications()
 
     def on_resize(self, event: events.Resize) -> None:
         """Give the plan what is left of the screen once the title and the foot are placed."""
