@@ -13,10 +13,11 @@ from textual.widgets import Button, Static
 
 from conftest import wait_for
 from logist.console.app import ConsoleApp
+from logist.console.poller import Poller
 from logist.console.screens.resume_auto import ResumeAutoScreen
 from logist.console.screens.timeline import TimelineScreen
 from logist.console.widgets.header import HeaderBar
-from logist.core import JobRecoveryManager
+from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._journal import read_brake, read_events
 from staging import crashed_job, procs
 
@@ -29,13 +30,18 @@ __all__ = ["procs"]
 async def test_a_runner_death_shows_at_once_without_waiting_for_the_poll_interval(
     jobs_root: Path, start_runner
 ) -> None:
+    """Only the woken job is re-judged: the row turns crashed by a light tick, with no whole
+    poll of the root (the poll timer and the whole-poll period are both 10 minutes away)."""
     job = start_runner("victim", "sleep", "60")
-    app = ConsoleApp(manager=JobRecoveryManager(jobs_root), interval=600.0, host="test-host")
-    # the poll timer would come in 10 minutes: only the watching thread can show the death
+    start_runner("bystander", "sleep", "60")
+    manager = JobRecoveryManager(jobs_root)
+    poller = Poller(manager=manager, clock=time.time, full_every=600.0)
+    app = ConsoleApp(manager=manager, interval=600.0, host="test-host", poller=poller)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert not any("victim" in line for line in table_text(app, "triage"))
         await pilot.pause(0.5)  # the watching thread follows the first poll
+        whole_polls = poller.full_polls
         killed = time.monotonic()
         job.proc.send_signal(signal.SIGKILL)
         os.killpg(job.child_pid, signal.SIGKILL)
@@ -43,6 +49,41 @@ async def test_a_runner_death_shows_at_once_without_waiting_for_the_poll_interva
         while not any("victim" in line for line in table_text(app, "triage")):
             assert time.monotonic() - killed < 10, "the death never showed"
             await pilot.pause(0.02)
+        row = next(line for line in table_text(app, "jobs") if "victim" in line)
+        assert "crashed" in row
+        assert poller.full_polls == whole_polls, "the death was shown by a whole poll"
+        assert app.last_poll is not None
+        assert app.last_poll.states["bystander"].verdict.kind is VerdictKind.RUNNING
+
+
+@synchronously
+async def test_ticks_with_nothing_due_read_no_more_than_a_file_and_a_whole_poll_still_comes(
+    jobs_root: Path, start_runner
+) -> None:
+    """Between whole polls, a tick where no event came and no heartbeat nears its lease leaves
+    the rows as they are (only the header's refresh time moves); the whole poll still comes
+    every `full_every` seconds, so a change no event reports is seen within it."""
+    start_runner("steady", "sleep", "60", heartbeat=5)
+    manager = JobRecoveryManager(jobs_root)
+    poller = Poller(manager=manager, clock=time.time, full_every=3.0)
+    app = ConsoleApp(manager=manager, interval=0.2, host="test-host", poller=poller)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.5)
+        assert app.last_poll is not None
+        steady_row = app.last_poll.jobs["steady"]
+        whole_polls, polls = poller.full_polls, app.poll_count
+        started = deadline = time.monotonic()
+        deadline += 60
+        while app.poll_count < polls + 20:
+            assert time.monotonic() < deadline, "the ticks stopped"
+            await pilot.pause(0.05)
+        whole_due = (time.monotonic() - started) / poller.full_every + 1
+        assert poller.full_polls - whole_polls <= whole_due, "ticks read the whole root"
+        assert app.last_poll.jobs["steady"] is steady_row or poller.full_polls > whole_polls
+        while poller.full_polls == whole_polls:
+            assert time.monotonic() < deadline, "no whole poll came"
+            await pilot.pause(0.05)
 
 
 @synchronously

@@ -173,3 +173,40 @@ def test_scans_trust_quiet_jobs_evidence_but_still_see_their_heartbeat_age_and_d
     finally:
         manager.follow_events(None)
         watching.close()
+
+
+def test_due_names_only_what_no_event_covers_and_a_heartbeat_about_to_lapse(
+    jobs_root: Path, start_runner: Callable[..., RunningJob], procs: Processes
+) -> None:
+    """The light pass's rule (`logist watch` and the console's light tick): a running job
+    held by a pidfd with a watched manifest is due only when its heartbeat nears its lease;
+    a job whose owner is not tracked is due every time."""
+    start_runner("watched", heartbeat=5)
+    crashed_job(jobs_root, "dead", procs.dead_identity())
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        states = manager.scan().jobs
+        assert states["watched"].verdict.kind is VerdictKind.RUNNING
+        assert watching.tracked() == {"watched"}
+        lease = manager.policy.lease_factor
+        now = time.time()
+        assert watching.due(states.values(), lease_factor=lease, interval=2.0, now=now) == set()
+        # a tick of 5 * lease seconds would let the heartbeat lapse before the next one
+        assert watching.due(states.values(), lease_factor=lease, interval=5.0 * lease, now=now) == {
+            "watched"
+        }
+        # the same job no longer held by a pidfd (say, more owners than descriptors): due
+        unheld = Watching(jobs_root, interval=60.0, max_pidfds=0)
+        try:
+            unheld.follow(states.values())
+            unheld.wait(timeout=0.3)
+            assert unheld.tracked() == set()
+            assert "watched" in unheld.due(
+                states.values(), lease_factor=lease, interval=2.0, now=now
+            )
+        finally:
+            unheld.close()
+    finally:
+        watching.close()

@@ -184,6 +184,11 @@ class ConsoleApp(App[int]):
         self._acting = False
         self._watching: Watching | None = None
         """Event-driven detection: a death or a manifest change polls at once (see `_wake`)."""
+        self._woken: set[str] = set()
+        """Jobs the watching thread named since the last poll took them (under `_woken_lock`)."""
+        self._woken_lock = threading.Lock()
+        self._full_next = True
+        """The next poll reads the whole root: first, asked for, acted, or the root changed."""
 
     # ---- screens ------------------------------------------------------------------------
 
@@ -240,7 +245,7 @@ class ConsoleApp(App[int]):
 
     def _poll_on_event(self) -> None:
         if self.is_running and self._watching is not None:  # not while shutting down
-            self.poll_now()
+            self.poll_now(full=False)
 
     def _wake(self, watching: Watching) -> None:
         """Thread: poll now whenever a tracked process exits or a watched file changes."""
@@ -250,6 +255,9 @@ class ConsoleApp(App[int]):
                 if self._watching is not watching:
                     break
                 if wake.jobs or wake.everything:
+                    with self._woken_lock:
+                        self._woken |= wake.jobs
+                        self._full_next |= wake.everything
                     self.call_from_thread(self._poll_on_event)
         except RuntimeError:  # the app's loop is gone
             pass
@@ -311,8 +319,12 @@ class ConsoleApp(App[int]):
 
     # ---- polling ------------------------------------------------------------------------
 
-    def poll_now(self) -> None:
-        """Poll as soon as possible; never two polls at once."""
+    def poll_now(self, *, full: bool = True) -> None:
+        """Poll as soon as possible; never two polls at once. `full=False` (the timer, a wake):
+        a light tick when events watch the root (see `_poll_in_thread`)."""
+        if full:
+            with self._woken_lock:
+                self._full_next = True
         if self._poll_timer is not None:
             self._poll_timer.stop()
             self._poll_timer = None
@@ -324,17 +336,38 @@ class ConsoleApp(App[int]):
 
     def _poll_in_thread(self) -> None:
         try:
-            result = self._poller.poll()
+            result = self._light_or_full_poll()
         except Exception as exc:  # a poll must always report back, or polling would stop
             result = PollResult(self.clock(), None, f"{type(exc).__name__}: {exc}")
         self.post_message(PollFinished(result))
+
+    def _light_or_full_poll(self) -> PollResult:
+        """With events watching the root, re-judge only the jobs a wake named plus those due
+        by time (`Watching.due`: the rule of `logist watch`'s light pass); else, or when asked,
+        read the whole root. The poller reads it whole every FULL_POLL_S anyway."""
+        with self._woken_lock:
+            woken, self._woken = self._woken, set()
+            full, self._full_next = self._full_next, False
+        watching, last = self._watching, self.last_poll
+        if full or watching is None or last is None or self.interval is None:
+            return self._poller.poll()
+        due = watching.due(
+            last.states.values(),
+            lease_factor=self.manager.policy.lease_factor,
+            interval=self.interval,
+            now=time.time(),
+        )
+        return self._poller.poll_light(due | woken)
 
     def on_poll_finished(self, message: PollFinished) -> None:
         self._polling = False
         if not self.is_running:
             return  # shutting down: the panes may be gone already
         if isinstance(self.screen, ModalScreen) or (self.paused and not self._manual):
-            self._held = message.result
+            held, result = self._held, message.result
+            if held is not None and not held.unchanged and result.unchanged:
+                result = replace(result, unchanged=False)  # it holds the unshown change too
+            self._held = result
         else:
             self._apply(message.result)
         self._manual = False
@@ -354,7 +387,7 @@ class ConsoleApp(App[int]):
         if isinstance(self.screen, ModalScreen):
             self._arm()  # no refresh while a modal is open
         else:
-            self.poll_now()
+            self.poll_now(full=False)
 
     def _release_held(self) -> None:
         """A modal closed: show what was polled meanwhile."""
@@ -364,6 +397,11 @@ class ConsoleApp(App[int]):
     def _apply(self, result: PollResult) -> None:
         self._held = None
         self.poll_count += 1
+        if result.unchanged and self.last_poll is not None:
+            # a light tick found every row as shown: only the header learns something
+            self.last_poll = replace(self.last_poll, states=result.states, watch=result.watch)
+            self.main_screen.checked(result.taken_at, result.watch)
+            return
         if result.complete and not self._frozen:
             # The first full poll allocated the whole root (10,000 jobs and their rows): move it
             # out of the cyclic GC's sight; full collections of it stalled the loop ~50 ms

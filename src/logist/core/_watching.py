@@ -134,6 +134,8 @@ class Watching:
         self._reason: str | None = None
         self._next_pass = self._clock() + interval
         self._quiet: frozenset[str] = frozenset()
+        self._tracked: frozenset[str] = frozenset()
+        self._watched: frozenset[str] = frozenset()
         self._reprobed_at = self._clock()
         self._everything = False
         """The root was (re-)watched: whatever happened before is unknown, read it all."""
@@ -164,12 +166,44 @@ class Watching:
         return self._quiet
 
     def tracked(self) -> frozenset[str]:
-        """Jobs whose owner (or detached command) is held by a pidfd: a death wakes us."""
-        return frozenset(tracked.job_id for _, tracked in self._pidfds.values())
+        """Jobs whose owner (or detached command) is held by a pidfd: a death wakes us. Safe
+        from any thread, like `quiet()`."""
+        return self._tracked
 
     def watched(self) -> frozenset[str]:
-        """Jobs whose manifest is watched: a write wakes us."""
-        return frozenset(self._files)
+        """Jobs whose manifest is watched: a write wakes us. Safe from any thread."""
+        return self._watched
+
+    def due(
+        self, states: Iterable[JobState], *, lease_factor: float, interval: float, now: float
+    ) -> frozenset[str]:
+        """Jobs a light pass must re-judge: what no event of ours can have told us about.
+
+        The one rule of `logist watch`'s light pass and the console's light tick. A job whose
+        manifest is watched and whose owner (or detached command) is held by a pidfd changes
+        verdict without an event only when its heartbeat grows old (hung): one stat of the
+        heartbeat says whether it may be past its lease before the next pass (`interval`
+        seconds on). A crashed job with a watched manifest cannot change without a write.
+        Every other active job (remote owners, legacy and unowned jobs, suspects, whatever
+        could not be watched) is due each time; resting jobs wait for the next whole pass."""
+        tracked, watched = self.tracked(), self.watched()
+        due = []
+        for state in states:
+            if state.observation.category is not Category.ACTIVE:
+                continue
+            job_id, kind = state.job_id, state.verdict.kind
+            if job_id in watched and (
+                kind is VerdictKind.CRASHED
+                or (job_id in tracked and kind in (VerdictKind.HUNG, VerdictKind.DETACHED))
+                or (
+                    job_id in tracked
+                    and kind is VerdictKind.RUNNING
+                    and not _heartbeat_due(state, lease_factor, interval, now)
+                )
+            ):
+                continue
+            due.append(job_id)
+        return frozenset(due)
 
     def coverage(self) -> Coverage:
         return Coverage(
@@ -281,10 +315,13 @@ class Watching:
         self._update_quiet()
 
     def _update_quiet(self) -> None:
+        """Rebuild the sets other threads read (never the dicts this thread changes)."""
         files = self._files
         self._quiet = frozenset(
             t.job_id for _, t in self._pidfds.values() if t.owner and t.job_id in files
         )
+        self._tracked = frozenset(t.job_id for _, t in self._pidfds.values())
+        self._watched = frozenset(files)
 
     def _open_pidfd(self, key: tuple[int, int], tracked: _Tracked) -> bool:
         try:
@@ -405,6 +442,20 @@ class Watching:
             jobs.add(job_id)
             self._files.pop(job_id, None)  # watched again on the next follow()
         return everything
+
+
+def _heartbeat_due(state: JobState, lease_factor: float, interval: float, now: float) -> bool:
+    """True when the heartbeat may be past its lease within `interval` seconds."""
+    beat_every = state.observation.heartbeat_interval
+    if beat_every is None:
+        return True
+    try:
+        beat = os.stat(
+            os.path.join(state.location.directory, HEARTBEAT_NAME), follow_symlinks=False
+        ).st_mtime
+    except OSError:
+        return True
+    return now - beat > lease_factor * beat_every - interval
 
 
 def _fingerprint(path: str) -> Fingerprint | None:

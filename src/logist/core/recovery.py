@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,24 @@ class JobRecoveryManager:
         if state is None:
             raise JobNotFound(job_id)
         return state
+
+    def rejudge(self, job_ids: frozenset[str]) -> Snapshot:
+        """The last whole snapshot with these jobs re-read from disk now (gone ones dropped):
+        what a light tick shows, when events and `Watching.due` say nothing else changed."""
+        last = self.last_snapshot()
+        jobs = dict(last.jobs)
+        with self._scan_lock:
+            now = self._clock()
+            for job_id in job_ids:
+                state = self._scanner.scan_job(job_id, now)
+                if state is None:
+                    jobs.pop(job_id, None)
+                else:
+                    jobs[job_id] = state
+            if self._last is not last:
+                return self._last or last  # a whole scan landed meanwhile: it is newer
+            self._last = replace(last, taken_at=now, jobs=jobs)
+            return self._last
 
     def detect_crashed_jobs(self) -> list[JobState]:
         """Jobs whose owner is proven dead, oldest activity first."""
@@ -329,11 +348,12 @@ class JobRecoveryManager:
     def get_recovery_status_report(self) -> HealthReport:
         return self.status()[0]
 
-    def status(self) -> tuple[HealthReport, list[Finding]]:
+    def status(self, snapshot: Snapshot | None = None) -> tuple[HealthReport, list[Finding]]:
         """The health report and the quick findings it was judged on, from one scan (a poll
-        needs both; computing the findings twice cost a pass over every job)."""
+        needs both; computing the findings twice cost a pass over every job). `snapshot`:
+        judge that one (a light tick's `rejudge`) instead of scanning."""
         try:
-            snapshot = self.scan()
+            snapshot = snapshot or self.scan()
         except OSError as exc:
             return build_health_report(self.root, None, [], error=str(exc)), []
         findings = self.quick_findings(snapshot)

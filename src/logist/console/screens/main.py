@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, ProgressBar, Static, Tab, Tabs
 
-from logist.core import FilterQuery, JobRecoveryManager, Severity, VerdictKind
+from logist.core import FilterQuery, JobRecoveryManager, Severity, VerdictKind, WatchStatus
 
 from ..arrivals import Arrivals, tag_new
 from ..poller import PollResult
@@ -250,6 +250,10 @@ class ConsoleScreen(Screen[None]):
         if self.arrivals.seen(job_id):
             self._show_job_rows()
             self._set_titles()
+
+    def checked(self, at: float, watch: WatchStatus | None) -> None:
+        """A light tick found nothing new: the rows stand, checked as of `at`."""
+        self.query_one(HeaderBar).set_state(refreshed_at=at, now=self.clock(), watch=watch)
 
     def tick(self) -> None:
         """Once a second: the refresh age in the header."""
