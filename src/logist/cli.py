@@ -41,6 +41,7 @@ from .core import (
 )
 from .core._manifest import parse_timestamp
 from .core._plans import eligible_for_bulk
+from .core._recorded import JobFiles
 from .core._root import validate_job_id
 from .core._verdicts import SEVERITY_RANK
 
@@ -385,7 +386,8 @@ def jobs(
     TERMS filter as the console's `/` does: free text, `name:value` (verdict, status, id), a
     glob on the job id (`crash-*`), `-` to negate; all must hold.
     """
-    snapshot = _manager(root, scan_cache=True).scan()
+    manager = _manager(root, scan_cache=True)
+    snapshot = manager.scan()
     query = FilterQuery.parse(" ".join(terms))
     rows = _by_severity(
         j
@@ -394,12 +396,13 @@ def jobs(
         and (not query or query.matches(JobView.of(j)))
     )
     if as_json:
+        files = manager.job_files(rows)
         sys.stdout.flush()
         write_listing(
             sys.stdout.buffer,
             {"root": str(snapshot.root), **snapshot.index_facts.to_dict()},
             "jobs",
-            (j.to_dict() for j in rows),
+            (_with_files(j.to_dict(), files[j.job_id]) for j in rows),
             pretty=pretty,
         )
         return
@@ -410,6 +413,12 @@ def jobs(
             f"{_safe(job.job_id):<32} {_safe(job.facts.status or '?'):<22} "
             f"{job.verdict.kind.value:<13} {_age(job, now):<14} {_safe(job.verdict.reason)}"
         )
+
+
+def _with_files(job: dict[str, Any], files: JobFiles) -> dict[str, Any]:
+    """A job of `jobs --json` with what its directory holds beside `facts.recorded`."""
+    job["facts"]["files"] = files.to_dict()
+    return job
 
 
 def _print_results(results: Sequence[ActionResult], as_json: bool, extra: dict[str, Any]) -> None:

@@ -191,6 +191,12 @@ def test_jobs_json_shows_what_the_original_records(original: Original, tmp_path:
     assert jobs["test-job"]["facts"]["recorded"] is None  # its example records nothing
     assert jobs["test_error_job_sim"]["facts"]["recorded"]["errors"] == 1  # its ERROR entry
     assert jobs["core-error"]["facts"]["recorded"]["warning_percentage"] == 75.0
+    # what its job directory holds: the outcome its save_latest_outcome wrote, its backups
+    files = jobs["core-error"]["facts"]["files"]
+    assert files["latest_outcome"]["action"] == "COMPLETED"
+    backups = sorted((core / "core-error" / ".backups").glob("*.json.backup"))
+    assert backups and files["backups"] == len(backups)
+    assert jobs["test-job"]["facts"]["files"]["latest_outcome"] is None
     archived = listing[core]["archived"]
     assert archived[0]["job_id"] == "core-archived"
     assert archived[1]["archive"].startswith("backups/core-archived_cleanup_")

@@ -55,6 +55,7 @@ from .operations import (
 from .poller import Poller, PollResult
 from .rows import finding_key
 from .screens.activity import ActivityScreen
+from .screens.archived import ArchivedScreen
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
@@ -119,6 +120,13 @@ class ConsoleApp(App[int]):
         Binding("l", "logs", "Logs", show=False, tooltip="Logs: follow the selected job's log"),
         Binding("A", "activity", "Activity", show=False, tooltip="Activity: results, audit log"),
         Binding("T", "timeline", "Timeline", show=False, tooltip="Timeline: the watch's journal"),
+        Binding(
+            "X",
+            "archived",
+            "Archived",
+            show=False,
+            tooltip="Archived: the original's archived jobs",
+        ),
         Binding(
             "W",
             "resume_auto",
@@ -704,6 +712,10 @@ class ConsoleApp(App[int]):
     def action_timeline(self) -> None:
         if not isinstance(self.screen, TimelineScreen):
             self.push_screen(TimelineScreen(manager=self.manager, marks=self.marks))
+
+    def action_archived(self) -> None:
+        if not isinstance(self.screen, ArchivedScreen):
+            self.push_screen(ArchivedScreen(manager=self.manager))
 
     def action_resume_auto(self) -> None:
         watch = self.last_poll.watch if self.last_poll is not None else None

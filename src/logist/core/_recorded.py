@@ -1,5 +1,5 @@
 """What the original Logist records about a job beyond its state, read from the manifest (pure)
-and from the job directory (a few stats, for the detail view only).
+and from the job directory (one listing, then only the files it holds).
 
 Shown by the detail view and `logist jobs --json`, so an operator sees what Logist itself knows:
 its runner and agent names, its budget warning level, token totals and steps from the history,
@@ -13,6 +13,8 @@ import json
 import os
 from dataclasses import dataclass
 from typing import Any
+
+from ._safeio import UnsafeFile, read_regular
 
 DEFAULT_WARNING_PERCENTAGE = 75.0
 """The original's budget warning level when a job sets none (its `BudgetThresholds`)."""
@@ -191,7 +193,7 @@ def errors_in(history: tuple[dict[str, Any], ...]) -> tuple[ErrorRecord, ...]:
 
 @dataclass(frozen=True, slots=True)
 class JobFiles:
-    """What the job directory holds besides its manifest (detail view only: a few stats)."""
+    """What the job directory holds besides its manifest (detail view, `jobs --json`)."""
 
     backups: int = 0
     latest_outcome: dict[str, Any] | None = None
@@ -199,32 +201,72 @@ class JobFiles:
     workspace: str = "none"
     """`present`, `empty`, `none` (never made, or cleaned up on a terminal state)."""
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backups": self.backups,
+            "latest_outcome": self.latest_outcome,
+            "workspace": self.workspace,
+        }
 
+
+NO_FILES = JobFiles()
+"""A job directory with none of them (most jobs): one object for all."""
 OUTCOME_CAP = 256 * 1024
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-def job_files(job_dir: str) -> JobFiles:
-    backups = 0
+def _names(directory: str) -> list[str] | None:
+    """The names in a directory that is no symlink (a link is never followed); None if absent."""
     try:
-        with os.scandir(os.path.join(job_dir, ".backups")) as entries:
-            backups = sum(1 for e in entries if e.name.endswith(".json.backup"))
+        fd = os.open(directory, _DIR_FLAGS)
     except OSError:
-        pass
-    outcome = None
-    path = os.path.join(job_dir, "latest-outcome.json")
+        return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as stream:
-            raw = stream.read(OUTCOME_CAP + 1)
-        parsed = json.loads(raw) if len(raw) <= OUTCOME_CAP else None
+        return os.listdir(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+FILE_NAMES = (".backups", "latest-outcome.json", "workspace")
+"""The entries of a job directory that `JobFiles` reports on."""
+
+
+def present_names(job_dir: str) -> tuple[str, ...] | None:
+    """Which of `FILE_NAMES` the job directory holds (one listing); None if it cannot be listed.
+    A job directory linked inside the root is read, as the scanner reads it."""
+    try:
+        names = os.listdir(job_dir)
+    except OSError:
+        return None
+    return tuple(name for name in names if name in FILE_NAMES)
+
+
+def job_files(job_dir: str, present: tuple[str, ...] | None = None) -> JobFiles:
+    """Backups, the original's saved outcome and its workspace, reading only what the job
+    directory holds (`present`, listed now when not given): no link below it is followed,
+    no special file opened, at most `OUTCOME_CAP` bytes read."""
+    if present is None:
+        present = present_names(job_dir)
+    if not present:
+        return NO_FILES
+    backups = 0
+    if ".backups" in present:
+        names = _names(os.path.join(job_dir, ".backups")) or ()
+        backups = sum(1 for name in names if name.endswith(".json.backup"))
+    outcome = None
+    if "latest-outcome.json" in present:
+        try:
+            raw = read_regular(os.path.join(job_dir, "latest-outcome.json"), OUTCOME_CAP)
+            parsed = json.loads(raw)
+        except (OSError, ValueError, RecursionError, UnsafeFile):
+            parsed = None
         if isinstance(parsed, dict):
             outcome = {k: v for k, v in parsed.items() if isinstance(v, str | int | float | bool)}
-    except (OSError, ValueError, RecursionError):
-        pass
     workspace = "none"
-    try:
-        with os.scandir(os.path.join(job_dir, "workspace")) as entries:
-            workspace = "present" if any(True for _ in entries) else "empty"
-    except OSError:
-        pass
+    if "workspace" in present:
+        names = _names(os.path.join(job_dir, "workspace"))
+        if names is not None:
+            workspace = "present" if names else "empty"
     return JobFiles(backups, outcome, workspace)

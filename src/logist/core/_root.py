@@ -356,7 +356,11 @@ def index_facts(root: Path, index: IndexRead) -> IndexFacts:
             )
     try:
         with os.scandir(root / "backups") as entries:
-            zips = sorted(e.name for e in entries if e.name.endswith(".zip") and e.is_file())
+            zips = sorted(
+                e.name
+                for e in entries
+                if e.name.endswith(".zip") and e.is_file(follow_symlinks=False)
+            )
     except OSError:
         zips = []
     archived.extend({"archive": f"backups/{name}"} for name in zips)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from ._acting import Acting
 from ._audit import operator_name, read_audit
 from ._bulk import BULK_CAP
 from ._errors import JobNotFound, LogistError, NotRecoverable, PermissionDenied
+from ._files_cache import JobFilesReader
 from ._health import HealthReport, build_health_report
 from ._journal import WatchStatus, read_brake, read_events, watch_status, write_brake
 from ._manifest import MANIFEST_NAME, read_manifest
 from ._plans import RecoveryPlan, plan_recovery
-from ._recorded import errors_in, job_files
+from ._recorded import JobFiles, errors_in, job_files
 from ._results import (
     ActionResult,
     BulkResult,
@@ -36,7 +37,7 @@ from ._results import (
     ReattachResult,
     failure,
 )
-from ._root import resolve_root, validate_job_id
+from ._root import index_facts, read_index, resolve_root, validate_job_id
 from ._scan import JobState, Scanner, Snapshot
 from ._validation import Finding
 from ._verdicts import Policy, VerdictKind
@@ -61,6 +62,7 @@ class JobRecoveryManager:
         self.operator = operator or operator_name()
         self._clock = clock
         self._scanner = Scanner(self.root, self.policy, persistent=scan_cache)
+        self._scan_cache = scan_cache
         self._scan_lock = threading.Lock()
         self._last: Snapshot | None = None
         self._acting = Acting(
@@ -146,6 +148,20 @@ class JobRecoveryManager:
             errors_in(history),
             job_files(state.location.directory),
         )
+
+    def job_files(self, states: Iterable[JobState]) -> dict[str, JobFiles]:
+        """Each job's backup count, `latest-outcome.json` and workspace state, read now; with
+        `scan_cache`, which of them a directory holds is remembered by its stat
+        (`_files_cache`)."""
+        reader = JobFilesReader(os.path.realpath(self.root), persistent=self._scan_cache)
+        found = {state.job_id: reader.read(state.location.directory) for state in states}
+        reader.save()
+        return found
+
+    def archived_jobs(self) -> tuple[dict[str, Any], ...]:
+        """The original's archived jobs, read now: its index's `archived_jobs`, then the
+        `backups/*.zip` of cleaned-up jobs (the console's Archived screen)."""
+        return index_facts(self.root, read_index(self.root)).archived
 
     def log_path(self, state: JobState) -> str | None:
         """The job's log, only a regular file confined to the job directory."""
