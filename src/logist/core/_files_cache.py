@@ -38,9 +38,11 @@ class JobFilesReader:
             _scan_cache.load(self._path, self._header) if self._path is not None else {}
         )
         self._changed = False
+        self._seen: set[str] = set()
         self._now_ns = time.time_ns()
 
     def read(self, job_dir: str) -> JobFiles:
+        self._seen.add(job_dir)
         try:
             st = os.stat(job_dir)
         except OSError:
@@ -59,6 +61,9 @@ class JobFilesReader:
         return job_files(job_dir, present)
 
     def save(self) -> None:
+        """Keep the listings of the directories read this run: removed jobs leave the file."""
         if self._changed and self._path is not None:
-            _scan_cache.save(self._path, self._header, self._listed)
+            seen = self._seen
+            kept = {job_dir: e for job_dir, e in self._listed.items() if job_dir in seen}
+            _scan_cache.save(self._path, self._header, kept)
             self._changed = False
