@@ -210,3 +210,32 @@ def test_due_names_only_what_no_event_covers_and_a_heartbeat_about_to_lapse(
             unheld.close()
     finally:
         watching.close()
+
+
+def test_due_still_names_a_stopped_runner_whose_heartbeat_nears_its_lease(
+    jobs_root: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    """`due` skips the stat of a heartbeat it knows to be fresh; one that stops beating still
+    turns due, however many calls came between."""
+    job = start_runner("stopping", heartbeat=0.2)
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        states = manager.scan().jobs.values()
+        lease = manager.policy.lease_factor
+
+        def due() -> frozenset[str]:
+            return watching.due(states, lease_factor=lease, interval=0.1, now=time.time())
+
+        assert due() == set()
+        os.kill(job.runner_pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + 10
+            while "stopping" not in due():  # the memo of fresh beats must not hide it
+                assert time.monotonic() < deadline, "a stopped heartbeat never became due"
+                time.sleep(0.01)
+        finally:
+            os.kill(job.runner_pid, signal.SIGCONT)
+    finally:
+        watching.close()

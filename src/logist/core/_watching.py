@@ -136,6 +136,8 @@ class Watching:
         self._quiet: frozenset[str] = frozenset()
         self._tracked: frozenset[str] = frozenset()
         self._watched: frozenset[str] = frozenset()
+        self._beats: dict[str, float] = {}
+        """Job -> its newest heartbeat seen by `due()` (one caller thread: the pass's)."""
         self._reprobed_at = self._clock()
         self._everything = False
         """The root was (re-)watched: whatever happened before is unknown, read it all."""
@@ -188,6 +190,7 @@ class Watching:
         could not be watched) is due each time; resting jobs wait for the next whole pass."""
         tracked, watched = self.tracked(), self.watched()
         due = []
+        beats, self._beats = self._beats, {}
         for state in states:
             if state.observation.category is not Category.ACTIVE:
                 continue
@@ -198,12 +201,43 @@ class Watching:
                 or (
                     job_id in tracked
                     and kind is VerdictKind.RUNNING
-                    and not _heartbeat_due(state, lease_factor, interval, now)
+                    and not self._heartbeat_due(state, beats, lease_factor, interval, now)
                 )
             ):
                 continue
             due.append(job_id)
         return frozenset(due)
+
+    def _heartbeat_due(
+        self,
+        state: JobState,
+        beats: dict[str, float],
+        lease_factor: float,
+        interval: float,
+        now: float,
+    ) -> bool:
+        """True when the heartbeat may be past its lease within `interval` seconds.
+
+        A heartbeat only moves forward: the newest beat known (judged, or stat'ed by an
+        earlier call) far enough from its lease needs no stat. At 1,000 runners beating every
+        5 s this stats about a fifth of them per call instead of all."""
+        beat_every = state.observation.heartbeat_interval
+        if beat_every is None:
+            return True
+        margin = lease_factor * beat_every - interval
+        job_id = state.job_id
+        known = max(beats.get(job_id, 0.0), state.observation.heartbeat_at or 0.0)
+        if now - known <= margin:
+            self._beats[job_id] = known
+            return False
+        try:
+            beat = os.stat(
+                os.path.join(state.location.directory, HEARTBEAT_NAME), follow_symlinks=False
+            ).st_mtime
+        except OSError:
+            return True
+        self._beats[job_id] = beat
+        return now - beat > margin
 
     def coverage(self) -> Coverage:
         return Coverage(
@@ -442,20 +476,6 @@ class Watching:
             jobs.add(job_id)
             self._files.pop(job_id, None)  # watched again on the next follow()
         return everything
-
-
-def _heartbeat_due(state: JobState, lease_factor: float, interval: float, now: float) -> bool:
-    """True when the heartbeat may be past its lease within `interval` seconds."""
-    beat_every = state.observation.heartbeat_interval
-    if beat_every is None:
-        return True
-    try:
-        beat = os.stat(
-            os.path.join(state.location.directory, HEARTBEAT_NAME), follow_symlinks=False
-        ).st_mtime
-    except OSError:
-        return True
-    return now - beat > lease_factor * beat_every - interval
 
 
 def _fingerprint(path: str) -> Fingerprint | None:

@@ -104,6 +104,10 @@ class WatchService:
         self._watching: Watching | None = None
         self._lock_fd: int | None = None
         self._states: dict[str, JobState] = {}
+        self._rejudged = False
+        """Jobs were judged (or dropped) since `Watching.follow` last saw them: follow again.
+        An idle light pass judges none; following 1,000 jobs cost 7.4 ms of CPU (0.37 % of a
+        core every 2 s, measured with the benchmark's root)."""
         self._inbox: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         """Events from the other threads (recoveries, hook failures) for the journal."""
         self._todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
@@ -232,7 +236,9 @@ class WatchService:
             if watchdog is not None:
                 self._notifier.notify("WATCHDOG=1")
             self._auto_recover()
-            self._watching.follow(self._states.values())
+            if self._rejudged:  # else the watches in place are for these very states
+                self._rejudged = False
+                self._watching.follow(self._states.values())
 
     def _full_pass(self, events: list[dict[str, Any]]) -> None:
         started = time.perf_counter()
@@ -252,6 +258,7 @@ class WatchService:
         self._diff(snapshot.jobs, events, first=first)
         for job_id in [j for j in self._states if j not in snapshot.jobs]:
             del self._states[job_id]
+            self._rejudged = True
             self._crashed_since.pop(job_id, None)
         self._check_storm(events)
         self._last_pass_at = time.time()
@@ -284,6 +291,7 @@ class WatchService:
                 fresh[job_id] = self.manager.job(job_id)
             except JobNotFound:
                 self._states.pop(job_id, None)
+                self._rejudged = True
             except (OSError, LogistError) as exc:
                 log.debug("re-judging %s: %s", job_id, exc)
         self._diff(fresh, events, exits=exits)
@@ -303,6 +311,7 @@ class WatchService:
         for job_id, state in states.items():
             before = self._states.get(job_id)
             self._states[job_id] = state
+            self._rejudged = True
             kind = state.verdict.kind
             old = before.verdict.kind if before is not None else None
             if kind is not VerdictKind.CRASHED:
