@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from logist.core import JobRecoveryManager, Outcome, ProcessIdentity, VerdictKind
-from logist.core._identity import boot_id, host_name
+from logist.core._identity import boot_id, host_name, identity_of
 from logist.core._signals import signal_verified, terminate_verified
 from reliability._support import (
     SIGNAL_RECORDER,
@@ -220,3 +220,41 @@ def test_force_recovery_of_a_detached_job_stops_the_children_of_its_command_too(
     wait_for(lambda: pids_with_cwd(job.job_dir) == [], timeout=3)
     assert read_job(jobs_root, "j")["status"] == "PENDING"
     assert_untouched(bystander)
+
+
+def _group_alive(group: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is `group`."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stream:
+                fields = stream.read().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == group:
+                alive.append(int(entry))
+    return alive
+
+
+def test_a_child_the_command_forks_while_it_is_terminated_goes_with_it() -> None:
+    # The command answers TERM by starting a long child in its group and exiting: that child
+    # did not exist when the group was first read (the race the model test found with a
+    # `sh -c` loop forking `sleep` every 20 ms).
+    command = subprocess.Popen(
+        ["sh", "-c", "trap 'sleep 300 & exit 0' TERM; while :; do sleep 0.05; done"],
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        identity = None
+        while identity is None and time.monotonic() < deadline:
+            identity = identity_of(command.pid)
+        assert identity is not None
+        time.sleep(0.2)  # the trap is set
+        signalled = terminate_verified([], grace=3.0, command=identity)
+        command.wait(10)
+        assert command.pid in signalled
+        assert _group_alive(command.pid) == [], "a child forked during the TERM survived"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(command.pid, signal.SIGKILL)

@@ -43,25 +43,26 @@ def _group_and_session(pid: int) -> tuple[int, int] | None:
         return None
 
 
-def group_members(leader: ProcessIdentity) -> list[ProcessIdentity]:
-    """The other processes of the group that `leader` leads as the leader of its own session.
+def _leads_own_session(identity: ProcessIdentity) -> bool:
+    """Whether `identity` is alive now and leads a session and group of its own (as the runner
+    starts the job's command): then its group is the command's, to the last forked child."""
+    return liveness(identity) is Liveness.ALIVE and _group_and_session(identity.pid) == (
+        identity.pid,
+        identity.pid,
+    )
 
-    Only ever asked for the job's command (the runner starts it in a session of its own): its
-    children share its group, and terminating the leader alone left them running on a job
-    that was then reset (found by tests/reliability/test_model.py). Empty unless `leader` is
-    alive and leads its session; members are read while it lives, so none can be a stranger
-    that reused a pid.
+
+def _members_of(group: int) -> list[ProcessIdentity]:
+    """Processes in process group `group` of session `group`, the leader excepted.
+
+    Safe to ask after the leader died: the kernel never hands out a pid that is still some
+    group's id, so every process found here is a member of the group the leader made.
     """
-    if liveness(leader) is not Liveness.ALIVE:
-        return []
-    if _group_and_session(leader.pid) != (leader.pid, leader.pid):
-        return []
     members = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == leader.pid:
+        if not entry.isdigit() or int(entry) == group:
             continue
-        ids = _group_and_session(int(entry))
-        if ids is not None and ids[0] == leader.pid:
+        if _group_and_session(int(entry)) == (group, group):
             member = identity_of(int(entry))
             if member is not None:
                 members.append(member)
@@ -116,25 +117,45 @@ def terminate_verified(
     when given) is re-verified at that moment. Returns the pids that got the TERM.
     """
     targets = list(targets)
+    group = None
     if command is not None:
         if command not in targets:
             targets.append(command)
-        targets += [m for m in group_members(command) if m not in targets]
-    signalled = []
+        # Terminating the command alone left its children running on a job that was then
+        # reset (found by tests/reliability/test_model.py): its whole group goes with it.
+        if _leads_own_session(command):
+            group = command.pid
+            targets += [m for m in _members_of(group) if m not in targets]
+    signalled: list[int] = []
+
+    def send(identity: ProcessIdentity, signum: int) -> None:
+        if signal_verified(identity, signum, uid=uid):
+            if signum == signal.SIGTERM:
+                signal_verified(identity, signal.SIGCONT, uid=uid)
+            if identity.pid not in signalled:
+                signalled.append(identity.pid)
+
+    def enlist(signum: int) -> bool:
+        """Members the group gained since it was read (a fork racing the TERM: `sh -c` loops
+        left a fresh child behind, found by the model test) get the signal too."""
+        fresh = [m for m in _members_of(group) if m not in targets] if group else []
+        for member in fresh:
+            targets.append(member)
+            send(member, signum)
+        return bool(fresh)
+
     for identity in targets:
-        if signal_verified(identity, signal.SIGTERM, uid=uid):
-            signal_verified(identity, signal.SIGCONT, uid=uid)
-            signalled.append(identity.pid)
+        send(identity, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if all(liveness(t) is not Liveness.ALIVE for t in targets):
+        if all(liveness(t) is not Liveness.ALIVE for t in targets) and not enlist(signal.SIGTERM):
             return signalled
         time.sleep(0.05)
     for identity in targets:
         signal_verified(identity, signal.SIGKILL, uid=uid)
     kill_deadline = time.monotonic() + 2.0
     while time.monotonic() < kill_deadline:
-        if all(liveness(t) is not Liveness.ALIVE for t in targets):
+        if all(liveness(t) is not Liveness.ALIVE for t in targets) and not enlist(signal.SIGKILL):
             break
         time.sleep(0.02)
     return signalled
