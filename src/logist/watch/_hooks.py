@@ -83,8 +83,7 @@ class Hooks:
             self._queue.put_nowait(None)
         with self._current_lock:
             if self._current is not None:  # the hook thread's communicate() reaps it
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self._current.pid, signal.SIGKILL)
+                _kill_session(self._current.pid)
         self._thread.join(grace)
 
     def _run(self) -> None:
@@ -135,17 +134,21 @@ class Hooks:
         finally:
             with self._current_lock:
                 self._current = None
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever it left running in its session
+        _kill_session(proc.pid)  # whatever it left running in its session
         if proc.returncode != 0:
             tail = err.decode("utf-8", "replace").strip()[-OUTPUT_CAP:]
             return f"exit status {proc.returncode}" + (f": {tail}" if tail else "")
         return None
 
 
+def _kill_session(pid: int) -> None:
+    """SIGKILL to a hook's own session (it leads it: `start_new_session`), gone or not."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """The hook and whatever it started (its own session): killed and reaped."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    _kill_session(proc.pid)
     with contextlib.suppress(subprocess.TimeoutExpired, OSError):
         proc.communicate(timeout=2.0)
