@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import json
 import math
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -20,6 +19,9 @@ from typing import Any, NoReturn
 import click
 
 from ._json_out import write_listing
+from ._launch import DEFAULT_HEARTBEAT, HEARTBEAT_OPTION, HEARTBEAT_RANGE, JOB_ID_OPTION, launch
+from ._launch import die as _die
+from ._launch import safe as _safe
 from .core import (
     BULK_CAP,
     SEVERITY_ORDER,
@@ -46,12 +48,6 @@ from .core._root import validate_job_id
 from .core._verdicts import SEVERITY_RANK
 
 VERDICT_NAMES = [str(k) for k in SEVERITY_ORDER]
-
-
-def _die(message: str, code: int = 2) -> NoReturn:
-    """One line on stderr; the message may quote ids and paths from the root: escaped."""
-    click.echo(f"logist: {_safe(message)}", err=True)
-    sys.exit(code)
 
 
 def _job_error(exc: InvalidJobId | JobNotFound) -> dict[str, Any]:
@@ -101,11 +97,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
-
-
-def _safe(text: object) -> str:
-    """Untrusted text for a terminal: control characters (escape sequences) made visible."""
-    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in str(text))
 
 
 def _dir_option(**kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -857,35 +848,19 @@ def audit(root: str | None, job_id: str | None, since: float | None, as_json: bo
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @root_option
-@click.option("--job-id", default=None, help="Job id (default: a new unique id).")
-@click.option("--heartbeat", type=click.FloatRange(0.05, 3600), default=5.0, show_default=True)
+@click.option(JOB_ID_OPTION, default=None, help="Job id (default: a new unique id).")
+@click.option(
+    HEARTBEAT_OPTION,
+    type=click.FloatRange(*HEARTBEAT_RANGE),
+    default=DEFAULT_HEARTBEAT,
+    show_default=True,
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequence[str]) -> None:
     """Run COMMAND as a supervised job: logist run [--job-id ID] -- CMD ARGS..."""
-    from .core._root import resolve_root
-
-    try:
-        jobs_root = resolve_root(root)
-    except RootNotFound as exc:
-        _die(str(exc))
-    if job_id is None:
-        import time
-
-        job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    # A job directory prepared beforehand is the operator's word that this is the root.
-    problem = None if (jobs_root / job_id).is_dir() else not_a_jobs_root(jobs_root)
-    if problem is not None:
-        _die(problem[0])
-    # The id first, on stdout (the command's own output goes to the job's log): an operator
-    # and a script both learn which job to look at before the command ends.
-    click.echo(_safe(job_id))
-    sys.stdout.flush()
-    # The supervisor lives as long as the command: the same pid goes on as a light interpreter
-    # that never loads click or the backend (logist._run explains why).
-    os.execv(
-        sys.executable,
-        [sys.executable, "-m", "logist._run", str(jobs_root), job_id, repr(heartbeat), *command],
-    )
+    # `logist run` itself is read by logist._launch before click is imported; this command
+    # answers --help and what that short path leaves to click, and ends in the same launch.
+    launch(root, job_id, heartbeat, command)
 
 
 def run_ended(jobs_root: Path, job_id: str, code: int, error: Exception | None) -> NoReturn:
