@@ -49,6 +49,20 @@ print(pid, flush=True)
 os._exit(0)
 """
 
+# Takes the flock, starts a second thread, then ends only its main thread (the raw exit
+# syscall, not exit_group): the thread-group leader reads Z while the other thread keeps the
+# process's descriptors, and so the lock, held. A SIGKILLed multi-threaded runner passes through
+# this state for an instant; here it lasts until the process is killed.
+_HOLD_LOCK_AFTER_LEADER_EXITS = r"""
+import ctypes, fcntl, os, platform, sys, threading, time
+SYS_EXIT = {"x86_64": 60, "aarch64": 93}[platform.machine()]
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+threading.Thread(target=time.sleep, args=(600,)).start()
+print("locked", flush=True)
+ctypes.CDLL(None).syscall(SYS_EXIT, 0)
+"""
+
 
 class Processes:
     """Starts real processes for a test and guarantees they are gone afterwards."""
@@ -98,6 +112,18 @@ class Processes:
         self.adopt_pid(child)
         proc.wait()
         return taker, child
+
+    def lock_holder_whose_leader_exited(self, lock_path: Path) -> subprocess.Popen[bytes]:
+        """A process whose main thread has exited (state Z) while another thread still holds
+        an exclusive flock on `lock_path`, until the process is killed."""
+        proc = self.popen(
+            [sys.executable, "-c", _HOLD_LOCK_AFTER_LEADER_EXITS, str(lock_path)],
+            stdout=subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"locked"
+        wait_until(lambda: _state(proc.pid) == "Z")
+        return proc
 
     def zombie(self) -> ProcessIdentity:
         """A child that exited and that we do not reap (state Z) until cleanup."""

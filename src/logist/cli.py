@@ -554,10 +554,6 @@ FOLLOWED_KINDS = frozenset({VerdictKind.RUNNING, VerdictKind.DETACHED})
 """While the job has one of these verdicts its log is followed."""
 ENDED_WELL = frozenset({VerdictKind.DONE, VerdictKind.IDLE})
 """Final verdicts a follower exits 0 on; anything else (crashed, waiting...) exits 1."""
-SETTLE_POLLS = 4
-"""Polls a contradiction (suspect) may last before it is the final word: right after a SIGKILL
-the owner is seen dead while its lock is still held for an instant ("lock held by an unknown
-process"), which settles into crashed."""
 
 
 def _emit_json_line(document: dict[str, Any]) -> None:
@@ -578,16 +574,13 @@ def _follow(manager: JobRecoveryManager, job_id: str, tail: int, as_json: bool) 
     chunk = manager.read_log(job_id)
     show(chunk.lines[-tail:] if tail else ())
     offset = chunk.offset
-    settle = SETTLE_POLLS
     try:
         while True:
             state = manager.job(job_id)
             chunk = manager.read_log(job_id, offset)
             show(chunk.lines)
             offset = chunk.offset
-            if state.verdict.kind is VerdictKind.SUSPECT and settle:
-                settle -= 1
-            elif state.verdict.kind not in FOLLOWED_KINDS:
+            if state.verdict.kind not in FOLLOWED_KINDS:
                 break
             time.sleep(0.5)
     except KeyboardInterrupt:

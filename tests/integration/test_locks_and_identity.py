@@ -18,6 +18,7 @@ from logist.core._identity import (
     identity_of,
     legacy_liveness,
     liveness,
+    read_proc_stat,
 )
 from logist.core._locking import JobLock, lock_holder_pids, probe_lock
 from logist.core._signals import signal_verified, terminate_verified
@@ -125,6 +126,24 @@ def test_a_live_unrelated_process_on_a_recorded_pid_is_a_dead_owner(procs: Proce
 
 def test_a_zombie_is_dead(procs: Processes) -> None:
     assert liveness(procs.zombie()) is Liveness.DEAD
+
+
+def test_an_owner_whose_main_thread_exited_is_alive_while_another_thread_holds_its_lock(
+    job_dir: Path, procs: Processes
+) -> None:
+    lock = job_dir / ".lock"
+    proc = procs.lock_holder_whose_leader_exited(lock)
+    identity = identity_of(proc.pid)
+    assert identity is not None
+    stat = read_proc_stat(proc.pid)
+    assert stat is not None and (stat.state, stat.threads) == ("Z", 2)
+    assert probe_lock(lock) is LockState.HELD
+    assert liveness(identity) is Liveness.ALIVE
+    assert legacy_liveness(proc.pid) is Liveness.UNVERIFIABLE
+    proc.kill()  # the last thread goes: the lock is released, the zombie is not yet reaped
+    wait_for(lambda: probe_lock(lock) is LockState.FREE)
+    wait_for(lambda: liveness(identity) is Liveness.DEAD)
+    assert proc.poll() is not None
 
 
 def test_an_exited_and_reaped_process_is_dead(procs: Processes) -> None:

@@ -122,6 +122,24 @@ def test_suspect_the_lock_held_by_a_process_that_is_not_the_dead_owner(
     assert state.verdict.evidence["lock_holders"] == [holder.pid]
 
 
+def test_running_while_a_killed_owner_is_still_exiting_and_holds_its_lock(
+    manager: JobRecoveryManager, jobs_root: Path, procs: Processes
+) -> None:
+    """A SIGKILLed runner's main thread turns Z before its heartbeat thread has let go of the
+    lock: neither "dead owner, lock held by someone else" (suspect) nor crashed yet."""
+    job_dir = jobs_root / "z"
+    job_dir.mkdir()
+    proc = procs.lock_holder_whose_leader_exited(job_dir / ".lock")
+    owner = identity_of(proc.pid)
+    assert owner is not None
+    write_job(jobs_root, "z", status="EXECUTING", owner=runner_block(owner))
+    touch(job_dir / "heartbeat")
+    assert manager.job("z").kind is VerdictKind.RUNNING
+    proc.kill()
+    state = wait_for(lambda: (s := manager.job("z")).kind is VerdictKind.CRASHED and s)
+    assert state.verdict.evidence["lock"] == "free"
+
+
 def test_suspect_the_owner_alive_but_the_lock_free(
     manager: JobRecoveryManager, jobs_root: Path, procs: Processes
 ) -> None:

@@ -45,10 +45,24 @@ class ProcessIdentity:
 
 @dataclass(frozen=True, slots=True)
 class ProcStat:
-    """The two fields of /proc/<pid>/stat we need."""
+    """The fields of /proc/<pid>/stat we need."""
 
     state: str
     start_token: int
+    threads: int
+
+    @property
+    def ended(self) -> bool:
+        """Whether the process has let go of everything it held.
+
+        A zombie state is not enough: /proc/<pid>/stat describes the thread-group leader, which
+        turns Z as soon as it exits while the other threads are still exiting and the shared
+        descriptors (a held flock among them) are not yet closed. Measured: a SIGKILLed runner
+        with a heartbeat thread read Z with its lock held for about a millisecond, which a scan
+        took for "owner dead, lock held by an unknown process". The count drops to 1 only once
+        the last other thread has released the descriptors.
+        """
+        return self.state in ("X", "x") or (self.state == "Z" and self.threads <= 1)
 
 
 @cache
@@ -87,7 +101,7 @@ def read_proc_stat(pid: int) -> ProcStat | None:
     # comm (field 2) may hold spaces and parens: split after the last ')'
     rest = raw[raw.rfind(b")") + 2 :].split()
     try:
-        return ProcStat(rest[0].decode("ascii", "replace"), int(rest[19]))
+        return ProcStat(rest[0].decode("ascii", "replace"), int(rest[19]), int(rest[17]))
     except (IndexError, ValueError):
         return None
 
@@ -113,7 +127,7 @@ def liveness(identity: ProcessIdentity | None) -> Liveness:
     if identity.boot_id != boot_id():
         return Liveness.DEAD  # the machine rebooted since
     stat = read_proc_stat(identity.pid)
-    if stat is None or stat.state in ("Z", "X", "x"):
+    if stat is None or stat.ended:
         return Liveness.DEAD
     return Liveness.ALIVE if stat.start_token == identity.start_token else Liveness.DEAD
 
@@ -121,7 +135,7 @@ def liveness(identity: ProcessIdentity | None) -> Liveness:
 def legacy_liveness(pid: int) -> Liveness:
     """A Logist pid without start token: absence is proof of death, presence proves nothing."""
     stat = read_proc_stat(pid)
-    if stat is None or stat.state in ("Z", "X", "x"):
+    if stat is None or stat.ended:
         return Liveness.DEAD
     return Liveness.UNVERIFIABLE
 
