@@ -1,4 +1,5 @@
-"""The keyed table: rows moved one by one end where a full sort puts them, in every order."""
+"""The keyed table: rows moved one by one end where a full sort puts them, in every order; the
+jobs table's C-level filter keeps what the filter language keeps."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import random
 
 from textual.app import App, ComposeResult
 
-from logist.console.rows import Column, Row
+from logist.console.poller import _merged_order
+from logist.console.rows import JOB_COLUMNS, VERDICT_RANK, Column, JobRow, Row
 from logist.console.widgets.keyed_table import KeyedTable
-from logist.core import FilterQuery
+from logist.core import FilterQuery, VerdictKind
 
 from .support import synchronously
 
@@ -65,6 +67,133 @@ async def test_rows_repositioned_by_a_diff_are_where_a_full_sort_puts_them() -> 
                     rows[key] = _row(int(key[4:]), rng)
                 cursor = table.cursor_key
                 table.update_rows(rows)
+                incremental = table.shown_keys()
+                table._reorder()
+                assert incremental == table.shown_keys(), (sort, reverse, text)
+                if cursor in table.shown_keys():
+                    assert table.cursor_key == cursor
+
+
+JOB_STATUSES = ["EXECUTING", "PENDING", "SUCCESS", None]
+KINDS = [VerdictKind.CRASHED, VerdictKind.RUNNING, VerdictKind.DONE, VerdictKind.IDLE]
+
+
+def _job(number: int, rng: random.Random, key: str | None = None) -> JobRow:
+    """A jobs-table row with random values in every field a sort or filter reads."""
+    key = key or f"{rng.choice(['etl', 'Report', 'crash'])}-{number:04d}"
+    status = rng.choice(JOB_STATUSES)
+    kind = rng.choice(KINDS)
+    activity = rng.choice([None, -float(rng.randint(0, 50))])
+    cost = rng.choice([None, 1.0, 2.5])
+    phase = rng.choice([None, 1, 2])
+    description = rng.choice(["nightly clickstream", "Backfill", ""])
+    search = f"{description}\n{key}\n{status}\n{kind.value}\nreason".lower()
+    return JobRow(
+        (
+            key,
+            key,
+            status or "?",
+            kind,
+            "1m",
+            "-",
+            "-",
+            description,
+            ("",) * 7,
+            status,
+            activity,
+            phase,
+            cost,
+            search,
+            (VERDICT_RANK[kind], activity or -0.0, key),
+            key.lower(),
+            False,
+        )
+    )
+
+
+class _JobsHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(columns=JOB_COLUMNS, marks=set())
+
+
+QUERIES = [
+    "",
+    "crash",
+    "-crash",
+    "verdict:crash,run",
+    "-verdict:done status:pend",
+    "status:exec,succ clickstream",
+    "etl-00*",
+    "id:report-0??",
+    "-id:crash-*,etl",
+    "is:new",
+    "-is:new verdict:idle",
+    "nosuch:thing",
+    "-nosuch:thing backfill",
+]
+
+
+@synchronously
+async def test_the_job_filter_keeps_exactly_what_the_filter_language_keeps_in_every_order() -> None:
+    rng = random.Random(11)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)):
+        table = app.query_one(KeyedTable)
+        rows = {row.key: row for row in (_job(n, rng) for n in range(800))}
+        table.update_rows(rows)
+        tagged = rng.sample(sorted(rows), 30)
+        table.set_overlay({key: rows[key].tagged(True) for key in tagged})
+        natural = sorted(rows, key=lambda key: rows[key].rank)
+        for text in QUERIES:
+            query = FilterQuery.parse(text)
+            table.set_query(query)
+            for sort in (None, *range(len(JOB_COLUMNS))):
+                table.sort_by(sort, reverse=sort == 3)
+                wanted = [key for key in natural if query.matches(table._row(key))]
+                assert sorted(table.shown_keys()) == sorted(wanted), text
+                if sort is None:
+                    assert table.shown_keys() == wanted
+        assert table.cursor_row is not None
+
+
+@synchronously
+async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them() -> None:
+    rng = random.Random(5)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)):
+        table = app.query_one(KeyedTable)
+        rows = {row.key: row for row in (_job(n, rng) for n in range(700))}
+        natural = _merged_order([], rows, {}, list(rows), ())
+        table.update_rows(rows, natural=natural)
+        numbers = iter(range(700, 10_000))
+        for sort, reverse, text in [
+            (None, False, ""),
+            (None, True, ""),
+            (1, False, ""),
+            (3, True, ""),
+            (5, False, "-status:succ"),
+            (0, False, "crash"),
+        ]:
+            table.sort_by(sort, reverse=reverse)
+            table.set_query(FilterQuery.parse(text))
+            for _ in range(12):
+                previous, rows = rows, dict(rows)
+                removed = tuple(rng.sample(sorted(rows), 5))
+                for key in removed:
+                    del rows[key]
+                changed = []
+                for _ in range(5):
+                    fresh = _job(next(numbers), rng)
+                    rows[fresh.key] = fresh
+                    changed.append(fresh.key)
+                for key in rng.sample(sorted(rows), rng.choice([3, 15, 60])):
+                    rows[key] = _job(0, rng, key)
+                    changed.append(key)
+                changed = list(dict.fromkeys(changed))  # a poll names each job once
+                natural = _merged_order(natural, rows, previous, changed, removed)
+                assert natural == sorted(rows, key=lambda key: rows[key].rank)
+                cursor = table.cursor_key
+                table.apply_diff(rows, changed, removed, natural)
                 incremental = table.shown_keys()
                 table._reorder()
                 assert incremental == table.shown_keys(), (sort, reverse, text)

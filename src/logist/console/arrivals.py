@@ -16,12 +16,11 @@ from collections.abc import Iterable, Mapping
 
 from logist.core import JobState, VerdictKind
 
-from .rows import Row
+from .rows import NEW_TAG, JobRow, Row
 from .text import VERDICT_STYLE
 
 ANNOUNCED = frozenset({VerdictKind.CRASHED, VerdictKind.HUNG, VerdictKind.DETACHED})
 """Verdicts worth interrupting an operator for: something died or stopped answering."""
-NEW_TAG = " NEW"
 
 
 class Arrivals:
@@ -56,6 +55,11 @@ class Arrivals:
     def seen(self, job_id: str | None) -> bool:
         """The operator looked at this job; returns whether it was new."""
         return job_id is not None and self.new.pop(job_id, None) is not None
+
+
+def tagged_jobs(rows: Mapping[str, JobRow], new: Mapping[str, VerdictKind]) -> dict[str, JobRow]:
+    """The jobs table's rows of the new jobs, tagged (shown over the table's own rows)."""
+    return {job_id: rows[job_id].tagged(True) for job_id in new if job_id in rows}
 
 
 def tag_new(

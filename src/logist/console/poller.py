@@ -1,8 +1,10 @@
 """One poll of the root, done in a worker thread: scan, judge, and format every row.
 
 The poller only reads (through the manager) and builds plain data; it never touches a widget.
-It keeps the rows of the previous poll and hands back the very same `Row` object for a job
-whose shown values did not change, so the table's diff is an identity check per job.
+It keeps the rows of the previous poll and hands back the very same row object for a job
+whose shown values did not change, and says which jobs changed: the table applies that diff
+(at 100,000 jobs a poll that changes 1,000 of them costs the event loop those 1,000, not a pass
+over all). The natural order of the jobs is kept here too, merged rather than re-sorted.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from operator import attrgetter
+from operator import itemgetter
 
 from logist._gc import gc_paused
 from logist.core import (
@@ -27,12 +29,12 @@ from logist.core import (
     WatchStatus,
 )
 
-from .rows import Row, finding_key, finding_row, job_row, triage_row
+from .rows import JobRow, Row, finding_key, finding_row, job_row, triage_row
 from .text import age
 
 SORT_SLICE = 4096
 """Rows sorted in one go by the worker: a few ms of GIL each (see `natural_order`)."""
-_rank = attrgetter("rank")
+_job_rank = itemgetter(JobRow.RANK)
 
 FIRST_LOOK = 400
 """Jobs read for the first frame of a big root (a screenful and more)."""
@@ -50,7 +52,14 @@ class PollResult:
     error: str | None = None
     """Why the root could not be scanned (the console keeps retrying and keeps the old data)."""
     states: dict[str, JobState] = field(default_factory=dict)
-    jobs: dict[str, Row] = field(default_factory=dict)
+    jobs: dict[str, JobRow] = field(default_factory=dict)
+    """Every job's row (never changed once handed over: the jobs table keeps it as it is)."""
+    jobs_base: dict[str, JobRow] | None = None
+    """The `jobs` of the poll before, which `jobs_changed` and `jobs_removed` are relative to."""
+    jobs_changed: tuple[str, ...] = ()
+    jobs_removed: tuple[str, ...] = ()
+    natural: list[str] | None = None
+    """Every job id in the jobs table's natural order (worst verdict first, then newest)."""
     triage: dict[str, Row] = field(default_factory=dict)
     findings: dict[str, Row] = field(default_factory=dict)
     finding_objects: dict[str, Finding] = field(default_factory=dict)
@@ -82,7 +91,11 @@ class Poller:
         self.full_every = full_every
         self.full_polls = 0
         """Whole polls so far (tests check that a light tick stayed light)."""
-        self._rows: dict[str, tuple[JobState, str, Row]] = {}
+        self._rows: dict[str, JobRow] = {}
+        """The rows of the last poll (handed over: replaced, never changed in place)."""
+        self._states: dict[str, JobState] = {}
+        """The state each of those rows was made from (a new state object: look again)."""
+        self._natural: list[str] = []
         self._upgrades: dict[str, Finding] = {}
         """Findings of the last full validation that replace a quick one (they know the fix)."""
         self._extra: dict[str, Finding] = {}
@@ -164,13 +177,13 @@ class Poller:
                 continue
             if state is None or cached is None:
                 return False
-            if state.verdict.kind is not cached[0].verdict.kind:
+            if state.verdict.kind is not cached[JobRow.KIND]:
                 return False
             activity = state.observation.activity_at
             shown_age = age(None if activity is None else now - activity)
-            if job_row(state, shown_age) != cached[2]:
+            if job_row(state, shown_age) != cached:
                 return False
-            rows[job_id] = (state, shown_age, cached[2])
+            self._states[job_id] = state
         return True
 
     def _poll(self) -> PollResult:
@@ -223,11 +236,17 @@ class Poller:
         with gc_paused():
             findings = self._findings(quick, states)
             counts = snapshot.counts()
+            base = self._rows
+            jobs, changed, removed = self._job_rows(states, snapshot.taken_at)
             return PollResult(
                 taken_at=snapshot.taken_at,
                 report=report,
                 states=states,
-                jobs=self._job_rows(states.values(), snapshot.taken_at),
+                jobs=jobs,
+                jobs_base=base,
+                jobs_changed=changed,
+                jobs_removed=removed,
+                natural=self._natural,
                 triage={
                     job.job_id: triage_row(job, snapshot.taken_at, position)
                     for position, job in enumerate(snapshot.triage())
@@ -264,40 +283,69 @@ class Poller:
                 merged.setdefault(key, finding)
         return merged
 
-    def _job_rows(self, states: Iterable[JobState], now: float) -> dict[str, Row]:
-        previous = self._rows
-        current: dict[str, tuple[JobState, str, Row]] = {}
-        rows: dict[str, Row] = {}
-        for state in states:
+    def _job_rows(
+        self, states: dict[str, JobState], now: float
+    ) -> tuple[dict[str, JobRow], tuple[str, ...], tuple[str, ...]]:
+        """Every job's row (the previous row object where nothing shown changed), the jobs
+        whose row changed or is new, the jobs gone; the natural order follows."""
+        previous, made_from = self._rows, self._states
+        rows: dict[str, JobRow] = {}
+        changed: list[str] = []
+        for job_id, state in states.items():
+            row = previous.get(job_id)
             activity = state.observation.activity_at
             shown_age = age(None if activity is None else now - activity)
-            cached = previous.get(state.job_id)
-            if cached is not None and cached[0] is state and cached[1] == shown_age:
-                entry = cached
-            else:
-                row = job_row(state, shown_age)
-                if cached is not None and cached[2] == row:
-                    row = cached[2]
-                entry = (state, shown_age, row)
-            current[state.job_id] = entry
-            rows[state.job_id] = entry[2]
-        self._rows = current
-        return natural_order(rows)
+            if row is None or made_from.get(job_id) is not state or row[JobRow.AGE] != shown_age:
+                fresh = job_row(state, shown_age)
+                if fresh != row:
+                    row = fresh
+                    changed.append(job_id)
+            rows[job_id] = row  # type: ignore[assignment]
+        removed = tuple(job_id for job_id in previous if job_id not in rows)
+        self._states = dict(states)
+        if not changed and not removed:
+            return previous, (), ()
+        self._natural = _merged_order(self._natural, rows, previous, changed, removed)
+        self._rows = rows
+        return rows, tuple(changed), removed
 
 
-def natural_order(rows: dict[str, Row]) -> dict[str, Row]:
-    """The rows in the table's natural order, so that the table's own sort of them (on the
-    event loop) meets one sorted run: a linear pass, not 100,000 rows sorted while keys wait.
+def _merged_order(
+    natural: list[str],
+    rows: dict[str, JobRow],
+    previous: dict[str, JobRow],
+    changed: list[str],
+    removed: tuple[str, ...],
+) -> list[str]:
+    """The new natural order: the old one without the rows that moved, merged with them
+    (`sorted` finds the two sorted runs and merges them in one C-level pass); a new order when
+    most rows moved (the first poll)."""
+    moved = [
+        job_id
+        for job_id in changed
+        if (before := previous.get(job_id)) is None
+        or before[JobRow.RANK] != rows[job_id][JobRow.RANK]
+    ]
+    if not moved and not removed:
+        return natural
+    if len(moved) > len(rows) // 4:
+        return list(natural_order(rows))
+    gone = set(moved).union(removed)
+    kept = [job_id for job_id in natural if job_id not in gone]
+    moved.sort(key=lambda job_id: rows[job_id][JobRow.RANK])
+    return sorted(kept + moved, key=lambda job_id: rows[job_id][JobRow.RANK])
 
-    Sorted here in slices merged by `heapq.merge` (Python code, so the GIL changes hands every
-    few ms): one `sorted()` of 100,000 rows holds the GIL ~250 ms, and the event loop, waiting
-    for it, stalled as long.
+
+def natural_order(rows: dict[str, JobRow]) -> dict[str, JobRow]:
+    """The rows in the table's natural order, sorted in slices merged by `heapq.merge` (Python
+    code, so the GIL changes hands every few ms): one `sorted()` of 100,000 rows holds the GIL
+    ~250 ms, and the event loop, waiting for it, stalled as long.
     """
     if len(rows) <= SORT_SLICE:
-        return {row.key: row for row in sorted(rows.values(), key=_rank)}
+        return {row[JobRow.KEY]: row for row in sorted(rows.values(), key=_job_rank)}
     values = list(rows.values())
     slices = [
-        sorted(values[start : start + SORT_SLICE], key=_rank)
+        sorted(values[start : start + SORT_SLICE], key=_job_rank)
         for start in range(0, len(values), SORT_SLICE)
     ]
-    return {row.key: row for row in heapq.merge(*slices, key=_rank)}
+    return {row[JobRow.KEY]: row for row in heapq.merge(*slices, key=_job_rank)}

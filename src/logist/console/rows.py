@@ -9,6 +9,7 @@ and repaint only what changed; the builders reuse a row object when nothing show
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from logist._interning import Interner
@@ -49,6 +50,9 @@ class Row(NamedTuple):
     """Lower-case text that free-text filter terms are looked up in."""
     facets: tuple[tuple[str, str], ...]
     """(name, lower-case value) pairs for `name:value` filter terms."""
+
+    def sort_value(self, column: int) -> Any:
+        return self.sort_keys[column]
 
 
 JOB_COLUMNS = (
@@ -95,45 +99,102 @@ def job_facets(state: JobState) -> tuple[tuple[str, str], ...]:
     )
 
 
-def job_row(state: JobState, shown_age: str) -> Row:
+class JobRow(tuple[Any, ...]):
+    """A row of the jobs table as one flat tuple of shared values, not a graph of tuples.
+
+    At 100,000 jobs every object per row is 100,000 objects: a `Row` (cells, styles, sort keys,
+    rank, facets, an id facet: six tuples) cost ~900 bytes a job; this, one tuple of references
+    to values the job's state already holds or that many rows share, ~350. What the table
+    shows (`cells`, `styles`, `facets`) is put together only for the lines on screen; sorts and
+    filters read single fields through `SORT_FIELDS` and `FACET_FIELDS` with C-level getters.
+    """
+
+    __slots__ = ()
+
+    # field positions
+    KEY, ID, STATUS, KIND, AGE, PHASE, COST, DESCRIPTION, STYLES = range(9)
+    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, RANK, ID_LOWER, NEW = range(9, 17)
+
+    SORT_FIELDS = (KEY, STATUS_KEY, RANK, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH)
+    """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
+    whole natural rank (verdict first), which is what its ties fall back to anyway."""
+    FACET_FIELDS = {"status": STATUS_KEY, "id": ID_LOWER}
+    """Facets read from a field (verdict and `is:new` are derived, see `facets`)."""
+
+    key = property(itemgetter(KEY))
+    job_id = property(itemgetter(KEY))
+    rank = property(itemgetter(RANK))
+    search = property(itemgetter(SEARCH))
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        kind = self[self.KIND]
+        verdict = VERDICT_NAME[kind] + (NEW_TAG if self[self.NEW] else "")
+        return (self[self.ID], self[self.STATUS], verdict, *self[self.AGE : self.STYLES])
+
+    @property
+    def styles(self) -> tuple[str, ...]:
+        styles = self[self.STYLES]
+        if not self[self.NEW]:
+            return styles
+        tagged = f"{VERDICT_STYLE[self[self.KIND]]} underline"
+        return (*styles[:2], tagged, *styles[3:])
+
+    @property
+    def facets(self) -> tuple[tuple[str, str], ...]:
+        facets = (
+            _VERDICT_FACETS[self[self.KIND]],
+            ("status", (self[self.STATUS_KEY] or "").lower()),
+            ("id", self[self.ID_LOWER]),
+        )
+        return (*facets, ("is", "new")) if self[self.NEW] else facets
+
+    def sort_value(self, column: int) -> Any:
+        return self[self.SORT_FIELDS[column]]
+
+    def tagged(self, new: bool) -> JobRow:
+        """This row marked (or no longer marked) as a new arrival."""
+        if bool(self[self.NEW]) == new:
+            return self
+        return JobRow((*self[: self.NEW], new))
+
+
+NEW_TAG = " NEW"
+
+
+def job_row(state: JobState, shown_age: str) -> JobRow:
     """One row of the jobs table; on the cold path for every job, so kept to plain operations
     and to shared objects: at 100,000 jobs each byte per row is 100 KB of RSS."""
     facts = state.facts
     kind = state.verdict.kind
-    verdict = VERDICT_NAME[kind]
-    rank = VERDICT_RANK[kind]
     activity = state.observation.activity_at
     job_id = state.job_id
     status = facts.status
     description = facts.description
     cost = facts.cost
+    neg_activity = None if activity is None else -activity
     # description first: the search text is also the description column's sort key
-    search = f"{description}\n{job_id}\n{status}\n{verdict}\n{state.verdict.reason}".lower()
-    return Row(
-        job_id,
-        job_id,
+    search = f"{description}\n{job_id}\n{status}\n{VERDICT_NAME[kind]}\n{state.verdict.reason}"
+    return JobRow(
         (
+            job_id,
             safe(job_id),
             _share(safe(status or "?")),
-            verdict,
+            kind,
             _share(shown_age),
             _share(phase(facts.phase_index, facts.phase_count)),
             _share(money(cost)),
             safe(description),
-        ),
-        _share(("", "", VERDICT_STYLE[kind], "", "", _cost_style(state), "dim")),
-        (
-            job_id,
+            _share(("", "", VERDICT_STYLE[kind], "", "", _cost_style(state), "dim")),
             status,
-            rank,
-            None if activity is None else -activity,
+            neg_activity,
             facts.phase_index,
             cost,
-            search,
-        ),
-        (rank, -(activity or 0.0), job_id),
-        search,
-        job_facets(state),
+            search.lower(),
+            (VERDICT_RANK[kind], neg_activity or -0.0, job_id),
+            _lower(job_id),
+            False,
+        )
     )
 
 

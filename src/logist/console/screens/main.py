@@ -23,7 +23,7 @@ from textual.widgets import Input, ProgressBar, Static, Tab, Tabs
 
 from logist.core import FilterQuery, JobRecoveryManager, Severity, VerdictKind, WatchStatus
 
-from ..arrivals import Arrivals, tag_new
+from ..arrivals import Arrivals, tag_new, tagged_jobs
 from ..poller import PollResult
 from ..text import safe
 from ..widgets.detail import DetailView
@@ -39,7 +39,6 @@ GRID_MIN = Size(120, 30)
 WIDE_MIN_WIDTH = 160
 """From this width up the detail of the selected job is shown beside the panes."""
 DETAIL_DEBOUNCE_S = 0.15
-JOB_VERDICT_COLUMN = 2
 TRIAGE_VERDICT_COLUMN = 1
 
 
@@ -225,6 +224,11 @@ class ConsoleScreen(Screen[None]):
         self.query_one(SummaryStrip).update_counts(
             result.counts, of=None if result.complete else result.total
         )
+        jobs = self.table("jobs")
+        if result.jobs_base is not None and jobs.rows is result.jobs_base:
+            jobs.apply_diff(result.jobs, result.jobs_changed, result.jobs_removed, result.natural)
+        else:  # the first poll, or one held back while a newer one was applied: all rows
+            jobs.update_rows(result.jobs, natural=result.natural)
         self._show_job_rows()
         self.table("findings").update_rows(result.findings)
         for job_id, _ in arrived or ():
@@ -237,12 +241,12 @@ class ConsoleScreen(Screen[None]):
             self.query_one(DetailView).reload()
 
     def _show_job_rows(self) -> None:
-        """The last poll's job and triage rows, new arrivals tagged (listed first in triage)."""
+        """New arrivals tagged in the jobs and triage panes (listed first in triage)."""
         if self._last is None:
             return
         new = self.arrivals.new
         jobs, triage = self.table("jobs"), self.table("triage")
-        jobs.update_rows(tag_new(self._last.jobs, new, JOB_VERDICT_COLUMN, first=False))
+        jobs.set_overlay(tagged_jobs(self._last.jobs, new))
         triage.update_rows(tag_new(self._last.triage, new, TRIAGE_VERDICT_COLUMN, first=True))
         self._placed = {name: self.table(name).cursor_key for name in PANES}
 
