@@ -7,7 +7,7 @@ import random
 
 from textual.app import App, ComposeResult
 
-from logist.console.poller import _merged_order
+from logist.console.poller import _merged_order, column_orders
 from logist.console.rows import JOB_COLUMNS, VERDICT_RANK, Column, JobRow, Row
 from logist.console.widgets.keyed_table import KeyedTable
 from logist.core import FilterQuery, VerdictKind
@@ -164,6 +164,7 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
         table = app.query_one(KeyedTable)
         rows = {row.key: row for row in (_job(n, rng) for n in range(700))}
         natural = _merged_order([], rows, {}, list(rows), ())
+        orders: dict[int, list[str]] = {}
         table.update_rows(rows, natural=natural)
         numbers = iter(range(700, 10_000))
         for sort, reverse, text in [
@@ -173,6 +174,8 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
             (3, True, ""),
             (5, False, "-status:succ"),
             (0, False, "crash"),
+            (6, True, ""),
+            (5, True, "verdict:run,crash"),
         ]:
             table.sort_by(sort, reverse=reverse)
             table.set_query(FilterQuery.parse(text))
@@ -186,15 +189,22 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
                     fresh = _job(next(numbers), rng)
                     rows[fresh.key] = fresh
                     changed.append(fresh.key)
-                for key in rng.sample(sorted(rows), rng.choice([3, 15, 60])):
+                for key in rng.sample(sorted(rows), rng.choice([0, 3, 15, 60])):
                     rows[key] = _job(0, rng, key)
                     changed.append(key)
                 changed = list(dict.fromkeys(changed))  # a poll names each job once
                 natural = _merged_order(natural, rows, previous, changed, removed)
                 assert natural == sorted(rows, key=lambda key: rows[key].rank)
+                orders = column_orders(orders, natural, rows, previous, changed, removed)
+                for column, order in orders.items():
+                    present = [k for k in natural if rows[k].sort_value(column) is not None]
+                    absent = [k for k in natural if rows[k].sort_value(column) is None]
+                    by_value = sorted(present, key=lambda k: rows[k].sort_value(column))
+                    assert order == by_value + absent, column
                 cursor = table.cursor_key
-                table.apply_diff(rows, changed, removed, natural)
+                table.apply_diff(rows, changed, removed, natural, orders)
                 incremental = table.shown_keys()
+                table._orders = {}  # the same order made here, from the natural one
                 table._reorder()
                 assert incremental == table.shown_keys(), (sort, reverse, text)
                 if cursor in table.shown_keys():

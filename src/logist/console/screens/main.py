@@ -142,6 +142,7 @@ class ConsoleScreen(Screen[None]):
             self.set_class(name == mode, f"-{name}")
         if mode == "tabs":
             self._activate(self._active, focus=False)
+            self._set_titles()
         if mode == "wide":
             self._show_side_detail(now=True)
 
@@ -226,9 +227,15 @@ class ConsoleScreen(Screen[None]):
         )
         jobs = self.table("jobs")
         if result.jobs_base is not None and jobs.rows is result.jobs_base:
-            jobs.apply_diff(result.jobs, result.jobs_changed, result.jobs_removed, result.natural)
+            jobs.apply_diff(
+                result.jobs,
+                result.jobs_changed,
+                result.jobs_removed,
+                result.natural,
+                result.orders,
+            )
         else:  # the first poll, or one held back while a newer one was applied: all rows
-            jobs.update_rows(result.jobs, natural=result.natural)
+            jobs.update_rows(result.jobs, natural=result.natural, orders=result.orders)
         self._show_job_rows()
         self.table("findings").update_rows(result.findings)
         for job_id, _ in arrived or ():
@@ -296,6 +303,8 @@ class ConsoleScreen(Screen[None]):
                 pane = self.query_one(f"#{name}-pane")
                 pane.border_title = Content(safe(shown_title[0]))
                 pane.border_subtitle = Content(shown_title[1])
+            if self.mode != "tabs":
+                continue  # a tab's new label lays out the screen: only while tabs are shown
             tab = tabs.query_one(f"#tab-{name}", Tab)
             label = labels[name]
             if tab.label.plain != label:

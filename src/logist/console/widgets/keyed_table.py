@@ -201,6 +201,8 @@ class KeyedTable(ScrollView, can_focus=True):
         """Rows shown instead of theirs (new arrivals tagged), same rank and sort values."""
         self._natural: list[str] | None = None
         """Every key in natural order; None until needed again after rows moved."""
+        self._orders: Mapping[int, list[str]] = {}
+        """Every key by a column, for the columns the last `apply_diff` brought."""
         self._order: list[str] = []
         """The keys shown (after filter and sort); never changed in place."""
         self._cursor = 0
@@ -251,7 +253,13 @@ class KeyedTable(ScrollView, can_focus=True):
         """Every row by key, filtered out or not (a poll's diff says what changed from it)."""
         return self._rows
 
-    def update_rows(self, rows: Mapping[str, AnyRow], *, natural: list[str] | None = None) -> None:
+    def update_rows(
+        self,
+        rows: Mapping[str, AnyRow],
+        *,
+        natural: list[str] | None = None,
+        orders: Mapping[int, list[str]] | None = None,
+    ) -> None:
         """Apply new rows (all of them) as a diff: repaint the changed ones; move only the rows
         whose place may have changed (a full sort only when many did). The diff is found by a
         pass over every row: for small tables, and the first poll of a big one."""
@@ -260,7 +268,7 @@ class KeyedTable(ScrollView, can_focus=True):
         changed = [key for key, row in rows.items() if old.get(key) is not row]
         if not gone and not changed:
             return
-        self.apply_diff(rows, changed, gone, natural)
+        self.apply_diff(rows, changed, gone, natural, orders)
 
     def apply_diff(
         self,
@@ -268,11 +276,15 @@ class KeyedTable(ScrollView, can_focus=True):
         changed: Iterable[str],
         removed: Iterable[str],
         natural: list[str] | None = None,
+        orders: Mapping[int, list[str]] | None = None,
     ) -> None:
         """Take `rows` (every row; the table keeps the mapping and never changes it) where only
         the `changed` keys (new or with a new row) and the `removed` ones differ from before;
-        `natural`: every key in natural order, when the caller has it (the poller does)."""
+        `natural`: every key in natural order, `orders`: every key sorted by a column
+        (ascending, empty last, ties in natural order), when the caller has them (the poller
+        does)."""
         old = self._rows
+        self._orders = orders or {}
         column = self._sort
         changed = list(changed)
         if len(changed) > len(rows) // 2:  # most rows are new (a first poll): start afresh
@@ -306,6 +318,8 @@ class KeyedTable(ScrollView, can_focus=True):
             if natural is not None:
                 self._natural = natural
             self._refresh_keys(repaint)
+        elif column is not None and column in self._orders:
+            self._reorder()  # the order is at hand: only the filter is applied here
         elif self._natural is not None and not self._query and column is None:
             self._order_changed(self._natural[::-1] if self._reverse else self._natural)
         elif len(moved) > min(REPOSITION_MAX, max(1, len(rows) // 20)):
@@ -419,11 +433,14 @@ class KeyedTable(ScrollView, can_focus=True):
     def _reorder(self) -> None:
         """Filter and sort every row: the natural order, then a stable sort on the column's
         values (C-level passes: at 100,000 rows tens of ms)."""
-        keys = self._filtered(self._natural_order())
         column = self._sort
+        ready = None if column is None else self._orders.get(column)
+        keys = self._filtered(self._natural_order() if ready is None else ready)
         if column is None:
             shown = keys[::-1] if self._reverse else keys
-        else:
+        elif ready is not None and not self._reverse:
+            shown = keys
+        else:  # from an ascending order, a descending sort is one merge of its runs
             values = list(map(self._sort_getter(column), map(self._rows.__getitem__, keys)))
             missing = list(map(operator.is_, values, repeat(None)))
             if any(missing):
