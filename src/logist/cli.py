@@ -14,7 +14,7 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -25,16 +25,13 @@ from ._launch import safe as _safe
 from .core import (
     BULK_CAP,
     SEVERITY_ORDER,
-    ActionResult,
     FilterQuery,
     InvalidJobId,
     JobNotFound,
-    JobRecoveryManager,
     JobState,
     JobView,
     LogistError,
     NotAJobsRoot,
-    Outcome,
     RootNotFound,
     Snapshot,
     VerdictKind,
@@ -42,10 +39,12 @@ from .core import (
     not_a_jobs_root,
 )
 from .core._manifest import parse_timestamp
-from .core._plans import eligible_for_bulk
-from .core._recorded import JobFiles
 from .core._root import validate_job_id
 from .core._verdicts import SEVERITY_RANK
+
+if TYPE_CHECKING:  # imported where used: `logist status` never loads the manager
+    from .core import ActionResult, JobRecoveryManager
+    from .core._recorded import JobFiles
 
 VERDICT_NAMES = [str(k) for k in SEVERITY_ORDER]
 
@@ -153,6 +152,8 @@ _guard = _guarded(2)
 def _manager(root: str | None, *, scan_cache: bool = False) -> JobRecoveryManager:
     """The manager of a directory that is a jobs root; `/etc` or a parent of `jobs/` is refused
     before anything reads (or, for `--fix`, writes) in it. `scan_cache`: see `_scan_cache`."""
+    from .core import JobRecoveryManager
+
     manager = JobRecoveryManager(root, scan_cache=scan_cache)
     problem = not_a_jobs_root(manager.root)
     if problem is not None:
@@ -179,7 +180,25 @@ class _UnknownOnUsageError(click.Command):
             raise
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LogistGroup(click.Group):
+    """`watch` and `events` (the watch service's commands) are imported when named or listed:
+    `logist status` from a monitor every minute no longer loads the service and the manager
+    it drags in."""
+
+    LAZY = ("events", "watch")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            from .watch import commands
+
+            self.add_command(getattr(commands, cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LogistGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="logist-recovery", prog_name="logist")
 def main() -> None:
     """Detect, recover and watch crashed Logist jobs."""
@@ -256,13 +275,14 @@ def console(
 def status(root: str | None, as_json: bool) -> None:
     """Health report; exits 0 healthy, 1 degraded, 2 critical, 3 unknown (also for its own
     failures: a bad flag, no root, not a jobs root, an unreadable root)."""
+    from .core._summary import status_report
+
     try:
-        manager = JobRecoveryManager(root, scan_cache=True)
+        report = status_report(root)
     except RootNotFound as exc:
         if as_json:
             _emit_json({"overall": "unknown", "summary": str(exc)})
         _die(str(exc), 3)
-    report = manager.get_recovery_status_report()
     if as_json:
         _emit_json(report.to_dict())
     else:
@@ -422,6 +442,8 @@ def _print_results(results: Sequence[ActionResult], as_json: bool, extra: dict[s
 
 
 def _refused(job_id: str, action: str, exc: LogistError) -> ActionResult:
+    from .core import ActionResult, Outcome
+
     return ActionResult(job_id, action, Outcome.REFUSED, str(exc), error=type(exc).__name__)
 
 
@@ -477,6 +499,8 @@ def recover(
         except LogistError as exc:
             results.append(_refused(job_id, "recover", exc))
     if dry_run:
+        from .core import ActionResult
+
         results += [ActionResult.planned(p) for p in plans]
         _print_results(results, as_json, {"dry_run": True, "errors": errors})
         sys.exit(0 if all(r.ok for r in results) and not errors else 1)
@@ -632,6 +656,8 @@ def bulk_recover(
     """
     from humanize import intcomma
 
+    from .core._plans import eligible_for_bulk
+
     manager = _manager(root)
     errors: list[dict[str, Any]] = []
     selected: list[str] | None = None
@@ -728,6 +754,8 @@ def validate(
     fixable = [f for f in findings if f.fix is not None] if do_fix else []
     fixes: list[ActionResult] = []
     if dry_run:
+        from .core import ActionResult, Outcome
+
         fixes = [
             ActionResult(f.job_id, "fix", Outcome.PLANNED, f"would {f.fix}: {f.message}")
             for f in fixable
@@ -867,6 +895,8 @@ def run_ended(jobs_root: Path, job_id: str, code: int, error: Exception | None) 
 
 def _how_it_ended(jobs_root: Path, job_id: str, code: int) -> str:
     """One line on why a run failed, as the runner recorded it in the job's history."""
+    from .core import JobRecoveryManager
+
     try:
         state = JobRecoveryManager(jobs_root).job(job_id)
     except (LogistError, OSError):
@@ -920,13 +950,3 @@ def demo_stop(directory: Path) -> None:
     except DemoError as exc:
         _die(str(exc))
     click.echo(f"stopped {len(stopped)} process(es): {' '.join(map(str, stopped)) or '-'}")
-
-
-def _register_watch_commands() -> None:
-    from .watch.commands import events, watch
-
-    main.add_command(watch)
-    main.add_command(events)
-
-
-_register_watch_commands()

@@ -23,8 +23,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from ._audit import append_audit, audited_action_ids, check_audit_writable
 from ._errors import JobChanged, LockBusy, NotRecoverable, OutsideRoot
 from ._identity import Liveness, identity_from_record
@@ -440,6 +438,8 @@ class Acting:
             with contextlib.suppress(FileNotFoundError):
                 if not stat.S_ISREG(os.lstat(path).st_mode):  # filelock would follow or block
                     raise NotRecoverable(f"{path.name} is not a regular file; fix it by hand")
+        from filelock import FileLock  # here: 18 ms of import every `logist status` skips
+
         with FileLock(str(lock_path), timeout=5, thread_local=False):
             try:
                 data = json.loads(read_regular(index_path, INDEX_SIZE_CAP))

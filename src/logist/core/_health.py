@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -107,20 +108,41 @@ class HealthReport:
 
 def filesystem_type(path: Path) -> str | None:
     """The type of the mount holding `path` (longest mount point that contains it)."""
-    import psutil  # here, not at the top: `import logist.core` stays light for the runner
-
     try:
         real = os.path.realpath(path)
-        partitions = psutil.disk_partitions(all=True)
+        mounts = _mounts()
     except OSError:
         return None
     best, best_type = "", None
-    for part in partitions:
-        mount_point = part.mountpoint
+    for mount_point, fstype in mounts:
         inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
         if inside and len(mount_point) >= len(best):
-            best, best_type = mount_point, part.fstype
+            best, best_type = mount_point, fstype
     return best_type
+
+
+def _mounts() -> list[tuple[str, str]]:
+    """(mount point, type) of every mount: `/proc/self/mounts` read directly (importing psutil
+    for it cost `logist status` 8-40 ms of its start), psutil where there is no /proc."""
+    try:
+        with open("/proc/self/mounts", "rb") as stream:
+            raw = stream.read()
+    except FileNotFoundError:
+        import psutil
+
+        return [(p.mountpoint, p.fstype) for p in psutil.disk_partitions(all=True)]
+    found = []
+    for line in raw.decode("utf-8", "surrogateescape").splitlines():
+        fields = line.split(" ")
+        if len(fields) >= 3:  # spaces in a mount point are written \040 (octal escapes)
+            found.append((_unescape(fields[1]), fields[2]))
+    return found
+
+
+def _unescape(field: str) -> str:
+    if "\\" not in field:
+        return field
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def root_checks(root: Path) -> list[Check]:
@@ -182,14 +204,72 @@ def root_checks(root: Path) -> list[Check]:
     return checks
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What the health report judges, however it was counted: from every job's objects
+    (`tally_of`), or from the rows the status summary keeps (`_summary`). Counts come in a
+    fixed order (verdicts worst first, statuses by name), so both give the same document."""
+
+    job_count: int
+    verdicts: dict[str, int]
+    statuses: dict[str, int]
+    oldest_crash_age_s: float | None
+    finding_counts: dict[str, int]
+    """Findings per severity, errors first."""
+    index_errors: int
+    """Error findings of the root itself (no job): the index check fails on them."""
+    index_exists: bool
+    duration_s: float | None
+
+
+FINDING_SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+
+def ordered_counts(
+    verdicts: Counter[str], statuses: Counter[str], severities: Counter[str]
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """The three counts of a tally in their fixed order, without zeros."""
+    return (
+        {str(k): verdicts[str(k)] for k in SEVERITY_ORDER if verdicts[str(k)]},
+        {name: statuses[name] for name in sorted(statuses) if statuses[name]},
+        {str(s): severities[str(s)] for s in FINDING_SEVERITIES if severities[str(s)]},
+    )
+
+
+def tally_of(snapshot: Snapshot, findings: list[Finding]) -> Tally:
+    """Count a whole snapshot and its findings."""
+    verdicts: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    oldest: float | None = None
+    for job in snapshot.jobs.values():
+        verdicts[str(job.verdict.kind)] += 1
+        statuses[job.facts.status or "?"] += 1
+        if job.verdict.kind is VerdictKind.CRASHED:
+            at = job.observation.activity_at
+            if at is not None:
+                age = snapshot.taken_at - at
+                oldest = age if oldest is None else max(oldest, age)
+    index_errors = sum(1 for f in findings if f.job_id is None and f.severity is Severity.ERROR)
+    by_verdict, by_status, by_severity = ordered_counts(
+        verdicts, statuses, Counter(str(f.severity) for f in findings)
+    )
+    return Tally(
+        len(snapshot.jobs),
+        by_verdict,
+        by_status,
+        oldest,
+        by_severity,
+        index_errors,
+        snapshot.index_exists,
+        snapshot.duration_s,
+    )
+
+
 def build_health_report(
     root: Path, snapshot: Snapshot | None, findings: list[Finding], *, error: str | None = None
 ) -> HealthReport:
     checks = root_checks(root)
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
+    load = _load_average()
     # Only a root in which no job was found can be something else: a real root pays nothing.
     shape = not_a_jobs_root(root) if snapshot is None or not snapshot.jobs else None
     if shape is not None:
@@ -224,27 +304,33 @@ def build_health_report(
             None,
             load,
         )
-    verdicts: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    oldest: float | None = None
-    for job in snapshot.jobs.values():
-        verdicts[str(job.verdict.kind)] += 1
-        statuses[job.facts.status or "?"] += 1
-        if job.verdict.kind is VerdictKind.CRASHED:
-            at = job.observation.activity_at
-            if at is not None:
-                age = snapshot.taken_at - at
-                oldest = age if oldest is None else max(oldest, age)
-    index_errors = sum(1 for f in findings if f.job_id is None and f.severity is Severity.ERROR)
-    if snapshot.index_exists:
+    return _judged(root, tally_of(snapshot, findings), checks, load)
+
+
+def health_report_of(root: Path, tally: Tally) -> HealthReport:
+    """The report of a root in which jobs were counted (`tally.job_count` > 0)."""
+    return _judged(root, tally, root_checks(root), _load_average())
+
+
+def _load_average() -> tuple[float, float, float] | None:
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def _judged(
+    root: Path, tally: Tally, checks: list[Check], load: tuple[float, float, float] | None
+) -> HealthReport:
+    verdicts = tally.verdicts
+    if tally.index_exists:
         checks.append(
             Check(
                 "index",
-                Severity.ERROR if index_errors else None,
-                "jobs_index.json unreadable" if index_errors else "jobs_index.json ok",
+                Severity.ERROR if tally.index_errors else None,
+                "jobs_index.json unreadable" if tally.index_errors else "jobs_index.json ok",
             )
         )
-    finding_counts = Counter(str(f.severity) for f in findings)
     if any(c.status is Severity.ERROR for c in checks) or any(
         verdicts.get(str(k)) for k in CRITICAL_KINDS
     ):
@@ -252,7 +338,7 @@ def build_health_report(
     elif (
         any(verdicts.get(str(k)) for k in DEGRADED_KINDS)
         or any(c.status is Severity.WARNING for c in checks)
-        or finding_counts.get("error")
+        or tally.finding_counts.get("error")
     ):
         overall = Health.DEGRADED
     else:
@@ -260,17 +346,17 @@ def build_health_report(
     from humanize import intcomma
 
     worst = [f"{intcomma(verdicts[str(k)])} {k}" for k in SEVERITY_ORDER if verdicts.get(str(k))]
-    summary = f"{intcomma(len(snapshot.jobs))} jobs: " + (", ".join(worst) if worst else "none")
+    summary = f"{intcomma(tally.job_count)} jobs: " + (", ".join(worst) if worst else "none")
     return HealthReport(
         str(root),
         overall,
         summary,
         dict(verdicts),
-        dict(statuses),
-        len(snapshot.jobs),
-        oldest,
+        dict(tally.statuses),
+        tally.job_count,
+        tally.oldest_crash_age_s,
         tuple(checks),
-        dict(finding_counts),
-        snapshot.duration_s,
+        dict(tally.finding_counts),
+        tally.duration_s,
         load,
     )

@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-import psutil
-
 from ._acting import Acting
 from ._errors import NotRecoverable
 from ._identity import Liveness, identity_from_record, liveness
@@ -155,6 +153,8 @@ def _open_adopt_log(logs: Path) -> BinaryIO:
 def uptime(pid: int | None) -> float | None:
     if pid is None:
         return None
+    import psutil  # here: `logist status` and `jobs` import this module and never call it
+
     try:
         return max(0.0, time.time() - psutil.Process(pid).create_time())
     except Exception:

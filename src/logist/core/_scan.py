@@ -12,7 +12,7 @@ import itertools
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
@@ -478,6 +478,15 @@ class Scanner:
             self._root_mtime = root_mtime
         return self._locations
 
+    def listing(
+        self,
+    ) -> tuple[IndexRead, dict[str, JobLocation], dict[str, str | None], tuple[RootIssue, ...]]:
+        """The index, each job's location and manifest path (None: not to be read), and the
+        root's issues, as a scan sees them (re-read only when the root or the index changed)."""
+        index = self._read_index()
+        locations = self._enumerate(index)
+        return index, locations, self._manifests, (*index.issues, *self._location_issues)
+
     def scan(self, now: float | None = None, *, limit: int | None = None) -> Snapshot:
         """Every job, or with `limit` only the first that many (a quick first look at a big
         root: what is read is cached, so the full scan that follows does not read it again)."""
@@ -664,46 +673,43 @@ class Scanner:
     def _restore(self) -> None:
         """Fill the cache from the cache file; a file that does not fit is not used."""
         assert self._persist_path is not None
-        self._persist_header = _scan_cache.header(
-            self._root_real, JobFacts, facts_from.__code__.co_code
-        )
-        restored = _scan_cache.load(self._persist_path, self._persist_header)
+        self._persist_header = cache_header(self._root_real)
+        self.restore_rows(_scan_cache.load(self._persist_path, self._persist_header))
+        self._reads = 0
+
+    def restore_rows(self, rows: Mapping[str, _scan_cache.Entry]) -> None:
+        """Fill the cache from rows of `cache_row` (the scan cache's, or the status summary's)."""
         try:
-            for job_id, (key, facts, problems, ok, static) in restored.items():
+            for job_id, row in rows.items():
                 if job_id not in self._cache:
-                    self._cache[job_id] = _CacheEntry(
-                        _scan_cache.fingerprint_of(key),
-                        JobFacts(
-                            *facts[:_RECORDED_AT],
-                            Recorded.from_row(facts[_RECORDED_AT]),
-                            *facts[_RECORDED_AT + 1 :],
-                        ),
-                        _scan_cache.problems_in(problems),
-                        ok,
-                        key[1] / 1e9,
-                        key=tuple(key),
-                        static=static,
-                    )
+                    self._cache[job_id] = _entry_of(row)
         except (TypeError, ValueError):  # not what we wrote: read everything
             self._cache.clear()
-        self._reads = 0
+
+    def cache_row(self, job_id: str) -> _scan_cache.Entry | None:
+        """What the cache file keeps of one job (None: nothing read that can be trusted later)."""
+        entry = self._cache.get(job_id)
+        return None if entry is None or entry.key is None else _row_of(entry)
+
+    def state_at(self, location: JobLocation, now: float) -> JobState | None:
+        """One job at a location the caller enumerated itself (the status summary's listing,
+        kept while the root and its index are unchanged)."""
+        job_id = location.job_id
+        if job_id not in self._manifests:
+            self._manifests[job_id] = (
+                os.path.join(location.directory, MANIFEST_NAME)
+                if location.on_disk and (location.writable or _inside_ok(location))
+                else None
+            )
+        return self._state_for(job_id, location, now)
 
     def _persist(self, jobs: dict[str, JobState]) -> None:
         assert self._persist_path is not None
-        cache = self._cache
         entries = {}
         for job_id in jobs:
-            entry = cache.get(job_id)
-            if entry is not None and entry.key is not None:
-                row = list(_facts_row(entry.facts))  # in C: a generator of getattr cost ~1 s
-                row[_RECORDED_AT] = row[_RECORDED_AT].as_row()  # at 100,000 jobs
-                entries[job_id] = (
-                    entry.key,
-                    tuple(row),
-                    _scan_cache.problems_out(entry.problems),
-                    entry.manifest_ok,
-                    entry.static,
-                )
+            row = self.cache_row(job_id)
+            if row is not None:
+                entries[job_id] = row
         _scan_cache.save(self._persist_path, self._persist_header, entries)
         self._reads = 0
 
@@ -726,6 +732,40 @@ class Scanner:
 _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
 _RECORDED_AT = _FACT_NAMES.index("recorded")
 _facts_row = attrgetter(*_FACT_NAMES)
+
+
+def cache_header(root_real: str) -> tuple[Any, ...]:
+    """What a cache file of this root must carry to be used (`_scan_cache.header`)."""
+    return _scan_cache.header(root_real, JobFacts, facts_from.__code__.co_code)
+
+
+def _row_of(entry: _CacheEntry) -> _scan_cache.Entry:
+    row = list(_facts_row(entry.facts))  # in C: a generator of getattr cost ~1 s at 100,000
+    row[_RECORDED_AT] = row[_RECORDED_AT].as_row()
+    return (
+        entry.key,
+        tuple(row),
+        _scan_cache.problems_out(entry.problems),
+        entry.manifest_ok,
+        entry.static,
+    )
+
+
+def _entry_of(row: _scan_cache.Entry) -> _CacheEntry:
+    key, facts, problems, ok, static = row
+    return _CacheEntry(
+        _scan_cache.fingerprint_of(key),
+        JobFacts(
+            *facts[:_RECORDED_AT],
+            Recorded.from_row(facts[_RECORDED_AT]),
+            *facts[_RECORDED_AT + 1 :],
+        ),
+        _scan_cache.problems_in(problems),
+        ok,
+        key[1] / 1e9,
+        key=tuple(key),
+        static=static,
+    )
 
 
 def _beat_again(obs: Observation, job_dir: str) -> Observation:

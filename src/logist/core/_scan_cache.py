@@ -51,13 +51,14 @@ Entry = tuple[Any, ...]
 """(key, facts fields, problems, manifest_ok, static): plain data only, as marshal wants."""
 
 
-def cache_file(root_real: str) -> Path | None:
-    """Where the cache of this root lives; None when caching is switched off."""
+def cache_file(root_real: str, kind: str = "scan") -> Path | None:
+    """Where the cache of this root lives (`kind`: "scan", or "status" for the status summary
+    of `_summary`); None when caching is switched off."""
     if os.environ.get(CACHE_ENV) == "0":
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = hashlib.sha256(os.fsencode(root_real)).hexdigest()[:24]
-    return Path(base) / "logist" / f"scan-{digest}.marshal"
+    return Path(base) / "logist" / f"{kind}-{digest}.marshal"
 
 
 def header(root_real: str, facts_type: type, code_stamp: bytes) -> tuple[Any, ...]:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ._manifest import ProblemCode, Severity
-from ._root import RootIssue
+from ._manifest import Problem, ProblemCode, Severity
+from ._root import JobLocation, RootIssue
 from ._scan import JobState, Snapshot
 from ._states import DEPRECATED_STATES, Category, category_of
 
@@ -125,11 +125,35 @@ _KEPT_AS_IS = {
 def job_findings(
     job: JobState, disk: DiskFacts | None = None, *, index_exists: bool
 ) -> list[Finding]:
+    findings = manifest_findings(
+        job.job_id,
+        job.problems,
+        job.facts.status,
+        manifest_ok=job.observation.manifest_ok,
+        on_disk=job.location.on_disk,
+        disk=disk,
+    )
+    findings += location_findings(job.job_id, job.location, index_exists=index_exists)
+    if disk is not None:
+        findings += disk_findings(job.job_id, disk)
+    return findings
+
+
+def manifest_findings(
+    job_id: str,
+    problems: Iterable[Problem],
+    status: str | None,
+    *,
+    manifest_ok: bool,
+    on_disk: bool = True,
+    disk: DiskFacts | None = None,
+) -> list[Finding]:
+    """What a job's manifest alone says is wrong: the same for as long as the file is unchanged
+    (the status summary keeps them by the manifest's stat)."""
     findings: list[Finding] = []
-    job_id = job.job_id
-    for problem in job.problems:
+    for problem in problems:
         if problem.fatal:
-            if problem.code is ProblemCode.MISSING and not job.location.on_disk:
+            if problem.code is ProblemCode.MISSING and not on_disk:
                 continue  # reported as a root issue already
             can_restore = disk is not None and disk.has_valid_backup
             findings.append(
@@ -161,8 +185,7 @@ def job_findings(
                     "the field is ignored; correct it by hand",
                 )
             )
-    status = job.facts.status
-    if job.observation.manifest_ok:  # an unreadable manifest has no status to judge
+    if manifest_ok:  # an unreadable manifest has no status to judge
         if category_of(status) is Category.UNKNOWN:
             findings.append(
                 Finding(
@@ -183,8 +206,13 @@ def job_findings(
                     "Logist still reads it; no action needed",
                 )
             )
-    if index_exists and not job.location.indexed and job.location.on_disk:
-        findings.append(
+    return findings
+
+
+def location_findings(job_id: str, location: JobLocation, *, index_exists: bool) -> list[Finding]:
+    """What is wrong with where a job lives (its root issues are `root_findings`)."""
+    if index_exists and not location.indexed and location.on_disk:
+        return [
             Finding(
                 job_id,
                 "not-indexed",
@@ -193,42 +221,45 @@ def job_findings(
                 "add it to the index",
                 FixKind.REINDEX,
             )
+        ]
+    return []
+
+
+def disk_findings(job_id: str, disk: DiskFacts) -> list[Finding]:
+    findings: list[Finding] = []
+    if disk.write_leftovers:
+        findings.append(
+            Finding(
+                job_id,
+                "write-leftovers",
+                Severity.WARNING,
+                f"{len(disk.write_leftovers)} temp file(s) left by an interrupted write",
+                "remove them (the manifest itself is intact)",
+                FixKind.REMOVE_WRITE_LEFTOVERS,
+            )
         )
-    if disk is not None:
-        if disk.write_leftovers:
-            findings.append(
-                Finding(
-                    job_id,
-                    "write-leftovers",
-                    Severity.WARNING,
-                    f"{len(disk.write_leftovers)} temp file(s) left by an interrupted write",
-                    "remove them (the manifest itself is intact)",
-                    FixKind.REMOVE_WRITE_LEFTOVERS,
-                )
+    if disk.audit_missing:
+        findings.append(
+            Finding(
+                job_id,
+                "audit-missing",
+                Severity.WARNING,
+                "the last recovery has no audit line (its recoverer died between the two writes)",
+                "append the missing line from the CRASH_RECOVERY history entry",
+                FixKind.RECONCILE_AUDIT,
             )
-        if disk.audit_missing:
-            findings.append(
-                Finding(
-                    job_id,
-                    "audit-missing",
-                    Severity.WARNING,
-                    "the last recovery has no audit line (its recoverer died between the two "
-                    "writes)",
-                    "append the missing line from the CRASH_RECOVERY history entry",
-                    FixKind.RECONCILE_AUDIT,
-                )
+        )
+    if disk.old_temp_files:
+        findings.append(
+            Finding(
+                job_id,
+                "old-temp-files",
+                Severity.INFO,
+                f"{len(disk.old_temp_files)} file(s) in temp/ older than 1 h",
+                "remove them",
+                FixKind.REMOVE_OLD_TEMP,
             )
-        if disk.old_temp_files:
-            findings.append(
-                Finding(
-                    job_id,
-                    "old-temp-files",
-                    Severity.INFO,
-                    f"{len(disk.old_temp_files)} file(s) in temp/ older than 1 h",
-                    "remove them",
-                    FixKind.REMOVE_OLD_TEMP,
-                )
-            )
+        )
     return findings
 
 
