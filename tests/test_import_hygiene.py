@@ -18,7 +18,9 @@ def test_importing_logist_core_loads_no_textual_no_click_and_no_console() -> Non
 
 # What the long-lived `logist run` supervisor (logist._run) may load. It runs for as long as its
 # command, once per running job: every module here is memory 1,000 running jobs pay 1,000 times
-# (it was the whole backend and click: 18 MB PSS each). Grow this list only on purpose.
+# (it was the whole backend and click: 18 MB PSS each; then dataclasses, typing, pathlib,
+# subprocess and datetime: 9 MB). Grow this list only on purpose, and measure it with
+# benchmarks/bench_runner.py.
 SUPERVISOR_LOGIST = {
     "logist",
     "logist._run",
@@ -26,34 +28,60 @@ SUPERVISOR_LOGIST = {
     "logist.core._errors",
     "logist.core._identity",
     "logist.core._index",
+    "logist.core._jobid",
     "logist.core._locking",
     "logist.core._manifest",
-    "logist.core._root",
     "logist.core._safeio",
-    "logist.core._signals",
     "logist.core._states",
     "logist.runner",
 }
 SUPERVISOR_STDLIB = {
-    "abc", "array", "ast", "builtins", "codecs", "collections", "contextlib", "copy", "copyreg",
-    "dataclasses", "datetime", "dis", "encodings", "enum", "errno", "fcntl", "fnmatch",
-    "functools", "genericpath", "importlib", "inspect", "io", "ipaddress", "itertools", "json",
-    "keyword", "linecache", "locale", "marshal", "math", "ntpath", "opcode", "operator", "os",
-    "pathlib", "posix", "posixpath", "re", "reprlib", "select", "selectors", "shlex", "signal",
-    "site", "socket", "stat", "subprocess", "sys", "threading", "time", "token", "tokenize",
-    "types", "typing", "urllib", "warnings", "weakref", "zipimport",
+    "abc", "builtins", "codecs", "collections", "contextlib", "copyreg", "encodings", "enum",
+    "errno", "fcntl", "functools", "genericpath", "io", "itertools", "json", "keyword", "marshal",
+    "operator", "os", "posix", "posixpath", "re", "reprlib", "shlex", "signal", "site", "stat",
+    "sys", "threading", "time", "types", "zipimport",
 }  # fmt: skip
 
 
-def test_the_run_supervisor_imports_only_what_supervising_needs() -> None:
-    probe = "import sys, logist._run, logist.runner; print(' '.join(sys.modules))"
+def test_the_run_supervisor_imports_only_what_supervising_needs(tmp_path: Path) -> None:
+    """A whole run (lock, manifest writes, index, heartbeat, the command, its outcome) in a
+    fresh interpreter, then the modules it loaded on the way."""
+    root = tmp_path / "jobs"
+    root.mkdir()
+    (root / "jobs_index.json").write_text('{"jobs": {}}')  # the index is registered into too
+    probe = (
+        "import sys, logist._run; "
+        f"code = logist._run.main([{str(root)!r}, 'light', '0.05', 'sleep', '0.2']); "
+        "print(code, ' '.join(sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    modules = set(out.stdout.split())
+    code, *modules = out.stdout.split()
+    assert code == "0", out.stderr
     ours = {m for m in modules if m.split(".")[0] == "logist"}
     assert ours == SUPERVISOR_LOGIST
     others = {m.split(".")[0] for m in modules} - {"logist", "__main__"}
     grown = sorted(m for m in others if not m.startswith("_") and m not in SUPERVISOR_STDLIB)
     assert grown == [], f"the supervisor now also imports {grown}"
+    assert '"light"' in (root / "jobs_index.json").read_text()
+
+
+def test_logist_run_reads_its_arguments_and_execs_without_importing_click(tmp_path: Path) -> None:
+    root = tmp_path / "jobs"
+    root.mkdir()
+    script = Path(sys.executable).parent / "logist"  # the console script, as operators run it
+    for entry in ([str(script)], ["-m", "logist"]):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", *entry, "run", "--root", str(root), "--", "true"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        # -X importtime is not passed on through the exec: these are the imports before it
+        before = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+        assert "logist._launch" in before
+        assert not {m for m in before if m.split(".")[0] in ("click", "psutil", "textual")}
+        assert not {m for m in before if m.startswith(("logist.cli", "logist.runner"))}
 
 
 def test_logist_run_execs_into_the_light_supervisor(tmp_path: Path) -> None:

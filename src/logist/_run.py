@@ -1,6 +1,6 @@
 """`logist run`'s long-lived half: supervise one job with only what supervising needs.
 
-The click command parses and checks the arguments, prints the job id, then execs this module
+`logist._launch` reads and checks the arguments, prints the job id, then execs this module
 (`python -m logist._run ROOT JOB_ID HEARTBEAT COMMAND...`). exec keeps the pid and its start
 time, so the owner identity the runner records is the process that runs for hours, and that
 process never imported click or the scanner, verdicts and recovery manager: one supervisor was
@@ -12,7 +12,6 @@ own code, imported only once the command has ended.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
@@ -22,14 +21,14 @@ def main(argv: list[str]) -> int:
 
     error: Exception | None = None
     try:
-        code = run_job(Path(root), job_id, command, heartbeat=float(heartbeat))
+        code = run_job(root, job_id, command, heartbeat=float(heartbeat))
     except (LogistError, OSError) as exc:  # RunnerError included; an unwritable root
         code, error = 2, exc
     if code == 0:
         return 0
     from .cli import run_ended  # the job is over: the CLI's messages may cost what they cost
 
-    run_ended(Path(root), job_id, code, error)
+    run_ended(root, job_id, code, error)
     return code
 
 

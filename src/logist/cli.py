@@ -884,7 +884,7 @@ def run(root: str | None, job_id: str | None, heartbeat: float, command: Sequenc
     launch(root, job_id, heartbeat, command)
 
 
-def run_ended(jobs_root: Path, job_id: str, code: int, error: Exception | None) -> NoReturn:
+def run_ended(jobs_root: str, job_id: str, code: int, error: Exception | None) -> NoReturn:
     """How `logist run` reports a run that failed (called by logist._run once it is over)."""
     if isinstance(error, OSError):  # a read-only or unwritable root, a FIFO at the job path
         _die(f"cannot run job {job_id!r}: {error.strerror or error}: {error.filename or jobs_root}")
@@ -893,7 +893,7 @@ def run_ended(jobs_root: Path, job_id: str, code: int, error: Exception | None) 
     _die(f"job {job_id}: {_how_it_ended(jobs_root, job_id, code)}", code)
 
 
-def _how_it_ended(jobs_root: Path, job_id: str, code: int) -> str:
+def _how_it_ended(jobs_root: str, job_id: str, code: int) -> str:
     """One line on why a run failed, as the runner recorded it in the job's history."""
     from .core import JobRecoveryManager
 

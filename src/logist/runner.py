@@ -12,28 +12,22 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import select
 import shlex
 import signal
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from .core._errors import JobChanged, LogistError, NotRecoverable
 from .core._identity import (
     Liveness,
-    ProcessIdentity,
     current_identity,
     identity_from_record,
     identity_of,
     liveness,
 )
 from .core._index import indexed_directory, register_job
+from .core._jobid import validate_job_id
 from .core._locking import JobLock
 from .core._manifest import (
     HEARTBEAT_NAME,
@@ -49,10 +43,18 @@ from .core._manifest import (
     read_manifest,
     write_manifest,
 )
-from .core._root import validate_job_id
-from .core._safeio import APPEND_FLAGS, UnsafeFile, confined, open_regular
-from .core._signals import terminate_verified
+from .core._safeio import APPEND_FLAGS, UnsafeFile, confined, make_dir, open_regular
 from .core._states import ORIGINAL_MOVES, Category, category_of, original_path
+
+# The supervisor of every running job imports this module and keeps it for hours: typing,
+# dataclasses and pathlib stay out (tests/test_import_hygiene.py holds the list; job
+# directories are str paths here).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from .core._identity import ProcessIdentity
 
 
 def _warn(message: str) -> None:
@@ -66,8 +68,9 @@ TOOL = "logist-runner"
 # gate for one line from the runner. A runner killed before recording the command closes the pipe
 # and the shell exits without running it. Without the gate a SIGKILL between the start and the
 # write left a command running that no manifest named: recovery saw "crashed", reset the job, and a
-# re-run started the command twice (found by tests/reliability/test_crash_points.py).
-_GATE = 'IFS= read -r go && [ "$go" = go ] || exit 125; exec "$@" </dev/null'
+# re-run started the command twice (found by tests/reliability/test_crash_points.py). The shell
+# first changes to the job directory ($1): posix_spawn has no cwd of its own.
+_GATE = 'cd -- "$1" && shift && IFS= read -r go && [ "$go" = go ] || exit 125; exec "$@" </dev/null'
 
 
 class RunnerError(LogistError):
@@ -91,22 +94,31 @@ def _generation(data: dict[str, Any]) -> int:
     return generation if isinstance(generation, int) else 0
 
 
-@dataclass
 class _Job:
     """The runner's view of the manifest it owns."""
 
-    job_dir: Path
-    job_id: str
-    data: dict[str, Any]
-    raw: bytes | None
-    generation: int
-    written: Fingerprint | None = None
-    """The manifest's fingerprint after our last write: anything else is someone else's write."""
+    def __init__(
+        self,
+        job_dir: str,
+        job_id: str,
+        data: dict[str, Any],
+        raw: bytes | None,
+        generation: int,
+        written: Fingerprint | None = None,
+    ) -> None:
+        self.job_dir = job_dir
+        self.job_id = job_id
+        self.data = data
+        self.raw = raw
+        self.generation = generation
+        self.written = written
+        """The manifest's fingerprint after our last write: anything else is someone else's."""
+        self.manifest = os.path.join(job_dir, MANIFEST_NAME)
 
     @classmethod
-    def load(cls, job_dir: Path, job_id: str) -> _Job:
+    def load(cls, job_dir: str, job_id: str) -> _Job:
         """The job's manifest as it is now; RunnerError when it cannot be read."""
-        read = read_manifest(job_dir / MANIFEST_NAME)
+        read = read_manifest(os.path.join(job_dir, MANIFEST_NAME))
         if read.data is None:
             raise RunnerError(f"manifest of {job_id!r} is unreadable: {read.problems[0].message}")
         return cls(job_dir, job_id, read.data, read.raw, _generation(read.data), read.fingerprint)
@@ -128,7 +140,7 @@ class _Job:
 
     def reload_checked(self) -> None:
         """Re-read the manifest, fenced (see `check`)."""
-        read = read_manifest(self.job_dir / MANIFEST_NAME)
+        read = read_manifest(self.manifest)
         self.check(read)
         assert read.data is not None
         self.data, self.raw, self.written = read.data, read.raw, read.fingerprint
@@ -180,7 +192,7 @@ class _Job:
     def note_stopped(self, stop: ForeignStop) -> None:
         """Record why the command was stopped, leaving the other tool's status as it set it."""
         with contextlib.suppress(JobChanged, OSError):
-            read = read_manifest(self.job_dir / MANIFEST_NAME)
+            read = read_manifest(self.manifest)
             if read.data is None or _generation(read.data) != self.generation:
                 raise JobChanged(self.job_id)
             self.data, self.raw = read.data, read.raw
@@ -231,7 +243,7 @@ class _Heartbeat(threading.Thread):
         self.interval = interval
         self.on_fenced = on_fenced
         self.stop = threading.Event()
-        self.path = job.job_dir / HEARTBEAT_NAME
+        self.path = os.path.join(job.job_dir, HEARTBEAT_NAME)
 
     def beat(self) -> None:
         try:
@@ -249,7 +261,7 @@ class _Heartbeat(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
-            read = read_manifest(self.job.job_dir / MANIFEST_NAME)
+            read = read_manifest(self.job.manifest)
             if read.data is not None:  # unreadable for a moment: judged again next beat
                 try:
                     self.job.check(read)
@@ -280,29 +292,29 @@ def _owner_record(
     }
 
 
-def _job_dir(root: Path, job_id: str) -> Path:
+def _job_dir(root: str, job_id: str) -> str:
     """The job's directory, confined to the root: never through a link (`runner adopt`
     wrote through a job directory linked out of the root; issue 8)."""
     validate_job_id(job_id)
-    job_dir = indexed_directory(root, job_id) or root / job_id
+    job_dir = indexed_directory(root, job_id) or os.path.join(root, job_id)
     if not confined(root, job_dir):
         raise RunnerError(f"job directory {job_dir} is a symlink; refusing to work there")
-    if os.path.lexists(job_dir) and not job_dir.is_dir():
+    if os.path.lexists(job_dir) and not os.path.isdir(job_dir):
         raise RunnerError(f"{job_dir} exists and is not a directory")
     return job_dir
 
 
-def _open_job(root: Path, job_id: str, command: Sequence[str]) -> tuple[Path, JobLock]:
+def _open_job(root: str, job_id: str, command: Sequence[str]) -> tuple[str, JobLock]:
     job_dir = _job_dir(root, job_id)
-    job_dir.mkdir(exist_ok=True)
+    make_dir(job_dir)
     lock = JobLock(job_dir, job_id, timeout=0.5).acquire()
-    if not (job_dir / MANIFEST_NAME).exists():
+    if not os.path.exists(os.path.join(job_dir, MANIFEST_NAME)):
         write_manifest(job_dir, _new_manifest(job_id, command), previous_raw=None)
     return job_dir, lock
 
 
 def run_job(
-    root: Path,
+    root: str | os.PathLike[str],
     job_id: str,
     command: Sequence[str],
     *,
@@ -311,13 +323,14 @@ def run_job(
     """Supervise `command` as job `job_id`; returns the command's exit status (128+N on signal)."""
     if not command:
         raise RunnerError("no command to run")
+    root = os.fspath(root)
     job_dir, lock = _open_job(root, job_id, command)
     try:
         job = _Job.load(job_dir, job_id)
         status = job.data.get("status")
         if category_of(status if isinstance(status, str) else None) is Category.TERMINAL:
             raise RunnerError(f"job {job_id!r} is {status}; refusing to run it again")
-        if job_dir.name == job_id:  # the original lists only indexed jobs: tell it of ours
+        if os.path.basename(job_dir) == job_id:  # the original lists only indexed jobs: ours too
             register_job(root, job_id, status if isinstance(status, str) else None)
         for record in (OWNER_KEY, LAST_OWNER_KEY):
             # A detached job (its runner died, its command lives on) used to get a second copy
@@ -328,15 +341,15 @@ def run_job(
                     f"job {job_id!r}: its command (pid {child.pid}) still runs; adopt it with "
                     "`logist reattach` or stop it with `logist recover --force`"
                 )
-        logs = job_dir / "logs"
-        log_path = logs / "runner.log"
+        logs = os.path.join(job_dir, "logs")
+        log_path = os.path.join(logs, "runner.log")
         for link in (logs, log_path):  # the command's output would land wherever a link points
-            if link.is_symlink():
+            if os.path.islink(link):
                 raise RunnerError(f"{link} is a symlink; refusing to write the log through it")
-        logs.mkdir(exist_ok=True)
+        make_dir(logs)
         job.transition(
             "EXECUTING",
-            {OWNER_KEY: _owner_record(list(command), heartbeat, str(log_path))},
+            {OWNER_KEY: _owner_record(list(command), heartbeat, log_path)},
             event="RUNNER_STARTED",
             command=list(command),
         )
@@ -345,9 +358,9 @@ def run_job(
         lock.release()
 
 
-def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Path) -> int:
+def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: str) -> int:
     taken: list[JobChanged] = []
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[int] = []
     pending: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
@@ -355,7 +368,7 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
             pending.append(signum)  # the command is not started yet: forwarded once it is
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(started[0].pid, signum)
+            os.killpg(started[0], signum)
 
     # Installed before the command starts: a TERM just after the start used to kill the runner
     # alone (default action) and leave the command orphaned and the job EXECUTING.
@@ -366,37 +379,34 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
         except UnsafeFile as exc:
             _not_started(job, f"log cannot be written: {exc}")
             raise RunnerError(f"the job's log {exc}") from exc
-        with os.fdopen(log_fd, "ab", buffering=0) as out:
-            try:
-                program = os.path.join(job.job_dir, command[0]) if "/" in command[0] else command[0]
-                if not _executable(program):  # the gate's shell would hide this error
-                    raise FileNotFoundError(2, "No such file or directory", command[0])
-                child = subprocess.Popen(
-                    ["sh", "-c", _GATE, "logist-gate", *command],
-                    stdin=subprocess.PIPE,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=job.job_dir,
-                    start_new_session=True,  # own process group: signals reach the whole command
-                    close_fds=True,
-                )
-            except OSError as exc:
-                _not_started(job, f"command could not start: {exc}")
-                return 127
+        try:
+            program = os.path.join(job.job_dir, command[0]) if "/" in command[0] else command[0]
+            if not _executable(program):  # the gate's shell would hide this error
+                raise FileNotFoundError(2, "No such file or directory", command[0])
+            child, gate = _spawn_gated(command, job.job_dir, log_fd)
+        except OSError as exc:
+            _not_started(job, f"command could not start: {exc}")
+            return 127
+        finally:
+            os.close(log_fd)
         started.append(child)
         for signum in pending:
             forward(signum, None)
-        job.reload_checked()
-        child_identity = identity_of(child.pid)
-        job.data[OWNER_KEY] = _owner_record(
-            list(command),
-            interval,
-            str(log_path),
-            child.pid,
-            child_identity.start_token if child_identity else None,
-        )
-        job.write()  # the command's identity, so a dead runner leaves a detectable orphan
-        _open_gate(child)
+        try:
+            job.reload_checked()
+            child_identity = identity_of(child)
+            job.data[OWNER_KEY] = _owner_record(
+                list(command),
+                interval,
+                log_path,
+                child,
+                child_identity.start_token if child_identity else None,
+            )
+            job.write()  # the command's identity, so a dead runner leaves a detectable orphan
+        except BaseException:
+            os.close(gate)  # the gate's shell reads no "go" and exits: the command never runs
+            raise
+        _open_gate(gate)
 
         def on_fenced(why: JobChanged) -> None:
             taken.append(why)
@@ -418,6 +428,52 @@ def _supervise(job: _Job, command: Sequence[str], interval: float, log_path: Pat
     return _finish(job, code)
 
 
+def _spawn_gated(command: Sequence[str], cwd: str, out: int) -> tuple[int, int]:
+    """Start `command` behind the gate, in its own session (signals reach its whole group),
+    in `cwd`, its output to `out`: (its pid, the gate's write end).
+
+    posix_spawn, not subprocess (0.8 MB of PSS in every supervisor, for as long as its job
+    runs). What Popen did for us is done here: the gate's shell changes to `cwd` itself
+    (posix_spawn has no cwd); descriptors the supervisor inherited are closed, as close_fds
+    did; SIGPIPE and SIGXFSZ, which Python ignores, are reset to their defaults.
+    """
+    gate_out, gate = os.pipe()
+    try:
+        actions = [
+            (os.POSIX_SPAWN_DUP2, gate_out, 0),
+            (os.POSIX_SPAWN_DUP2, out, 1),
+            (os.POSIX_SPAWN_DUP2, out, 2),
+            *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_descriptors()),
+        ]
+        pid = os.posix_spawnp(
+            "sh",
+            ["sh", "-c", _GATE, "logist-gate", os.path.abspath(cwd), *command],
+            os.environ,
+            file_actions=actions,
+            setsid=True,
+            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+        )
+    except BaseException:
+        os.close(gate)
+        raise
+    finally:
+        os.close(gate_out)
+    return pid, gate
+
+
+def _inherited_descriptors() -> list[int]:
+    """Our descriptors above stderr that a started program would inherit (ours are all
+    close-on-exec; these came from whoever started `logist run`)."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
+                if os.get_inheritable(fd):
+                    found.append(fd)
+    return found
+
+
 def _stopped(job: _Job, why: JobChanged) -> None:
     """The job was taken from us and its command stopped: say why, write no transition."""
     if isinstance(why, ForeignStop):
@@ -435,24 +491,22 @@ def _not_started(job: _Job, reason: str) -> None:
     )
 
 
-def _wait_and_sweep(child: subprocess.Popen[bytes], grace: float = 5.0) -> int:
-    """Wait for the command, then end what is left of its process group before reaping it.
+def _wait_and_sweep(pid: int, grace: float = 5.0) -> int:
+    """Wait for the command, then end what is left of its process group before reaping it;
+    its exit status, negative for a signal.
 
     `sh -c 'sleep 301 & exit 3'` left `sleep 301` running after the job's outcome was recorded
     (issue 8). The exited leader stays a zombie until reaped (WNOWAIT), so its pid, which is
-    also the group's id, cannot be reused while the group is swept.
+    also the group's id, cannot be reused while the group is swept. Only this thread reaps.
     """
-    try:
-        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
-    except ChildProcessError:  # the fence already stopped and reaped it (its group with it)
-        return child.wait()
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGTERM)
+        os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _group_alive(child.pid):
+        while time.monotonic() < deadline and _group_alive(pid):
             time.sleep(0.05)
-        os.killpg(child.pid, signal.SIGKILL)
-    return child.wait()
+        os.killpg(pid, signal.SIGKILL)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
 def _group_alive(pgid: int) -> bool:
@@ -471,26 +525,28 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _open_gate(child: subprocess.Popen[bytes]) -> None:
+def _open_gate(gate: int) -> None:
     """Let the gated command run (it is recorded now); a command already gone is no error."""
-    assert child.stdin is not None
-    with contextlib.suppress(BrokenPipeError):
-        child.stdin.write(b"go\n")
-    with contextlib.suppress(BrokenPipeError):
-        child.stdin.close()
-
-
-def _terminate_group(child: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     try:
-        os.killpg(child.pid, signal.SIGTERM)
-        child.wait(grace)
-    except ProcessLookupError:
+        with contextlib.suppress(BrokenPipeError):
+            os.write(gate, b"go\n")
+    finally:
+        os.close(gate)
+
+
+def _terminate_group(pid: int, grace: float = 5.0) -> None:
+    """TERM the command's group, KILL it if its leader outlives `grace`. Never reaps: the
+    supervising thread, waiting for the leader, does (so the pid stays ours until then)."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            if time.monotonic() >= deadline:
+                os.killpg(pid, signal.SIGKILL)
+                return
+            time.sleep(0.05)
+    except (ProcessLookupError, ChildProcessError):  # gone, or reaped already
         return
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
 
 
 def _record_exit(job: _Job, outcome: str, reason: str, code: int | None) -> bool:
@@ -510,7 +566,7 @@ def _record_exit(job: _Job, outcome: str, reason: str, code: int | None) -> bool
 
 def _remove_heartbeat(job: _Job) -> None:
     with contextlib.suppress(OSError):
-        os.unlink(job.job_dir / HEARTBEAT_NAME)
+        os.unlink(os.path.join(job.job_dir, HEARTBEAT_NAME))
 
 
 def _finish(job: _Job, code: int) -> int:
@@ -526,13 +582,15 @@ def _finish(job: _Job, code: int) -> int:
     return 128 - code if code < 0 else code
 
 
-def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 0.5) -> int:
+def adopt_job(
+    root: str | os.PathLike[str], job_id: str, *, heartbeat: float = 5.0, poll: float = 0.5
+) -> int:
     """Supervise the still-running command of a job whose runner died.
 
     The command is not our child, so its exit status cannot be known: when it exits the job goes
     to INTERVENTION_REQUIRED with that reason, for a human to check the outputs.
     """
-    job_dir = _job_dir(root, job_id)
+    job_dir = _job_dir(os.fspath(root), job_id)
     with JobLock(job_dir, job_id, timeout=1.0):
         job = _Job.load(job_dir, job_id)
         previous = job.data.get(OWNER_KEY) or job.data.get(LAST_OWNER_KEY)
@@ -564,6 +622,8 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
         beat.stop.set()
         if taken:
             if isinstance(taken[0], ForeignStop):
+                from .core._signals import terminate_verified  # adoption runs in the CLI
+
                 terminate_verified([child])
             _stopped(job, taken[0])
             return 1
@@ -576,6 +636,8 @@ def adopt_job(root: Path, job_id: str, *, heartbeat: float = 5.0, poll: float = 
 
 def _wait_foreign(identity: ProcessIdentity, stop: threading.Event, poll: float) -> None:
     """Wait for a process that is not our child: pidfd when available, else polling."""
+    import select  # adoption runs in the CLI, not in the light supervisor
+
     try:
         pidfd = os.pidfd_open(identity.pid)
     except OSError:

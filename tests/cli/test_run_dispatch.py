@@ -1,6 +1,7 @@
-"""`logist run` is read before click is imported (logist._launch), and reads exactly as the
-click `run` command does: whatever the short path accepts, click would accept the same way;
-whatever click refuses or explains, the short path leaves to click."""
+"""`logist run` is read before click is imported (logist._launch; tests/test_import_hygiene.py
+checks that click is not), and reads exactly as the click `run` command does: whatever the short
+path accepts, click would accept the same way; whatever click refuses or explains, the short
+path leaves to click."""
 
 from __future__ import annotations
 
@@ -85,30 +86,16 @@ def test_an_option_the_short_path_does_not_know_is_left_to_click(args: list[str]
     assert parse_run(args) is None  # click runs it as it always did (as part of the command)
 
 
-def logist(*args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
+def logist(*args: str) -> subprocess.CompletedProcess[str]:
     """The installed `logist` console script, as an operator runs it."""
     script = Path(sys.executable).parent / "logist"
-    flags = ["-X", "importtime"] if importtime else []
     return subprocess.run(
-        [sys.executable, *flags, str(script), *args],
+        [sys.executable, str(script), *args],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
     )
-
-
-def test_logist_run_starts_the_command_without_importing_click(jobs_root: Path) -> None:
-    done = logist(
-        "run", "--root", str(jobs_root), "--job-id", "quick", "--", "true", importtime=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "quick\n"
-    # -X importtime is not passed on through the exec: these are the imports before it
-    imported = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line]
-    assert "logist._launch" in imported
-    assert not [m for m in imported if m.split(".")[0] in ("click", "logist.cli", "psutil")]
-    assert "logist.cli" not in imported
 
 
 def test_logist_run_help_and_usage_errors_are_clicks(jobs_root: Path) -> None:

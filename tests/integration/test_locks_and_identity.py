@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -120,7 +119,7 @@ def test_a_live_unrelated_process_on_a_recorded_pid_is_a_dead_owner(procs: Proce
     proc = procs.sleeper()
     identity = identity_of(proc.pid)
     assert identity is not None
-    recycled = replace(identity, start_token=identity.start_token - 1)
+    recycled = identity._replace(start_token=identity.start_token - 1)
     assert liveness(recycled) is Liveness.DEAD
 
 
@@ -152,16 +151,16 @@ def test_an_exited_and_reaped_process_is_dead(procs: Processes) -> None:
 
 def test_a_pid_that_cannot_exist_is_dead() -> None:
     me = current_identity()
-    assert liveness(replace(me, pid=IMPOSSIBLE_PID)) is Liveness.DEAD
+    assert liveness(me._replace(pid=IMPOSSIBLE_PID)) is Liveness.DEAD
 
 
 def test_a_process_recorded_before_the_last_boot_is_dead() -> None:
-    assert liveness(replace(current_identity(), boot_id="an-earlier-boot")) is Liveness.DEAD
+    assert liveness(current_identity()._replace(boot_id="an-earlier-boot")) is Liveness.DEAD
 
 
 def test_an_owner_on_another_host_is_remote_whatever_its_pid() -> None:
     # the one fake: only the host name differs from a live local process
-    assert liveness(replace(current_identity(), host=OTHER_HOST)) is Liveness.REMOTE
+    assert liveness(current_identity()._replace(host=OTHER_HOST)) is Liveness.REMOTE
 
 
 def test_nothing_recorded_is_none() -> None:
@@ -182,7 +181,7 @@ def test_a_signal_goes_only_to_the_process_whose_identity_still_matches(
     proc = procs.sleeper()
     identity = identity_of(proc.pid)
     assert identity is not None
-    assert not signal_verified(replace(identity, start_token=identity.start_token + 1), 9)
+    assert not signal_verified(identity._replace(start_token=identity.start_token + 1), 9)
     assert proc.poll() is None
     assert signal_verified(identity, signal.SIGKILL)
     assert proc.wait(5) == -signal.SIGKILL
@@ -218,5 +217,5 @@ def test_terminating_leaves_a_process_alone_whose_identity_does_not_match(
     proc = procs.sleeper()
     identity = identity_of(proc.pid)
     assert identity is not None
-    assert terminate_verified([replace(identity, start_token=1)], grace=0.1) == []
+    assert terminate_verified([identity._replace(start_token=1)], grace=0.1) == []
     assert proc.poll() is None

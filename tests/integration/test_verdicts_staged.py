@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -209,7 +208,7 @@ def test_a_recycled_pid_is_not_the_owner_the_job_is_crashed_and_the_process_unto
     unrelated = procs.sleeper()
     identity = identity_of(unrelated.pid)
     assert identity is not None
-    recorded = replace(identity, start_token=identity.start_token - 7)
+    recorded = identity._replace(start_token=identity.start_token - 7)
     write_job(jobs_root, "reuse", status="EXECUTING", owner=runner_block(recorded))
     assert manager.job("reuse").kind is VerdictKind.CRASHED
     assert manager.recover_crashed_job("reuse", force=True).outcome is Outcome.RECOVERED
@@ -226,7 +225,7 @@ def test_a_zombie_owner_is_dead_and_its_job_crashed(
 def test_an_owner_recorded_with_an_impossible_pid_is_dead(
     manager: JobRecoveryManager, jobs_root: Path, procs: Processes
 ) -> None:
-    dead = replace(procs.dead_identity(), pid=IMPOSSIBLE_PID)
+    dead = procs.dead_identity()._replace(pid=IMPOSSIBLE_PID)
     write_job(jobs_root, "imp", status="EXECUTING", owner=runner_block(dead))
     assert manager.job("imp").kind is VerdictKind.CRASHED
 

@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from conftest import RunningJob, read_job, wait_for, write_job
@@ -60,7 +59,7 @@ def test_a_recycled_pid_is_not_watched_as_the_owner(jobs_root: Path, procs: Proc
     """The recorded start token names a process that is gone; a live process now has its pid."""
     stranger = identity_of(procs.sleeper().pid)
     assert stranger is not None
-    crashed_job(jobs_root, "reused", replace(stranger, start_token=stranger.start_token - 1))
+    crashed_job(jobs_root, "reused", stranger._replace(start_token=stranger.start_token - 1))
     manager = JobRecoveryManager(jobs_root)
     watching = Watching(jobs_root, interval=60.0)
     try:

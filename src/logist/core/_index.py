@@ -11,42 +11,51 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from typing import Any
 
 from ._locking import lock_exclusive
 from ._manifest import atomic_write_bytes, now_naive_iso
-from ._root import INDEX_NAME, INDEX_SIZE_CAP, read_index
 from ._safeio import UnsafeFile, read_regular
 
+TYPE_CHECKING = False  # typing's, without importing typing into the runner's supervisor
+if TYPE_CHECKING:
+    from typing import Any
+
+INDEX_NAME = "jobs_index.json"
 INDEX_LOCK_NAME = ".jobs_index.lock"
+INDEX_SIZE_CAP = 64 * 1024 * 1024
 
 
-def indexed_directory(root: Path, job_id: str) -> Path | None:
+def indexed_directory(root: str | os.PathLike[str], job_id: str) -> str | None:
     """The directory the index names for `job_id` when it is another directory of the root
     (the original's `job create` indexes a spec's job_id over the directory's own name)."""
-    entry = read_index(root).entries.get(job_id)
-    if entry is None or not entry.path:
+    try:
+        data = _read_index_data(os.path.join(root, INDEX_NAME))
+    except OSError:  # no index, or none that can be read: no other directory is named
         return None
-    candidate = entry.path if os.path.isabs(entry.path) else os.path.join(root, entry.path)
+    path = _entry_path(data["jobs"].get(job_id)) if data is not None else None
+    if path is None:
+        return None
+    candidate = path if os.path.isabs(path) else os.path.join(root, path)
     resolved = os.path.realpath(candidate)
     if os.path.dirname(resolved) != os.path.realpath(root) or not os.path.isdir(resolved):
         return None
-    return root / os.path.basename(resolved)
+    return os.path.join(root, os.path.basename(resolved))
 
 
-def register_job(root: Path, job_id: str, status: str | None, *, timeout: float = 5.0) -> bool:
+def register_job(
+    root: str | os.PathLike[str], job_id: str, status: str | None, *, timeout: float = 5.0
+) -> bool:
     """Add `job_id` (directory `<root>/<job_id>`) to an existing index; True when added.
 
     Nothing is written when there is no index, it cannot be read, or it already names the job
     or its directory under any key. The queue and `current_job_id` are left alone: a job run by
     `logist run` is not the original's to execute or select.
     """
-    index_path = root / INDEX_NAME
-    lock_path = root / INDEX_LOCK_NAME
-    if not index_path.is_file() or index_path.is_symlink() or lock_path.is_symlink():
+    index_path = os.path.join(root, INDEX_NAME)
+    lock_path = os.path.join(root, INDEX_LOCK_NAME)
+    if not os.path.isfile(index_path) or os.path.islink(index_path) or os.path.islink(lock_path):
         return False
-    directory = root / job_id
+    directory = os.path.join(root, job_id)
     try:
         lock = lock_exclusive(lock_path, timeout)
         try:
@@ -62,10 +71,10 @@ def register_job(root: Path, job_id: str, status: str | None, *, timeout: float 
                     "job_id": job_id,
                     "status": status,
                     "created_at": now_naive_iso(),
-                    "directory": str(directory),
+                    "directory": directory,
                 }
                 if old_schema
-                else str(directory)
+                else directory
             )
             payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
             atomic_write_bytes(index_path, payload)
@@ -81,7 +90,7 @@ def register_job(root: Path, job_id: str, status: str | None, *, timeout: float 
     return True
 
 
-def _read_index_data(index_path: Path) -> dict[str, Any] | None:
+def _read_index_data(index_path: str) -> dict[str, Any] | None:
     try:
         raw = read_regular(index_path, INDEX_SIZE_CAP)
     except UnsafeFile:  # a FIFO, a device, a link, or over the cap: never guessed at
@@ -96,9 +105,16 @@ def _read_index_data(index_path: Path) -> dict[str, Any] | None:
     return data if isinstance(jobs, dict) else None
 
 
-def _names(value: object, directory: Path, root: Path) -> bool:
+def _entry_path(value: object) -> str | None:
+    """The directory an index entry names, in the index's schemas: a path, or (very old) an
+    object with a `directory`."""
     path = value.get("directory") if isinstance(value, dict) else value
-    if not isinstance(path, str) or not path:
+    return path if isinstance(path, str) and path else None
+
+
+def _names(value: object, directory: str, root: str | os.PathLike[str]) -> bool:
+    path = _entry_path(value)
+    if path is None:
         return False
     candidate = path if os.path.isabs(path) else os.path.join(root, path)
     return os.path.realpath(candidate) == os.path.realpath(directory)

@@ -11,10 +11,12 @@ import fcntl
 import os
 import time
 from enum import StrEnum
-from pathlib import Path
-from types import TracebackType
 
 from ._errors import LockBusy, OutsideRoot
+
+TYPE_CHECKING = False  # typing's, without importing typing into the runner's supervisor
+if TYPE_CHECKING:
+    from types import TracebackType
 
 LOCK_NAME = ".lock"
 
@@ -26,7 +28,7 @@ class LockState(StrEnum):
     """The probe could not tell (permission, odd file type, no flock on this filesystem)."""
 
 
-def probe_lock(path: str | Path) -> LockState:
+def probe_lock(path: str | os.PathLike[str]) -> LockState:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -45,7 +47,7 @@ def probe_lock(path: str | Path) -> LockState:
         os.close(fd)  # closing drops the probe's own shared lock
 
 
-def lock_holder_pids(path: Path) -> list[int]:
+def lock_holder_pids(path: str | os.PathLike[str]) -> list[int]:
     """Pids that /proc/locks names as holding a flock on this file's inode.
 
     The kernel records the process that took the lock; a child that inherited the descriptor
@@ -70,7 +72,7 @@ def lock_holder_pids(path: Path) -> list[int]:
     return pids
 
 
-def lock_exclusive(path: Path, timeout: float, retry_s: float = 0.01) -> int:
+def lock_exclusive(path: str | os.PathLike[str], timeout: float, retry_s: float = 0.01) -> int:
     """Open (creating it) and exclusively `flock` a lock file; the descriptor holds the lock
     until closed. TimeoutError when someone else holds it past `timeout`; ELOOP for a link.
 
@@ -100,14 +102,16 @@ class JobLock:
     lock: when the holder dies, the lock is free.
     """
 
-    def __init__(self, job_dir: Path, job_id: str, *, timeout: float = 0.0) -> None:
-        self._path = job_dir / LOCK_NAME
+    def __init__(
+        self, job_dir: str | os.PathLike[str], job_id: str, *, timeout: float = 0.0
+    ) -> None:
+        self._path = os.path.join(job_dir, LOCK_NAME)
         self._job_id = job_id
         self._timeout = timeout
         self._fd: int | None = None
 
     @property
-    def path(self) -> Path:
+    def path(self) -> str:
         return self._path
 
     def acquire(self) -> JobLock:

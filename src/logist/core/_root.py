@@ -14,37 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ._errors import InvalidJobId, RootNotFound
+from ._errors import RootNotFound
+from ._index import INDEX_NAME, INDEX_SIZE_CAP
+from ._jobid import is_valid_job_id
+from ._jobid import validate_job_id as validate_job_id  # where the rest of the code looks for it
 from ._safeio import UnsafeFile, read_regular
 
-INDEX_NAME = "jobs_index.json"
 STATE_DIR = ".logist"
 ENV_VAR = "LOGIST_JOBS_DIR"
-INDEX_SIZE_CAP = 64 * 1024 * 1024
-
-
-def validate_job_id(job_id: object) -> str:
-    """A job id is one safe path component; raises InvalidJobId otherwise."""
-    if not isinstance(job_id, str):
-        raise InvalidJobId(repr(job_id), "not a string")
-    if not job_id:
-        raise InvalidJobId(job_id, "empty")
-    if len(job_id.encode("utf-8", "surrogateescape")) > 255:
-        raise InvalidJobId(job_id, "longer than 255 bytes")
-    for bad, why in (("/", "contains '/'"), ("\\", "contains '\\'"), ("\0", "contains NUL")):
-        if bad in job_id:
-            raise InvalidJobId(job_id, why)
-    if job_id.startswith("."):
-        raise InvalidJobId(job_id, "starts with '.'")
-    return job_id
-
-
-def is_valid_job_id(job_id: object) -> bool:
-    try:
-        validate_job_id(job_id)
-    except InvalidJobId:
-        return False
-    return True
 
 
 def resolve_root(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:

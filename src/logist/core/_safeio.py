@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from ._errors import LogistError, OutsideRoot
 
@@ -118,20 +117,30 @@ def read_tail(
         os.close(fd)
 
 
+def make_dir(path: str | os.PathLike[str]) -> None:
+    """`Path.mkdir(exist_ok=True)` without pathlib (the runner's supervisor never imports it):
+    a directory already there is fine, anything else there is an error."""
+    try:
+        os.mkdir(path)
+    except OSError:
+        if not os.path.isdir(path):
+            raise
+
+
 def confined(base: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool:
     """Whether `path` lies below `base` with no symlink in any component after `base`.
 
     Components that do not exist yet are fine (they would be created, not followed).
     """
-    base_parts = Path(os.path.abspath(base)).parts
-    parts = Path(os.path.abspath(path)).parts
+    current = os.path.abspath(base)
+    base_parts = _parts(current)
+    parts = _parts(os.path.abspath(path))
     if len(parts) <= len(base_parts) or parts[: len(base_parts)] != base_parts:
         return False
-    current = Path(*base_parts)
     for part in parts[len(base_parts) :]:
         if part in ("..", "."):
             return False
-        current = current / part
+        current = os.path.join(current, part)
         try:
             if stat.S_ISLNK(os.lstat(current).st_mode):
                 return False
@@ -142,7 +151,15 @@ def confined(base: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool
     return True
 
 
-def require_confined(job_id: str, base: Path, *paths: Path) -> None:
+def _parts(absolute: str) -> list[str]:
+    """The components below `/` of an absolute path (not pathlib's `parts`: the runner's
+    supervisor confines its job directory and never imports pathlib)."""
+    return [part for part in absolute.split("/") if part]
+
+
+def require_confined(
+    job_id: str, base: str | os.PathLike[str], *paths: str | os.PathLike[str]
+) -> None:
     """OutsideRoot unless every path is `confined` below `base` (and `base` is no link)."""
     if os.path.islink(base):
         raise OutsideRoot(job_id, base)
