@@ -9,8 +9,9 @@ Not a test. Usage:
   shared pages count by their share, as they cost the machine;
 - start to command running: from spawning `logist run` to the command writing into a FIFO the
   benchmark is reading (interpreter start, argument parsing, exec into the light supervisor,
-  the lock, the manifest write with its fsync, the gate);
-- the import set of the supervisor (modules in sys.modules of the exec'd process).
+  the lock, the manifest writes with their fsyncs, the gate), beside its floor in the same
+  round: an interpreter of the same venv that only execs the same command;
+- the import set of the supervisor (sys.modules after a whole run of a short command).
 """
 
 from __future__ import annotations
@@ -45,14 +46,28 @@ def wait_for(predicate: object, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-def one_round(work: Path, number: int) -> tuple[float, float, float]:
-    """(runner PSS MiB, bare interpreter PSS MiB, start to command running in s)."""
+def started_in(argv: list[str], fifo: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """The process, and the seconds from its spawn to its command writing into `fifo`."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    with open(fifo) as stream:
+        stream.read()
+    return process, time.perf_counter() - started
+
+
+def one_round(work: Path, number: int) -> tuple[float, float, float, float]:
+    """(runner PSS MiB, bare interpreter PSS MiB, start to command running in s, its floor)."""
     root = work / "jobs"
     root.mkdir(exist_ok=True)
     fifo = work / f"fifo-{number}"
     os.mkfifo(fifo)
-    started = time.perf_counter()
-    runner = subprocess.Popen(
+    command = ["sh", "-c", f"echo go > {fifo}; exec sleep 60"]
+    floor, floor_s = started_in(
+        [sys.executable, "-c", f"import os; os.execvp('sh', {command!r})"], fifo
+    )
+    floor.kill()
+    floor.wait()
+    runner, start_s = started_in(
         [
             sys.executable,
             "-m",
@@ -63,15 +78,10 @@ def one_round(work: Path, number: int) -> tuple[float, float, float]:
             "--job-id",
             f"bench-{number}",
             "--",
-            "sh",
-            "-c",
-            f"echo go > {fifo}; exec sleep 60",
+            *command,
         ],
-        stdout=subprocess.DEVNULL,
+        fifo,
     )
-    with open(fifo) as stream:
-        stream.read()
-    start_s = time.perf_counter() - started
     bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     time.sleep(1.0)  # both settled: the runner has beaten its heartbeat once at least
     runner_pss = pss_kib(runner.pid) / 1024
@@ -80,20 +90,19 @@ def one_round(work: Path, number: int) -> tuple[float, float, float]:
     runner.terminate()
     runner.wait(30)
     bare.wait()
-    return runner_pss, bare_pss, start_s
+    return runner_pss, bare_pss, start_s, floor_s
 
 
-def import_set() -> list[str]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, logist._run, logist.runner; print(' '.join(sorted(sys.modules)))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+def import_set(work: Path) -> list[str]:
+    """sys.modules of a supervisor (in a fresh interpreter) after it ran `true` as a job."""
+    root = work / "imports"
+    root.mkdir()
+    probe = (
+        "import sys, logist._run; "
+        f"logist._run.main([{str(root)!r}, 'imports', '0.05', 'true']); "
+        "print(' '.join(sorted(sys.modules)))"
     )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return out.stdout.split()
 
 
@@ -101,13 +110,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    runner_pss, bare_pss, starts = [], [], []
+    runner_pss, bare_pss, starts, floors = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="logist-runner-bench-") as tmp:
         for number in range(args.rounds):
-            r, b, s = one_round(Path(tmp), number)
+            r, b, s, f = one_round(Path(tmp), number)
             runner_pss.append(r)
             bare_pss.append(b)
             starts.append(s)
+            floors.append(f)
+        modules = import_set(Path(tmp))
     ratios = [r / b for r, b in zip(runner_pss, bare_pss, strict=True)]
     print(f"machine: {roots.machine()}")
     print(
@@ -117,9 +128,10 @@ def main() -> int:
     )
     print(
         f"start to command running: min {min(starts) * 1000:.0f} ms, median "
-        f"{statistics.median(starts) * 1000:.0f} ms (budget 150 ms)"
+        f"{statistics.median(starts) * 1000:.0f} ms (budget 150 ms); floor (an interpreter that "
+        f"only execs the command) min {min(floors) * 1000:.0f} ms, median "
+        f"{statistics.median(floors) * 1000:.0f} ms"
     )
-    modules = import_set()
     ours = [m for m in modules if m.startswith("logist")]
     print(f"supervisor imports: {len(modules)} modules; ours: {', '.join(ours)}")
     return 0

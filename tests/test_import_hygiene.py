@@ -29,6 +29,7 @@ SUPERVISOR_LOGIST = {
     "logist.core._identity",
     "logist.core._index",
     "logist.core._jobid",
+    "logist.core._locate",
     "logist.core._locking",
     "logist.core._manifest",
     "logist.core._safeio",
@@ -82,6 +83,7 @@ def test_logist_run_reads_its_arguments_and_execs_without_importing_click(tmp_pa
         assert "logist._launch" in before
         assert not {m for m in before if m.split(".")[0] in ("click", "psutil", "textual")}
         assert not {m for m in before if m.startswith(("logist.cli", "logist.runner"))}
+        assert not {"dataclasses", "logist.core._root", "logist.core._scan"} & before
 
 
 def test_logist_run_execs_into_the_light_supervisor(tmp_path: Path) -> None:

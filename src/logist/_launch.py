@@ -86,7 +86,7 @@ def launch(
 ) -> NoReturn:
     """Check the root, print the job id, and become the supervisor (`logist._run`)."""
     from .core._errors import RootNotFound
-    from .core._root import not_a_jobs_root, resolve_root
+    from .core._locate import not_a_jobs_root, resolve_root
 
     try:
         jobs_root = resolve_root(root)

@@ -48,7 +48,7 @@ _EXPORTS: dict[str, str] = {
     "LogChunk": "_results",
     "Outcome": "_results",
     "ReattachResult": "_results",
-    "not_a_jobs_root": "_root",
+    "not_a_jobs_root": "_locate",
     "JobFacts": "_scan",
     "JobState": "_scan",
     "Snapshot": "_scan",
@@ -108,11 +108,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from ._health import Check, Health, HealthReport
     from ._identity import Liveness, ProcessIdentity
     from ._journal import WatchStatus
+    from ._locate import not_a_jobs_root
     from ._locking import LockState
     from ._manifest import LAST_OWNER_KEY, OWNER_KEY, Fingerprint, Problem, ProblemCode, Severity
     from ._plans import RecoveryPlan
     from ._results import ActionResult, BulkResult, JobDetail, LogChunk, Outcome, ReattachResult
-    from ._root import not_a_jobs_root
     from ._scan import JobFacts, JobState, Snapshot
     from ._signals import TERMINATE_GRACE_S
     from ._states import DEFAULT_RETRY_CAP, Category, category_of, safe_state

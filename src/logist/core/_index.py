@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+from ._locate import INDEX_LOCK_NAME, INDEX_NAME
 from ._locking import lock_exclusive
 from ._manifest import atomic_write_bytes, now_naive_iso
 from ._safeio import UnsafeFile, read_regular
@@ -20,8 +21,6 @@ TYPE_CHECKING = False  # typing's, without importing typing into the runner's su
 if TYPE_CHECKING:
     from typing import Any
 
-INDEX_NAME = "jobs_index.json"
-INDEX_LOCK_NAME = ".jobs_index.lock"
 INDEX_SIZE_CAP = 64 * 1024 * 1024
 
 
