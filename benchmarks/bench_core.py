@@ -7,7 +7,7 @@ machine inflates both alike and the ratio stays fair. Prints min and median of t
 the median ratio to the floor. Usage:
 
     uv run python benchmarks/bench_core.py [--sizes 10000,100000] [--rounds 3] [--work DIR]
-                                           [--no-drop] [--skip-bulk]
+                                           [--no-drop] [--skip-bulk] [--only cli]
 
 Figures:
 - cold scan: a fresh process scans the root (its own scan time); floor: a fresh process reads
@@ -85,7 +85,33 @@ def touch_fraction(root: roots.Root, fraction: float, salt: int) -> None:
         os.replace(tmp, path)
 
 
-def bench_size(work: Path, size: int, rounds: int, drop: bool) -> list[roots.Figure]:
+def finish_background(argv: list[str], timeout: float = 120.0) -> None:
+    """Wait for what a command left running: `logist jobs` writes its scan cache from a child
+    once its output is out, and the next figure must not start before that write is done (a
+    "repeated" run would find no cache, a "first run" would find one)."""
+    wanted = "\0".join(argv).encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                alive = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0") == wanted
+            except OSError:
+                continue
+            if alive:
+                break
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
+GROUPS = ("scan", "rescan", "cli")
+"""Figure groups `--only` picks from: cold scans, in-process rescans, CLI commands."""
+
+
+def bench_size(
+    work: Path, size: int, rounds: int, drop: bool, only: frozenset[str] = frozenset(GROUPS)
+) -> list[roots.Figure]:
     root = roots.build(work / f"root-{size}", size)
     cache_env = {**os.environ, "XDG_CACHE_HOME": str(work / "cache")}
     figures = {
@@ -107,43 +133,61 @@ def bench_size(work: Path, size: int, rounds: int, drop: bool) -> list[roots.Fig
         roots.floor_read(root.path, root.manifests)  # warm the page cache before any timing
         for round_number in range(rounds):
             print(f"  round {round_number + 1} of {rounds} at {size:,}", file=sys.stderr)
-            figures["cold scan"].add(fresh_scan(root.path), roots.fresh_floor("read", root))
-            if drop:
-                roots.drop_caches()
-                floor = roots.fresh_floor("read", root)
-                roots.drop_caches()
-                figures["cold scan, page cache dropped"].add(fresh_scan(root.path), floor)
-                roots.floor_read(root.path, root.manifests)
-            manager = JobRecoveryManager(root.path)
-            manager.scan()
-            figures["warm rescan"].add(
-                timed(manager.scan),
-                timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
-            )
-            touch_fraction(root, 0.01, round_number + 1)
-            floor = timed(lambda: roots.floor_stat_only(root.path, root.manifests))
-            figures["rescan, 1% changed"].add(timed(manager.scan), floor)
-            figures["detect crashed (warm)"].add(
-                timed(manager.detect_crashed_jobs),
-                timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
-            )
-            figures["health report (warm)"].add(
-                timed(manager.get_recovery_status_report),
-                timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
-            )
-            del manager
-            for command in ("jobs", "status"):
-                argv = [*LOGIST, command, "--root", str(root.path), "--json"]
-                shutil.rmtree(work / "cache", ignore_errors=True)
-                floor = floor_wall("read", root)
-                figures[f"{command}{' --json' if command == 'jobs' else ''}, first run"].add(
-                    roots.wall(argv, env=cache_env), floor
-                )
-                floor = floor_wall("stat", root)
-                figures[f"{command}{' --json' if command == 'jobs' else ''}, repeated"].add(
-                    roots.wall(argv, env=cache_env), floor
-                )
+            if "scan" in only:
+                bench_cold(root, figures, drop)
+            if "rescan" in only:
+                bench_rescan(root, figures, round_number)
+            if "cli" in only:
+                bench_cli(work, root, figures, cache_env)
     return [f for f in figures.values() if f.samples]
+
+
+def bench_cold(root: roots.Root, figures: dict[str, roots.Figure], drop: bool) -> None:
+    figures["cold scan"].add(fresh_scan(root.path), roots.fresh_floor("read", root))
+    if drop:
+        roots.drop_caches()
+        floor = roots.fresh_floor("read", root)
+        roots.drop_caches()
+        figures["cold scan, page cache dropped"].add(fresh_scan(root.path), floor)
+        roots.floor_read(root.path, root.manifests)
+
+
+def bench_rescan(root: roots.Root, figures: dict[str, roots.Figure], round_number: int) -> None:
+    manager = JobRecoveryManager(root.path)
+    manager.scan()
+    figures["warm rescan"].add(
+        timed(manager.scan),
+        timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
+    )
+    touch_fraction(root, 0.01, round_number + 1)
+    floor = timed(lambda: roots.floor_stat_only(root.path, root.manifests))
+    figures["rescan, 1% changed"].add(timed(manager.scan), floor)
+    figures["detect crashed (warm)"].add(
+        timed(manager.detect_crashed_jobs),
+        timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
+    )
+    figures["health report (warm)"].add(
+        timed(manager.get_recovery_status_report),
+        timed(lambda: roots.floor_stat_only(root.path, root.manifests)),
+    )
+
+
+def bench_cli(
+    work: Path, root: roots.Root, figures: dict[str, roots.Figure], cache_env: dict[str, str]
+) -> None:
+    for command in ("jobs", "status"):
+        argv = [*LOGIST, command, "--root", str(root.path), "--json"]
+        shutil.rmtree(work / "cache", ignore_errors=True)
+        floor = floor_wall("read", root)
+        figures[f"{command}{' --json' if command == 'jobs' else ''}, first run"].add(
+            roots.wall(argv, env=cache_env), floor
+        )
+        finish_background(argv)
+        floor = floor_wall("stat", root)
+        figures[f"{command}{' --json' if command == 'jobs' else ''}, repeated"].add(
+            roots.wall(argv, env=cache_env), floor
+        )
+        finish_background(argv)
 
 
 def bench_bulk(work: Path, count: int = 1000) -> tuple[int, float]:
@@ -216,13 +260,21 @@ def main() -> int:
     parser.add_argument("--bulk", type=int, default=1000)
     parser.add_argument("--no-drop", action="store_true", help="never drop the page cache")
     parser.add_argument("--skip-bulk", action="store_true")
+    parser.add_argument(
+        "--only",
+        default=",".join(GROUPS),
+        help=f"figure groups to measure, comma-separated ({', '.join(GROUPS)})",
+    )
     args = parser.parse_args()
+    only = frozenset(g for g in args.only.split(",") if g)
+    if not only <= set(GROUPS):
+        parser.error(f"--only takes {', '.join(GROUPS)}")
     drop = not args.no_drop and roots.can_drop_caches()
     print(f"machine: {roots.machine()}")
     if not drop:
         print("page cache not dropped (needs root): no 'page cache dropped' figures")
     for size in (int(s) for s in args.sizes.split(",") if s):
-        for figure in bench_size(args.work, size, args.rounds, drop):
+        for figure in bench_size(args.work, size, args.rounds, drop, only):
             print(figure.line(), flush=True)
     if args.skip_bulk:
         return 0

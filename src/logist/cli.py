@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import json
 import math
+import operator
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -40,7 +43,6 @@ from .core import (
 )
 from .core._manifest import parse_timestamp
 from .core._root import validate_job_id
-from .core._verdicts import SEVERITY_RANK
 
 if TYPE_CHECKING:  # imported where used: `logist status` never loads the manager
     from .core import ActionResult, JobRecoveryManager
@@ -329,8 +331,15 @@ verdict_option = click.option(
 
 
 def _by_severity(states: Iterable[JobState]) -> list[JobState]:
-    rank = SEVERITY_RANK
-    return sorted(states, key=lambda j: (rank[j.verdict.kind], j.job_id))
+    """Worst verdict first, then by id: jobs sorted by id (strings, compared in C), then dealt
+    into one list per verdict (a key tuple per job cost 0.8 s at 100,000 jobs)."""
+    buckets: dict[VerdictKind, list[JobState]] = {kind: [] for kind in SEVERITY_ORDER}
+    for job in sorted(states, key=_JOB_ID):
+        buckets[job.verdict.kind].append(job)
+    return [job for bucket in buckets.values() for job in bucket]
+
+
+_JOB_ID = operator.attrgetter("job_id")
 
 
 def _named(
@@ -384,6 +393,12 @@ def _words_for_seconds(seconds: int) -> str:
 @verdict_option
 @json_option
 @click.option("--pretty", is_flag=True, help="Indent the JSON (slower on big roots).")
+@click.option(
+    "--files",
+    "with_files",
+    is_flag=True,
+    help="With --json: add what each job directory holds (facts.files; lists every directory).",
+)
 @_guard
 def jobs(
     root: str | None,
@@ -391,6 +406,7 @@ def jobs(
     verdicts: frozenset[VerdictKind],
     as_json: bool,
     pretty: bool,
+    with_files: bool,
 ) -> None:
     """One line per job with its verdict, age and the reason.
 
@@ -398,6 +414,7 @@ def jobs(
     glob on the job id (`crash-*`), `-` to negate; all must hold.
     """
     manager = _manager(root, scan_cache=True)
+    save_scan_cache = manager.save_scan_cache_later()
     snapshot = manager.scan()
     query = FilterQuery.parse(" ".join(terms))
     rows = _by_severity(
@@ -407,23 +424,54 @@ def jobs(
         and (not query or query.matches(JobView.of(j)))
     )
     if as_json:
-        files = manager.job_files(rows)
+        files = manager.job_files(rows) if with_files else None
         sys.stdout.flush()
         write_listing(
             sys.stdout.buffer,
             {"root": str(snapshot.root), **snapshot.index_facts.to_dict()},
             "jobs",
-            (_with_files(j.to_dict(), files[j.job_id]) for j in rows),
+            (
+                (j.to_dict() for j in rows)
+                if files is None
+                else (_with_files(j.to_dict(), files[j.job_id]) for j in rows)
+            ),
             pretty=pretty,
         )
+    else:
+        now = snapshot.taken_at
+        click.echo(f"{'JOB':<32} {'STATUS':<22} {'VERDICT':<13} {'AGE':<14} REASON")
+        for job in rows:
+            click.echo(
+                f"{_safe(job.job_id):<32} {_safe(job.facts.status or '?'):<22} "
+                f"{job.verdict.kind.value:<13} {_age(job, now):<14} {_safe(job.verdict.reason)}"
+            )
+    _after_output(save_scan_cache)
+
+
+def _after_output(work: Callable[[], None]) -> None:
+    """Do `work` (a cache write) once the output is out, in a child: the caller of the command
+    (a script, `| jq`) waits neither for it nor for its 25 MB at 100,000 jobs. In process when
+    stdout is not the process's own (click's test runner)."""
+    sys.stdout.flush()
+    if sys.stdout is not sys.__stdout__:
+        work()
         return
-    now = snapshot.taken_at
-    click.echo(f"{'JOB':<32} {'STATUS':<22} {'VERDICT':<13} {'AGE':<14} REASON")
-    for job in rows:
-        click.echo(
-            f"{_safe(job.job_id):<32} {_safe(job.facts.status or '?'):<22} "
-            f"{job.verdict.kind.value:<13} {_age(job, now):<14} {_safe(job.verdict.reason)}"
-        )
+    sys.stderr.flush()
+    try:
+        child = os.fork()
+    except OSError:
+        work()
+        return
+    if child:
+        return
+    try:  # the child: off the caller's pipes, then the write, then gone without cleanup
+        gc.disable()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        work()
+    finally:
+        os._exit(0)
 
 
 def _with_files(job: dict[str, Any], files: JobFiles) -> dict[str, Any]:

@@ -205,7 +205,7 @@ def test_jobs_json_shows_what_the_original_records(original: Original, tmp_path:
 
 def _jobs_json(root: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "logist", "jobs", "--root", str(root), "--json"],
+        [sys.executable, "-m", "logist", "jobs", "--root", str(root), "--json", "--files"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -76,7 +76,7 @@ def _files_in_jobs_json(root: Path) -> dict[str, dict[str, Any]]:
     """Each job's `facts.files` from `logist jobs --json` in a fresh process (as an operator's
     monitor runs it: the listing cache persists between runs); a hang is a failure."""
     done = subprocess.run(
-        [sys.executable, "-m", "logist", "jobs", "--root", str(root), "--json"],
+        [sys.executable, "-m", "logist", "jobs", "--root", str(root), "--json", "--files"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -196,3 +196,28 @@ def test_jobs_json_is_compact_strict_and_sorted_worst_first(jobs_root: Path) -> 
     ).stdout
     assert json.loads(pretty) == document
     assert pretty.count(b"\n") > 20
+
+
+def test_jobs_json_writes_the_scan_cache_after_its_output_is_out(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    for number in range(5):
+        write_old(jobs_root, f"j{number}", status="SUCCESS")
+    out = subprocess.run(
+        [sys.executable, "-m", "logist", "jobs", "--root", str(jobs_root), "--json"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout  # returns at the command's exit: the write happens in a child after it
+    jobs = json.loads(out)["jobs"]
+    assert [j["job_id"] for j in jobs] == [f"j{n}" for n in range(5)]
+    assert "files" not in jobs[0]["facts"]  # what directories hold: only with --files
+    wait_for(lambda: list(cache_home.glob("scan-*")))
+    wait_for(lambda: fresh_scan(jobs_root)[0] == 0)
+    with_files = subprocess.run(
+        [sys.executable, "-m", "logist", "jobs", "--root", str(jobs_root), "--json", "--files"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    files = json.loads(with_files)["jobs"][0]["facts"]["files"]
+    assert files == {"backups": 0, "latest_outcome": None, "workspace": "none"}

@@ -437,6 +437,9 @@ class Scanner:
         self._reads = 0
         """Manifests read since the cache file was loaded or saved: save only after reads."""
         self._saved_at: float | None = None
+        self.defer_persist = False
+        """Leave the cache file to `persist_pending` (the CLI writes it once its output is out)."""
+        self._unsaved: dict[str, JobState] | None = None
         self._static_verdicts: dict[str | None, Verdict] = {}
         self._index_key: tuple[int, int, int] | None = None
         self._index: IndexRead | None = None
@@ -513,7 +516,10 @@ class Scanner:
             and self._reads
             and (self._saved_at is None or now - self._saved_at >= _scan_cache.SAVE_EVERY_S)
         ):
-            self._persist(jobs)
+            if self.defer_persist:
+                self._unsaved = jobs
+            else:
+                self._persist(jobs)
             self._saved_at = now
         issues = (*index.issues, *self._location_issues)
         return Snapshot(
@@ -702,6 +708,12 @@ class Scanner:
                 else None
             )
         return self._state_for(job_id, location, now)
+
+    def persist_pending(self) -> None:
+        """Write the cache file a scan left unwritten (`defer_persist`)."""
+        if self._unsaved is not None:
+            self._persist(self._unsaved)
+            self._unsaved = None
 
     def _persist(self, jobs: dict[str, JobState]) -> None:
         assert self._persist_path is not None

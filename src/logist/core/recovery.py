@@ -83,6 +83,12 @@ class JobRecoveryManager:
                 self._last = snapshot
             return snapshot
 
+    def save_scan_cache_later(self) -> Callable[[], None]:
+        """Let scans leave the scan cache unwritten; returns what writes it. A command prints
+        first and saves after (`logist jobs` saves from a child once its output is out)."""
+        self._scanner.defer_persist = True
+        return self._scanner.persist_pending
+
     def last_snapshot(self) -> Snapshot:
         return self._last or self.scan()
 
