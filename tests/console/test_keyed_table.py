@@ -8,7 +8,14 @@ import random
 from textual.app import App, ComposeResult
 
 from logist.console.poller import _merged_order, column_orders
-from logist.console.rows import JOB_COLUMNS, VERDICT_RANK, Column, JobRow, Row
+from logist.console.rows import (
+    JOB_COLUMNS,
+    VERDICT_RANK,
+    Column,
+    JobRow,
+    Row,
+    descending_order,
+)
 from logist.console.widgets.keyed_table import KeyedTable
 from logist.core import FilterQuery, VerdictKind
 
@@ -53,6 +60,7 @@ async def test_rows_repositioned_by_a_diff_are_where_a_full_sort_puts_them() -> 
             (1, False, ""),
             (2, True, ""),
             (2, False, "-status:succ"),
+            (1, True, "job-01 -job-012"),
         ]:
             table.sort_by(sort, reverse=reverse)
             table.set_query(FilterQuery.parse(text))
@@ -165,6 +173,7 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
         rows = {row.key: row for row in (_job(n, rng) for n in range(700))}
         natural = _merged_order([], rows, {}, list(rows), ())
         orders: dict[int, list[str]] = {}
+        descending: dict[int, list[str]] = {}
         table.update_rows(rows, natural=natural)
         numbers = iter(range(700, 10_000))
         for sort, reverse, text in [
@@ -201,10 +210,14 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
                     absent = [k for k in natural if rows[k].sort_value(column) is None]
                     by_value = sorted(present, key=lambda k: rows[k].sort_value(column))
                     assert order == by_value + absent, column
+                    down = sorted(present, key=lambda k: rows[k].sort_value(column), reverse=True)
+                    values = [rows[k].sort_value(column) for k in order]
+                    descending[column] = descending_order(order, values)
+                    assert descending[column] == down + absent, column
                 cursor = table.cursor_key
-                table.apply_diff(rows, changed, removed, natural, orders)
+                table.apply_diff(rows, changed, removed, natural, orders, descending)
                 incremental = table.shown_keys()
-                table._orders = {}  # the same order made here, from the natural one
+                table._orders = table._descending_orders = {}  # made here, from the natural one
                 table._reorder()
                 assert incremental == table.shown_keys(), (sort, reverse, text)
                 if cursor in table.shown_keys():

@@ -340,6 +340,10 @@ class ConsoleApp(App[int]):
             self._poll_again = True
             return
         self._polling = True
+        if self._console is not None and self._console.is_mounted:
+            column, reverse = self._console.table("jobs").sorting
+            wanted = frozenset() if column is None or not reverse else frozenset({column})
+            self._poller.descending = wanted  # made in the worker: the table only looks it up
         self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_in_thread(self) -> None:

@@ -8,7 +8,9 @@ and repaint only what changed; the builders reuse a row object when nothing show
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from itertools import compress, islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -264,3 +266,21 @@ def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
             ("code", finding.code.lower()),
         ),
     )
+
+
+def descending_order(keys: list[str], values: list[Any]) -> list[str]:
+    """An ascending order (ties in natural order, empty last) made descending with the same
+    ties and the empty cells still last: its runs of equal values in reverse, found with
+    C-level passes (a sort, even of sorted input, took 100 ms and more at 100,000)."""
+    present = len(values) - values.count(None)
+    absent = keys[present:]
+    keys, values = keys[:present], values[:present]
+    same = list(map(operator.eq, values, islice(values, 1, None)))
+    if not any(same):
+        return keys[::-1] + absent
+    starts = [0, *compress(range(1, present), map(operator.not_, same))]
+    ends = [*starts[1:], present]
+    shown: list[str] = []
+    for start, end in zip(reversed(starts), reversed(ends), strict=True):
+        shown += keys[start:end]
+    return shown + absent

@@ -233,9 +233,15 @@ class ConsoleScreen(Screen[None]):
                 result.jobs_removed,
                 result.natural,
                 result.orders,
+                result.descending,
             )
         else:  # the first poll, or one held back while a newer one was applied: all rows
-            jobs.update_rows(result.jobs, natural=result.natural, orders=result.orders)
+            jobs.update_rows(
+                result.jobs,
+                natural=result.natural,
+                orders=result.orders,
+                descending=result.descending,
+            )
         self._show_job_rows()
         self.table("findings").update_rows(result.findings)
         for job_id, _ in arrived or ():
