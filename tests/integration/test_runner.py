@@ -207,3 +207,54 @@ def test_a_runner_refuses_a_job_whose_log_is_a_symlink_out_of_the_root(
     assert result.returncode == 2
     assert "symlink" in result.stderr and "Traceback" not in result.stderr
     assert outside.read_text() == ""
+
+
+# ---- what Popen did for the runner, now that it starts the command with posix_spawn ----------
+
+
+def test_a_descriptor_handed_to_logist_run_does_not_reach_the_command(jobs_root: Path) -> None:
+    """close_fds: what the caller passed to `logist run` stays with the supervisor."""
+    reader, writer = os.pipe()
+    run = ["run", "--root", str(jobs_root), "--job-id", "fds", "--heartbeat", "0.2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logist", *run, "--", "sleep", "60"],
+        stdout=subprocess.DEVNULL,
+        pass_fds=(writer,),
+    )
+    os.close(writer)
+    try:
+
+        def child_pid() -> int | None:
+            try:
+                return (read_job(jobs_root, "fds").get("owner") or {}).get("child_pid")
+            except (OSError, ValueError):  # not written yet
+                return None
+
+        wait_for(lambda: child_pid() is not None)
+        child = child_pid()
+        pipe = f"pipe:[{os.fstat(reader).st_ino}]"
+        holders = {
+            pid: [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            for pid in (proc.pid, child)
+        }
+        assert pipe in holders[proc.pid]  # the supervisor keeps what it was given
+        assert pipe not in holders[child]
+        assert sorted(map(int, os.listdir(f"/proc/{child}/fd"))) == [0, 1, 2]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        os.close(reader)
+
+
+def test_the_command_gets_the_default_sigpipe_that_python_ignores(jobs_root: Path) -> None:
+    done = run_cli(jobs_root, "--job-id", "pipe", "--", "sh", "-c", "kill -PIPE $$; exit 7")
+    assert done.returncode == 128 + signal.SIGPIPE, done.stderr
+    assert "killed by signal SIGPIPE" in read_job(jobs_root, "pipe")["history"][-1]["reason"]
+
+
+def test_the_command_runs_in_the_job_directory(jobs_root: Path) -> None:
+    done = run_cli(jobs_root, "--job-id", "here", "--", "sh", "-c", "pwd -P > where")
+    assert done.returncode == 0, done.stderr
+    assert (jobs_root / "here" / "where").read_text().strip() == os.path.realpath(
+        jobs_root / "here"
+    )
