@@ -230,8 +230,9 @@ def test_a_descriptor_handed_to_logist_run_does_not_reach_the_command(jobs_root:
             except (OSError, ValueError):  # not written yet
                 return None
 
-        wait_for(lambda: child_pid() is not None)
-        child = child_pid()
+        child = wait_for(child_pid, timeout=30)
+        # past the gate (whose shell briefly opens /dev/null on its way): the command itself
+        wait_for(lambda: Path(f"/proc/{child}/comm").read_text() == "sleep\n", timeout=30)
         pipe = f"pipe:[{os.fstat(reader).st_ino}]"
         holders = {
             pid: [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
