@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ._json_out import write_listing
+from ._json_out import write_jobs, write_listing
 from ._launch import DEFAULT_HEARTBEAT, HEARTBEAT_OPTION, HEARTBEAT_RANGE, JOB_ID_OPTION, launch
 from ._launch import die as _die
 from ._launch import safe as _safe
@@ -424,19 +424,14 @@ def jobs(
         and (not query or query.matches(JobView.of(j)))
     )
     if as_json:
-        files = manager.job_files(rows) if with_files else None
+        head = {"root": str(snapshot.root), **snapshot.index_facts.to_dict()}
         sys.stdout.flush()
-        write_listing(
-            sys.stdout.buffer,
-            {"root": str(snapshot.root), **snapshot.index_facts.to_dict()},
-            "jobs",
-            (
-                (j.to_dict() for j in rows)
-                if files is None
-                else (_with_files(j.to_dict(), files[j.job_id]) for j in rows)
-            ),
-            pretty=pretty,
-        )
+        if with_files:
+            files = manager.job_files(rows)
+            listed = (_with_files(j.to_dict(), files[j.job_id]) for j in rows)
+            write_listing(sys.stdout.buffer, head, "jobs", listed, pretty=pretty)
+        else:
+            write_jobs(sys.stdout.buffer, head, rows, pretty=pretty)
     else:
         now = snapshot.taken_at
         click.echo(f"{'JOB':<32} {'STATUS':<22} {'VERDICT':<13} {'AGE':<14} REASON")

@@ -180,6 +180,14 @@ def test_jobs_json_is_compact_strict_and_sorted_worst_first(jobs_root: Path) -> 
     write_old(jobs_root, "nan", status="PENDING", cost_threshold=float("nan"))
     (jobs_root / "broken").mkdir()
     (jobs_root / "broken" / MANIFEST_NAME).write_text('{"status": ')
+    # what the listing puts together from pieces: a queue, a job missing from the index, a
+    # job reached through a symlink (an issue), a bad timestamp (a problem), shared verdicts
+    write_old(jobs_root, "queued", status="PENDING", created_at="someday")
+    write_old(jobs_root, "unlisted", status="SUCCESS", description='naïve ✓ \u2028 "quoted"')
+    write_old(jobs_root, "real", status="SUCCESS")
+    (jobs_root / "linked").symlink_to(jobs_root / "real")
+    listed = {name: str(jobs_root / name) for name in ("done", "nan", "broken", "queued", "real")}
+    (jobs_root / "jobs_index.json").write_text(json.dumps({"jobs": listed, "queue": ["queued"]}))
     out = subprocess.run(
         [sys.executable, "-m", "logist", "jobs", "--root", str(jobs_root), "--json"],
         capture_output=True,
@@ -187,8 +195,18 @@ def test_jobs_json_is_compact_strict_and_sorted_worst_first(jobs_root: Path) -> 
     ).stdout
     assert out.count(b"\n") == 1 and b": " not in out.split(b'"jobs":')[0]
     document = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in output"))
-    assert [j["job_id"] for j in document["jobs"]] == ["broken", "nan", "done"]
+    assert [j["job_id"] for j in document["jobs"]] == [
+        "broken",
+        "nan",
+        "queued",
+        "done",
+        "linked",
+        "real",
+        "unlisted",
+    ]
     assert document["jobs"][1]["facts"]["cost_threshold"] is None
+    assert document["jobs"][2]["queue_position"] == 0 and document["jobs"][2]["problems"]
+    assert document["jobs"][4]["issues"] and not document["jobs"][6]["indexed"]
     pretty = subprocess.run(
         [sys.executable, "-m", "logist", "jobs", "--root", str(jobs_root), "--json", "--pretty"],
         capture_output=True,

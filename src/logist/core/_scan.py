@@ -692,6 +692,11 @@ class Scanner:
         except (TypeError, ValueError):  # not what we wrote: read everything
             self._cache.clear()
 
+    def cache_key(self, job_id: str) -> tuple[int, int, int, int] | None:
+        """The stat key under which a job's cached facts are trusted (None: not trusted)."""
+        entry = self._cache.get(job_id)
+        return None if entry is None else entry.key
+
     def cache_row(self, job_id: str) -> _scan_cache.Entry | None:
         """What the cache file keeps of one job (None: nothing read that can be trusted later)."""
         entry = self._cache.get(job_id)

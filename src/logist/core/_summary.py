@@ -138,71 +138,47 @@ class StatusSummary:
         old_static: dict[str, tuple[Key, int]] = body["static"]
         old_rows: dict[str, _scan_cache.Entry] = body["rows"]
         scanner = Scanner(self.root, self.policy)
-        scanner.restore_rows(old_rows)  # active jobs' facts: their evidence is observed now
 
         root_key, index_key, listed_at = self._root_keys()
         cached = body["listing"]
-        root_str = self._root_str
-        manifests: Mapping[str, str | None] = {}
+        findings: list[Finding] = []
         if cached is not None and (cached[0], cached[1]) == (root_key, index_key):
             listing = cached
             index_exists: bool = cached[2]
-            unindexed = frozenset(cached[4])
+            job_ids: tuple[str, ...] = cached[3]
             root_issues = tuple(RootIssue(*row) for row in cached[5])
-            places: Iterable[tuple[str, JobLocation | None]] = (
-                (job_id, None) for job_id in cached[3]
-            )
+            hits, rest = self._unchanged(job_ids, old_static)
+            unindexed = frozenset(cached[4])
+            rest_set = set(rest)
+            for job_id in unindexed - rest_set:  # counted from the summary: their warnings
+                findings += location_findings(
+                    job_id, self._plain(job_id, False), index_exists=index_exists
+                )
+            places = [(job_id, self._plain(job_id, job_id not in unindexed)) for job_id in rest]
         else:
             index, locations, manifests, root_issues = scanner.listing()
             index_exists = index.exists
-            unindexed = frozenset()
             listing = self._plain_listing(
                 root_key, index_key, listed_at, index, locations, root_issues
             )
-            places = locations.items()
+            job_ids = tuple(locations)
+            hits, places = self._unchanged_at(
+                locations, manifests, old_static, findings, index_exists=index_exists
+            )
+        findings += root_findings(root_issues)
 
-        per_profile = [0] * len(self._profiles)
-        static: dict[str, tuple[Key, int]] = {}
+        scanner.restore_rows(old_rows)  # active jobs' facts: their evidence is observed now
+        new_static: dict[str, tuple[Key, int]] = {}
         rows: dict[str, _scan_cache.Entry] = {}
         verdicts: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
-        findings: list[Finding] = root_findings(root_issues)
         oldest: float | None = None
-        job_count = 0
-        stat = os.stat
+        judged = 0
         for job_id, location in places:
-            if location is None:  # the kept listing: a plain directory of the root
-                manifest: str | None = f"{root_str}/{job_id}/{MANIFEST_NAME}"
-                unlisted = job_id in unindexed
-            else:
-                manifest = manifests[job_id]
-                unlisted = not location.indexed
-            kept = old_static.get(job_id)
-            if kept is not None and manifest is not None:
-                try:
-                    st = stat(manifest, follow_symlinks=False)
-                except OSError:
-                    st = None
-                if st is not None and kept[0] == (
-                    st.st_ino,
-                    st.st_mtime_ns,
-                    st.st_ctime_ns,
-                    st.st_size,
-                ):
-                    per_profile[kept[1]] += 1
-                    static[job_id] = kept
-                    job_count += 1
-                    if location is not None and location.issues:
-                        findings += root_findings(location.issues)
-                    if unlisted and index_exists:
-                        findings += location_findings(
-                            job_id, location or self._plain(job_id, False), index_exists=True
-                        )
-                    continue
-            state = scanner.state_at(location or self._plain(job_id, not unlisted), now)
+            state = scanner.state_at(location, now)
             if state is None:
                 continue
-            job_count += 1
+            judged += 1
             kind = state.verdict.kind
             verdicts[str(kind)] += 1
             statuses[state.facts.status or "?"] += 1
@@ -211,11 +187,12 @@ class StatusSummary:
                 oldest = age if oldest is None else max(oldest, age)
             findings += root_findings(state.location.issues)
             findings += job_findings(state, index_exists=index_exists)
-            self._keep(scanner, state, static, rows)
+            self._keep(scanner, state, new_static, rows, old_rows.get(job_id))
+        job_count = judged + sum(hits)
         if not job_count:
             return None
         severities = Counter(str(f.severity) for f in findings)
-        for number, count in enumerate(per_profile):
+        for number, count in enumerate(hits):
             if count:
                 kind_name, profile_severities = self._judged[number]
                 status = self._profiles[number][0]
@@ -224,8 +201,17 @@ class StatusSummary:
                 for severity in profile_severities:
                     severities[severity] += count
         by_verdict, by_status, by_severity = ordered_counts(verdicts, statuses, severities)
-        if (listing, static, rows) != (cached, old_static, old_rows):
-            self._save(listing, static, rows)
+        static_kept = sum(hits) == len(old_static) and not any(
+            job_id in old_static for job_id, _ in places
+        )
+        if not (static_kept and not new_static and listing == cached and rows == old_rows):
+            judged_ids = {job_id for job_id, _ in places}
+            static = {
+                job_id: old_static[job_id]
+                for job_id in job_ids
+                if job_id in old_static and job_id not in judged_ids
+            }
+            self._save(listing, {**static, **new_static}, rows)
         return Tally(
             job_count,
             by_verdict,
@@ -236,6 +222,55 @@ class StatusSummary:
             index_exists,
             time.perf_counter() - started,
         )
+
+    def _unchanged(
+        self, job_ids: Iterable[str], kept: Mapping[str, tuple[Key, int]]
+    ) -> tuple[list[int], list[str]]:
+        """The hot loop of a repeated `status`, over the kept listing: a stat per job. Returns
+        the jobs counted per profile, and the jobs to judge in full (in the listing's order)."""
+        hits = [0] * len(self._profiles)
+        rest: list[str] = []
+        get = kept.get
+        lstat = os.lstat
+        head = self._root_str + "/"
+        tail = "/" + MANIFEST_NAME
+        for job_id in job_ids:
+            summary = get(job_id)
+            if summary is not None:
+                try:
+                    st = lstat(head + job_id + tail)
+                except OSError:
+                    pass
+                else:
+                    if summary[0] == (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size):
+                        hits[summary[1]] += 1
+                        continue
+            rest.append(job_id)
+        return hits, rest
+
+    def _unchanged_at(
+        self,
+        locations: Mapping[str, JobLocation],
+        manifests: Mapping[str, str | None],
+        kept: Mapping[str, tuple[Key, int]],
+        findings: list[Finding],
+        *,
+        index_exists: bool,
+    ) -> tuple[list[int], list[tuple[str, JobLocation]]]:
+        """`_unchanged` over a fresh listing (the root changed, or is not plain): each job's
+        location findings are made now, as a whole scan makes them."""
+        hits = [0] * len(self._profiles)
+        rest: list[tuple[str, JobLocation]] = []
+        for job_id, location in locations.items():
+            summary = kept.get(job_id)
+            manifest = manifests[job_id]
+            if summary is not None and manifest is not None and summary[0] == stat_key(manifest):
+                hits[summary[1]] += 1
+                findings += root_findings(location.issues)
+                findings += location_findings(job_id, location, index_exists=index_exists)
+                continue
+            rest.append((job_id, location))
+        return hits, rest
 
     # ---- pieces --------------------------------------------------------------------------
 
@@ -256,8 +291,13 @@ class StatusSummary:
         state: JobState,
         static: dict[str, tuple[Key, int]],
         rows: dict[str, _scan_cache.Entry],
+        old_row: _scan_cache.Entry | None = None,
     ) -> None:
-        """What the next run keeps of a job judged in full now (nothing untrusted)."""
+        """What the next run keeps of a job judged in full now (nothing untrusted); `old_row`:
+        what the summary held, kept as it is while the job's stat key is unchanged."""
+        if old_row is not None and old_row[0] == scanner.cache_key(state.job_id):
+            rows[state.job_id] = old_row
+            return
         row = scanner.cache_row(state.job_id)
         if row is None:
             return
