@@ -265,9 +265,7 @@ class Acting:
         obs = state.observation
         if obs.lock is LockState.HELD and obs.owner is not Liveness.ALIVE:
             obs = replace(obs, lock=LockState.FREE, lock_holders=())
-            state = replace(
-                state, observation=obs, verdict=classify(obs, self.policy, self._clock())
-            )
+            state = replace(state, evidence=obs, verdict=classify(obs, self.policy, self._clock()))
         return state
 
     def _write_recovery(self, plan: RecoveryPlan, state: JobState, actor: str | None) -> Effect:

@@ -133,7 +133,9 @@ class Fingerprint(namedtuple("Fingerprint", "inode mtime_ns size")):
 
 
 class ManifestRead(
-    namedtuple("ManifestRead", "data problems fingerprint raw", defaults=((), None, None))
+    namedtuple(
+        "ManifestRead", "data problems fingerprint raw ctime_ns", defaults=((), None, None, 0)
+    )
 ):
     """The outcome of reading one manifest: data when it parsed, problems always."""
 
@@ -142,6 +144,9 @@ class ManifestRead(
     problems: tuple[Problem, ...]
     fingerprint: Fingerprint | None
     raw: bytes | None
+    ctime_ns: int
+    """The file's ctime as read (0: not known). Not part of the fingerprint (a rename changes
+    it); the scanner compares it too, to see an edit that restored the mtime (`touch -d`)."""
 
     @property
     def ok(self) -> bool:
@@ -170,6 +175,10 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "cost_threshold": (int, float),
     "time_threshold_minutes": (int, float),
 }
+
+
+_FIELD_EXACT_TYPES = {key: frozenset(types) for key, types in _FIELD_TYPES.items()}
+"""What JSON parsing gives for an accepted value (never a subclass, never a bool for int)."""
 
 
 def read_manifest(path: str | os.PathLike[str], size_cap: int = DEFAULT_SIZE_CAP) -> ManifestRead:
@@ -207,20 +216,24 @@ def read_manifest(path: str | os.PathLike[str], size_cap: int = DEFAULT_SIZE_CAP
         return ManifestRead(None, (problem,))
     finally:
         os.close(fd)
-    return parse_manifest(raw, fingerprint, size_cap)
+    return parse_manifest(raw, fingerprint, size_cap, ctime_ns=st.st_ctime_ns)
 
 
 def parse_manifest(
-    raw: bytes, fingerprint: Fingerprint | None = None, size_cap: int = DEFAULT_SIZE_CAP
+    raw: bytes,
+    fingerprint: Fingerprint | None = None,
+    size_cap: int = DEFAULT_SIZE_CAP,
+    *,
+    ctime_ns: int = 0,
 ) -> ManifestRead:
     """Pure part of `read_manifest`: bytes in, data and problems out."""
 
     def fail(code: ProblemCode, message: str) -> ManifestRead:
-        return ManifestRead(None, (Problem(code, message),), fingerprint, raw)
+        return ManifestRead(None, (Problem(code, message),), fingerprint, raw, ctime_ns)
 
     if len(raw) > size_cap:
         return fail(ProblemCode.TOO_LARGE, f"manifest grew over the {size_cap}-byte cap")
-    if not raw.strip():
+    if not raw or raw.isspace():
         return fail(ProblemCode.EMPTY, "manifest is empty")
     try:
         text = raw.decode("utf-8")
@@ -241,7 +254,7 @@ def parse_manifest(
             ProblemCode.NOT_OBJECT, f"manifest is a JSON {type(data).__name__}, not an object"
         )
     migrate_owner_keys(data)
-    return ManifestRead(data, check_fields(data), fingerprint, raw)
+    return ManifestRead(data, check_fields(data), fingerprint, raw, ctime_ns)
 
 
 def migrate_owner_keys(data: dict[str, Any]) -> None:
@@ -258,14 +271,18 @@ _decode = json.JSONDecoder().decode
 
 
 def check_fields(data: dict[str, Any]) -> tuple[Problem, ...]:
-    """Type problems of the fields we rely on; absent fields are fine (CLI manifests lack some)."""
-    problems = []
-    for key in _FIELD_TYPES.keys() & data.keys():
-        value = data[key]
-        types = _FIELD_TYPES[key]
-        if value is None or (isinstance(value, types) and value is not True and value is not False):
+    """Type problems of the fields we rely on; absent fields are fine (CLI manifests lack some).
+
+    On the cold-scan path for every job: one lookup per key, an exact type test first."""
+    problems: list[Problem] = []
+    for key, value in data.items():
+        types = _FIELD_EXACT_TYPES.get(key)
+        if types is None or value is None or type(value) in types:
             continue
-        expected = " or ".join(t.__name__ for t in types)
+        accepted = _FIELD_TYPES[key]
+        if isinstance(value, accepted) and value is not True and value is not False:
+            continue
+        expected = " or ".join(t.__name__ for t in accepted)
         problems.append(
             Problem(
                 ProblemCode.WRONG_TYPE,

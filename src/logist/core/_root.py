@@ -169,7 +169,7 @@ def enumerate_jobs(
                 continue
         except OSError:
             continue
-        if not is_valid_job_id(name):
+        if name not in index.entries and not is_valid_job_id(name):  # index keys are checked
             issues.append(RootIssue("job-dir-bad-id", f"directory {name!r} is not a valid job id"))
             continue
         found[name] = JobLocation(name, entry.path, name in index.entries, True, True)

@@ -21,6 +21,7 @@ from typing import Any
 from .._gc import gc_paused
 from .._interning import Interner
 from . import _scan_cache
+from ._frozen import quick_constructor
 from ._identity import (
     Liveness,
     identity_from_record,
@@ -30,6 +31,7 @@ from ._identity import (
 from ._locking import LOCK_NAME, LockState, lock_holder_pids, probe_lock
 from ._manifest import (
     BACKUP_DIR,
+    FATAL_CODES,
     HEARTBEAT_NAME,
     MANIFEST_NAME,
     OWNER_KEY,
@@ -125,6 +127,11 @@ class JobFacts:
         }
 
 
+_new_facts = quick_constructor(JobFacts)
+NO_FACTS = JobFacts()
+"""The facts of a job whose manifest could not be read: one object for all."""
+
+
 @dataclass(frozen=True, slots=True)
 class JobState:
     """One job in a snapshot: where it is, what its manifest says, the evidence, the verdict."""
@@ -134,8 +141,16 @@ class JobState:
     facts: JobFacts
     problems: tuple[Problem, ...]
     fingerprint: Fingerprint | None
-    observation: Observation
     verdict: Verdict
+    activity_at: float | None = None
+    """The newest sign of activity (manifest mtime, last history entry; for an active job also
+    its heartbeat, or its logs when it has no owner record), epoch seconds."""
+    evidence: Observation | None = None
+    """What was observed of an active job (lock, owner, heartbeat); None for every other job,
+    whose `observation` follows from its facts alone and is not kept per job."""
+    manifest_ctime_ns: int = 0
+    """The manifest's ctime when it was read (0: not read). With the fingerprint, what tells the
+    scanner the manifest changed: `touch -d` can restore an mtime, never a ctime."""
 
     @property
     def path(self) -> Path:
@@ -148,6 +163,25 @@ class JobState:
     @property
     def kind(self) -> VerdictKind:
         return self.verdict.kind
+
+    @property
+    def observation(self) -> Observation:
+        """Everything gathered about the job. A resting, finished or unreadable job needs no
+        evidence: its observation is made again on demand (at 100,000 jobs one kept per job
+        was 21 MB for what the facts say anyway)."""
+        if self.evidence is not None:
+            return self.evidence
+        problem = _fatal_problem(self.problems)
+        status = self.facts.status
+        return Observation(
+            job_id=self.job_id,
+            manifest_ok=problem is None,
+            status=status,
+            category=Category.UNKNOWN if problem is not None else category_of(status),
+            manifest_problem=problem,
+            waiting_reason=self.facts.waiting_reason,
+            activity_at=self.activity_at,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -166,6 +200,14 @@ class JobState:
                 {"code": i.code, "message": i.message, "path": i.path} for i in self.location.issues
             ],
         }
+
+
+def _fatal_problem(problems: tuple[Problem, ...]) -> str | None:
+    """The message of the problem that made the manifest unreadable, if any."""
+    for problem in problems:
+        if problem.code in FATAL_CODES:
+            return problem.message
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +310,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
     crash_count = crash_count if type(crash_count) is int else 0
     if recorded.recoveries > crash_count:  # the original's own recoveries count toward the cap
         crash_count = recorded.recoveries
-    return JobFacts(
+    return _new_facts(
         _share(status) if type(status) is str else None,
         description if type(description) is str else "",
         None if current is None else _share(str(current)),
@@ -281,7 +323,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         _num(metrics.get("cumulative_cost")),
         _share(_num(get("cost_threshold"))),
         _num(metrics.get("cumulative_time_seconds")),
-        None if minutes is None else minutes * 60,
+        None if minutes is None else _share(minutes * 60),
         step_count if type(step_count) is int else None,
         last_event,
         last_event_at,
@@ -312,21 +354,6 @@ def waiting_reason_from(history: Sequence[Any]) -> str | None:
     return None
 
 
-@dataclass(slots=True)
-class _CacheEntry:
-    fingerprint: Fingerprint | None
-    facts: JobFacts
-    problems: tuple[Problem, ...]
-    manifest_ok: bool
-    manifest_mtime: float | None
-    state: JobState | None = None
-    key: tuple[int, int, int, int] | None = None
-    """(inode, mtime_ns, ctime_ns, size) as a plain tuple: the warm path compares only this.
-    None when what was read cannot be trusted later (see `_scan_cache`): read it again."""
-    static: bool = False
-    """True when the verdict cannot change with time (not an active state): reuse as is."""
-
-
 def _newest_log_mtime(job_dir: str) -> float | None:
     newest = None
     try:
@@ -349,26 +376,19 @@ def _mtime(path: str) -> float | None:
         return None
 
 
+def _newest(first: float | None, second: float | None) -> float | None:
+    """The later of two times, either of which may be unknown (None, or 0: never set)."""
+    if not first:
+        return second or None
+    if not second:
+        return first
+    return first if first >= second else second
+
+
 def observe(
-    job_id: str,
-    job_dir: str,
-    facts: JobFacts,
-    manifest_ok: bool,
-    manifest_problem: str | None,
-    manifest_mtime: float | None,
+    job_id: str, job_dir: str, facts: JobFacts, manifest_mtime: float | None
 ) -> Observation:
-    """Gather the evidence one job's state calls for (I/O), cheapest first."""
-    category = category_of(facts.status) if manifest_ok else Category.UNKNOWN
-    if not manifest_ok or category is not Category.ACTIVE:
-        return Observation(
-            job_id=job_id,
-            manifest_ok=manifest_ok,
-            status=facts.status,
-            category=category,
-            manifest_problem=manifest_problem,
-            waiting_reason=facts.waiting_reason,
-            activity_at=max(filter(None, (manifest_mtime, facts.last_event_at)), default=None),
-        )
+    """Gather the evidence an active job's state calls for (I/O), cheapest first."""
     lock_path = os.path.join(job_dir, LOCK_NAME)
     lock = probe_lock(lock_path)
     record = facts.owner
@@ -397,7 +417,7 @@ def observe(
         job_id=job_id,
         manifest_ok=True,
         status=facts.status,
-        category=category,
+        category=Category.ACTIVE,
         has_owner=has_owner,
         owner=owner_state,
         owner_pid=owner.pid if owner else facts.legacy_pid,
@@ -430,7 +450,13 @@ class Scanner:
         manifest unwritten by its inotify watch. Their lock and identity are not probed again;
         only their heartbeat is re-read (a console poll of 1,000 active jobs: 77 -> 43 ms of
         CPU, measured with the machine loaded)."""
-        self._cache: dict[str, _CacheEntry] = {}
+        self._cache: dict[str, JobState] = {}
+        """The last state of each job whose manifest's stat tells a change: its fingerprint
+        (with the ctime) is what was read, and the read was not in the same clock tick as a
+        write (racy-git: a same-size rewrite in that tick would keep the stat)."""
+        self._restored: dict[str, _scan_cache.Entry] = {}
+        """Entries of the cache file a scan has not reached yet: made into a state only for a
+        job still there whose manifest's stat is the same."""
         self._root_real = os.path.realpath(root)
         self._persist_path = _scan_cache.cache_file(self._root_real) if persistent else None
         self._persist_header: tuple[Any, ...] = ()
@@ -440,18 +466,19 @@ class Scanner:
         self.defer_persist = False
         """Leave the cache file to `persist_pending` (the CLI writes it once its output is out)."""
         self._unsaved: dict[str, JobState] | None = None
-        self._static_verdicts: dict[str | None, Verdict] = {}
+        self._static_verdicts: dict[tuple[str | None, str | None, str | None], Verdict] = {}
+        """One verdict per distinct (status, waiting reason, fatal problem) of the jobs whose
+        verdict cannot change with time: most of a big root shares a handful."""
         self._index_key: tuple[int, int, int] | None = None
         self._index: IndexRead | None = None
         self._locations: dict[str, JobLocation] = {}
-        self._manifests: dict[str, str | None] = {}
-        """Manifest path per job as a plain string (None: absent or outside the root)."""
         self._location_issues: tuple[RootIssue, ...] = ()
         self._root_mtime: int | None = None
 
     def forget(self, job_id: str) -> None:
         """Drop one job's cached state, e.g. after we wrote to it."""
         self._cache.pop(job_id, None)
+        self._restored.pop(job_id, None)
 
     def _read_index(self) -> IndexRead:
         try:
@@ -472,12 +499,6 @@ class Scanner:
             self._locations, self._location_issues = enumerate_jobs(
                 self.root, index, root_real=self._root_real
             )
-            self._manifests = {
-                job_id: os.path.join(location.directory, MANIFEST_NAME)
-                if location.on_disk and (location.writable or _inside_ok(location))
-                else None
-                for job_id, location in self._locations.items()
-            }
             self._root_mtime = root_mtime
         return self._locations
 
@@ -488,7 +509,8 @@ class Scanner:
         root's issues, as a scan sees them (re-read only when the root or the index changed)."""
         index = self._read_index()
         locations = self._enumerate(index)
-        return index, locations, self._manifests, (*index.issues, *self._location_issues)
+        manifests = {job_id: _manifest_of(location) for job_id, location in locations.items()}
+        return index, locations, manifests, (*index.issues, *self._location_issues)
 
     def scan(self, now: float | None = None, *, limit: int | None = None) -> Snapshot:
         """Every job, or with `limit` only the first that many (a quick first look at a big
@@ -503,13 +525,16 @@ class Scanner:
         )
         jobs: dict[str, JobState] = {}
         quiet = self.quiet() if self.quiet is not None else frozenset()
+        state_for = self._state_for
         with gc_paused():
             if self._persist_path is not None and not self._persist_header and complete:
                 self._restore()  # not for a first look: 400 reads beat loading 100,000 entries
             for job_id, location in items:
-                state = self._state_for(job_id, location, now, quiet)
+                state = state_for(job_id, location, now, quiet)
                 if state is not None:
                     jobs[job_id] = state
+            if complete:
+                self._restored.clear()  # entries of jobs that are gone
         if (
             complete
             and self._persist_path is not None
@@ -537,7 +562,7 @@ class Scanner:
     def scan_job(self, job_id: str, now: float | None = None) -> JobState | None:
         """One job, re-read from disk now (no cache): what actions plan and re-check against."""
         now = time.time() if now is None else now
-        self._cache.pop(job_id, None)
+        self.forget(job_id)
         index = self._read_index()
         location = self._enumerate(index).get(job_id)
         if location is None:
@@ -550,78 +575,127 @@ class Scanner:
     def _state_for(
         self, job_id: str, location: JobLocation, now: float, quiet: frozenset[str] = frozenset()
     ) -> JobState | None:
-        manifest = self._manifests.get(job_id)
+        manifest = _manifest_of(location)
         if manifest is None:
-            return self._absent(job_id, location, now)
-        entry = self._cache.get(job_id)
+            return self._absent(job_id, location)
+        state = self._cache.get(job_id)
+        if state is None and not self._restored:
+            # never read: no stat first, the read's own fstat is the key of what was read
+            return self._load(job_id, location, manifest, now)
         try:
             st = os.stat(manifest, follow_symlinks=False)
-            key: tuple[int, int, int, int] | None = (
-                st.st_ino,
-                st.st_mtime_ns,
-                st.st_ctime_ns,
-                st.st_size,
-            )
-        except FileNotFoundError:
-            key = None
-        except OSError:
-            key = (-1, -1, -1, -1)  # unreadable: read it to learn the problem
-        if entry is None or key is None or entry.key != key:
-            entry = self._load(job_id, location, manifest, key)
-            if entry is None:
-                return None
-            self._cache[job_id] = entry
-        state = entry.state
-        if state is not None and entry.static and state.location is location:
-            return state  # nothing time-dependent: reuse as is
-        if state is not None and job_id in quiet and state.location is location:
-            obs = _beat_again(state.observation, location.directory)
-            state = JobState(
+        except OSError:  # gone or unreadable: read it to learn the problem
+            return self._load(job_id, location, manifest, now)
+        if state is None:
+            row = self._restored.pop(job_id, None)
+            if row is None:
+                return self._load(job_id, location, manifest, now)
+            return self._from_row(job_id, location, manifest, row, st, now)
+        seen = state.fingerprint
+        if (
+            seen is None
+            or seen.mtime_ns != st.st_mtime_ns
+            or seen.inode != st.st_ino
+            or seen.size != st.st_size
+            or state.manifest_ctime_ns != st.st_ctime_ns
+        ):
+            return self._load(job_id, location, manifest, now)
+        if state.evidence is None:  # nothing time-dependent: reuse as is
+            if state.location is not location:
+                state = _new_state(
+                    job_id,
+                    location,
+                    state.facts,
+                    state.problems,
+                    seen,
+                    state.verdict,
+                    state.activity_at,
+                    None,
+                    state.manifest_ctime_ns,
+                )
+                self._cache[job_id] = state
+            return state
+        if job_id in quiet and state.location is location:
+            obs = _beat_again(state.evidence, location.directory)
+            state = _new_state(
                 job_id,
                 location,
                 state.facts,
                 state.problems,
-                state.fingerprint,
-                obs,
+                seen,
                 classify(obs, self.policy, now),
+                obs.activity_at,
+                obs,
+                state.manifest_ctime_ns,
             )
-            entry.state = state
-            return state
-        problem = next((p.message for p in entry.problems if p.fatal), None)
-        obs = observe(
-            job_id,
-            location.directory,
-            entry.facts,
-            entry.manifest_ok,
-            problem,
-            entry.manifest_mtime,
-        )
-        verdict = classify(obs, self.policy, now)
-        if entry.static:
-            # most jobs of a big root share a handful of verdicts ("SUCCESS: finished"): keep
-            # one object per distinct verdict, not one per job (equal, so nothing changes)
-            shared = self._static_verdicts.setdefault(obs.status, verdict)
-            if shared == verdict:
-                verdict = shared
-        state = JobState(
-            job_id,
-            location,
-            entry.facts,
-            entry.problems,
-            entry.fingerprint,
-            obs,
-            verdict,
-        )
-        entry.state = state
+        else:
+            state = self._judge(
+                job_id,
+                location,
+                state.facts,
+                state.problems,
+                seen,
+                state.manifest_ctime_ns,
+                now,
+            )
+        self._cache[job_id] = state
         return state
 
-    def _load(
+    def _judge(
         self,
         job_id: str,
         location: JobLocation,
-        manifest: str,
-        key: tuple[int, int, int, int] | None,
-    ) -> _CacheEntry | None:
+        facts: JobFacts,
+        problems: tuple[Problem, ...],
+        fingerprint: Fingerprint | None,
+        ctime_ns: int,
+        now: float,
+    ) -> JobState:
+        """The state of a job from what its manifest said: evidence only for an active one."""
+        problem = _fatal_problem(problems)
+        mtime = fingerprint.mtime_ns / 1e9 if fingerprint is not None else None
+        if problem is None and category_of(facts.status) is Category.ACTIVE:
+            obs = observe(job_id, location.directory, facts, mtime)
+            verdict = classify(obs, self.policy, now)
+            return _new_state(
+                job_id,
+                location,
+                facts,
+                problems,
+                fingerprint,
+                verdict,
+                obs.activity_at,
+                obs,
+                ctime_ns,
+            )
+        verdict = self._static_verdict(facts, problem)
+        activity = _newest(mtime, facts.last_event_at)
+        return _new_state(
+            job_id, location, facts, problems, fingerprint, verdict, activity, None, ctime_ns
+        )
+
+    def _static_verdict(self, facts: JobFacts, problem: str | None) -> Verdict:
+        """The verdict of a job that is not active (or unreadable): it follows from the status,
+        the waiting reason and the problem alone, so equal ones share one object."""
+        key = (facts.status, facts.waiting_reason, problem)
+        verdict = self._static_verdicts.get(key)
+        if verdict is None:
+            obs = Observation(
+                job_id="",
+                manifest_ok=problem is None,
+                status=facts.status,
+                category=Category.UNKNOWN if problem is not None else category_of(facts.status),
+                manifest_problem=problem,
+                waiting_reason=facts.waiting_reason,
+            )
+            verdict = classify(obs, self.policy, 0.0)
+            if len(self._static_verdicts) < _STATIC_VERDICTS_KEPT:
+                self._static_verdicts[key] = verdict
+        return verdict
+
+    def _load(
+        self, job_id: str, location: JobLocation, manifest: str, now: float
+    ) -> JobState | None:
         read_at = time.time_ns()
         read = read_manifest(manifest)
         self._reads += 1
@@ -635,62 +709,78 @@ class Scanner:
                 or os.path.isdir(os.path.join(location.directory, BACKUP_DIR))
             )
         ):
+            self._cache.pop(job_id, None)
             return None
-        facts = facts_from(read.data) if read.data is not None else JobFacts()
+        facts = facts_from(read.data) if read.data is not None else NO_FACTS
         problems = read.problems
         if read.data is not None:
             parsed = {"created_at": facts.created_at, "updated_at": facts.updated_at}
-            problems = (*problems, *timestamp_problems(read.data, parsed))
+            found = timestamp_problems(read.data, parsed)
             recorded = read.data.get("job_id")
             if isinstance(recorded, str) and recorded != job_id:
-                problems = (
-                    *problems,
+                found.append(
                     Problem(
                         ProblemCode.ID_MISMATCH,
                         f"manifest says job_id {recorded!r} but lives in {job_id!r}",
                         "job_id",
-                    ),
+                    )
                 )
+            if found:
+                problems = (*problems, *found)
         fingerprint = read.fingerprint
-        mtime = fingerprint.mtime_ns / 1e9 if fingerprint else None
-        # Keep the stat as the key only if it is the stat of what was read (a writer may have
-        # replaced the file in between) and the file was not modified in the same clock tick
-        # as the read (racy-git: a same-size rewrite in that tick would keep the stat).
-        if (
-            key is None
-            or fingerprint is None
-            or (fingerprint.inode, fingerprint.mtime_ns, fingerprint.size)
-            != (key[0], key[1], key[3])
-            or _scan_cache.is_racy(fingerprint.mtime_ns, read_at)
-        ):
-            key = None
-        else:  # the same numbers: share the fingerprint's objects (RSS at 100,000 jobs)
-            key = (fingerprint.inode, fingerprint.mtime_ns, key[2], fingerprint.size)
-        return _CacheEntry(
-            fingerprint,
-            facts,
-            problems,
-            read.ok,
-            mtime,
-            key=key,
-            static=not read.ok or category_of(facts.status) is not Category.ACTIVE,
-        )
+        state = self._judge(job_id, location, facts, problems, fingerprint, read.ctime_ns, now)
+        # Kept only when the stat can tell a later change: not modified in the clock tick of
+        # the read (racy-git: a same-size rewrite in that tick would keep the stat).
+        if fingerprint is not None and not _scan_cache.is_racy(fingerprint.mtime_ns, read_at):
+            self._cache[job_id] = state
+        else:
+            self._cache.pop(job_id, None)
+        return state
+
+    def _from_row(
+        self,
+        job_id: str,
+        location: JobLocation,
+        manifest: str,
+        row: _scan_cache.Entry,
+        st: os.stat_result,
+        now: float,
+    ) -> JobState | None:
+        """A job's state from its cache file entry, if its manifest's stat is the row's."""
+        try:
+            key, facts, problems = row[0], row[1], row[2]
+            if key != (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size):
+                return self._load(job_id, location, manifest, now)
+            recorded = Recorded.from_row(facts[_RECORDED_AT])
+            state = self._judge(
+                job_id,
+                location,
+                _new_facts(*facts[:_RECORDED_AT], recorded, *facts[_RECORDED_AT + 1 :]),
+                _scan_cache.problems_in(problems),
+                _scan_cache.fingerprint_of(key),
+                key[2],
+                now,
+            )
+        except (TypeError, ValueError, IndexError):  # not what we wrote: read it
+            return self._load(job_id, location, manifest, now)
+        self._cache[job_id] = state
+        return state
 
     def _restore(self) -> None:
-        """Fill the cache from the cache file; a file that does not fit is not used."""
+        """Take the cache file's entries; a file that does not fit is not used."""
         assert self._persist_path is not None
         self._persist_header = cache_header(self._root_real)
         self.restore_rows(_scan_cache.load(self._persist_path, self._persist_header))
         self._reads = 0
 
     def restore_rows(self, rows: Mapping[str, _scan_cache.Entry]) -> None:
-        """Fill the cache from rows of `cache_row` (the scan cache's, or the status summary's)."""
-        try:
-            for job_id, row in rows.items():
-                if job_id not in self._cache:
-                    self._cache[job_id] = _entry_of(row)
-        except (TypeError, ValueError):  # not what we wrote: read everything
-            self._cache.clear()
+        """Take rows of `cache_row` (the scan cache's, or the status summary's) for the jobs
+        not cached yet: each is made a state when a scan reaches its job, if its manifest's
+        stat is still the row's."""
+        restored = self._restored
+        for job_id, row in rows.items():
+            if job_id not in self._cache:
+                restored[job_id] = row
 
     def cache_key(self, job_id: str) -> tuple[int, int, int, int] | None:
         """The stat key under which a job's cached facts are trusted (None: not trusted)."""
@@ -699,20 +789,13 @@ class Scanner:
 
     def cache_row(self, job_id: str) -> _scan_cache.Entry | None:
         """What the cache file keeps of one job (None: nothing read that can be trusted later)."""
-        entry = self._cache.get(job_id)
-        return None if entry is None or entry.key is None else _row_of(entry)
+        state = self._cache.get(job_id)
+        return None if state is None else _row_of(state)
 
     def state_at(self, location: JobLocation, now: float) -> JobState | None:
         """One job at a location the caller enumerated itself (the status summary's listing,
         kept while the root and its index are unchanged)."""
-        job_id = location.job_id
-        if job_id not in self._manifests:
-            self._manifests[job_id] = (
-                os.path.join(location.directory, MANIFEST_NAME)
-                if location.on_disk and (location.writable or _inside_ok(location))
-                else None
-            )
-        return self._state_for(job_id, location, now)
+        return self._state_for(location.job_id, location, now)
 
     def persist_pending(self) -> None:
         """Write the cache file a scan left unwritten (`defer_persist`)."""
@@ -730,25 +813,25 @@ class Scanner:
         _scan_cache.save(self._persist_path, self._persist_header, entries)
         self._reads = 0
 
-    def _absent(self, job_id: str, location: JobLocation, now: float) -> JobState:
+    def _absent(self, job_id: str, location: JobLocation) -> JobState:
         """A job named by the index whose directory is gone or outside the root."""
         reason = location.issues[0].message if location.issues else "job directory is missing"
-        obs = Observation(job_id=job_id, manifest_ok=False, manifest_problem=reason)
-        problem = Problem(ProblemCode.MISSING, reason)
-        return JobState(
+        return _new_state(
             job_id,
             location,
-            JobFacts(),
-            (problem,),
+            NO_FACTS,
+            (Problem(ProblemCode.MISSING, reason),),
             None,
-            obs,
-            classify(obs, self.policy, now),
+            self._static_verdict(NO_FACTS, reason),
         )
 
 
+_STATIC_VERDICTS_KEPT = 10_000
+"""Bound of the shared static verdicts: a hostile root's endless distinct reasons are not kept."""
 _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
 _RECORDED_AT = _FACT_NAMES.index("recorded")
 _facts_row = attrgetter(*_FACT_NAMES)
+_new_state = quick_constructor(JobState)
 
 
 def cache_header(root_real: str) -> tuple[Any, ...]:
@@ -756,32 +839,17 @@ def cache_header(root_real: str) -> tuple[Any, ...]:
     return _scan_cache.header(root_real, JobFacts, facts_from.__code__.co_code)
 
 
-def _row_of(entry: _CacheEntry) -> _scan_cache.Entry:
-    row = list(_facts_row(entry.facts))  # in C: a generator of getattr cost ~1 s at 100,000
+def _row_of(state: JobState) -> _scan_cache.Entry:
+    seen = state.fingerprint
+    assert seen is not None  # a cached state is one of a manifest that was read
+    row = list(_facts_row(state.facts))  # in C: a generator of getattr cost ~1 s at 100,000
     row[_RECORDED_AT] = row[_RECORDED_AT].as_row()
     return (
-        entry.key,
+        (seen.inode, seen.mtime_ns, state.manifest_ctime_ns, seen.size),
         tuple(row),
-        _scan_cache.problems_out(entry.problems),
-        entry.manifest_ok,
-        entry.static,
-    )
-
-
-def _entry_of(row: _scan_cache.Entry) -> _CacheEntry:
-    key, facts, problems, ok, static = row
-    return _CacheEntry(
-        _scan_cache.fingerprint_of(key),
-        JobFacts(
-            *facts[:_RECORDED_AT],
-            Recorded.from_row(facts[_RECORDED_AT]),
-            *facts[_RECORDED_AT + 1 :],
-        ),
-        _scan_cache.problems_in(problems),
-        ok,
-        key[1] / 1e9,
-        key=tuple(key),
-        static=static,
+        _scan_cache.problems_out(state.problems),
+        _fatal_problem(state.problems) is None,
+        state.evidence is None,
     )
 
 
@@ -794,6 +862,13 @@ def _beat_again(obs: Observation, job_dir: str) -> Observation:
     object.__setattr__(fresh, "heartbeat_at", heartbeat_at)
     object.__setattr__(fresh, "activity_at", activity)
     return fresh
+
+
+def _manifest_of(location: JobLocation) -> str | None:
+    """The manifest to read of a job (None: its directory is absent or leads outside)."""
+    if location.on_disk and (location.writable or _inside_ok(location)):
+        return f"{location.directory}/{MANIFEST_NAME}"
+    return None
 
 
 def _inside_ok(location: JobLocation) -> bool:
