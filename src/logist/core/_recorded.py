@@ -22,7 +22,8 @@ RECOVERY_EVENTS = frozenset({"CRASH_RECOVERY", "AUTOMATIC_RECOVERY"})
 """History events of a recovery, the original's and ours: the retry cap counts them all."""
 STEP_ACTIONS = frozenset({"COMPLETED", "STUCK", "RETRY"})
 """The outcome of one step in the original's history (an agent's `action`)."""
-_ERROR_EVENTS = ("EXECUTION_ERROR", "ERROR")
+_ERROR_EVENTS = frozenset({"EXECUTION_ERROR", "ERROR"})
+_NOTABLE_EVENTS = RECOVERY_EVENTS | _ERROR_EVENTS | {"JOB_CREATED"}
 _CLASSIFICATION = (
     "severity",
     "category",
@@ -147,21 +148,23 @@ def recorded_from(data: dict[str, Any], history: list[Any] | tuple[()]) -> Recor
     tokens = steps = errors = recoveries = 0
     metered = False
     created = last_error = None
-    for entry in history:
+    for entry in history:  # on the cold-scan path: a few lookups per entry, no more
         if type(entry) is not dict:
             continue
         event = entry.get("event")
-        if event in RECOVERY_EVENTS:
-            recoveries += 1
-        elif event in _ERROR_EVENTS:
-            errors += 1
-            last_error = entry
-        elif event == "JOB_CREATED" and created is None:
-            created = _text(entry.get("message"))
-        if entry.get("action") in STEP_ACTIONS:
+        if type(event) is str and event in _NOTABLE_EVENTS:
+            if event in RECOVERY_EVENTS:
+                recoveries += 1
+            elif event in _ERROR_EVENTS:
+                errors += 1
+                last_error = entry
+            elif created is None:  # JOB_CREATED
+                created = _text(entry.get("message"))
+        action = entry.get("action")
+        if type(action) is str and action in STEP_ACTIONS:
             steps += 1
         metrics = entry.get("metrics")
-        if type(metrics) is dict:
+        if type(metrics) is dict and metrics:
             for key in ("token_input", "token_output", "token_cache_read"):
                 value = metrics.get(key)
                 if type(value) is int:
