@@ -499,7 +499,7 @@ class Scanner:
         # The root's mtime changes when job directories come and go: skip the scandir otherwise.
         root_mtime = os.stat(self.root).st_mtime_ns
         if root_mtime != self._root_mtime or not self._locations:
-            if index.data is not None and "jobs" not in index.data and index.exists:
+            if _slimmed(index):
                 index = read_index(self.root)  # its entries were let go: read them again
             self._locations, self._location_issues = enumerate_jobs(
                 self.root, index, root_real=self._root_real
@@ -524,6 +524,8 @@ class Scanner:
         root's issues, as a scan sees them (re-read only when the root or the index changed)."""
         index = self._read_index()
         locations = self._enumerate(index)
+        if _slimmed(index):
+            index = read_index(self.root)  # with its entries: the caller checks their paths
         manifests = {job_id: _manifest_of(location) for job_id, location in locations.items()}
         return index, locations, manifests, (*index.issues, *self._location_issues)
 
@@ -877,6 +879,11 @@ def _beat_again(obs: Observation, job_dir: str) -> Observation:
     object.__setattr__(fresh, "heartbeat_at", heartbeat_at)
     object.__setattr__(fresh, "activity_at", activity)
     return fresh
+
+
+def _slimmed(index: IndexRead) -> bool:
+    """Whether the scanner let this index's jobs go (see `Scanner._enumerate`)."""
+    return index.data is not None and "jobs" not in index.data and index.exists
 
 
 def _manifest_of(location: JobLocation) -> str | None:
