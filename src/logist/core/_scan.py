@@ -801,8 +801,11 @@ class Scanner:
 
     def cache_key(self, job_id: str) -> tuple[int, int, int, int] | None:
         """The stat key under which a job's cached facts are trusted (None: not trusted)."""
-        entry = self._cache.get(job_id)
-        return None if entry is None else entry.key
+        state = self._cache.get(job_id)
+        if state is None or state.fingerprint is None:
+            return None
+        seen = state.fingerprint
+        return (seen.inode, seen.mtime_ns, state.manifest_ctime_ns, seen.size)
 
     def cache_row(self, job_id: str) -> _scan_cache.Entry | None:
         """What the cache file keeps of one job (None: nothing read that can be trusted later)."""
