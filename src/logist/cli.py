@@ -277,10 +277,12 @@ def console(
 def status(root: str | None, as_json: bool) -> None:
     """Health report; exits 0 healthy, 1 degraded, 2 critical, 3 unknown (also for its own
     failures: a bad flag, no root, not a jobs root, an unreadable root)."""
-    from .core._summary import status_report
+    from .core._root import resolve_root
+    from .core._summary import StatusSummary
+    from .core._verdicts import Policy
 
     try:
-        report = status_report(root)
+        report, save_summary = StatusSummary(resolve_root(root), Policy()).report()
     except RootNotFound as exc:
         if as_json:
             _emit_json({"overall": "unknown", "summary": str(exc)})
@@ -301,6 +303,7 @@ def status(root: str | None, as_json: bool) -> None:
             click.echo(f"scan: {report.scan_duration_s * 1000:.1f} ms")
     if report.root_problem is not None:
         click.echo(f"logist: {_safe(report.root_problem)}", err=True)
+    _after_output(save_summary)
     sys.exit(report.overall.exit_code)
 
 

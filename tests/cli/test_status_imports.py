@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import write_job
+from conftest import wait_for, write_job
 from logist.core._manifest import MANIFEST_NAME
 
 NOT_FOR_STATUS = (
@@ -35,6 +35,8 @@ def test_a_repeated_status_loads_neither_the_manager_nor_the_services(jobs_root:
         os.utime(manifest, (past, past))
     command = [sys.executable, "-X", "importtime", "-m", "logist", "status", "--root"]
     subprocess.run([*command, str(jobs_root)], capture_output=True, check=False)
+    summaries = Path(os.environ["XDG_CACHE_HOME"], "logist")
+    wait_for(lambda: list(summaries.glob("status-*")))  # written once the first report is out
     repeated = subprocess.run(
         [*command, str(jobs_root), "--json"], capture_output=True, text=True, check=False
     )

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,9 @@ def status_report(
     """The health report of a root, from the status summary when one fits (a stat per job),
     else from a whole scan that then writes it. Raises `RootNotFound` as the manager does."""
     jobs_root = resolve_root(root)
-    summary = StatusSummary(jobs_root, policy or Policy(), clock)
-    return summary.report()
+    report, save = StatusSummary(jobs_root, policy or Policy(), clock).report()
+    save()
+    return report
 
 
 class StatusSummary:
@@ -89,10 +90,13 @@ class StatusSummary:
         self._profile_numbers: dict[Profile, int] = {}
         self._judged: list[tuple[str, tuple[str, ...]]] = []
         """Per profile number: the verdict kind and the manifest findings' severities."""
+        self._unsaved: dict[str, Any] | None = None
 
     # ---- the two paths -------------------------------------------------------------------
 
-    def report(self) -> HealthReport:
+    def report(self) -> tuple[HealthReport, Callable[[], None]]:
+        """The report, and what writes the summary (and the scan cache) for the next run: the
+        CLI calls it once the report is out (`logist status` from a monitor is waited for)."""
         body = _scan_cache.load(self.path, self._header) if self.path is not None else {}
         if body:
             try:
@@ -100,32 +104,37 @@ class StatusSummary:
             except (TypeError, ValueError, KeyError, IndexError):  # not what we wrote
                 tally = None
             if tally is not None and tally.job_count:
-                return health_report_of(self.root, tally)
+                return health_report_of(self.root, tally), self._write
         return self._whole_scan()
 
-    def _whole_scan(self) -> HealthReport:
+    def _whole_scan(self) -> tuple[HealthReport, Callable[[], None]]:
         """The first run (or a summary that does not fit): scan everything, write the summary."""
         from ._fixes import quick_findings  # the whole path's only: it imports the acting path
 
         root_key, index_key, listed_at = self._root_keys()
         scanner = Scanner(self.root, self.policy, persistent=self.path is not None)
+        scanner.defer_persist = True
         try:
             snapshot = scanner.scan(self.clock())
         except OSError as exc:
-            return build_health_report(self.root, None, [], error=str(exc))
+            return build_health_report(self.root, None, [], error=str(exc)), _nothing
         findings = quick_findings(snapshot)
         report = build_health_report(self.root, snapshot, findings)
-        if self.path is not None and snapshot.jobs:
-            index, locations, _, root_issues = scanner.listing()
+        if self.path is None or not snapshot.jobs:
+            return report, scanner.persist_pending
+        index, locations, _, root_issues = scanner.listing()
+        listing = self._plain_listing(root_key, index_key, listed_at, index, locations, root_issues)
+
+        def save() -> None:
+            scanner.persist_pending()
             static: dict[str, tuple[Key, int]] = {}
             rows: dict[str, _scan_cache.Entry] = {}
             for state in snapshot.jobs.values():
                 self._keep(scanner, state, static, rows)
-            listing = self._plain_listing(
-                root_key, index_key, listed_at, index, locations, root_issues
-            )
             self._save(listing, static, rows)
-        return report
+            self._write()
+
+        return report, save
 
     def _count(self, body: Mapping[str, Any]) -> Tally | None:
         """Count the root from the summary: a stat per job, full judgement for the few that
@@ -371,6 +380,19 @@ class StatusSummary:
         static: dict[str, tuple[Key, int]],
         rows: dict[str, _scan_cache.Entry],
     ) -> None:
-        assert self.path is not None
-        body = {"listing": listing, "static": static, "rows": rows, "profiles": self._profiles}
-        _scan_cache.save(self.path, self._header, body)
+        """Keep the summary to write (`_write`)."""
+        self._unsaved = {
+            "listing": listing,
+            "static": static,
+            "rows": rows,
+            "profiles": self._profiles,
+        }
+
+    def _write(self) -> None:
+        if self._unsaved is not None and self.path is not None:
+            _scan_cache.save(self.path, self._header, self._unsaved)
+            self._unsaved = None
+
+
+def _nothing() -> None:
+    """Nothing to write."""
