@@ -267,7 +267,23 @@ def migrate_owner_keys(data: dict[str, Any]) -> None:
             data[new] = data.pop(old)
 
 
-_decode = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_scan_once = _decoder.scan_once
+
+
+def _decode(text: str) -> Any:
+    """`json.loads` of a text, without its two Python layers when the text is one object
+    followed by nothing but JSON whitespace (every manifest); anything else, errors included,
+    goes the whole way, so what is raised is what `json` raises."""
+    if text[:1] == "{":
+        try:
+            data, end = _scan_once(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if end == len(text) or not text[end:].strip(" \t\n\r"):
+                return data
+    return _decoder.decode(text)
 
 
 def check_fields(data: dict[str, Any]) -> tuple[Problem, ...]:

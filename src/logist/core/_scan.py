@@ -731,8 +731,13 @@ class Scanner:
         facts = facts_from(read.data) if read.data is not None else NO_FACTS
         problems = read.problems
         if read.data is not None:
-            parsed = {"created_at": facts.created_at, "updated_at": facts.updated_at}
-            found = timestamp_problems(read.data, parsed)
+            found = (
+                timestamp_problems(
+                    read.data, {"created_at": facts.created_at, "updated_at": facts.updated_at}
+                )
+                if facts.created_at is None or facts.updated_at is None
+                else []
+            )
             recorded = read.data.get("job_id")
             if isinstance(recorded, str) and recorded != job_id:
                 found.append(
