@@ -377,7 +377,7 @@ def _named(
 
 def _age(state: JobState, now: float) -> str:
     """Since the job's last activity, as a person says it ("3 hours")."""
-    at = state.observation.activity_at
+    at = state.activity_at
     return "-" if at is None else _words_for_seconds(max(0, round(now - at)))
 
 

@@ -201,7 +201,7 @@ class Poller:
                 return False
             if state.verdict.kind is not cached[JobRow.KIND]:
                 return False
-            activity = state.observation.activity_at
+            activity = state.activity_at
             shown_age = age(None if activity is None else now - activity)
             if job_row(state, shown_age) != cached:
                 return False
@@ -310,7 +310,7 @@ class Poller:
         previous = self._triage
         kept: dict[str, tuple[JobState, int, str, Row]] = {}
         for position, state in enumerate(snapshot.triage()):
-            activity = state.observation.activity_at
+            activity = state.activity_at
             shown_age = age(None if activity is None else now - activity)
             cached = previous.get(state.job_id)
             if (
@@ -379,7 +379,7 @@ class Poller:
         changed: list[str] = []
         for job_id, state in states.items():
             row = previous.get(job_id)
-            activity = state.observation.activity_at
+            activity = state.activity_at
             shown_age = age(None if activity is None else now - activity)
             if row is None or made_from.get(job_id) is not state or row[JobRow.AGE] != shown_age:
                 fresh = job_row(state, shown_age)

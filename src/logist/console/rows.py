@@ -169,7 +169,7 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     and to shared objects: at 100,000 jobs each byte per row is 100 KB of RSS."""
     facts = state.facts
     kind = state.verdict.kind
-    activity = state.observation.activity_at
+    activity = state.activity_at
     job_id = state.job_id
     status = facts.status
     description = facts.description
@@ -209,7 +209,7 @@ def _cost_style(state: JobState) -> str:
 
 def triage_row(state: JobState, now: float, position: int) -> Row:
     kind = state.verdict.kind
-    activity = state.observation.activity_at
+    activity = state.activity_at
     return Row(
         key=state.job_id,
         job_id=state.job_id,

@@ -55,7 +55,7 @@ def quick_findings(snapshot: Snapshot) -> list[Finding]:
     disk = {
         job.job_id: DiskFacts(has_valid_backup=_restore_offered(job))
         for job in snapshot.jobs.values()
-        if not job.observation.manifest_ok and job.location.on_disk
+        if not job.manifest_ok and job.location.on_disk
     }
     return snapshot_findings(snapshot, disk)
 
@@ -92,7 +92,7 @@ def disk_facts(job: JobState, now: float, audited: set[str] | None = None) -> Di
             if name.startswith(TEMP_PREFIX) and _writer_gone(name, directory / name, now):
                 leftovers.append(str(directory / name))
     old_temp = []
-    if job.observation.category is not Category.ACTIVE and confined(job.path, job.path / "temp"):
+    if job.category is not Category.ACTIVE and confined(job.path, job.path / "temp"):
         try:
             with os.scandir(job.path / "temp") as it:
                 for entry in it:

@@ -245,7 +245,7 @@ def tally_of(snapshot: Snapshot, findings: list[Finding]) -> Tally:
         verdicts[str(job.verdict.kind)] += 1
         statuses[job.facts.status or "?"] += 1
         if job.verdict.kind is VerdictKind.CRASHED:
-            at = job.observation.activity_at
+            at = job.activity_at
             if at is not None:
                 age = snapshot.taken_at - at
                 oldest = age if oldest is None else max(oldest, age)

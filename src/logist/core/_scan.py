@@ -128,6 +128,7 @@ class JobFacts:
 
 
 _new_facts = quick_constructor(JobFacts)
+_new_observation = quick_constructor(Observation)
 NO_FACTS = JobFacts()
 """The facts of a job whose manifest could not be read: one object for all."""
 
@@ -165,15 +166,30 @@ class JobState:
         return self.verdict.kind
 
     @property
+    def manifest_ok(self) -> bool:
+        """Whether the manifest could be read (parsed into an object)."""
+        return self.evidence is not None or _fatal_problem(self.problems) is None
+
+    @property
+    def category(self) -> Category:
+        """The status's category; UNKNOWN when the manifest could not be read."""
+        if self.evidence is not None:
+            return self.evidence.category
+        if _fatal_problem(self.problems) is not None:
+            return Category.UNKNOWN
+        return category_of(self.facts.status)
+
+    @property
     def observation(self) -> Observation:
         """Everything gathered about the job. A resting, finished or unreadable job needs no
         evidence: its observation is made again on demand (at 100,000 jobs one kept per job
-        was 21 MB for what the facts say anyway)."""
+        was 21 MB for what the facts say anyway). Per-job loops read `activity_at`,
+        `manifest_ok` and `category` from the state instead."""
         if self.evidence is not None:
             return self.evidence
         problem = _fatal_problem(self.problems)
         status = self.facts.status
-        return Observation(
+        return _new_observation(
             job_id=self.job_id,
             manifest_ok=problem is None,
             status=status,

@@ -191,8 +191,8 @@ class StatusSummary:
             kind = state.verdict.kind
             verdicts[str(kind)] += 1
             statuses[state.facts.status or "?"] += 1
-            if kind is VerdictKind.CRASHED and state.observation.activity_at is not None:
-                age = now - state.observation.activity_at
+            if kind is VerdictKind.CRASHED and state.activity_at is not None:
+                age = now - state.activity_at
                 oldest = age if oldest is None else max(oldest, age)
             findings += root_findings(state.location.issues)
             findings += job_findings(state, index_exists=index_exists)

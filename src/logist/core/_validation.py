@@ -129,7 +129,7 @@ def job_findings(
         job.job_id,
         job.problems,
         job.facts.status,
-        manifest_ok=job.observation.manifest_ok,
+        manifest_ok=job.manifest_ok,
         on_disk=job.location.on_disk,
         disk=disk,
     )

@@ -192,7 +192,7 @@ class Watching:
         due = []
         beats, self._beats = self._beats, {}
         for state in states:
-            if state.observation.category is not Category.ACTIVE:
+            if state.category is not Category.ACTIVE:
                 continue
             job_id, kind = state.job_id, state.verdict.kind
             if job_id in watched and (
@@ -316,9 +316,9 @@ class Watching:
         unwatched = 0
         host, boot = host_name(), boot_id()
         for job in jobs:
-            obs = job.observation
-            if obs.category is not Category.ACTIVE:
+            if job.category is not Category.ACTIVE:
                 continue
+            obs = job.observation
             owner = job.facts.owner
             role = None
             is_owner = obs.owner is Liveness.ALIVE

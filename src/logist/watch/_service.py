@@ -352,7 +352,7 @@ class WatchService:
             self._crash_times.popleft()
         if policy.mode is AutoMode.OFF or self._brake is not None or not self._crash_times:
             return
-        active = sum(1 for j in self._states.values() if j.observation.category is Category.ACTIVE)
+        active = sum(1 for j in self._states.values() if j.category is Category.ACTIVE)
         check = brake_check(len(self._crash_times), active, policy)
         if not check.trips:
             return
@@ -388,7 +388,7 @@ class WatchService:
                 and s.job_id not in self._in_flight
                 and now - self._crashed_since.get(s.job_id, 0.0) >= hold
             ),
-            key=lambda s: (s.observation.activity_at or 0.0, s.job_id),
+            key=lambda s: (s.activity_at or 0.0, s.job_id),
         )
         chosen = self._auto.choose([s.job_id for s in candidates], now, policy)
         for job_id in chosen:
