@@ -252,7 +252,7 @@ class Snapshot:
         picked.sort(
             key=lambda j: (
                 SEVERITY_RANK[j.verdict.kind],
-                j.observation.activity_at or 0.0,
+                j.activity_at or 0.0,
                 j.job_id,
             )
         )
