@@ -16,6 +16,7 @@ import gc
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -91,6 +92,8 @@ APP_ACTIONS = frozenset(
 """The app's own keys, off while a modal screen is open (quit stays on)."""
 WATCHING_FALLBACK_S = 3600.0
 """The watching component's own periodic wake: the poll timer already does that job."""
+SWITCH_INTERVAL_S = 0.001
+"""How long a thread may hold the GIL while another waits (see `on_mount`)."""
 NOTIFY_FAILURES_SHOWN = 5
 NOTIFY_ARRIVALS_SHOWN = 5
 
@@ -219,6 +222,10 @@ class ConsoleApp(App[int]):
         return self._console
 
     def on_mount(self) -> None:
+        # The poll worker runs Python code for seconds at 100,000 jobs; each time the event
+        # loop wakes (a key, a timer) it waits for the worker to hand over the GIL, up to the
+        # switch interval (5 ms by default), and a key's handling wakes it several times.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGTERM, self.exit)
