@@ -348,9 +348,16 @@ class ConsoleApp(App[int]):
             return
         self._polling = True
         if self._console is not None and self._console.is_mounted:
-            column, reverse = self._console.table("jobs").sorting
-            wanted = frozenset() if column is None or not reverse else frozenset({column})
-            self._poller.descending = wanted  # made in the worker: the table only looks it up
+            jobs = self._console.table("jobs")
+            column, reverse = jobs.sorting
+            following = 0 if column is None else (column + 1) % len(jobs.columns)
+            # orders made in the worker, kept fresh for these: the table only looks them up
+            self._poller.sorted_columns = frozenset(
+                {following, *(() if column is None else (column,))}
+            )
+            self._poller.descending = (
+                frozenset({column}) if column is not None and reverse else frozenset()
+            )
         self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_in_thread(self) -> None:
