@@ -119,7 +119,7 @@ class Poller:
         self._descending: dict[int, list[str]] = {}
         self._descending_of: dict[int, list[str]] = {}
         self.descending: frozenset[int] = frozenset()
-        """Columns the jobs table shows in descending order (set by the app; read here)."""
+        """Columns whose descending order to keep: the sorted one (set by the app; read here)."""
         self.sorted_columns: frozenset[int] = frozenset()
         """The jobs table's sorted column and the next one (set by the app; read here)."""
         self._upgrades: dict[str, Finding] = {}
