@@ -789,13 +789,13 @@ class Scanner:
             key, facts, problems = row[0], row[1], row[2]
             if key != (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size):
                 return self._load(job_id, location, manifest, now)
-            recorded = Recorded.from_row(facts[_RECORDED_AT])
+            recorded = Recorded.from_row(facts[-1])  # the last field (checked at import)
             state = self._judge(
                 job_id,
                 location,
-                _new_facts(*facts[:_RECORDED_AT], recorded, *facts[_RECORDED_AT + 1 :]),
-                _scan_cache.problems_in(problems),
-                _scan_cache.fingerprint_of(key),
+                _new_facts(*facts[:-1], recorded),
+                _scan_cache.problems_in(problems) if problems else (),
+                Fingerprint(key[0], key[1], key[3]),
                 key[2],
                 now,
             )
@@ -871,6 +871,8 @@ _STATIC_VERDICTS_KEPT = 10_000
 """Bound of the shared static verdicts: a hostile root's endless distinct reasons are not kept."""
 _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
 _RECORDED_AT = _FACT_NAMES.index("recorded")
+if _FACT_NAMES[-1] != "recorded":
+    raise TypeError("JobFacts.recorded must stay its last field (Scanner._from_row)")
 _facts_row = attrgetter(*_FACT_NAMES)
 _new_state = quick_constructor(JobState)
 
