@@ -72,3 +72,52 @@ def test_an_owner_killed_between_two_scans_is_crashed_on_the_next_one(
     os.killpg(child.pid, signal.SIGKILL)
     wait_for(lambda: liveness(child) is Liveness.DEAD)
     assert kinds(manager) == {"r": VerdictKind.CRASHED}
+
+
+def test_the_index_still_names_its_jobs_after_a_directory_appears(jobs_root: Path) -> None:
+    """The scanner lets the index's jobs go once the root is enumerated; when a directory comes,
+    the root is enumerated again from the index read anew, queue and dangling entries too."""
+    write_job(jobs_root, "a", status="PENDING")
+    index = {"jobs": {"a": str(jobs_root / "a"), "gone": str(jobs_root / "gone")}, "queue": ["a"]}
+    (jobs_root / "jobs_index.json").write_text(json.dumps(index))
+    manager = JobRecoveryManager(jobs_root)
+    first = manager.scan().jobs
+    assert first["a"].location.indexed and first["a"].location.queue_position == 0
+    write_job(jobs_root, "b", status="SUCCESS")  # the root's mtime moves, the index's does not
+    jobs = manager.scan().jobs
+    assert set(jobs) == {"a", "b", "gone"}
+    assert jobs["a"].location.indexed and jobs["a"].location.queue_position == 0
+    assert not jobs["b"].location.indexed
+    assert jobs["gone"].kind is VerdictKind.CORRUPT and not jobs["gone"].location.on_disk
+
+
+def test_a_resting_jobs_observation_is_made_again_from_what_its_state_keeps(
+    jobs_root: Path,
+) -> None:
+    """Only an active job keeps its evidence; every other job's observation follows from its
+    facts and problems, equal to what observing it would give."""
+    write_job(jobs_root, "idle", status="PENDING")
+    write_job(jobs_root, "done", status="SUCCESS")
+    write_job(
+        jobs_root,
+        "waits",
+        status="INTERVENTION_REQUIRED",
+        history=[{"timestamp": "2026-11-27T22:56:31", "reason": "approve the export"}],
+    )
+    write_job(jobs_root, "broken", b'{"status": ')
+    write_job(jobs_root, "active", status="EXECUTING")
+    jobs = JobRecoveryManager(jobs_root).scan().jobs
+    for job_id in ("idle", "done", "waits", "broken"):
+        state = jobs[job_id]
+        obs = state.observation
+        assert state.evidence is None
+        assert obs.job_id == job_id and obs.activity_at == state.activity_at
+        assert obs.manifest_ok is state.manifest_ok and obs.category is state.category
+        assert obs.status == state.facts.status
+    assert jobs["waits"].observation.waiting_reason == "approve the export"
+    assert jobs["waits"].kind is VerdictKind.WAITING
+    assert not jobs["broken"].manifest_ok
+    assert jobs["broken"].observation.manifest_problem == jobs["broken"].problems[0].message
+    active = jobs["active"]
+    assert active.evidence is not None and active.observation is active.evidence
+    assert active.activity_at == active.evidence.activity_at
