@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Static
@@ -190,6 +191,37 @@ async def test_a_new_crash_named_like_markup_is_announced_literally(
         assert app.is_running
         notes = [n for n in app._notifications if "newly" in (n.title or "")]
         assert notes and notes[0].message == f"{victim.job_id}: crashed" and not notes[0].markup
+
+
+def _burst(app: ConsoleApp, keys: str) -> None:
+    """Keys as the terminal driver hands over one read (`/abc` typed fast, or pasted by tmux
+    `send-keys`): posted back to back, none handled before the next arrives. `pilot.press`
+    waits for the app to go idle after each key, which hides what this shows."""
+    driver = app._driver
+    assert driver is not None
+    for char in keys:
+        key = "slash" if char == "/" else char
+        event = events.Key(key, char)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+@synchronously
+async def test_keys_typed_right_after_slash_all_reach_the_filter(jobs_root: Path) -> None:
+    crashed_legacy(jobs_root, "crash-a")
+    write_job(jobs_root, "calm-1", status="PENDING")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        _burst(app, "/abc")
+        await settle(pilot)
+        field = app.main_screen.query_one("#filter", Input)
+        assert field.value == "abc"
+        assert field.has_focus
+        assert not app._notifications  # `a` did not reach the table (it reattaches there)
+        _burst(app, "/d")  # inside the filter `/` is text
+        await settle(pilot)
+        assert field.value == "abc/d"
 
 
 @synchronously

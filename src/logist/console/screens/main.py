@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -48,7 +49,9 @@ class ConsoleScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "detail", "Detail", show=False, tooltip="The selected job in depth"),
         Binding("space", "mark", "Mark", tooltip="Mark or unmark the job; actions use the marks"),
-        Binding("slash", "filter", "Filter", tooltip="Filter every pane (see below)"),
+        Binding(
+            "slash", "filter", "Filter", priority=True, tooltip="Filter every pane (see below)"
+        ),
         Binding("s", "sort", "Sort", show=False, tooltip="Sort by the next column"),
         Binding("S", "reverse_sort", "Reverse sort", show=False),
         Binding("1", "pane('jobs')", "Jobs pane", show=False),
@@ -382,9 +385,18 @@ class ConsoleScreen(Screen[None]):
         self._set_titles()
 
     def action_filter(self) -> None:
+        """Show the filter and focus it before the next key is routed.
+
+        Keys that arrive together (`/abc` in one read from the terminal) are routed to the
+        focused widget one after the other while `/` is still on its way: a plain binding runs
+        only once `/` has bubbled up from the table, and `focus()` lands later still, so `abc`
+        went to the table (`a` reattached). As a priority binding this runs as the app routes
+        `/`, and `set_focus` moves the focus at once, so the app routes `a` to the filter."""
         field = self.query_one("#filter", Input)
+        if field.has_focus:
+            raise SkipAction  # a `/` typed in the filter is text
         field.visible = True
-        field.focus()
+        self.set_focus(field)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
