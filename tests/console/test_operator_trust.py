@@ -225,6 +225,63 @@ async def test_keys_typed_right_after_slash_all_reach_the_filter(jobs_root: Path
 
 
 @synchronously
+async def test_the_pane_holding_the_focus_is_framed_and_a_switch_keeps_rendered_rows(
+    jobs_root: Path,
+) -> None:
+    crashed_legacy(jobs_root, "crash-a")
+    for index in range(30):
+        write_job(jobs_root, f"calm-{index:02}", status="SUCCESS")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        accent = Color.parse(app.get_css_variables()["accent"])
+        dark_accent = accent
+
+        def framed() -> list[str]:
+            return [
+                name
+                for name in ("jobs", "triage", "findings")
+                if screen.query_one(f"#{name}-pane").styles.border_top[1] == accent
+            ]
+
+        assert framed() == ["jobs"]
+
+        def rendered(name: str) -> dict[str, object]:
+            strips = screen.table(name)._strips
+            keys = list(strips.keys())  # a textual LRUCache: keys(), no iteration
+            return {key: strips.get(key) for key in keys}
+
+        before = {name: rendered(name) for name in ("jobs", "triage")}
+        assert all(before.values())
+        await pilot.press("2")
+        await settle(pilot)
+        assert framed() == ["triage"]
+        # the switch restyled neither table (a Textual restyle drops every rendered row): the
+        # rows on screen are the very strips rendered before, but for each cursor row
+        for name, strips in before.items():
+            after = rendered(name)
+            kept = [key for key, strip in strips.items() if after.get(key) is strip]
+            assert len(kept) >= len(strips) - 1
+        await pilot.press("slash")
+        await settle(pilot)
+        assert framed() == []  # the keys go to the filter
+        await pilot.press("escape", "1")
+        await settle(pilot)
+        assert framed() == ["jobs"]
+        app.theme = "nord"  # the frame follows the theme's accent
+        await settle(pilot)
+        accent = Color.parse(app.get_css_variables()["accent"])
+        assert accent != dark_accent and framed() == ["jobs"]
+        await pilot.resize_terminal(80, 24)  # tabs: one pane at a time, no border
+        await settle(pilot)
+        assert screen.mode == "tabs"
+        jobs_pane = screen.query_one("#jobs-pane")
+        assert not jobs_pane.styles.inline.has_rule("border_top")
+        assert jobs_pane.styles.border_top[0] in ("", "none")
+
+
+@synchronously
 async def test_every_pane_says_how_many_rows_the_filter_hides(jobs_root: Path) -> None:
     crashed_legacy(jobs_root, "crash-a")
     crashed_legacy(jobs_root, "crash-b")

@@ -609,6 +609,11 @@ class KeyedTable(ScrollView, can_focus=True):
             return
         self._move(int(self.scroll_y) + event.y - 1)
 
+    def watch_has_focus(self, has_focus: bool) -> None:
+        """No restyle when the focus comes or goes (Widget's restyles): no style of a table
+        depends on it, and a Textual restyle lays the table out again and drops its rendered
+        rows. The cursor, whose colour does depend on it, is repainted by `on_focus`/`on_blur`."""
+
     def on_focus(self) -> None:
         self._refresh_lines((self._cursor,))
 
