@@ -4,6 +4,7 @@ test may change."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from staging import procs, tree_state
 
-__all__ = ["outside", "procs"]
+__all__ = ["cache_home", "outside", "procs"]
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +28,13 @@ def outside(tmp_path: Path) -> Iterator[Path]:
     before = tree_state(sibling)
     yield sibling
     assert tree_state(sibling) == before, "something was written outside the jobs root"
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path) -> Iterator[Path]:
+    """A private $XDG_CACHE_HOME for one test; yields where logist keeps its caches in it."""
+    home = tmp_path / "cache-home"
+    saved = os.environ["XDG_CACHE_HOME"]
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    yield home / "logist"
+    os.environ["XDG_CACHE_HOME"] = saved

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,15 +54,6 @@ def fresh_scan(root: Path) -> tuple[int, dict[str, str]]:
         env=os.environ,
     ).stdout.split()
     return int(out[0]), dict(pair.split("=", 1) for pair in out[1:])
-
-
-@pytest.fixture
-def cache_home(tmp_path: Path) -> Iterator[Path]:
-    home = tmp_path / "cache-home"
-    saved = os.environ["XDG_CACHE_HOME"]
-    os.environ["XDG_CACHE_HOME"] = str(home)
-    yield home / "logist"
-    os.environ["XDG_CACHE_HOME"] = saved
 
 
 def test_a_second_process_reads_only_the_manifests_that_changed(

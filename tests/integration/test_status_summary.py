@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,15 +95,6 @@ def kill_owner(job: RunningJob) -> None:
     if child is not None:
         os.killpg(child.pid, signal.SIGKILL)
         wait_for(lambda: liveness(child) is Liveness.DEAD)
-
-
-@pytest.fixture
-def cache_home(tmp_path: Path) -> Iterator[Path]:
-    home = tmp_path / "cache-home"
-    saved = os.environ["XDG_CACHE_HOME"]
-    os.environ["XDG_CACHE_HOME"] = str(home)
-    yield home / "logist"
-    os.environ["XDG_CACHE_HOME"] = saved
 
 
 @pytest.fixture
