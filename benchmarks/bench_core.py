@@ -270,7 +270,7 @@ def main() -> int:
     if not only <= set(GROUPS):
         parser.error(f"--only takes {', '.join(GROUPS)}")
     drop = not args.no_drop and roots.can_drop_caches()
-    print(f"machine: {roots.machine()}")
+    print(f"machine at the start: {roots.machine()}")
     if not drop:
         print("page cache not dropped (needs root): no 'page cache dropped' figures")
     for size in (int(s) for s in args.sizes.split(",") if s):

@@ -394,5 +394,5 @@ def machine() -> str:
     load = os.getloadavg()[0]
     return (
         f"{os.cpu_count()} cores ({model}), Python {sys.version.split()[0]}, "
-        f"load average {load:.2f} when the run ended"
+        f"load average {load:.2f} now"
     )
