@@ -54,3 +54,38 @@ def test_a_partial_scan_is_marked_incomplete_and_never_kept_as_the_last_snapshot
     whole = manager.last_snapshot()
     assert (len(whole.jobs), whole.total, whole.complete) == (10, 10, True)
     assert manager.scan(limit=50).complete
+
+
+def test_the_whole_poll_of_a_big_root_runs_while_the_first_look_is_shown(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole root is read right after the first look, without waiting for the app to ask
+    (it used to start only once the first look was on screen)."""
+    monkeypatch.setattr(poller_module, "FIRST_LOOK", 2)
+    for i in range(6):
+        write_job(jobs_root, f"job-{i:02d}", status="SUCCESS")
+    poller = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time)
+    poller.prefetch()
+    first = poller.poll()
+    assert (first.complete, len(first.jobs), first.total) == (False, 2, 6)
+    deadline = time.monotonic() + 60
+    while poller.full_polls == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert poller.full_polls == 1, "the whole poll started before it was asked for"
+    whole = poller.poll()
+    assert (whole.complete, len(whole.jobs)) == (True, 6)
+    assert whole.jobs_base is first.jobs, "a diff against the first look, as the table holds"
+    write_job(jobs_root, "job-new", status="PENDING")
+    again = poller.poll()
+    assert poller.full_polls == 2 and "job-new" in again.jobs, "then polls are made when asked"
+
+
+def test_a_small_root_is_prefetched_whole_in_one_poll(jobs_root: Path) -> None:
+    for i in range(3):
+        write_job(jobs_root, f"job-{i:02d}", status="SUCCESS")
+    poller = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time)
+    poller.prefetch()
+    whole = poller.poll()
+    assert (whole.complete, len(whole.jobs), poller.full_polls) == (True, 3, 1)
+    write_job(jobs_root, "job-new", status="PENDING")
+    assert "job-new" in poller.poll().jobs and poller.full_polls == 2

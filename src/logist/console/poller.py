@@ -13,6 +13,7 @@ import bisect
 import gc
 import heapq
 import operator
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -126,31 +127,43 @@ class Poller:
         """Findings of the last full validation that replace a quick one (they know the fix)."""
         self._extra: dict[str, Finding] = {}
         """Findings only a full validation finds (leftover files): kept until the next one."""
-        self._prefetched: tuple[threading.Thread, list[PollResult]] | None = None
+        self._prefetched: queue.SimpleQueue[PollResult | None] | None = None
+        """The results of `prefetch` not taken yet (a None: its thread failed)."""
         self._last: PollResult | None = None
         """The last whole result (full or light), the base of the next light tick."""
         self._full_at = float("-inf")
 
     def prefetch(self) -> None:
-        """Start the first poll in a thread now; the next `poll()` returns its result.
+        """Start the first polls in a thread now; the next `poll()` calls return their results.
 
         The first scan of a big root is cold and the slowest; started before Textual is even
-        imported, it overlaps the whole start-up instead of following it.
+        imported, it overlaps the whole start-up instead of following it. On a big root the
+        first look is followed at once, in the same thread, by the whole poll: it used to wait
+        for the app to mount and show the first look (at 100,000 jobs 1 to 2 s of the time to
+        the whole root on screen).
         """
-        box: list[PollResult] = []
-        thread = threading.Thread(
-            target=lambda: box.append(self._first_look()), name="logist-first-poll", daemon=True
-        )
-        thread.start()
-        self._prefetched = (thread, box)
+        results: queue.SimpleQueue[PollResult | None] = queue.SimpleQueue()
+
+        def first_polls() -> None:
+            try:
+                first = self._first_look()
+                results.put(first)
+                if not first.complete:
+                    results.put(self._poll())
+            except Exception:  # the caller's own poll does it again, and reports what failed
+                results.put(None)
+
+        threading.Thread(target=first_polls, name="logist-first-poll", daemon=True).start()
+        self._prefetched = results
 
     def poll(self) -> PollResult:
-        prefetched, self._prefetched = self._prefetched, None
+        prefetched = self._prefetched
         if prefetched is not None:
-            thread, box = prefetched
-            thread.join()
-            if box:
-                return box[0]
+            result = prefetched.get()
+            if result is None or result.complete:
+                self._prefetched = None  # nothing more will come from the first polls
+            if result is not None:
+                return result
         return self._poll()
 
     def _first_look(self) -> PollResult:
