@@ -89,3 +89,22 @@ def test_a_small_root_is_prefetched_whole_in_one_poll(jobs_root: Path) -> None:
     assert (whole.complete, len(whole.jobs), poller.full_polls) == (True, 3, 1)
     write_job(jobs_root, "job-new", status="PENDING")
     assert "job-new" in poller.poll().jobs and poller.full_polls == 2
+
+
+def test_the_scan_cache_is_written_by_the_poll_after_the_first_whole_one(
+    jobs_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not inside the first whole poll (the whole root is shown without waiting for the
+    save), but still at once: a console quit a poll later leaves the cache for the next."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    for i in range(5):
+        write_job(jobs_root, f"job-{i:02d}", status="SUCCESS")
+    saved = tmp_path / "cache-home" / "logist"
+    poller = Poller(manager=JobRecoveryManager(jobs_root, scan_cache=True), clock=time.time)
+    poller.prefetch()
+    assert poller.poll().complete
+    assert list(saved.glob("scan-*")) == [], "not written by the whole poll itself"
+    assert len(poller.poll_light(frozenset()).jobs) == 5
+    assert len(list(saved.glob("scan-*"))) == 1, "but by the next one"
+    reread = JobRecoveryManager(jobs_root, scan_cache=True)
+    assert len(reread.scan().jobs) == 5 and reread._scanner._reads == 0, "all from the cache"

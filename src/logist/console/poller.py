@@ -132,6 +132,8 @@ class Poller:
         self._last: PollResult | None = None
         """The last whole result (full or light), the base of the next light tick."""
         self._full_at = float("-inf")
+        self._save_scan_cache = manager.save_scan_cache_later()
+        """Writes the scan cache a scan left due (see `_saved_before`)."""
 
     def prefetch(self) -> None:
         """Start the first polls in a thread now; the next `poll()` calls return their results.
@@ -164,7 +166,15 @@ class Poller:
                 self._prefetched = None  # nothing more will come from the first polls
             if result is not None:
                 return result
+        self._saved_before()
         return self._poll()
+
+    def _saved_before(self) -> None:
+        """Write the scan cache the last scan left due (its first complete one, then at most
+        every `SAVE_EVERY_S`) at the start of the next poll, not in the scan: the first whole
+        poll of a big root is on screen that much sooner (at 100,000 jobs the save is 0.3 to
+        0.6 s of the worker, 0.1 s of it holding the GIL in `marshal.dumps`)."""
+        self._save_scan_cache()
 
     def _first_look(self) -> PollResult:
         """The first FIRST_LOOK jobs of a big root, so that the first frame has jobs in it
@@ -184,6 +194,7 @@ class Poller:
         `logist watch`'s light pass) on top of the last poll; a whole poll when none is kept
         or `full_every` seconds have passed. A whole poll of 1,000 running jobs is ~50 ms of
         CPU (scan, health, findings, rows); a tick with nothing due reads one status file."""
+        self._saved_before()
         last = self._last
         if last is None or time.monotonic() - self._full_at >= self.full_every:
             return self._poll()
