@@ -349,13 +349,14 @@ class ConsoleApp(App[int]):
         self._polling = True
         if self._console is not None and self._console.is_mounted:
             jobs = self._console.table("jobs")
-            column, _ = jobs.sorting
+            column, reverse = jobs.sorting
             following = 0 if column is None else (column + 1) % len(jobs.columns)
             shown = frozenset(() if column is None else (column,))
             # orders made in the worker and kept fresh for the sorted column (both ways: `S`
-            # is a look-up too) and the next one `s` goes to: the table only looks them up
+            # is a look-up too) and the next one `s` goes to (descending too while reversed:
+            # `s` keeps the direction): the table only looks them up
             self._poller.sorted_columns = shown | {following}
-            self._poller.descending = shown
+            self._poller.descending = (shown | {following}) if reverse else shown
         self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_in_thread(self) -> None:

@@ -474,9 +474,11 @@ class KeyedTable(ScrollView, can_focus=True):
         keys = self._filtered(self._natural_order() if ready is None else ready)
         if column is None:
             shown = keys[::-1] if self._reverse else keys
-        elif ready is not None:
+        elif ready is not None and not self._reverse:
+            shown = keys
+        elif ready is not None:  # the values only to find the runs of ties to keep in order
             values = list(map(self._sort_getter(column), map(self._rows.__getitem__, keys)))
-            shown = descending_order(keys, values) if self._reverse else keys
+            shown = descending_order(keys, values)
         else:
             values = list(map(self._sort_getter(column), map(self._rows.__getitem__, keys)))
             missing = list(map(operator.is_, values, repeat(None)))
