@@ -200,7 +200,7 @@ def _burst(app: ConsoleApp, keys: str) -> None:
     driver = app._driver
     assert driver is not None
     for char in keys:
-        key = "slash" if char == "/" else char
+        key = {"/": "slash", "\n": "enter", "\x1b": "escape"}.get(char, char)
         event = events.Key(key, char)
         event.set_sender(app)
         driver.send_message(event)
@@ -222,6 +222,28 @@ async def test_keys_typed_right_after_slash_all_reach_the_filter(jobs_root: Path
         _burst(app, "/d")  # inside the filter `/` is text
         await settle(pilot)
         assert field.value == "abc/d"
+
+
+@synchronously
+async def test_keys_typed_right_after_enter_or_escape_in_the_filter_reach_the_panes(
+    jobs_root: Path,
+) -> None:
+    crashed_legacy(jobs_root, "crash-a")
+    write_job(jobs_root, "calm-1", status="PENDING")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        field = screen.query_one("#filter", Input)
+        _burst(app, "/crash\n2")
+        await settle(pilot)
+        assert field.value == "crash" and not field.visible
+        assert screen.active_table is screen.table("triage") and screen.active_table.has_focus
+        _burst(app, "/x\x1b1")
+        await settle(pilot)
+        assert field.value == "" and not field.visible
+        assert screen.active_table is screen.table("jobs") and screen.active_table.has_focus
+        assert not app._notifications
 
 
 @synchronously

@@ -51,7 +51,14 @@ class ConsoleScreen(Screen[None]):
     """Owns the panes and their layout; the app owns polling, marks and actions."""
 
     BINDINGS = [
-        Binding("enter", "detail", "Detail", show=False, tooltip="The selected job in depth"),
+        Binding(
+            "enter",
+            "enter",
+            "Detail",
+            show=False,
+            priority=True,
+            tooltip="The selected job in depth",
+        ),
         Binding("space", "mark", "Mark", tooltip="Mark or unmark the job; actions use the marks"),
         Binding(
             "slash", "filter", "Filter", priority=True, tooltip="Filter every pane (see below)"
@@ -61,7 +68,14 @@ class ConsoleScreen(Screen[None]):
         Binding("1", "pane('jobs')", "Jobs pane", show=False),
         Binding("2", "pane('triage')", "Crashed pane", show=False),
         Binding("3", "pane('findings')", "Findings pane", show=False),
-        Binding("escape", "clear", "Clear", show=False, tooltip="Clear the filter, else the marks"),
+        Binding(
+            "escape",
+            "clear",
+            "Clear",
+            show=False,
+            priority=True,
+            tooltip="Clear the filter, else the marks",
+        ),
         Binding("n", "next_new", "Next new", show=False, tooltip="Go to the newest new crash"),
     ]
 
@@ -451,17 +465,27 @@ class ConsoleScreen(Screen[None]):
             self.table(name).set_query(self._query)
         self._set_titles()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.query_one("#filter", Input).visible = False
-        self.active_table.focus()
+    def action_enter(self) -> None:
+        """In the filter: keep it and go back to the table; elsewhere: the job in depth.
+
+        A priority binding, as `/` is, and `set_focus` rather than `focus()` (which moves the
+        focus only after the keys already read): `enter2` or `escape2` sent together (tmux
+        `send-keys`, a paste) switch the pane instead of typing `2` into the filter."""
+        field = self.query_one("#filter", Input)
+        if self.focused is not field:  # not `has_focus`: set only once the Focus event is handled
+            self.action_detail()
+            return
+        field.visible = False
+        self.set_focus(self.active_table)
 
     def action_clear(self) -> None:
         field = self.query_one("#filter", Input)
-        if self._query or field.has_focus:
-            field.value = ""
+        if self._query or self.focused is field:
+            # the keys typed before escape may still wait in the field's queue: empty it after
+            # them, but move the focus now, so that the keys after escape go to the table
+            field.call_later(setattr, field, "value", "")
             field.visible = False
-            self.active_table.focus()
+            self.set_focus(self.active_table)
         elif self.marks:
             marked = list(self.marks)
             self.marks.clear()
