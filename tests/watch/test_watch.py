@@ -296,6 +296,23 @@ def test_the_journal_rotates_at_its_size_cap(tmp_path: Path) -> None:
     assert kept == [f"job{n}" for n in range(100 - len(kept), 100)], "newest kept, in order"
 
 
+def test_a_state_directory_linked_out_of_the_root_is_never_rotated_through(
+    tmp_path: Path,
+) -> None:
+    from logist.watch._journal import Journal, event
+
+    root = tmp_path / "jobs"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "events.jsonl").write_text("x" * 4000)
+    (root / ".logist").symlink_to(elsewhere)
+    journal = Journal(root, max_bytes=2000)
+    assert not journal.write([event("verdict", job_id="j")])
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["events.jsonl"]
+    assert (elsewhere / "events.jsonl").read_text() == "x" * 4000
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -48,19 +48,29 @@ class Journal:
         return True
 
     def _rotate_if_full(self) -> None:
-        current = self.root / STATE_DIR / EVENTS_NAME
+        """Names are renamed inside the state directory opened without following a link: a
+        `.logist` that is a symlink out of the root is refused, never rotated through."""
+        names = [path.name for path in journal_paths(self.root)]  # oldest first: .2, .1, current
         try:
-            size = os.stat(current, follow_symlinks=False).st_size
+            directory = os.open(
+                self.root / STATE_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            )
         except FileNotFoundError:
             return
-        if size < self.max_bytes:
-            return
-        paths = journal_paths(self.root)  # oldest first: .2, .1, current
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(paths[0])
-        for older, newer in itertools.pairwise(paths):
+        try:
+            try:
+                size = os.stat(names[-1], dir_fd=directory, follow_symlinks=False).st_size
+            except FileNotFoundError:
+                return
+            if size < self.max_bytes:
+                return
             with contextlib.suppress(FileNotFoundError):
-                os.rename(newer, older)
+                os.unlink(names[0], dir_fd=directory)
+            for older, newer in itertools.pairwise(names):
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(newer, older, src_dir_fd=directory, dst_dir_fd=directory)
+        finally:
+            os.close(directory)
 
 
 def event(kind: str, **fields: Any) -> dict[str, Any]:
