@@ -196,6 +196,21 @@ def test_a_hook_gets_each_event_as_json_and_a_failing_or_stuck_hook_is_journalle
         assert not _alive(pid), f"hook process {pid} left behind"
 
 
+def test_what_a_hook_that_succeeded_left_running_in_its_session_is_killed(
+    jobs_root: Path, procs: Processes, tmp_path: Path, start_watch: Callable[..., Watch]
+) -> None:
+    """The hook has exited and been reaped when its session is swept: each leftover is found in
+    /proc and signalled through the verified send, not by a `killpg` of a pid now free."""
+    crashed_job(jobs_root, "c", procs.dead_identity())
+    left = tmp_path / "left.pid"
+    hook = f"sh -c 'sleep 60 >/dev/null 2>&1 & echo $! > {left}.tmp && mv {left}.tmp {left}'"
+    watch = start_watch(jobs_root, "--on-event", hook, "--on-event-kind", "verdict", *FAST)
+    pid = int(wait_for(lambda: left.exists() and left.read_text(), timeout=SLOW))
+    wait_for(lambda: not _alive(pid), timeout=SLOW)
+    assert not watch.events("hook-failed")
+    assert watch.stop() == 0
+
+
 def test_sigterm_stops_the_watch_within_two_seconds_and_leaves_no_child(
     jobs_root: Path, tmp_path: Path, start_watch: Callable[..., Watch]
 ) -> None:

@@ -1,8 +1,9 @@
 """Signals: sent only to a process whose identity holds at the moment of sending.
 
 Private to the acting path (`_acting`), the one place that decides whom to signal; the demo's
-staging uses it for its own processes. A pidfd is opened first and the identity re-checked
-after, so a pid recycled between check and open is never signalled. Only the recorded runner,
+staging uses it for its own processes, and the watch to end its own hooks (`kill_session`). A
+pidfd is opened first and the identity re-checked after, so a pid recycled between check and
+open is never signalled. Only the recorded runner,
 the recorded command and the command's own process group are targets: the runner's session or
 group may hold processes that are not the job's (a sidecar started beside `exec logist run`,
 killed by force recovery before issue 8).
@@ -10,6 +11,7 @@ killed by force recovery before issue 8).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -101,6 +103,15 @@ def signal_verified(identity: ProcessIdentity, signum: int, *, uid: int | None =
     finally:
         if pidfd is not None:
             os.close(pidfd)
+
+
+def kill_session(leader: ProcessIdentity | None, session: int) -> None:
+    """SIGKILL to a session leader (as its identity was when started) and to the rest of its
+    group, each through the verified send: never a blind `killpg`, whose pid may be another
+    process's once the leader has been reaped. For the watch's hooks, its own children."""
+    for member in ([leader] if leader is not None else []) + _members_of(session):
+        with contextlib.suppress(PermissionDenied):
+            signal_verified(member, signal.SIGKILL)
 
 
 def terminate_verified(

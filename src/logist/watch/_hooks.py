@@ -11,14 +11,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import queue
 import shlex
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from logist.core._identity import ProcessIdentity, identity_of
+from logist.core._signals import kill_session
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Hooks:
         self._report = report
         """Called (from the hook thread) with a `hook-failed` event for the journal."""
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(QUEUE_SIZE)
-        self._current: subprocess.Popen[bytes] | None = None
+        self._current: tuple[subprocess.Popen[bytes], ProcessIdentity | None] | None = None
         self._current_lock = threading.Lock()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -83,7 +84,7 @@ class Hooks:
             self._queue.put_nowait(None)
         with self._current_lock:
             if self._current is not None:  # the hook thread's communicate() reaps it
-                _kill_session(self._current.pid)
+                _kill_session(*self._current)
         self._thread.join(grace)
 
     def _run(self) -> None:
@@ -113,7 +114,7 @@ class Hooks:
             with self._current_lock:
                 if self._stopping:
                     return None
-                proc = self._current = subprocess.Popen(
+                proc = subprocess.Popen(
                     argv,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
@@ -121,34 +122,37 @@ class Hooks:
                     start_new_session=True,
                     close_fds=True,
                 )
+                # taken before anything reaps it: the identity the kills verify against
+                leader = identity_of(proc.pid)
+                self._current = (proc, leader)
         except OSError as exc:
             return f"cannot start: {exc.strerror or exc}"
         try:
             _, err = proc.communicate(payload, timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            _kill_group(proc, leader)
             return f"timed out after {self.timeout:g} s"
         except OSError as exc:  # the hook closed its stdin early
-            _kill_group(proc)
+            _kill_group(proc, leader)
             return f"{exc.strerror or exc}"
         finally:
             with self._current_lock:
                 self._current = None
-        _kill_session(proc.pid)  # whatever it left running in its session
+        _kill_session(proc, leader)  # whatever it left running in its session
         if proc.returncode != 0:
             tail = err.decode("utf-8", "replace").strip()[-OUTPUT_CAP:]
             return f"exit status {proc.returncode}" + (f": {tail}" if tail else "")
         return None
 
 
-def _kill_session(pid: int) -> None:
-    """SIGKILL to a hook's own session (it leads it: `start_new_session`), gone or not."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+def _kill_session(proc: subprocess.Popen[bytes], leader: ProcessIdentity | None) -> None:
+    """SIGKILL to a hook and what it left in its own session (`start_new_session`), gone or
+    not, each process verified (a reaped hook's pid may be someone else's by now)."""
+    kill_session(leader, proc.pid)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes], leader: ProcessIdentity | None) -> None:
     """The hook and whatever it started (its own session): killed and reaped."""
-    _kill_session(proc.pid)
+    _kill_session(proc, leader)
     with contextlib.suppress(subprocess.TimeoutExpired, OSError):
         proc.communicate(timeout=2.0)
