@@ -32,10 +32,12 @@ OLD = 3600
 _STATUS = """
 import json, sys
 root = sys.argv[1]
-seen = {"reads": 0, "listings": 0}
+seen = {"reads": 0, "listings": 0, "index_reads": 0}
 def count(event, args):
     if event == "open" and str(args[0]).endswith("job_manifest.json"):
         seen["reads"] += 1
+    elif event == "open" and str(args[0]).endswith("jobs_index.json"):
+        seen["index_reads"] += 1
     elif event == "os.scandir" and str(args[0]) == root:
         seen["listings"] += 1
 sys.addaudithook(count)
@@ -46,7 +48,8 @@ print(json.dumps({**seen, "report": report}))
 
 
 def summary_status(root: Path) -> dict[str, Any]:
-    """`status` as a fresh process computes it: the report, manifests read, root listings."""
+    """`status` as a fresh process computes it: the report, manifests and index read, root
+    listings."""
     out = subprocess.run(
         [sys.executable, "-c", _STATUS, str(root)],
         capture_output=True,
@@ -237,3 +240,13 @@ def test_status_on_the_command_line_uses_the_summary(jobs_root: Path, cache_home
     second = subprocess.run(status, capture_output=True, text=True)
     assert first.returncode == second.returncode == 1  # degraded: a job waits for a person
     assert comparable(json.loads(second.stdout)) == comparable(json.loads(first.stdout))
+
+
+def test_a_first_status_reads_the_index_once(jobs_root: Path, cache_home: Path) -> None:
+    for n in range(3):
+        write_job(jobs_root, f"j{n}", status="SUCCESS")
+    (jobs_root / "jobs_index.json").write_text(
+        json.dumps({"jobs": {f"j{n}": f"j{n}" for n in range(3)}})
+    )
+    first = summary_status(jobs_root)
+    assert (first["reads"], first["index_reads"]) == (3, 1)

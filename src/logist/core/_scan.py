@@ -461,9 +461,14 @@ class Scanner:
     the changed ones.
     """
 
-    def __init__(self, root: Path, policy: Policy, *, persistent: bool = False) -> None:
+    def __init__(
+        self, root: Path, policy: Policy, *, persistent: bool = False, keep_index: bool = False
+    ) -> None:
         self.root = root
         self.policy = policy
+        self._keep_index = keep_index
+        """Keep the index's jobs after enumerating (a one-shot `status` checks their paths in
+        `listing`; a long-lived scanner lets them go)."""
         self.quiet: Callable[[], frozenset[str]] | None = None
         """Jobs an event source (`Watching.quiet`) vouches for: owner alive by its pidfd and
         manifest unwritten by its inotify watch. Their lock and identity are not probed again;
@@ -521,6 +526,8 @@ class Scanner:
                 self.root, index, root_real=self._root_real
             )
             self._root_mtime = root_mtime
+            if self._keep_index:
+                return self._locations
             # Keep the index without its jobs (a path per job: 35 MB at 100,000 jobs, used
             # again only when job directories come or go, when it is read anew).
             self._index = IndexRead(
@@ -537,11 +544,12 @@ class Scanner:
         self,
     ) -> tuple[IndexRead, dict[str, JobLocation], dict[str, str | None], tuple[RootIssue, ...]]:
         """The index, each job's location and manifest path (None: not to be read), and the
-        root's issues, as a scan sees them (re-read only when the root or the index changed)."""
+        root's issues, as a scan sees them (re-read only when the root or the index changed);
+        the scan before it read the index once, with its entries."""
+        if not self._keep_index:
+            raise ValueError("listing() needs a scanner made with keep_index=True")
         index = self._read_index()
         locations = self._enumerate(index)
-        if _slimmed(index):
-            index = read_index(self.root)  # with its entries: the caller checks their paths
         manifests = {job_id: _manifest_of(location) for job_id, location in locations.items()}
         return index, locations, manifests, (*index.issues, *self._location_issues)
 

@@ -112,7 +112,7 @@ class StatusSummary:
         from ._fixes import quick_findings  # the whole path's only: it imports the acting path
 
         root_key, index_key, listed_at = self._root_keys()
-        scanner = Scanner(self.root, self.policy, persistent=self.path is not None)
+        scanner = Scanner(self.root, self.policy, persistent=self.path is not None, keep_index=True)
         scanner.defer_persist = True
         try:
             snapshot = scanner.scan(self.clock())
@@ -146,7 +146,7 @@ class StatusSummary:
         self._judged = [self._judge_profile(p, now) for p in self._profiles]
         old_static: dict[str, tuple[Key, int]] = body["static"]
         old_rows: dict[str, _scan_cache.Entry] = body["rows"]
-        scanner = Scanner(self.root, self.policy)
+        scanner = Scanner(self.root, self.policy, keep_index=True)
 
         root_key, index_key, listed_at = self._root_keys()
         cached = body["listing"]
