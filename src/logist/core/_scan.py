@@ -643,31 +643,13 @@ class Scanner:
             return self._load(job_id, location, manifest, now)
         if state.evidence is None:  # nothing time-dependent: reuse as is
             if state.location is not location:
-                state = _new_state(
-                    job_id,
-                    location,
-                    state.facts,
-                    state.problems,
-                    seen,
-                    state.verdict,
-                    state.activity_at,
-                    None,
-                    state.manifest_ctime_ns,
-                )
+                state = _moved_or_judged(state, location, state.verdict, state.activity_at, None)
                 self._cache[job_id] = state
             return state
         if job_id in quiet and state.location is location:
             obs = _beat_again(state.evidence, location.directory)
-            state = _new_state(
-                job_id,
-                location,
-                state.facts,
-                state.problems,
-                seen,
-                classify(obs, self.policy, now),
-                obs.activity_at,
-                obs,
-                state.manifest_ctime_ns,
+            state = _moved_or_judged(
+                state, location, classify(obs, self.policy, now), obs.activity_at, obs
             )
         else:
             state = self._judge(
@@ -913,6 +895,28 @@ def _beat_again(obs: Observation, job_dir: str) -> Observation:
     object.__setattr__(fresh, "heartbeat_at", heartbeat_at)
     object.__setattr__(fresh, "activity_at", activity)
     return fresh
+
+
+def _moved_or_judged(
+    state: JobState,
+    location: JobLocation,
+    verdict: Verdict,
+    activity_at: float | None,
+    evidence: Observation | None,
+) -> JobState:
+    """`state` with what its manifest said kept (facts, problems, fingerprint) and a new
+    location or judgement."""
+    return _new_state(
+        state.job_id,
+        location,
+        state.facts,
+        state.problems,
+        state.fingerprint,
+        verdict,
+        activity_at,
+        evidence,
+        state.manifest_ctime_ns,
+    )
 
 
 def _slimmed(index: IndexRead) -> bool:
