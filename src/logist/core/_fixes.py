@@ -53,7 +53,7 @@ def quick_findings(snapshot: Snapshot) -> list[Finding]:
     """Findings cheap enough for every poll: the snapshot's own, plus a backup look-up for
     corrupt jobs only (rare), so their finding can offer the restore."""
     disk = {
-        job.job_id: DiskFacts(has_valid_backup=_restore_offered(job))
+        job.job_id: DiskFacts(has_valid_backup=restore_offered(job))
         for job in snapshot.jobs.values()
         if not job.manifest_ok and job.location.on_disk
     }
@@ -103,7 +103,7 @@ def disk_facts(job: JobState, now: float, audited: set[str] | None = None) -> Di
                         continue
         except OSError:
             pass
-    has_backup = _restore_offered(job)
+    has_backup = restore_offered(job)
     action_id = job.facts.last_action_id
     missing = audited is not None and action_id is not None and action_id not in audited
     return DiskFacts(has_backup, tuple(leftovers), tuple(old_temp), missing)
@@ -143,7 +143,7 @@ def apply_fix(acting: Acting, finding: Finding, now: float) -> ActionResult:
     return acting.remove_files(job_id, str(finding.fix), paths_now)
 
 
-def _restore_offered(job: JobState) -> bool:
+def restore_offered(job: JobState) -> bool:
     """A restore is offered only over a manifest a backup may replace, when one parses."""
     fatal = next((p for p in job.problems if p.fatal), None)
     return (

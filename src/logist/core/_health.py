@@ -266,8 +266,15 @@ def tally_of(snapshot: Snapshot, findings: list[Finding]) -> Tally:
 
 
 def build_health_report(
-    root: Path, snapshot: Snapshot | None, findings: list[Finding], *, error: str | None = None
+    root: Path,
+    snapshot: Snapshot | None,
+    findings: list[Finding],
+    *,
+    error: str | None = None,
+    tally: Tally | None = None,
 ) -> HealthReport:
+    """`tally`: the snapshot's and the findings' counts when the caller kept them
+    (`_quick_status`), instead of counting every job again."""
     checks = root_checks(root)
     load = _load_average()
     # Only a root in which no job was found can be something else: a real root pays nothing.
@@ -304,7 +311,7 @@ def build_health_report(
             None,
             load,
         )
-    return _judged(root, tally_of(snapshot, findings), checks, load)
+    return _judged(root, tally or tally_of(snapshot, findings), checks, load)
 
 
 def health_report_of(root: Path, tally: Tally) -> HealthReport:

@@ -26,6 +26,7 @@ from ._health import HealthReport, build_health_report
 from ._journal import WatchStatus, read_brake, read_events, watch_status, write_brake
 from ._manifest import MANIFEST_NAME, read_manifest
 from ._plans import RecoveryPlan, plan_recovery
+from ._quick_status import QuickStatus
 from ._recorded import JobFiles, errors_in, job_files
 from ._results import (
     ActionResult,
@@ -65,6 +66,7 @@ class JobRecoveryManager:
         self._scan_cache = scan_cache
         self._scan_lock = threading.Lock()
         self._last: Snapshot | None = None
+        self._quick = QuickStatus()
         self._acting = Acting(
             self.root, self.policy, self.operator, self.job, self._scanner.forget, clock
         )
@@ -356,8 +358,11 @@ class JobRecoveryManager:
         return _fixes.findings(self.scan(), self.root, self._clock(), job_id)
 
     def quick_findings(self, snapshot: Snapshot) -> list[Finding]:
-        """Findings cheap enough for every poll (a backup look-up for corrupt jobs only)."""
-        return _fixes.quick_findings(snapshot)
+        """Findings cheap enough for every poll (a backup look-up for corrupt jobs only); of a
+        whole snapshot, made again only for the jobs whose state changed (`_quick_status`)."""
+        if not snapshot.complete:  # a first look: not to be kept as the jobs of the root
+            return _fixes.quick_findings(snapshot)
+        return self._quick.update(snapshot)[0]
 
     def fix(self, finding: Finding) -> ActionResult:
         """Apply a finding's fix; each fix is an action with an audit line."""
@@ -378,8 +383,11 @@ class JobRecoveryManager:
             snapshot = snapshot or self.scan()
         except OSError as exc:
             return build_health_report(self.root, None, [], error=str(exc)), []
-        findings = self.quick_findings(snapshot)
-        return build_health_report(self.root, snapshot, findings), findings
+        if not snapshot.complete:
+            findings = _fixes.quick_findings(snapshot)
+            return build_health_report(self.root, snapshot, findings), findings
+        findings, tally = self._quick.update(snapshot)
+        return build_health_report(self.root, snapshot, findings, tally=tally), findings
 
 
 def _guarded(

@@ -1,0 +1,300 @@
+"""The quick findings and the health tally of a long-lived manager, kept per job between polls.
+
+A console polls a root of 100,000 jobs every few seconds, and between two polls few jobs
+change: the scanner hands back the very same (frozen) `JobState` for a job whose manifest did
+not change and whose verdict cannot change with time. A whole `quick_findings` + `tally_of`
+pass cost 0.45-0.6 s at 100,000 jobs; here each job's part (its findings, its verdict, status
+and crash time) is kept by the identity of its state and redone only for new or changed
+states. What depends on more than one job (the sort, the root's own issues, the counts) or on
+the disk (a corrupt manifest's backup look-up) is made again on every poll, so the result is
+exactly the full computation's (`tests/integration/test_quick_status.py` compares the two).
+
+What a job's quick findings depend on: its problems, status, location (with its issues) and the
+snapshot's `index_exists`, all in the frozen state but the last (a change of it starts over);
+and, for a manifest that cannot be read, whether a valid backup is on disk now (looked up on
+every poll, as the full computation does). None depends on the time or on another job.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from itertools import compress, count, repeat
+from operator import attrgetter, is_, is_not
+
+from ._fixes import restore_offered
+from ._frozen import quick_constructor
+from ._health import FINDING_SEVERITIES, Tally, ordered_counts
+from ._manifest import Severity
+from ._root import RootIssue
+from ._scan import JobState, Snapshot
+from ._validation import (
+    SEVERITY_RANK,
+    DiskFacts,
+    Finding,
+    job_findings,
+    location_findings,
+    manifest_findings,
+    root_findings,
+)
+from ._verdicts import VerdictKind
+
+_STATUSES_KEPT = 1_000
+"""Statuses whose own findings are remembered: a root has a handful; a hostile one with a
+status per job must not grow the dictionary without bound."""
+
+REBUILD_ABOVE = 1 / 8
+"""Past this share of jobs with a new state, all are counted anew (the root was listed again,
+as when the index is rewritten: every state then has a new location)."""
+
+_NONE: tuple[Finding, ...] = ()
+_new_finding = quick_constructor(Finding)
+_KIND = attrgetter("verdict.kind")
+_STATUS = attrgetter("facts.status")
+_CRASHED = VerdictKind.CRASHED
+
+
+def finding_order(finding: Finding) -> tuple[int, str, str]:
+    """The order of `snapshot_findings`: errors first, then by job, then by code."""
+    return (SEVERITY_RANK[finding.severity], finding.job_id or "", finding.code)
+
+
+class QuickStatus:
+    """One manager's quick findings and tally, brought up to date with each snapshot given."""
+
+    def __init__(self, rebuild_above: float = REBUILD_ABOVE) -> None:
+        self._rebuild_above = rebuild_above
+        self._lock = threading.Lock()
+        self._reset(None)
+
+    def _reset(self, index_exists: bool | None) -> None:
+        self._index_exists = index_exists
+        self._ids: list[str] = []
+        self._states: list[JobState] = []
+        self._positions: dict[str, int] | None = None
+        """Job id -> its place in the last snapshot, made when the findings' order needs it."""
+        self._found: dict[str, tuple[Finding, ...]] = {}
+        """The findings of each job that has any: its location's, then its own."""
+        self._unreadable: dict[str, JobState] = {}
+        """Jobs whose findings depend on the disk (a backup to restore): redone every poll."""
+        self._verdicts: Counter[str] = Counter()
+        self._statuses: Counter[str] = Counter()
+        self._crashed: dict[str, float] = {}
+        """The activity time of each crashed job that has one (for the oldest crash's age)."""
+        self._status_findings: dict[str | None, tuple[Finding, ...]] = {}
+        self._redone: set[str] = set()
+        """Jobs whose findings this update made already."""
+        self._root_issues: tuple[RootIssue, ...] | None = None
+        self._dirty = True
+        self._findings: list[Finding] = []
+        self._severities: dict[str, int] = {}
+        self._index_errors = 0
+
+    def update(self, snapshot: Snapshot) -> tuple[list[Finding], Tally]:
+        """The snapshot's quick findings (`_fixes.quick_findings`) and its tally (`tally_of`),
+        the same as the full computation gives, from what changed since the last call."""
+        with self._lock:
+            jobs = snapshot.jobs
+            if snapshot.index_exists is not self._index_exists:
+                self._reset(snapshot.index_exists)
+            ids = list(jobs)
+            states = list(jobs.values())
+            self._redone = set()
+            changed = (
+                list(compress(count(), map(is_not, states, self._states)))
+                if ids == self._ids
+                else None
+            )
+            if changed is not None and len(changed) <= len(ids) * self._rebuild_above:
+                old = self._states  # the same jobs in the same order: a few states are new
+                for place in changed:
+                    self._replace(ids[place], old[place], states[place])
+            else:  # jobs came or went, or the root was listed again: every state is new
+                self._rebuild(states)
+                self._ids = ids
+            self._states = states
+            for job_id, state in list(self._unreadable.items()):
+                if job_id not in self._redone:  # a backup may have come or gone meanwhile
+                    self._set_found(job_id, self._findings_of(state))
+            if snapshot.root_issues != self._root_issues:
+                self._root_issues = snapshot.root_issues
+                self._dirty = True
+            if self._dirty:
+                self._collect()
+            by_verdict, by_status, _ = ordered_counts(self._verdicts, self._statuses, Counter())
+            tally = Tally(
+                len(jobs),
+                by_verdict,
+                by_status,
+                self._oldest_crash(snapshot),
+                dict(self._severities),
+                self._index_errors,
+                snapshot.index_exists,
+                snapshot.duration_s,
+            )
+            return list(self._findings), tally
+
+    # ---- per job -------------------------------------------------------------------------
+
+    def _rebuild(self, states: list[JobState]) -> None:
+        """Every job anew, with as little done per job as can be: the counts by C loops, the
+        findings only of the few jobs that may have any (a problem, a location issue, a job
+        missing from the index, a status that is unknown or deprecated)."""
+        kinds = list(map(_KIND, states))
+        self._verdicts = Counter(kinds)
+        statuses: Counter[str | None] = Counter(map(_STATUS, states))
+        odd = {status for status in statuses if self._said(status)}
+        for status in [s for s in statuses if not s]:  # None and "": counted as "?"
+            statuses["?"] += statuses.pop(status)
+        self._statuses = statuses  # type: ignore[assignment]  # no None left
+        self._crashed = {
+            state.job_id: state.activity_at
+            for state in compress(states, map(is_, kinds, repeat(_CRASHED)))
+            if state.activity_at is not None
+        }
+        if self._index_exists:
+            suspects = [
+                state
+                for state in states
+                if state.problems
+                or state.location.issues
+                or not state.location.indexed
+                or state.facts.status in odd
+            ]
+        else:
+            suspects = [
+                state
+                for state in states
+                if state.problems or state.location.issues or state.facts.status in odd
+            ]
+        self._found = {}
+        self._unreadable = {}
+        self._positions = None
+        self._dirty = True
+        for state in suspects:
+            found = self._findings_of(state)
+            if found:
+                self._found[state.job_id] = found
+        self._redone.update(self._unreadable)
+
+    def _replace(self, job_id: str, before: JobState, after: JobState) -> None:
+        """A job's new state in place of its last one."""
+        kind = after.verdict.kind
+        if (
+            kind is before.verdict.kind
+            and after.location is before.location
+            and after.problems is before.problems
+            and after.facts.status == before.facts.status
+            and (not after.problems or after.manifest_ok is before.manifest_ok)
+        ):  # what its findings and counts follow from is the same (an active job re-judged)
+            if kind is _CRASHED:
+                self._crashed.pop(job_id, None)
+                if after.activity_at is not None:
+                    self._crashed[job_id] = after.activity_at
+            if job_id in self._unreadable:
+                self._unreadable[job_id] = after
+            return
+        _take(self._verdicts, before.verdict.kind)
+        _take(self._statuses, before.facts.status or "?")
+        self._crashed.pop(job_id, None)
+        self._unreadable.pop(job_id, None)
+        self._verdicts[kind] += 1
+        self._statuses[after.facts.status or "?"] += 1
+        if kind is _CRASHED and after.activity_at is not None:
+            self._crashed[job_id] = after.activity_at
+        self._set_found(job_id, self._findings_of(after))
+        self._redone.add(job_id)
+
+    def _findings_of(self, state: JobState) -> tuple[Finding, ...]:
+        """One job's part of `snapshot_findings`; without a pass through it for a job with no
+        problem and no location issue (nearly every job of a root): its status's own findings
+        are the same for every job (`_said`), and it is indexed or not."""
+        location = state.location
+        if not state.problems and not location.issues:
+            said = self._said(state.facts.status)
+            unindexed = self._index_exists and not location.indexed and location.on_disk
+            if not said and not unindexed:
+                return _NONE
+            job_id = state.job_id
+            found = [
+                _new_finding(job_id, f.code, f.severity, f.message, f.recommendation, f.fix)
+                for f in said
+            ]
+            if unindexed:
+                found += location_findings(job_id, location, index_exists=True)
+            return tuple(found)
+        disk = None
+        if location.on_disk and not state.manifest_ok:
+            disk = DiskFacts(has_valid_backup=restore_offered(state))
+            self._unreadable[state.job_id] = state
+        found = root_findings(location.issues)
+        found += job_findings(state, disk, index_exists=bool(self._index_exists))
+        return tuple(found)
+
+    def _said(self, status: str | None) -> tuple[Finding, ...]:
+        """What a readable manifest's status says by itself (unknown, deprecated; nothing for
+        most), made once per status, with no job named."""
+        said = self._status_findings.get(status)
+        if said is None:
+            said = tuple(manifest_findings("", (), status, manifest_ok=True))
+            if len(self._status_findings) < _STATUSES_KEPT:
+                self._status_findings[status] = said
+        return said
+
+    def _set_found(self, job_id: str, found: tuple[Finding, ...]) -> None:
+        before = self._found.get(job_id, _NONE)
+        if found == before:
+            return
+        if found:
+            self._found[job_id] = found
+        else:
+            del self._found[job_id]
+        self._dirty = True
+
+    # ---- across jobs ---------------------------------------------------------------------
+
+    def _collect(self) -> None:
+        """The findings in `snapshot_findings`' order: the root's, then each job's in the
+        snapshot's order, sorted stably (equal keys keep that order, as there)."""
+        findings = root_findings(self._root_issues or ())
+        if self._found:
+            if self._positions is None:
+                self._positions = dict(zip(self._ids, count()))
+            for job_id in sorted(self._found, key=self._positions.__getitem__):
+                findings += self._found[job_id]
+        findings.sort(key=finding_order)
+        self._findings = findings
+        severities = Counter(str(f.severity) for f in findings)
+        self._severities = {
+            str(s): severities[str(s)] for s in FINDING_SEVERITIES if severities[str(s)]
+        }
+        self._index_errors = sum(
+            1 for f in findings if f.job_id is None and f.severity is Severity.ERROR
+        )
+        self._dirty = False
+
+    def _oldest_crash(self, snapshot: Snapshot) -> float | None:
+        """`tally_of`'s oldest crash age: the largest `taken_at - activity_at` is the one of
+        the smallest activity time (a rounded subtraction is monotonic), unless one is NaN,
+        whose place in the snapshot then decides, as there."""
+        times = self._crashed.values()
+        if not times:
+            return None
+        if not any(math.isnan(at) for at in times):
+            return snapshot.taken_at - min(times)
+        oldest: float | None = None
+        for state in snapshot.jobs.values():
+            if state.verdict.kind is VerdictKind.CRASHED and state.activity_at is not None:
+                age = snapshot.taken_at - state.activity_at
+                oldest = age if oldest is None else max(oldest, age)
+        return oldest
+
+
+def _take(counter: Counter[str], key: str) -> None:
+    """One less of `key`, gone at zero (a root's statuses come and go; zeros would pile up)."""
+    left = counter[key] - 1
+    if left:
+        counter[key] = left
+    else:
+        del counter[key]

@@ -1,0 +1,290 @@
+"""A long-lived manager's quick findings and health, kept per job between polls
+(`_quick_status`), are exactly what the full computation gives at every poll.
+
+Each poll of one long-lived manager is compared with the full computation on the very snapshot
+it judged (`_fixes.quick_findings` and `tally_of`: the reference, every job counted anew), with a
+fresh manager's first computation on that snapshot, and with a fresh manager's own scan. The
+root is real and mixed (live owners holding their locks, an owner killed with SIGKILL, corrupt
+manifests with and without a valid backup, unknown and deprecated states, jobs missing from the
+index, a symlinked job, a duplicate index entry), and it changes between polls: rewrites,
+removals, additions, a corrupt manifest appearing and being fixed, a backup appearing and going
+while the corrupt manifest stays the same, the index going and coming back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import RunningJob, wait_for, write_job
+from logist.core import JobRecoveryManager
+from logist.core._fixes import quick_findings
+from logist.core._health import build_health_report, tally_of
+from logist.core._identity import Liveness, identity_of, liveness
+from logist.core._manifest import MANIFEST_NAME, backup_name
+from logist.core._quick_status import QuickStatus
+from logist.core._scan import Snapshot
+
+
+def reference(root: Path, snapshot: Snapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The full computation: every job's findings and counts made anew."""
+    findings = quick_findings(snapshot)
+    report = build_health_report(root, snapshot, findings)
+    assert report.job_count == len(snapshot.jobs)
+    return comparable(report.to_dict()), [f.to_dict() for f in findings]
+
+
+def comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """A report without what two computations on one snapshot may differ in by themselves:
+    the load average and the free bytes, read anew by each."""
+    kept = {k: v for k, v in report.items() if k != "load_average"}
+    kept["checks"] = [c for c in report["checks"] if c["name"] != "free-disk"]
+    return kept
+
+
+def assert_poll_exact(
+    root: Path, kept: JobRecoveryManager, diff_only: QuickStatus
+) -> dict[str, Any]:
+    """Poll the long-lived manager; its report and findings (order included) must be the full
+    computation's on the same snapshot, and a fresh manager's."""
+    report, findings = kept.status()
+    snapshot = kept.last_snapshot()
+    got = (comparable(report.to_dict()), [f.to_dict() for f in findings])
+    assert json.dumps(got) == json.dumps(reference(root, snapshot))
+    assert diff_only.update(snapshot) == (findings, tally_of(snapshot, findings))
+    assert findings == kept.quick_findings(snapshot)
+    fresh_report, fresh_findings = JobRecoveryManager(root).status(snapshot)
+    assert json.dumps(got) == json.dumps(
+        (comparable(fresh_report.to_dict()), [f.to_dict() for f in fresh_findings])
+    )
+    # a fresh manager's own scan, a moment later: the same but for the scan's duration and the
+    # oldest crash's age (measured from its own clock)
+    own_report, own_findings = JobRecoveryManager(root).status()
+    assert own_findings == findings
+    mine, theirs = dict(got[0]), comparable(own_report.to_dict())
+    for report_dict in (mine, theirs):
+        del report_dict["scan_duration_s"]
+    ages = (mine.pop("oldest_crash_age_s"), theirs.pop("oldest_crash_age_s"))
+    assert mine == theirs
+    assert (ages[0] is None) == (ages[1] is None)
+    return got[0]
+
+
+def add_backup(job_dir: Path, raw: bytes) -> Path:
+    backups = job_dir / ".backups"
+    backups.mkdir(exist_ok=True)
+    path = backups / backup_name(datetime.fromtimestamp(1_790_000_000))
+    path.write_bytes(raw)
+    return path
+
+
+def kill_owner(job: RunningJob) -> None:
+    """SIGKILL a job's runner and its command: the owner dies without a word, the lock frees."""
+    child = identity_of(job.child_pid)
+    job.proc.kill()
+    job.proc.wait()
+    if child is not None:
+        os.killpg(child.pid, signal.SIGKILL)
+        wait_for(lambda: liveness(child) is Liveness.DEAD)
+
+
+def write_index(
+    root: Path, *, leave_out: tuple[str, ...] = (), extra: dict[str, str] | None = None
+) -> None:
+    jobs = {
+        p.name: str(p)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.is_symlink() and p.name not in leave_out
+    }
+    (root / "jobs_index.json").write_text(json.dumps({"jobs": {**jobs, **(extra or {})}}))
+
+
+@pytest.fixture
+def mixed_root(jobs_root: Path, start_runner: Any) -> dict[str, RunningJob]:
+    for number in range(6):
+        write_job(jobs_root, f"done-{number}", status="SUCCESS")
+    write_job(jobs_root, "pending", status="PENDING")
+    write_job(jobs_root, "paused", status="PAUSED")  # deprecated: an info finding
+    write_job(jobs_root, "bogus", status="NOT_A_STATE")  # a warning finding
+    write_job(jobs_root, "bad-time", status="SUCCESS", created_at="yesterday-ish")
+    write_job(jobs_root, "legacy", status="EXECUTING", process_id=1)
+    write_job(jobs_root, "corrupt", b'{"status": "SUCCESS", "hist')
+    restorable = write_job(jobs_root, "restorable", b'{"status": "SUCC')
+    add_backup(restorable, json.dumps({"job_id": "restorable", "status": "PENDING"}).encode())
+    runners = {name: start_runner(name, "sleep", "60") for name in ("live", "doomed", "crashed")}
+    kill_owner(runners["crashed"])
+    write_index(jobs_root, leave_out=("bogus",))
+    for manifest in jobs_root.glob(f"*/{MANIFEST_NAME}"):  # out of the racy window: the
+        past = time.time() - 3600  # scanner keeps their states as they are
+        os.utime(manifest, (past, past))
+    return runners
+
+
+def test_a_long_lived_manager_judges_each_poll_as_a_fresh_one(
+    jobs_root: Path, mixed_root: dict[str, RunningJob]
+) -> None:
+    kept = JobRecoveryManager(jobs_root)
+    diff_only = QuickStatus(rebuild_above=1.0)  # each change through the per-job path
+    first = assert_poll_exact(jobs_root, kept, diff_only)
+    assert first["counts_by_verdict"]["corrupt"] == 2
+    assert first["counts_by_verdict"]["crashed"] == 1
+    assert_poll_exact(jobs_root, kept, diff_only)  # nothing changed: the same states, kept findings
+
+    # a rewrite, a removal, an addition (not indexed: a warning)
+    write_job(jobs_root, "done-1", status="FAILED")
+    shutil.rmtree(jobs_root / "done-2")
+    write_job(jobs_root, "newcomer", status="NOT_A_STATE_EITHER")
+    changed = assert_poll_exact(jobs_root, kept, diff_only)
+    assert changed["counts_by_status"]["FAILED"] == 1
+    corrupt = changed["counts_by_verdict"]["corrupt"]  # done-2 too: indexed, gone
+
+    # a corrupt manifest appears, then is fixed
+    write_job(jobs_root, "done-3", b"\x00 not json")
+    assert (
+        assert_poll_exact(jobs_root, kept, diff_only)["counts_by_verdict"]["corrupt"] == corrupt + 1
+    )
+    write_job(jobs_root, "done-3", status="CANCELED")
+    assert assert_poll_exact(jobs_root, kept, diff_only)["counts_by_verdict"]["corrupt"] == corrupt
+
+    # a corrupt manifest unchanged while its backup comes and goes: its state is the same
+    # object, its finding is not
+    state = kept.last_snapshot().jobs["corrupt"]
+    backup = add_backup(jobs_root / "corrupt", json.dumps({"job_id": "corrupt"}).encode())
+    assert_poll_exact(jobs_root, kept, diff_only)
+    assert kept.last_snapshot().jobs["corrupt"] is state
+    offered = [f for f in kept.quick_findings(kept.last_snapshot()) if f.job_id == "corrupt"]
+    assert [str(f.fix) for f in offered] == ["restore-backup"]
+    backup.unlink()
+    assert_poll_exact(jobs_root, kept, diff_only)
+    offered = [f for f in kept.quick_findings(kept.last_snapshot()) if f.job_id == "corrupt"]
+    assert [f.fix for f in offered] == [None]
+
+    # a live owner killed: crashed now
+    kill_owner(mixed_root["doomed"])
+    killed = assert_poll_exact(jobs_root, kept, diff_only)
+    assert killed["counts_by_verdict"]["crashed"] == 2
+    # the oldest crash's sign of life moves on (its heartbeat touched): still crashed, and the
+    # oldest crash is the other one now
+    doomed_at = kept.last_snapshot().jobs["doomed"].activity_at
+    assert doomed_at is not None
+    (jobs_root / "crashed" / "heartbeat").touch()
+    moved = assert_poll_exact(jobs_root, kept, diff_only)
+    assert moved["counts_by_verdict"]["crashed"] == 2
+    crashed_at = kept.last_snapshot().jobs["crashed"].activity_at
+    assert crashed_at is not None and crashed_at > doomed_at
+
+    # the index goes (no job is "not indexed" then), comes back with a duplicate entry and a
+    # dangling one, and a symlinked job appears
+    (jobs_root / "jobs_index.json").unlink()
+    assert_poll_exact(jobs_root, kept, diff_only)
+    (jobs_root / "linked").symlink_to(jobs_root / "done-4")
+    write_index(
+        jobs_root,
+        leave_out=("newcomer",),
+        extra={"twin": str(jobs_root / "done-5"), "ghost": str(jobs_root / "ghost")},
+    )
+    assert_poll_exact(jobs_root, kept, diff_only)
+    codes = {f["code"] for f in _findings(kept)}
+    assert {"job-dir-symlink", "index-dangling", "not-indexed"} <= codes
+    shutil.rmtree(jobs_root / "done-0")
+    (jobs_root / "linked").unlink()
+    assert_poll_exact(jobs_root, kept, diff_only)
+
+
+def _findings(manager: JobRecoveryManager) -> list[dict[str, Any]]:
+    return [f.to_dict() for f in manager.quick_findings(manager.last_snapshot())]
+
+
+def test_a_light_tick_and_a_first_look_are_judged_as_a_whole_scan(jobs_root: Path) -> None:
+    """A rejudged snapshot (states shared with the last one) and a partial first look (never
+    kept: the whole scan after it starts from the kept jobs, not from the partial ones)."""
+    for number in range(8):
+        write_job(jobs_root, f"job-{number}", status="SUCCESS" if number % 2 else "PAUSED")
+    write_job(jobs_root, "broken", b"{")
+    write_index(jobs_root, leave_out=("job-3",))
+    kept = JobRecoveryManager(jobs_root)
+    diff_only = QuickStatus(rebuild_above=1.0)
+    assert_poll_exact(jobs_root, kept, diff_only)
+    partial = kept.scan(limit=3)
+    assert not partial.complete
+    assert kept.quick_findings(partial) == quick_findings(partial)
+    write_job(jobs_root, "job-5", status="NOT_A_STATE")
+    light = kept.rejudge(frozenset({"job-5"}))
+    report, findings = kept.status(light)
+    assert findings == quick_findings(light)
+    assert comparable(report.to_dict()) == reference(jobs_root, light)[0]
+    assert_poll_exact(jobs_root, kept, diff_only)
+
+
+# ---- any sequence of edits -----------------------------------------------------------------
+
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["status", "corrupt", "remove", "backup", "unbackup", "unindex", "index", "noindex"]
+        ),
+        st.integers(0, 5),
+        st.sampled_from(["SUCCESS", "PENDING", "PAUSED", "BOGUS", "FAILED", "APPROVAL_REQUIRED"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def apply_edit(root: Path, edit: tuple[str, int, str]) -> None:
+    what, number, status = edit
+    job_dir = root / f"j{number}"
+    if what == "status":
+        write_job(root, job_dir.name, status=status)
+    elif what == "corrupt":
+        write_job(root, job_dir.name, b'{"status": "' + status.encode())
+    elif what == "remove":
+        shutil.rmtree(job_dir, ignore_errors=True)
+    elif what == "backup" and job_dir.is_dir():
+        add_backup(job_dir, json.dumps({"job_id": job_dir.name, "status": status}).encode())
+    elif what == "unbackup":
+        shutil.rmtree(job_dir / ".backups", ignore_errors=True)
+    elif what == "unindex":
+        write_index(root, leave_out=(job_dir.name,))
+    elif what == "index":
+        write_index(root)
+    elif what == "noindex":
+        (root / "jobs_index.json").unlink(missing_ok=True)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edits=EDITS)
+def test_any_sequence_of_edits_gives_the_full_computation_at_every_poll(
+    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[str, int, str]]
+) -> None:
+    root = tmp_path_factory.mktemp("jobs")
+    for number in range(4):
+        write_job(root, f"j{number}", status="SUCCESS")
+    write_index(root)
+    kept = JobRecoveryManager(root)
+    # also alone, on each snapshot as the manager scanned it, each change through the per-job
+    # path (a root this small: the manager counts all anew at any change)
+    status = QuickStatus(rebuild_above=1.0)
+    for edit in edits:
+        apply_edit(root, edit)
+        snapshot = kept.scan()
+        findings, tally = status.update(snapshot)
+        assert findings == quick_findings(snapshot)
+        assert tally == tally_of(snapshot, findings)
+        report, found = kept.status(snapshot)
+        assert found == findings
+        assert comparable(report.to_dict()) == reference(root, snapshot)[0]
