@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from logist.core._health import build_health_report, tally_of
 from logist.core._identity import Liveness, identity_of, liveness
 from logist.core._manifest import MANIFEST_NAME, backup_name
 from logist.core._quick_status import QuickStatus
+from logist.core._root import RootIssue
 from logist.core._scan import Snapshot
 
 
@@ -224,6 +226,38 @@ def test_a_light_tick_and_a_first_look_are_judged_as_a_whole_scan(jobs_root: Pat
     assert findings == quick_findings(light)
     assert comparable(report.to_dict()) == reference(jobs_root, light)[0]
     assert_poll_exact(jobs_root, kept, diff_only)
+
+
+def test_a_finding_that_names_another_job_keeps_the_snapshots_order(jobs_root: Path) -> None:
+    """A job whose location issue names another job (what a directory listed under another
+    name could give; no listing of a real root makes one today, so the issue is put on a real
+    state here): its finding ties in the sort with that job's, and the snapshot's order of
+    the two jobs decides, as in the full computation."""
+    write_job(jobs_root, "a", status="SUCCESS")
+    write_job(jobs_root, "b", status="SUCCESS")
+    write_index(jobs_root, leave_out=("b",))  # b: "not-indexed", a warning
+    snapshot = JobRecoveryManager(jobs_root).scan()
+    plain = snapshot.jobs["a"]
+    naming_b = RootIssue("not-indexed", "a's directory is b's", "b")
+    named = replace(plain, location=replace(plain.location, issues=(naming_b,)))
+    status = QuickStatus(rebuild_above=1.0)
+    # a's finding goes and comes back while the jobs stay (kept apart from b's), then the
+    # order of the two jobs changes
+    for order, a in (
+        (("a", "b"), named),
+        (("a", "b"), plain),
+        (("a", "b"), named),
+        (("b", "a"), named),
+    ):
+        jobs = {job_id: a if job_id == "a" else snapshot.jobs[job_id] for job_id in order}
+        ordered = replace(snapshot, jobs=jobs)
+        findings, tally = status.update(ordered)
+        assert findings == quick_findings(ordered)
+        assert tally == tally_of(ordered, findings)
+        if a is named:
+            assert next(f.message for f in findings if f.job_id == "b") == (
+                naming_b.message if order[0] == "a" else "job directory is not in jobs_index.json"
+            )
 
 
 # ---- any sequence of edits -----------------------------------------------------------------

@@ -21,7 +21,7 @@ import math
 import threading
 from collections import Counter
 from itertools import compress, count, repeat
-from operator import attrgetter, is_, is_not
+from operator import attrgetter, is_, is_not, itemgetter
 
 from ._fixes import restore_offered
 from ._frozen import quick_constructor
@@ -52,6 +52,10 @@ _NONE: tuple[Finding, ...] = ()
 _new_finding = quick_constructor(Finding)
 _KIND = attrgetter("verdict.kind")
 _STATUS = attrgetter("facts.status")
+_SEVERITY = attrgetter("severity")
+_JOB_ID = attrgetter("job_id")
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 _CRASHED = VerdictKind.CRASHED
 
 
@@ -76,6 +80,11 @@ class QuickStatus:
         """Job id -> its place in the last snapshot, made when the findings' order needs it."""
         self._found: dict[str, tuple[Finding, ...]] = {}
         """The findings of each job that has any: its location's, then its own."""
+        self._keyed: dict[str, list[tuple[tuple[int, str, str], Finding]]] = {}
+        """The same, each with its sort key."""
+        self._foreign: set[str] = set()
+        """Jobs with a finding that names another job, or none (a directory listed under
+        another name): the order between jobs matters then."""
         self._unreadable: dict[str, JobState] = {}
         """Jobs whose findings depend on the disk (a backup to restore): redone every poll."""
         self._verdicts: Counter[str] = Counter()
@@ -169,13 +178,13 @@ class QuickStatus:
                 if state.problems or state.location.issues or state.facts.status in odd
             ]
         self._found = {}
+        self._keyed = {}
+        self._foreign = set()
         self._unreadable = {}
         self._positions = None
         self._dirty = True
         for state in suspects:
-            found = self._findings_of(state)
-            if found:
-                self._found[state.job_id] = found
+            self._set_found(state.job_id, self._findings_of(state))
         self._redone.update(self._unreadable)
 
     def _replace(self, job_id: str, before: JobState, after: JobState) -> None:
@@ -248,29 +257,41 @@ class QuickStatus:
             return
         if found:
             self._found[job_id] = found
+            self._keyed[job_id] = [(finding_order(f), f) for f in found]
+            if any(f.job_id != job_id for f in found):
+                self._foreign.add(job_id)
+            else:
+                self._foreign.discard(job_id)
         else:
-            del self._found[job_id]
+            del self._found[job_id], self._keyed[job_id]
+            self._foreign.discard(job_id)
         self._dirty = True
 
     # ---- across jobs ---------------------------------------------------------------------
 
     def _collect(self) -> None:
         """The findings in `snapshot_findings`' order: the root's, then each job's in the
-        snapshot's order, sorted stably (equal keys keep that order, as there)."""
-        findings = root_findings(self._root_issues or ())
-        if self._found:
+        snapshot's order, sorted stably (equal keys keep that order, as there). Only a job
+        with a finding that names another job (or none) can tie with another job's: without
+        one, the order between jobs is the key's alone."""
+        keyed = [(finding_order(f), f) for f in root_findings(self._root_issues or ())]
+        if self._foreign:
             if self._positions is None:
                 self._positions = dict(zip(self._ids, count()))
-            for job_id in sorted(self._found, key=self._positions.__getitem__):
-                findings += self._found[job_id]
-        findings.sort(key=finding_order)
+            for job_id in sorted(self._keyed, key=self._positions.__getitem__):
+                keyed += self._keyed[job_id]
+        else:
+            for pairs in self._keyed.values():
+                keyed += pairs
+        keyed.sort(key=_FIRST)
+        findings = list(map(_SECOND, keyed))
         self._findings = findings
-        severities = Counter(str(f.severity) for f in findings)
-        self._severities = {
-            str(s): severities[str(s)] for s in FINDING_SEVERITIES if severities[str(s)]
-        }
+        severities = Counter(map(_SEVERITY, findings))
+        self._severities = {str(s): severities[s] for s in FINDING_SEVERITIES if severities[s]}
         self._index_errors = sum(
-            1 for f in findings if f.job_id is None and f.severity is Severity.ERROR
+            1
+            for f in compress(findings, map(is_, map(_JOB_ID, findings), repeat(None)))
+            if f.severity is Severity.ERROR
         )
         self._dirty = False
 
