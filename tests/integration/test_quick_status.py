@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from logist.core._manifest import MANIFEST_NAME, backup_name
 from logist.core._quick_status import QuickStatus
 from logist.core._root import RootIssue
 from logist.core._scan import Snapshot
+from logist.core._verdicts import SEVERITY_ORDER, VerdictKind
 
 
 def reference(root: Path, snapshot: Snapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -63,6 +65,8 @@ def assert_poll_exact(
     snapshot = kept.last_snapshot()
     got = (comparable(report.to_dict()), [f.to_dict() for f in findings])
     assert json.dumps(got) == json.dumps(reference(root, snapshot))
+    by_definition = (report.counts_by_verdict, report.counts_by_status, report.oldest_crash_age_s)
+    assert by_definition == counted(snapshot)
     assert diff_only.update(snapshot) == (findings, tally_of(snapshot, findings))
     assert findings == kept.quick_findings(snapshot)
     fresh_report, fresh_findings = JobRecoveryManager(root).status(snapshot)
@@ -80,6 +84,24 @@ def assert_poll_exact(
     assert mine == theirs
     assert (ages[0] is None) == (ages[1] is None)
     return got[0]
+
+
+def counted(snapshot: Snapshot) -> tuple[dict[str, int], dict[str, int], float | None]:
+    """The tally's counts by their definition, one job at a time: verdicts worst first,
+    statuses by name ("?" for none), the age of the crash with the oldest activity."""
+    verdicts: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    ages = []
+    for job in snapshot.jobs.values():
+        verdicts[str(job.verdict.kind)] += 1
+        statuses[job.facts.status or "?"] += 1
+        if job.verdict.kind is VerdictKind.CRASHED and job.activity_at is not None:
+            ages.append(snapshot.taken_at - job.activity_at)
+    return (
+        {str(k): verdicts[str(k)] for k in SEVERITY_ORDER if verdicts[str(k)]},
+        {name: statuses[name] for name in sorted(statuses)},
+        max(ages) if ages else None,
+    )
 
 
 def add_backup(job_dir: Path, raw: bytes) -> Path:
@@ -319,6 +341,7 @@ def test_any_sequence_of_edits_gives_the_full_computation_at_every_poll(
         findings, tally = status.update(snapshot)
         assert findings == quick_findings(snapshot)
         assert tally == tally_of(snapshot, findings)
+        assert (tally.verdicts, tally.statuses, tally.oldest_crash_age_s) == counted(snapshot)
         report, found = kept.status(snapshot)
         assert found == findings
         assert comparable(report.to_dict()) == reference(root, snapshot)[0]
