@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 
 from conftest import write_job
-from logist.console.poller import _merged_order, column_orders
+from logist.console.orders import JobOrders
 from logist.console.rows import (
     JOB_COLUMNS,
     VERDICT_RANK,
@@ -173,8 +173,9 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
     async with app.run_test(size=(120, 20)):
         table = app.query_one(KeyedTable)
         rows = {row.key: row for row in (_job(n, rng) for n in range(700))}
-        natural = _merged_order([], rows, {}, list(rows), ())
-        orders: dict[int, list[str]] = {}
+        kept = JobOrders()
+        kept.update(rows, {}, list(rows), ())
+        natural = kept.natural
         descending: dict[int, list[str]] = {}
         table.update_rows(rows, natural=natural)
         numbers = iter(range(700, 10_000))
@@ -204,9 +205,9 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
                     rows[key] = _job(0, rng, key)
                     changed.append(key)
                 changed = list(dict.fromkeys(changed))  # a poll names each job once
-                natural = _merged_order(natural, rows, previous, changed, removed)
+                kept.update(rows, previous, changed, removed)
+                natural, orders = kept.natural, kept.orders
                 assert natural == sorted(rows, key=lambda key: rows[key].rank)
-                orders = column_orders(orders, natural, rows, previous, changed, removed)
                 for column, order in orders.items():
                     present = [k for k in natural if rows[k].sort_value(column) is not None]
                     absent = [k for k in natural if rows[k].sort_value(column) is None]

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from logist._interning import Interner
 from logist.core import SEVERITY_ORDER, Finding, JobState, Severity
 
-from .text import SEVERITY_STYLE, VERDICT_STYLE, age, money, phase, safe
+from .text import SEVERITY_STYLE, VERDICT_STYLE, money, phase, safe
 
 VERDICT_RANK = {kind: rank for rank, kind in enumerate(SEVERITY_ORDER)}
 VERDICT_NAME = {kind: kind.value for kind in SEVERITY_ORDER}
@@ -154,6 +154,10 @@ class JobRow(tuple[Any, ...]):
     def sort_value(self, column: int) -> Any:
         return self[self.SORT_FIELDS[column]]
 
+    def aged(self, shown_age: str) -> JobRow:
+        """This row with another age text (all else in it is the job's state, unchanged)."""
+        return JobRow((*self[: self.AGE], _share(shown_age), *self[self.AGE + 1 :]))
+
     def tagged(self, new: bool) -> JobRow:
         """This row marked (or no longer marked) as a new arrival."""
         if bool(self[self.NEW]) == new:
@@ -207,7 +211,10 @@ def _cost_style(state: JobState) -> str:
     return ""
 
 
-def triage_row(state: JobState, now: float, position: int) -> Row:
+def triage_row(state: JobState, shown_age: str) -> Row:
+    """A row of the triage pane. Its rank is the order of `Snapshot.triage` (worst verdict,
+    then oldest activity first), not a place in it: a job coming or going does not change
+    the rows of all the others."""
     kind = state.verdict.kind
     activity = state.activity_at
     return Row(
@@ -216,7 +223,7 @@ def triage_row(state: JobState, now: float, position: int) -> Row:
         cells=(
             safe(state.job_id),
             kind.value,
-            age(None if activity is None else now - activity),
+            shown_age,
             safe(state.verdict.reason),
         ),
         styles=("", VERDICT_STYLE[kind], "", ""),
@@ -226,7 +233,7 @@ def triage_row(state: JobState, now: float, position: int) -> Row:
             None if activity is None else -activity,
             state.verdict.reason.lower(),
         ),
-        rank=(position,),
+        rank=(VERDICT_RANK[kind], activity or 0.0, state.job_id),
         search=f"{state.job_id}\n{state.facts.status}\n{kind.value}\n{state.verdict.reason}".lower(),
         facets=job_facets(state),
     )

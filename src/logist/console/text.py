@@ -55,6 +55,21 @@ def age(seconds: float | None) -> str:
     return f"{seconds // 86400:.0f}d"
 
 
+def age_until(seconds: float) -> tuple[str, float]:
+    """`age(seconds)` and the age (in seconds) up to which it shows that text: it may change
+    there, never before. Worked out from the text itself, so the two agree even where a
+    rounding is a tie (`42s` turns at 42.5 s, `3.2h` at 3.25 h). The poller formats a job's age
+    again only then, not every job's at every poll."""
+    text = age(seconds)
+    if seconds < 60:
+        return text, min(int(text[:-1]) + 0.5, 60.0)
+    if seconds < 3600:
+        return text, (seconds // 60 + 1) * 60
+    if seconds < 48 * 3600:
+        return text, min((round(float(text[:-1]) * 10) + 0.5) * 360, 48 * 3600.0)
+    return text, (seconds // 86400 + 1) * 86400
+
+
 def duration(seconds: float | None) -> str:
     """A precise duration where there is room (`1 hour and 2 minutes`, `3 minutes and 5
     seconds`): to the second under an hour, to the minute above."""

@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "Finding": "_validation",
     "FixKind": "_validation",
     "SEVERITY_ORDER": "_verdicts",
+    "TRIAGE_KINDS": "_verdicts",
     "Action": "_verdicts",
     "Observation": "_verdicts",
     "Policy": "_verdicts",
@@ -119,6 +120,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from ._validation import Finding, FixKind
     from ._verdicts import (
         SEVERITY_ORDER,
+        TRIAGE_KINDS,
         Action,
         Observation,
         Policy,
@@ -136,6 +138,7 @@ __all__ = [
     "OWNER_KEY",
     "SEVERITY_ORDER",
     "TERMINATE_GRACE_S",
+    "TRIAGE_KINDS",
     "Action",
     "ActionResult",
     "BulkInProgress",

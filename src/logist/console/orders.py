@@ -1,0 +1,242 @@
+"""The jobs table's orders, kept by the poll worker: the natural one and one per column.
+
+At 100,000 jobs a sort on the event loop took 85 to 200 ms, so the worker keeps every order
+ready and the table only looks one up. A poll that changes some thousand jobs must not cost a
+sort of them all either: each order keeps, next to its job ids, the values it is sorted by, so
+that the rows that moved are found and put back by binary search in C (`bisect` on the values)
+and the new order is spliced from slices of the old one, a few C-level copies.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from itertools import compress, repeat
+from operator import is_, itemgetter, not_
+from typing import Any, NamedTuple
+
+from .rows import JobRow
+
+NEW_ORDERS_PER_POLL = 3
+"""Columns whose order is made from scratch in one poll (~0.1 s of worker time each at
+100,000 jobs)."""
+SORT_SLICE = 4096
+"""Rows sorted in one go by the worker: a few ms of GIL each (see `_merged`)."""
+SPLICE_MAX_SHARE = 4
+"""More than 1/SPLICE_MAX_SHARE of the rows moved: a new order, not a splice."""
+
+_RANK = JobRow.RANK
+
+
+class Sorted(NamedTuple):
+    """One order: the job ids, the values of their non-empty cells (first, in the same order),
+    and the ranks of all of them (what ties, and the empty cells, are in order of)."""
+
+    keys: list[str]
+    values: list[Any]
+    ranks: list[Any]
+
+
+class JobOrders:
+    """Every job id in the natural order and sorted by each column (ascending, empty cells
+    last, ties in natural order). Lists handed out are never changed: an update makes new
+    ones (the table keeps the old ones until it takes the new)."""
+
+    def __init__(self) -> None:
+        self._natural = Sorted([], [], [])
+        self._columns: dict[int, Sorted] = {}
+        """Per column of the jobs table but the natural one, for the columns made so far."""
+
+    @property
+    def natural(self) -> list[str]:
+        return self._natural.keys
+
+    @property
+    def orders(self) -> dict[int, list[str]]:
+        """Per column of the jobs table, for the columns made so far (see `update`)."""
+        return {
+            column: self._natural.keys if position == _RANK else self._columns[column].keys
+            for column, position in enumerate(JobRow.SORT_FIELDS)
+            if position == _RANK or column in self._columns
+        }
+
+    def values(self, column: int) -> list[Any]:
+        """The non-empty values of a column's order, in its order (what `descending_order`
+        finds the runs of ties in)."""
+        if JobRow.SORT_FIELDS[column] == _RANK:
+            return self._natural.values
+        return self._columns[column].values
+
+    def update(
+        self,
+        rows: Mapping[str, JobRow],
+        previous: Mapping[str, JobRow],
+        changed: Sequence[str],
+        removed: Sequence[str],
+        wanted: frozenset[int] = frozenset(),
+    ) -> None:
+        """Follow a poll: `rows` are the new rows, `previous` the ones the orders were made
+        from, `changed` the jobs new or with another row, `removed` the jobs gone. A column
+        whose values and ranks did not change keeps its lists; a few moved rows are spliced
+        in; a new order is made for the `wanted` columns (the one on screen and the next `s`
+        goes to) and at most NEW_ORDERS_PER_POLL others a poll, none in a poll that changed
+        most rows (the first): it is not delayed by them."""
+        most = len(rows) // SPLICE_MAX_SHARE
+        moved = _moved(rows, previous, changed, _RANK)
+        if not self._natural.keys or len(moved) > most:
+            self._natural = _made(self._natural, rows, _RANK)
+        elif moved or removed:
+            self._natural = _spliced(self._natural, _RANK, rows, previous, moved, removed)
+        columns: dict[int, Sorted] = {}
+        budget = NEW_ORDERS_PER_POLL if len(changed) <= most else 0
+        for column, position in enumerate(JobRow.SORT_FIELDS):
+            if position == _RANK:
+                continue
+            old = self._columns.get(column)
+            if old is not None:
+                column_moved = moved + _moved(rows, previous, changed, position, moved)
+                if not column_moved and not removed:
+                    columns[column] = old
+                    continue
+                if len(column_moved) <= most:
+                    columns[column] = _spliced(old, position, rows, previous, column_moved, removed)
+                    continue
+                if column in wanted:
+                    columns[column] = _made(self._natural, rows, position)
+                    continue
+            if budget:
+                budget -= 1
+                columns[column] = _made(self._natural, rows, position)
+        self._columns = columns
+
+
+def _moved(
+    rows: Mapping[str, JobRow],
+    previous: Mapping[str, JobRow],
+    changed: Sequence[str],
+    position: int,
+    already: Sequence[str] = (),
+) -> list[str]:
+    """The changed jobs that are new or whose field `position` changed (less `already`)."""
+    skip = set(already)
+    return [
+        key
+        for key in changed
+        if key not in skip
+        and ((before := previous.get(key)) is None or before[position] != rows[key][position])
+    ]
+
+
+def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
+    """An order made from scratch: the natural one's rows (all `rows` for the natural order
+    itself) sorted by the field, empty cells last."""
+    if position == _RANK:
+        keys = list(rows)
+        ranks = list(map(itemgetter(_RANK), rows.values()))
+        order = _sorted_indexes(ranks)
+        ranks = list(map(ranks.__getitem__, order))
+        return Sorted(list(map(keys.__getitem__, order)), ranks, ranks)
+    keys, ranks = natural.keys, natural.ranks
+    values = list(map(itemgetter(position), map(rows.__getitem__, keys)))
+    missing = list(map(is_, values, repeat(None)))
+    if any(missing):
+        present = list(map(not_, missing))
+        absent_keys, absent_ranks = list(compress(keys, missing)), list(compress(ranks, missing))
+        keys, ranks = list(compress(keys, present)), list(compress(ranks, present))
+        values = list(compress(values, present))
+    else:
+        absent_keys, absent_ranks = [], []
+    order = _sorted_indexes(values)  # stable: ties stay in natural order
+    return Sorted(
+        [*map(keys.__getitem__, order), *absent_keys],
+        list(map(values.__getitem__, order)),
+        [*map(ranks.__getitem__, order), *absent_ranks],
+    )
+
+
+def _sorted_indexes(values: list[Any]) -> list[int]:
+    """The indexes of `values` in ascending order of them, stable: slices sorted one by one,
+    then merged two by two, a C-level merge each (`sorted` finds the two runs of its input).
+    One sort of 100,000 held the GIL 85 ms and stalled the event loop as long; the biggest
+    step here is a fraction of that, and the GIL changes hands between steps."""
+    key = values.__getitem__
+    runs = [
+        sorted(range(start, min(start + SORT_SLICE, len(values))), key=key)
+        for start in range(0, len(values), SORT_SLICE)
+    ]
+    while len(runs) > 1:
+        runs = [
+            sorted(runs[index] + runs[index + 1], key=key) if index + 1 < len(runs) else runs[index]
+            for index in range(0, len(runs), 2)
+        ]
+    return runs[0] if runs else []
+
+
+def _spliced(
+    old: Sorted,
+    position: int,
+    rows: Mapping[str, JobRow],
+    previous: Mapping[str, JobRow],
+    moved: list[str],
+    removed: Sequence[str],
+) -> Sorted:
+    """`old` without the `removed` and `moved` jobs and with the moved ones where their new
+    rows belong: each found by bisection on the values (ties, and empty cells, by a bisection
+    on the ranks), all in C; then the new lists put together from slices of the old ones."""
+    keys, values, ranks = old
+    natural = values is ranks
+    present, end = len(values), len(keys)
+
+    def place(value: Any, rank: Any) -> int:
+        """Where a row with this value and rank is in (or goes into) the old order."""
+        if value is None:
+            return bisect_left(ranks, rank, present, end)
+        low = bisect_left(values, value)
+        if low == present or values[low] != value:
+            return low  # no tie: one bisection (most values of most columns)
+        if low + 1 == present or values[low + 1] != value:
+            return low if rank <= ranks[low] else low + 1
+        return bisect_left(ranks, rank, low, bisect_right(values, value, low + 1))
+
+    cuts = [
+        place(row[position], row[_RANK])
+        for row in map(previous.get, (*moved, *removed))
+        if row is not None
+    ]
+    # in the order they go in: by place, then as the order sorts (non-empty first, by value,
+    # by rank; values at one place are alike, compared only when not equal)
+    added = sorted(
+        (place(value, rank), value is None, value, rank, key)
+        for key in moved
+        for row in (rows[key],)
+        for value, rank in ((row[position], row[_RANK]),)
+    )
+    # at one place the added rows come before the old row there (which may be cut)
+    events = sorted(
+        [(entry[0], 0, index) for index, entry in enumerate(added)] + [(at, 1, 0) for at in cuts]
+    )
+    new_keys: list[str] = []
+    new_values: list[Any] = []
+    new_ranks: list[Any] = new_values if natural else []
+    start = 0
+    for at, is_cut, index in events:
+        if at > start:
+            new_keys += keys[start:at]
+            new_values += values[start:at]
+            if not natural:
+                new_ranks += ranks[start:at]
+            start = at
+        if is_cut:
+            start = at + 1
+        else:
+            _, empty, value, rank, key = added[index]
+            new_keys.append(key)
+            if not empty:
+                new_values.append(value)
+            if not natural:
+                new_ranks.append(rank)
+    new_keys += keys[start:]
+    new_values += values[start:]
+    if not natural:
+        new_ranks += ranks[start:]
+    return Sorted(new_keys, new_values, new_ranks)

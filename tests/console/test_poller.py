@@ -1,0 +1,250 @@
+"""The poll worker keeps its rows, orders, ages and triage rows from poll to poll, looking only at
+what changed: after every poll they must be exactly what a computation from scratch gives
+(changed, new, removed and corrupt jobs; ages crossing their units; ties and empty cells in
+every sorted column), and a row nothing shown changed in stays the same object."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import write_job
+from logist.console.orders import JobOrders
+from logist.console.poller import AGE_BUCKET_S, Poller, PollResult
+from logist.console.rows import JOB_COLUMNS, VERDICT_RANK, JobRow, job_row, triage_row
+from logist.console.text import age, age_until
+from logist.core import JobRecoveryManager, VerdictKind
+
+COLUMNS = frozenset(range(len(JOB_COLUMNS)))
+
+
+class Clock:
+    """A clock the test moves: ages are about time, and the test must cross their units
+    (59 s to 1 min, 59 min to 1 h, 48 h to 2 d) at instants it picks, not wait for them."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _ascending(rows: dict[str, JobRow], column: int) -> list[str]:
+    """A column's order by its definition: by value, ties by rank, empty cells last."""
+    position = JobRow.SORT_FIELDS[column]
+    present = [key for key in rows if rows[key][position] is not None]
+    absent = [key for key in rows if rows[key][position] is None]
+    present.sort(key=lambda key: (rows[key][position], rows[key][JobRow.RANK]))
+    absent.sort(key=lambda key: rows[key][JobRow.RANK])
+    return present + absent
+
+
+def _descending(rows: dict[str, JobRow], column: int) -> list[str]:
+    """Descending by value, ties still by rank, empty cells still last."""
+    position = JobRow.SORT_FIELDS[column]
+    present = [key for key in rows if rows[key][position] is not None]
+    present.sort(key=lambda key: rows[key][JobRow.RANK])
+    present.sort(key=lambda key: rows[key][position], reverse=True)
+    return present + _ascending(rows, column)[len(present) :]
+
+
+def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
+    """Everything the poll handed over is what its snapshot gives when made from nothing."""
+    now = result.taken_at
+    states = result.states
+    shown = {}
+    for job_id, state in states.items():
+        activity = state.activity_at
+        shown[job_id] = job_row(state, age(None if activity is None else now - activity))
+    assert result.jobs == shown
+    assert list(result.natural or ()) == sorted(shown, key=lambda key: shown[key].rank)
+    for column, order in result.orders.items():  # none but the natural one in a first poll
+        assert order == _ascending(shown, column), column
+    for column, order in result.descending.items():
+        assert order == _descending(shown, column), column
+    assert set(result.descending) == set(result.orders)
+    triage = [state for state in states.values() if state.verdict.kind in _TRIAGE]
+    triage.sort(key=lambda s: (VERDICT_RANK[s.verdict.kind], s.activity_at or 0.0, s.job_id))
+    assert list(result.triage) == [state.job_id for state in triage]
+    for state in triage:
+        made = triage_row(state, shown[state.job_id][JobRow.AGE])
+        assert result.triage[state.job_id] == made
+    counts = {}
+    for state in states.values():
+        counts[state.verdict.kind] = counts.get(state.verdict.kind, 0) + 1
+    assert dict(result.counts) == counts
+    if before is None:
+        return
+    old = before.jobs
+    assert result.jobs_base is old
+    assert set(result.jobs_changed) == {key for key, row in shown.items() if old.get(key) != row}
+    assert set(result.jobs_removed) == set(old) - set(shown)
+    for key, row in result.jobs.items():
+        if old.get(key) == row:
+            assert row is old[key], key  # the table repaints what is a new object
+
+
+_TRIAGE = {
+    VerdictKind.CRASHED,
+    VerdictKind.HUNG,
+    VerdictKind.DETACHED,
+    VerdictKind.STALLED,
+    VerdictKind.SUSPECT,
+    VerdictKind.REMOTE_STALE,
+    VerdictKind.WAITING,
+    VerdictKind.CORRUPT,
+}
+
+
+def _write(root: Path, job_id: str, rng: random.Random, modified: float, **fields: Any) -> None:
+    """A job with values that tie and cells that are empty (no cost, no phases)."""
+    phases = rng.choice([[], [{"name": "a"}, {"name": "b"}], [{"name": "a"}]])
+    manifest = {
+        "status": rng.choice(["PENDING", "SUCCESS", "FAILED", "PAUSED", "EXECUTING"]),
+        "description": rng.choice(["nightly", "Backfill", "", "ledger export"]),
+        "phases": phases,
+        **({"current_phase": phases[0]["name"]} if phases and rng.random() < 0.5 else {}),
+        **({"cost": rng.choice([0.5, 1.25, 7.0])} if rng.random() < 0.6 else {}),
+        **fields,
+    }
+    write_job(root, job_id, manifest)
+    path = root / job_id / "job_manifest.json"
+    os.utime(path, (modified, modified))
+
+
+def test_rows_orders_and_ages_kept_from_poll_to_poll_equal_those_made_from_scratch(
+    jobs_root: Path,
+) -> None:
+    rng = random.Random(20261201)
+    # just before the poller's age buckets turn: a job whose next look is put off (even by a
+    # few seconds) lands in the next bucket, and a poll before it turns does not find it by
+    # chance in the bucket of the present
+    clock = Clock((time.time() // AGE_BUCKET_S + 1) * AGE_BUCKET_S - 0.6)
+    ages = [0.2, 30.0, 59.2, 59.6, 3599.3, 3600.0 + 179.0, 47 * 3600.0 + 3599.0, 3 * 86400.0]
+    for number in range(60):
+        _write(jobs_root, f"job-{number:03d}", rng, clock.now - ages[number % len(ages)] - number)
+    _write(jobs_root, "edge-minute", rng, clock.now - 59.2)
+    _write(jobs_root, "edge-hour", rng, clock.now - 3599.2)
+    _write(jobs_root, "edge-days", rng, clock.now - 48 * 3600.0 + 0.8)
+    manager = JobRecoveryManager(jobs_root, clock=clock)
+    poller = Poller(manager=manager, clock=clock)
+    poller.sorted_columns = poller.descending = COLUMNS  # every order kept: all are checked
+    before: PollResult | None = None
+    steps = [0.0, 0.5, 0.5, 0.3, 1.0, 29.0, 61.0, 3000.0, -120.0, 6 * 3600.0, 86400.0, 0.0]
+    seen_edges: set[str] = set()
+    for step, advance in enumerate(steps):
+        clock.now += advance
+        if step >= 3:  # some jobs change, some come, some go, one turns corrupt
+            names = sorted(path.name for path in jobs_root.iterdir())
+            for job_id in rng.sample(names, 4):
+                _write(jobs_root, job_id, rng, clock.now - rng.choice([0.0, 10.0, 5000.0]))
+            _write(jobs_root, f"new-{step:02d}", rng, clock.now - rng.choice(ages))
+            shutil.rmtree(jobs_root / rng.choice([n for n in names if n.startswith("job-")]))
+            if step == 5:
+                (jobs_root / "job-007" / "job_manifest.json").write_bytes(b"{not json")
+        result = poller.poll()
+        _assert_from_scratch(result, before)
+        assert step < 3 or set(result.orders) == COLUMNS
+        for job_id, shown in (("edge-minute", "1m"), ("edge-hour", "1.0h"), ("edge-days", "2d")):
+            if job_id in result.jobs and result.jobs[job_id][JobRow.AGE] == shown:
+                seen_edges.add(job_id)
+        if step >= 2 and step % 2 == 0:  # a light tick in between: the next poll builds on it
+            clock.now += 0.25
+            light = poller.poll_light(frozenset(rng.sample(sorted(result.states), 5)))
+            if not light.unchanged:
+                _assert_from_scratch(light, result)
+                result = light
+        before = result
+    assert seen_edges == {"edge-minute", "edge-hour", "edge-days"}
+
+
+def test_a_poll_with_nothing_changed_hands_back_the_same_rows_and_orders(jobs_root: Path) -> None:
+    rng = random.Random(3)
+    clock = Clock(float(int(time.time())))
+    for number in range(30):
+        _write(jobs_root, f"job-{number:02d}", rng, clock.now - 86400.0 * 3 - number)
+    poller = Poller(manager=JobRecoveryManager(jobs_root, clock=clock), clock=clock)
+    poller.sorted_columns = COLUMNS
+    first = poller.poll()
+    for _ in range(3):  # the orders are made a few a poll after the first
+        clock.now += 1.0
+        poller.poll()
+    clock.now += 1.0
+    kept = poller.poll()
+    clock.now += 1.0
+    again = poller.poll()
+    assert again.jobs is kept.jobs is first.jobs
+    assert again.jobs_changed == again.jobs_removed == ()
+    assert again.natural is kept.natural
+    assert all(again.orders[column] is kept.orders[column] for column in COLUMNS)
+    assert again.triage is kept.triage
+
+
+def test_an_age_is_shown_the_same_until_the_instant_age_until_names() -> None:
+    """`age_until` is what the poller schedules a job's next look by: the text must not change
+    before it (else a row would show a stale age), and does change just after."""
+    rng = random.Random(5)
+    samples = [rng.uniform(-5.0, 4e6) for _ in range(4000)]
+    samples += [rng.uniform(-1.0, 200.0) for _ in range(2000)]
+    samples += [n + 0.5 for n in range(60)] + [(n + 0.5) * 360 for n in range(10, 480)]
+    samples += [59.5, 60.0, 3599.999, 3600.0, 48 * 3600.0 - 0.001, 48 * 3600.0, 86400.0 * 5]
+    for seconds in samples:
+        text, until = age_until(seconds)
+        assert text == age(seconds)
+        assert until > seconds - 1e-6, seconds
+        for point in (seconds, (seconds + until) / 2, until - 1e-3):
+            if seconds <= point < until - 1e-6:
+                assert age(point) == text, (seconds, point, until)
+        assert age(until + 1e-6) != text, (seconds, until)
+
+
+def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch() -> None:
+    """Rows that tie, rows with empty cells, rows moving a little and a lot, coming and
+    going: every column's order (and the natural one) after each update is the sort."""
+    rng = random.Random(9)
+    kinds = list(VERDICT_RANK)
+
+    def made(key: str) -> JobRow:
+        kind = rng.choice(kinds)
+        activity = rng.choice([None, -float(rng.randint(0, 40)), -rng.random()])
+        status = rng.choice([None, "PENDING", "SUCCESS"])
+        cost = rng.choice([None, 1.0, 2.5, 2.5])
+        phase = rng.choice([None, 1, 2])
+        search = rng.choice(["a", "b", "nightly", ""]) + f"\n{key}"
+        return JobRow(
+            (
+                *(key, key, status or "?", kind, "1m", "-", "-", "", ("",) * 7, status, activity),
+                *(phase, cost, search, (VERDICT_RANK[kind], activity or -0.0, key), key, False),
+            )
+        )
+
+    rows = {key: made(key) for key in (f"job-{n:04d}" for n in range(500))}
+    kept = JobOrders()
+    kept.update(rows, {}, list(rows), (), COLUMNS)
+    serial = 500
+    for round_ in range(40):
+        previous, rows = rows, dict(rows)
+        removed = tuple(rng.sample(sorted(rows), rng.choice([0, 1, 7])))
+        for key in removed:
+            del rows[key]
+        changed = []
+        for _ in range(rng.choice([0, 2, 9])):
+            serial += 1
+            key = f"job-{serial:04d}"
+            rows[key] = made(key)
+            changed.append(key)
+        moving = rng.choice([0, 1, 5, 40, 200])  # 200: more than a quarter, made anew
+        for key in rng.sample(sorted(rows), min(moving, len(rows))):
+            if key not in changed:
+                rows[key] = made(key)
+                changed.append(key)
+        kept.update(rows, previous, changed, removed, COLUMNS)
+        assert kept.natural == sorted(rows, key=lambda key: rows[key][JobRow.RANK]), round_
+        orders = kept.orders
+        assert round_ < 2 or set(orders) == COLUMNS  # made a few an update after the first
+        for column, order in orders.items():
+            assert order == _ascending(rows, column), (round_, column)
