@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,10 @@ from logist.core._manifest import MANIFEST_NAME
 OLD = 3600
 
 
-def write_old(root: Path, job_id: str, **fields: object) -> Path:
-    job_dir = write_job(root, job_id, **fields)
+def write_old(
+    root: Path, job_id: str, manifest: dict[str, object] | None = None, **fields: object
+) -> Path:
+    job_dir = write_job(root, job_id, manifest, **fields)
     manifest = job_dir / MANIFEST_NAME
     past = time.time() - OLD
     os.utime(manifest, (past, past))
@@ -229,3 +232,92 @@ def test_jobs_json_writes_the_scan_cache_after_its_output_is_out(
     ).stdout
     files = json.loads(with_files)["jobs"][0]["facts"]["files"]
     assert files == {"backups": 0, "latest_outcome": None, "workspace": "none"}
+
+
+def _mixed_root(root: Path) -> None:
+    """Jobs of every kind a restore must judge as a read does (manifests past the racy window)."""
+    write_old(root, "done", status="SUCCESS")
+    lately = datetime.now().isoformat()  # newer than the manifest's mtime: the activity
+    write_old(
+        root,
+        "failed",
+        status="FAILED",
+        history=[{"event": "ERROR", "reason": "boom", "timestamp": lately}],
+    )
+    write_old(root, "waiting", status="INTERVENTION_REQUIRED", history=[{"reason": "look"}])
+    write_old(root, "pending", status="PENDING", created_at="not a time")  # a problem, not fatal
+    write_old(root, "elsewhere", {"job_id": "another-id"}, status="SUCCESS")  # id mismatch
+    write_old(root, "odd", status="NO_SUCH_STATUS")
+    write_old(root, "legacy", status="EXECUTING", process_id=2**22 + 7)  # no such pid: evidence
+    write_old(
+        root,
+        "recorded",
+        status="CANCELED",
+        runner="podman",
+        history=[
+            {"event": "JOB_CREATED", "message": "made"},
+            {"action": "COMPLETED", "metrics": {"token_input": 5}},
+            {"event": "EXECUTION_ERROR", "error_message": "bad", "error_classification": "x"},
+        ],
+    )
+    write_job(root, "corrupt", b'{"status": "SUCC')
+    past = time.time() - OLD
+    os.utime(root / "corrupt" / MANIFEST_NAME, (past, past))
+
+
+def test_a_restored_job_is_judged_exactly_as_a_freshly_read_one(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    _mixed_root(jobs_root)
+    JobRecoveryManager(jobs_root, scan_cache=True).scan()  # reads all, writes the cache
+    restoring = JobRecoveryManager(jobs_root, scan_cache=True)
+    restored = restoring.scan().jobs
+    assert restoring._scanner._reads == 0  # every state came from the cache file
+    fresh = JobRecoveryManager(jobs_root).scan().jobs
+    assert restored.keys() == fresh.keys() and len(fresh) == 9
+    for job_id, state in fresh.items():
+        again = restored[job_id]
+        assert again == state, job_id
+        assert again.to_dict() == state.to_dict(), job_id
+        assert again.facts.recorded == state.facts.recorded, job_id
+        assert (again.activity_at, again.category, again.manifest_ok) == (
+            state.activity_at,
+            state.category,
+            state.manifest_ok,
+        ), job_id
+        assert again.observation == state.observation, job_id
+        assert (again.evidence is None) is (state.evidence is None), job_id
+
+
+def test_a_long_lived_scanner_keeps_a_state_only_while_its_manifest_stat_is_the_read_one(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    manifest = write_old(jobs_root, "a", status="PENDING")
+    write_old(jobs_root, "b", status="SUCCESS")
+    manager = JobRecoveryManager(jobs_root, scan_cache=True)
+    scanner = manager._scanner
+    first = manager.scan().jobs
+    reads = scanner._reads
+    again = manager.scan().jobs
+    assert scanner._reads == reads and again["a"] is first["a"]  # kept: not read again
+
+    stamp = manifest.stat()
+    text = manifest.read_text().replace('"PENDING"', '"SUCCESS"')
+    assert len(text) == stamp.st_size
+    with open(manifest, "r+") as stream:  # in place, same size, mtime put back: ctime tells
+        stream.write(text)
+    os.utime(manifest, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert manager.scan().jobs["a"].facts.status == "SUCCESS"
+
+    before = manager.scan().jobs["a"]
+    reads = scanner._reads
+    os.chmod(manifest, 0o640)  # the ctime alone changes
+    after = manager.scan().jobs["a"]
+    assert scanner._reads == reads + 1
+    assert after.manifest_ctime_ns != before.manifest_ctime_ns and after.facts == before.facts
+
+    write_job(jobs_root, "new", status="PENDING")  # modified now: racy, never kept
+    manager.scan()
+    reads = scanner._reads
+    assert manager.scan().jobs["new"].facts.status == "PENDING"
+    assert scanner._reads == reads + 1
