@@ -321,3 +321,70 @@ def test_a_long_lived_scanner_keeps_a_state_only_while_its_manifest_stat_is_the_
     reads = scanner._reads
     assert manager.scan().jobs["new"].facts.status == "PENDING"
     assert scanner._reads == reads + 1
+
+
+def test_a_later_save_writes_only_the_jobs_read_since_the_whole_file(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    for number in range(6):
+        write_old(jobs_root, f"j{number}", status="SUCCESS")
+    times = iter(range(10**9, 2 * 10**9, 3600))  # each scan an hour on: every one saves
+    manager = JobRecoveryManager(jobs_root, clock=lambda: float(next(times)), scan_cache=True)
+    manager.scan()  # cold: reads all, writes the whole file
+    whole = cache_home / next(p.name for p in cache_home.iterdir() if p.name.startswith("scan-"))
+    delta = _scan_cache.delta_file(whole)
+    written = whole.read_bytes()
+    assert not delta.exists()
+
+    write_old(jobs_root, "j2", status="FAILED")
+    write_old(jobs_root, "j9", status="PENDING")
+    assert manager.scan().jobs["j2"].facts.status == "FAILED"
+    assert whole.read_bytes() == written and delta.exists()  # the two read jobs, beside it
+    _, entries = marshal.loads(delta.read_bytes())
+    assert sorted(entries) == ["j2", "j9"]
+    assert fresh_scan(jobs_root) == (
+        0,
+        {f"j{n}": "SUCCESS" for n in range(6)}
+        | {
+            "j2": "FAILED",
+            "j9": "PENDING",
+        },
+    )
+
+    stale = delta.read_bytes()
+    whole.unlink()  # lost: the next run reads every manifest and writes the whole file anew
+    write_old(jobs_root, "j2", status="CANCELED")
+    assert fresh_scan(jobs_root)[0] == 7
+    assert whole.exists() and not delta.exists()  # a whole save drops the delta
+    delta.write_bytes(stale)  # a delta of the file replaced: never used
+    os.chmod(delta, 0o600)
+    header, entries = marshal.loads(whole.read_bytes())
+    assert _scan_cache.load(whole, header) == entries
+    assert fresh_scan(jobs_root) == (
+        0,
+        {f"j{n}": "SUCCESS" for n in range(6)}
+        | {
+            "j2": "CANCELED",
+            "j9": "PENDING",
+        },
+    )
+
+
+def test_a_delta_is_not_trusted_for_a_manifest_changed_since(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    manifest = write_old(jobs_root, "a", status="SUCCESS")
+    write_old(jobs_root, "b", status="SUCCESS")
+    times = iter(range(10**9, 2 * 10**9, 3600))
+    manager = JobRecoveryManager(jobs_root, clock=lambda: float(next(times)), scan_cache=True)
+    manager.scan()
+    write_old(jobs_root, "a", status="PENDING")
+    manager.scan()  # a's new entry goes to the delta
+    assert any(p.name.startswith("scan-") and ".delta" in p.name for p in cache_home.iterdir())
+    stamp = manifest.stat()
+    text = manifest.read_text().replace('"PENDING"', '"FAILED1"')
+    assert len(text) == stamp.st_size
+    with open(manifest, "r+") as stream:  # in place, same size, mtime put back: ctime tells
+        stream.write(text)
+    os.utime(manifest, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert fresh_scan(jobs_root) == (1, {"a": "FAILED1", "b": "SUCCESS"})

@@ -486,6 +486,11 @@ class Scanner:
         self._persist_header: tuple[Any, ...] = ()
         self._reads = 0
         """Manifests read since the cache file was loaded or saved: save only after reads."""
+        self._base: tuple[_scan_cache.Stamp, int] | None = None
+        """The stamp of the cache file loaded or written whole, and its count of entries: a
+        save then writes only the jobs read since (`_scan_cache.save_delta`)."""
+        self._read_since_base: set[str] = set()
+        """Jobs read since that file: the only ones whose entries there may be out of date."""
         self._saved_at: float | None = None
         self.defer_persist = False
         """Leave the cache file to `persist_pending` (the CLI writes it once its output is out)."""
@@ -745,6 +750,8 @@ class Scanner:
         read_at = time.time_ns()
         read = read_manifest(manifest)
         self._reads += 1
+        if self._base is not None:
+            self._read_since_base.add(job_id)
         # a plain directory is a job only if it has job files or is indexed
         if (
             not read.ok
@@ -838,7 +845,9 @@ class Scanner:
         """Take the cache file's entries; a file that does not fit is not used."""
         assert self._persist_path is not None
         self._persist_header = cache_header(self._root_real)
-        rows = _scan_cache.load(self._persist_path, self._persist_header)
+        rows, stamp, count = _scan_cache.restore(self._persist_path, self._persist_header)
+        self._base = None if stamp is None else (stamp, count)
+        self._read_since_base = set()
         if self._cache or self._restored:
             self.restore_rows(rows)
         else:  # the loaded dict itself: no second one of 100,000 entries
@@ -879,13 +888,29 @@ class Scanner:
             self._unsaved = None
 
     def _persist(self, jobs: dict[str, JobState]) -> None:
+        """Save the jobs read since the cache file beside it, or the whole when there is no
+        such file of ours or those jobs are many (an entry left there of a job read since, or
+        gone, is not wrong: its stat key no longer matches any manifest)."""
         assert self._persist_path is not None
+        base = self._base
+        since = self._read_since_base
+        if base is not None and len(since) <= max(_DELTA_MIN, base[1] // _DELTA_SHARE):
+            rows = {}
+            for job_id in since:
+                row = self.cache_row(job_id) if job_id in jobs else None
+                if row is not None:
+                    rows[job_id] = row
+            if _scan_cache.save_delta(self._persist_path, self._persist_header, base[0], rows):
+                self._reads = 0
+                return
         entries = {}
         for job_id in jobs:
             row = self.cache_row(job_id)
             if row is not None:
                 entries[job_id] = row
-        _scan_cache.save(self._persist_path, self._persist_header, entries)
+        stamp = _scan_cache.save(self._persist_path, self._persist_header, entries)
+        self._base = None if stamp is None else (stamp, len(entries))
+        self._read_since_base = set()
         self._reads = 0
 
     def _absent(self, job_id: str, location: JobLocation) -> JobState:
@@ -903,6 +928,10 @@ class Scanner:
 
 _STATIC_VERDICTS_KEPT = 10_000
 """Bound of the shared static verdicts: a hostile root's endless distinct reasons are not kept."""
+_DELTA_MIN = 1_000
+_DELTA_SHARE = 8
+"""A save writes only the jobs read since the whole cache file while they are at most
+`_DELTA_MIN` or an eighth of its entries; past that, the whole (and the delta starts anew)."""
 _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
 _RECORDED_AT = _FACT_NAMES.index("recorded")
 if _FACT_NAMES[-1] != "recorded":

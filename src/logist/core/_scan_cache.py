@@ -71,12 +71,22 @@ def is_racy(mtime_ns: int, read_at_ns: int) -> bool:
     return mtime_ns >= read_at_ns - RACY_NS
 
 
-def load(path: Path, expected_header: tuple[Any, ...]) -> dict[str, Entry]:
-    """The entries of a cache file we wrote for this root, or nothing."""
+Stamp = tuple[int, int, int]
+"""(inode, mtime_ns, size) of a cache file as written or read: what a delta file is bound to."""
+
+
+def delta_file(path: Path) -> Path:
+    """The file of the entries saved since `path` was (`save_delta`)."""
+    return path.with_name(path.stem + ".delta" + path.suffix)
+
+
+def _read_private(path: Path) -> tuple[bytes, Stamp] | None:
+    """A file's bytes if it is a regular file of this user that nobody else may write
+    (marshal trusts what it loads)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
-        return {}
+        return None
     try:
         st = os.fstat(fd)
         if (
@@ -84,30 +94,59 @@ def load(path: Path, expected_header: tuple[Any, ...]) -> dict[str, Entry]:
             or st.st_uid != os.geteuid()
             or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
         ):
-            return {}
+            return None
         with os.fdopen(os.dup(fd), "rb") as stream:
             blob = stream.read()
     except OSError:
-        return {}
+        return None
     finally:
         os.close(fd)
+    return blob, (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _entries(blob: bytes, expected_header: tuple[Any, ...]) -> dict[str, Entry] | None:
     try:
         found_header, entries = marshal.loads(blob)
     except (EOFError, ValueError, TypeError):
-        return {}
+        return None
     if found_header != expected_header or type(entries) is not dict:
-        return {}
+        return None
     return entries
 
 
-def save(path: Path, file_header: tuple[Any, ...], entries: dict[str, Entry]) -> None:
-    """Replace the cache file (temp file and rename: a reader sees the old or the new one).
+def load(path: Path, expected_header: tuple[Any, ...]) -> dict[str, Entry]:
+    """The entries of a cache file we wrote for this root (its delta file's over them), or
+    nothing."""
+    return restore(path, expected_header)[0]
+
+
+def restore(
+    path: Path, expected_header: tuple[Any, ...]
+) -> tuple[dict[str, Entry], Stamp | None, int]:
+    """The entries (a delta file's over the cache file's), the cache file's stamp (None: no
+    file of ours) and how many entries it holds itself."""
+    base = _read_private(path)
+    if base is None:
+        return {}, None, 0
+    blob, stamp = base
+    entries = _entries(blob, expected_header)
+    del blob, base
+    if entries is None:
+        return {}, None, 0
+    count = len(entries)
+    delta = _read_private(delta_file(path))
+    if delta is not None:
+        newer = _entries(delta[0], (*expected_header, stamp))
+        if newer:
+            entries.update(newer)
+    return entries, stamp, count
+
+
+def _write(path: Path, blob: bytes) -> Stamp | None:
+    """Replace `path` by `blob` (temp file and rename: a reader sees the old or the new one);
+    the new file's stamp, None when it could not be written.
 
     Not fsynced: after a power cut the file may be lost or empty, and then it is not used."""
-    try:
-        blob = marshal.dumps((file_header, entries))
-    except ValueError:  # an unmarshallable value in a manifest: no cache this time
-        return
     directory = path.parent
     tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
@@ -117,10 +156,48 @@ def save(path: Path, file_header: tuple[Any, ...], entries: dict[str, Entry]) ->
         )
         with os.fdopen(fd, "wb") as stream:
             stream.write(blob)
+            stream.flush()
+            st = os.fstat(fd)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def save(path: Path, file_header: tuple[Any, ...], entries: dict[str, Entry]) -> Stamp | None:
+    """Replace the cache file; its stamp (None: not written). A delta file of the one it
+    replaces is removed (it would not be used: it names the old file's stamp)."""
+    try:
+        blob = marshal.dumps((file_header, entries))
+    except ValueError:  # an unmarshallable value in a manifest: no cache this time
+        return None
+    stamp = _write(path, blob)
+    if stamp is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(delta_file(path))
+    return stamp
+
+
+def save_delta(
+    path: Path, file_header: tuple[Any, ...], base: Stamp, entries: dict[str, Entry]
+) -> bool:
+    """Write the entries read since the cache file of stamp `base` was written or loaded, beside
+    it: a save of what changed, not of the whole root (at 100,000 jobs a whole save was ~0.9 s
+    of CPU, 0.3 s of it holding the GIL in `marshal.dumps`). False when that file is no longer
+    the one on disk, or nothing could be written: then save the whole instead."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    if (st.st_ino, st.st_mtime_ns, st.st_size) != base:
+        return False
+    try:
+        blob = marshal.dumps(((*file_header, base), entries))
+    except ValueError:
+        return False
+    return _write(delta_file(path), blob) is not None
 
 
 def problems_out(problems: Iterable[Problem]) -> tuple[tuple[str, str, str | None], ...]:
