@@ -848,9 +848,11 @@ class Scanner:
         rows, stamp, count = _scan_cache.restore(self._persist_path, self._persist_header)
         self._base = None if stamp is None else (stamp, count)
         self._read_since_base = set()
-        if self._cache or self._restored:
+        if self._restored:
             self.restore_rows(rows)
-        else:  # the loaded dict itself: no second one of 100,000 entries
+        else:  # the loaded dict itself (no second one of 100,000 entries), less what is cached
+            for job_id in self._cache.keys() & rows.keys():
+                del rows[job_id]
             self._restored = rows
         self._reads = 0
 
