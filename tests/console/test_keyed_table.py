@@ -205,7 +205,7 @@ async def test_job_rows_applied_as_a_poll_diff_end_where_a_full_sort_puts_them()
                     rows[key] = _job(0, rng, key)
                     changed.append(key)
                 changed = list(dict.fromkeys(changed))  # a poll names each job once
-                kept.update(rows, previous, changed, removed)
+                kept.update(rows, previous, changed, removed, frozenset(range(len(JOB_COLUMNS))))
                 natural, orders = kept.natural, kept.orders
                 assert natural == sorted(rows, key=lambda key: rows[key].rank)
                 for column, order in orders.items():

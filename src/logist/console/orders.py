@@ -22,6 +22,8 @@ NEW_ORDERS_PER_POLL = 3
 100,000 jobs)."""
 SORT_SLICE = 4096
 """Rows sorted in one go by the worker: a few ms of GIL each (see `_merged`)."""
+CATCH_UP_PER_POLL = 1
+"""Orders not asked for that are brought up to date in one poll (see `JobOrders.update`)."""
 SPLICE_MAX_SHARE = 4
 """More than 1/SPLICE_MAX_SHARE of the rows moved: a new order, not a splice."""
 
@@ -46,6 +48,9 @@ class JobOrders:
         self._natural = Sorted([], [], [])
         self._columns: dict[int, Sorted] = {}
         """Per column of the jobs table but the natural one, for the columns made so far."""
+        self._behind: dict[int, dict[str, JobRow | None]] = {}
+        """Per column whose order is behind the rows: each job that moved since, with the row
+        its place in that order is by (None: not in it)."""
 
     @property
     def natural(self) -> list[str]:
@@ -53,11 +58,12 @@ class JobOrders:
 
     @property
     def orders(self) -> dict[int, list[str]]:
-        """Per column of the jobs table, for the columns made so far (see `update`)."""
+        """Per column of the jobs table, for the columns made so far and up to date (see
+        `update`)."""
         return {
             column: self._natural.keys if position == _RANK else self._columns[column].keys
             for column, position in enumerate(JobRow.SORT_FIELDS)
-            if position == _RANK or column in self._columns
+            if position == _RANK or (column in self._columns and column not in self._behind)
         }
 
     def values(self, column: int) -> list[Any]:
@@ -76,11 +82,16 @@ class JobOrders:
         wanted: frozenset[int] = frozenset(),
     ) -> None:
         """Follow a poll: `rows` are the new rows, `previous` the ones the orders were made
-        from, `changed` the jobs new or with another row, `removed` the jobs gone. A column
-        whose values and ranks did not change keeps its lists; a few moved rows are spliced
-        in; a new order is made for the `wanted` columns (the one on screen and the next `s`
-        goes to) and at most NEW_ORDERS_PER_POLL others a poll, none in a poll that changed
-        most rows (the first): it is not delayed by them."""
+        from, `changed` the jobs new or with another row, `removed` the jobs gone.
+
+        The natural order, and the `wanted` columns' (the one on screen and the next `s` goes
+        to), follow at once: a few moved rows are spliced in, many make a new order. The other
+        columns follow CATCH_UP_PER_POLL a poll, the rest wait (out of `orders`) with the rows
+        their jobs moved from, for their turn or for being asked for: a poll that moves some
+        thousand rows splices three or four orders, not seven. A column whose values and
+        ranks did not change keeps its lists. At most NEW_ORDERS_PER_POLL orders a poll are
+        made that were not there, none in a poll that changed most rows (the first): it is
+        not delayed by them."""
         most = len(rows) // SPLICE_MAX_SHARE
         moved = _moved(rows, previous, changed, _RANK)
         if not self._natural.keys or len(moved) > most:
@@ -88,26 +99,41 @@ class JobOrders:
         elif moved or removed:
             self._natural = _spliced(self._natural, _RANK, rows, previous, moved, removed)
         columns: dict[int, Sorted] = {}
+        behind: dict[int, dict[str, JobRow | None]] = {}
         budget = NEW_ORDERS_PER_POLL if len(changed) <= most else 0
-        for column, position in enumerate(JobRow.SORT_FIELDS):
+        catch_up = CATCH_UP_PER_POLL
+        behind_most = sorted(  # the columns asked for first (the budget), then the furthest behind
+            range(len(JobRow.SORT_FIELDS)),
+            key=lambda c: (c not in wanted, -len(self._behind.get(c, ()))),
+        )
+        for column in behind_most:
+            position = JobRow.SORT_FIELDS[column]
             if position == _RANK:
                 continue
             old = self._columns.get(column)
             if old is not None:
-                column_moved = moved + _moved(rows, previous, changed, position, moved)
-                if not column_moved and not removed:
+                since = self._behind.get(column, {})
+                for key in (*moved, *_moved(rows, previous, changed, position, moved)):
+                    since.setdefault(key, previous.get(key))
+                for key in removed:
+                    since.setdefault(key, previous[key])
+                if not since:
                     columns[column] = old
                     continue
-                if len(column_moved) <= most:
-                    columns[column] = _spliced(old, position, rows, previous, column_moved, removed)
+                if len(since) <= most and (column in wanted or catch_up):
+                    catch_up -= column not in wanted
+                    columns[column] = _caught_up(old, position, rows, since)
                     continue
-                if column in wanted:
+                if len(since) <= most:  # its turn comes, or it is asked for
+                    columns[column], behind[column] = old, since
+                    continue
+                if column in wanted:  # too far behind: made anew
                     columns[column] = _made(self._natural, rows, position)
                     continue
             if budget:
                 budget -= 1
                 columns[column] = _made(self._natural, rows, position)
-        self._columns = columns
+        self._columns, self._behind = columns, behind
 
 
 def _moved(
@@ -125,6 +151,24 @@ def _moved(
         if key not in skip
         and ((before := previous.get(key)) is None or before[position] != rows[key][position])
     ]
+
+
+def _caught_up(
+    old: Sorted, position: int, rows: Mapping[str, JobRow], since: dict[str, JobRow | None]
+) -> Sorted:
+    """`old` with the jobs that moved since it was right (`since`: their rows then) moved."""
+    moved = [
+        key
+        for key, before in since.items()
+        if key in rows
+        and (
+            before is None
+            or before[position] != (row := rows[key])[position]
+            or before[_RANK] != row[_RANK]
+        )
+    ]
+    gone = [key for key, before in since.items() if before is not None and key not in rows]
+    return _spliced(old, position, rows, since, moved, gone)
 
 
 def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
@@ -176,13 +220,14 @@ def _spliced(
     old: Sorted,
     position: int,
     rows: Mapping[str, JobRow],
-    previous: Mapping[str, JobRow],
+    previous: Mapping[str, JobRow | None],
     moved: list[str],
     removed: Sequence[str],
 ) -> Sorted:
-    """`old` without the `removed` and `moved` jobs and with the moved ones where their new
-    rows belong: each found by bisection on the values (ties, and empty cells, by a bisection
-    on the ranks), all in C; then the new lists put together from slices of the old ones."""
+    """`old` without the `removed` and `moved` jobs (at the places of their `previous` rows, if
+    any) and with the moved ones where their new rows belong: each found by bisection on the
+    values (ties, and empty cells, by a bisection on the ranks), all in C; then the new lists
+    put together from slices of the old ones."""
     keys, values, ranks = old
     natural = values is ranks
     present, end = len(values), len(keys)
