@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from ._gc import gc_paused
 from ._json_out import write_jobs, write_listing
 from ._launch import DEFAULT_HEARTBEAT, HEARTBEAT_OPTION, HEARTBEAT_RANGE, JOB_ID_OPTION, launch
 from ._launch import die as _die
@@ -303,8 +304,7 @@ def status(root: str | None, as_json: bool) -> None:
             click.echo(f"scan: {report.scan_duration_s * 1000:.1f} ms")
     if report.root_problem is not None:
         click.echo(f"logist: {_safe(report.root_problem)}", err=True)
-    _after_output(save_summary)
-    sys.exit(report.overall.exit_code)
+    _after_output(save_summary, report.overall.exit_code)
 
 
 def _parse_verdicts(
@@ -416,52 +416,58 @@ def jobs(
     TERMS filter as the console's `/` does: free text, `name:value` (verdict, status, id), a
     glob on the job id (`crash-*`), `-` to negate; all must hold.
     """
-    manager = _manager(root, scan_cache=True)
-    save_scan_cache = manager.save_scan_cache_later()
-    snapshot = manager.scan()
-    query = FilterQuery.parse(" ".join(terms))
-    rows = _by_severity(
-        j
-        for j in snapshot.jobs.values()
-        if (not verdicts or j.verdict.kind in verdicts)
-        and (not query or query.matches(JobView.of(j)))
-    )
-    if as_json:
-        head = {"root": str(snapshot.root), **snapshot.index_facts.to_dict()}
-        sys.stdout.flush()
-        if with_files:
-            files = manager.job_files(rows)
-            listed = (_with_files(j.to_dict(), files[j.job_id]) for j in rows)
-            write_listing(sys.stdout.buffer, head, "jobs", listed, pretty=pretty)
+    # Every object made from here lives until the exit: the cyclic GC would only walk them
+    # (the scan's pause ends with a collection of all it built: 0.2 s at 100,000 jobs).
+    with gc_paused():
+        manager = _manager(root, scan_cache=True)
+        save_scan_cache = manager.save_scan_cache_later()
+        snapshot = manager.scan()
+        query = FilterQuery.parse(" ".join(terms))
+        rows = _by_severity(
+            j
+            for j in snapshot.jobs.values()
+            if (not verdicts or j.verdict.kind in verdicts)
+            and (not query or query.matches(JobView.of(j)))
+        )
+        if as_json:
+            head = {"root": str(snapshot.root), **snapshot.index_facts.to_dict()}
+            sys.stdout.flush()
+            if with_files:
+                files = manager.job_files(rows)
+                listed = (_with_files(j.to_dict(), files[j.job_id]) for j in rows)
+                write_listing(sys.stdout.buffer, head, "jobs", listed, pretty=pretty)
+            else:
+                write_jobs(sys.stdout.buffer, head, rows, pretty=pretty)
         else:
-            write_jobs(sys.stdout.buffer, head, rows, pretty=pretty)
-    else:
-        now = snapshot.taken_at
-        click.echo(f"{'JOB':<32} {'STATUS':<22} {'VERDICT':<13} {'AGE':<14} REASON")
-        for job in rows:
-            click.echo(
-                f"{_safe(job.job_id):<32} {_safe(job.facts.status or '?'):<22} "
-                f"{job.verdict.kind.value:<13} {_age(job, now):<14} {_safe(job.verdict.reason)}"
-            )
-    _after_output(save_scan_cache)
+            now = snapshot.taken_at
+            click.echo(f"{'JOB':<32} {'STATUS':<22} {'VERDICT':<13} {'AGE':<14} REASON")
+            for job in rows:
+                click.echo(
+                    f"{_safe(job.job_id):<32} {_safe(job.facts.status or '?'):<22} "
+                    f"{job.verdict.kind.value:<13} {_age(job, now):<14} {_safe(job.verdict.reason)}"
+                )
+        _after_output(save_scan_cache)
 
 
-def _after_output(work: Callable[[], None]) -> None:
-    """Do `work` (a cache write) once the output is out, in a child: the caller of the command
-    (a script, `| jq`) waits neither for it nor for its 25 MB at 100,000 jobs. In process when
-    stdout is not the process's own (click's test runner)."""
+def _after_output(work: Callable[[], None], exit_code: int = 0) -> NoReturn:
+    """Do `work` (a cache write) once the output is out, in a child, and exit: the caller of
+    the command (a script, `| jq`) waits neither for the write (25 MB at 100,000 jobs) nor for
+    the teardown of the snapshot. This process ends at once (`os._exit`, its streams flushed):
+    after the fork, freeing 100,000 jobs' objects copied every page the child shares (0.35 s
+    of CPU, 0.75 s of wall at 100,000 jobs). In process, with a normal exit, when stdout is not
+    the process's own (click's test runner)."""
     sys.stdout.flush()
     if sys.stdout is not sys.__stdout__:
         work()
-        return
+        sys.exit(exit_code)
     sys.stderr.flush()
     try:
         child = os.fork()
     except OSError:
         work()
-        return
+        os._exit(exit_code)
     if child:
-        return
+        os._exit(exit_code)
     try:  # the child: off the caller's pipes, then the write, then gone without cleanup
         gc.disable()
         devnull = os.open(os.devnull, os.O_RDWR)

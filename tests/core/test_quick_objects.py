@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from logist._interning import Interner
 from logist.core._frozen import quick_constructor
 from logist.core._recorded import NOTHING_RECORDED, recorded_from
 from logist.core._scan import JobFacts
@@ -38,3 +39,17 @@ def test_history_entries_of_any_json_shape_never_make_the_records_raise() -> Non
     ]
     recorded = recorded_from({}, history)
     assert (recorded.recoveries, recorded.steps, recorded.tokens) == (1, 1, 3)
+
+
+def test_an_interner_hands_back_one_object_per_value_up_to_its_cap() -> None:
+    share = Interner(2)
+    first = "".join(["SUC", "CESS"])
+    again = "".join(["SUCC", "ESS"])
+    assert again is not first
+    assert share[first] is first and share[again] is first and share(again) is first
+    assert share(7.5) == 7.5 and share[None] is None
+    late = "".join(["PEN", "DING"])
+    assert share[late] is late and share["".join(["PENDI", "NG"])] is not late  # past the cap
+    assert len(share) == 2
+    with pytest.raises(TypeError):
+        share[[]]  # unhashable: never shared

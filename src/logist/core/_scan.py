@@ -300,7 +300,7 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
     for entry in reversed(history):
         if type(entry) is dict:
             label = entry.get("event") or entry.get("action") or entry.get("new_status")
-            last_event = None if label is None else _share(str(label))
+            last_event = None if label is None else _share[str(label)]
             last_event_at = parse_timestamp(entry.get("timestamp"))
             break
     recovery = get("recovery")
@@ -330,9 +330,9 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
     if recorded.recoveries > crash_count:  # the original's own recoveries count toward the cap
         crash_count = recorded.recoveries
     return _new_facts(
-        _share(status) if type(status) is str else None,
+        _share[status] if type(status) is str else None,
         description if type(description) is str else "",
-        None if current is None else _share(str(current)),
+        None if current is None else _share[str(current)],
         phase_index,
         len(phases),
         parse_timestamp(get("created_at")),
@@ -340,9 +340,9 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         generation if type(generation) is int else 0,
         crash_count,
         _num(metrics.get("cumulative_cost")),
-        _share(_num(get("cost_threshold"))),
+        _share[_num(get("cost_threshold"))],
         _num(metrics.get("cumulative_time_seconds")),
-        None if minutes is None else _share(minutes * 60),
+        None if minutes is None else _share[minutes * 60],
         step_count if type(step_count) is int else None,
         last_event,
         last_event_at,
