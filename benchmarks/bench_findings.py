@@ -9,7 +9,10 @@ the judging only, not of the scan:
 
 - first: a fresh manager's first `status(snapshot)` (nothing kept yet) against the full one;
 - unchanged: a new scan of an unchanged root (active jobs get new states, the rest are reused);
-- 1% changed: 1% of the manifests rewritten (another 1% each round) before the scan.
+- 1% changed: 1% of the manifests rewritten (another 1% each round) before the scan;
+- job added: a new job directory (not indexed) before the scan: the root is listed again;
+- tick, 1 gone: that job removed, and a light tick (`rejudge`) of it: one job less, every
+  other state the same.
 
     uv run python benchmarks/bench_findings.py [--jobs 100000] [--rounds 5] [--work DIR]
 """
@@ -20,6 +23,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -79,19 +83,33 @@ def main() -> None:
         kept = JobRecoveryManager(root.path, scan_cache=True)
         kept.scan()  # the scan cache, filled once
         for number in range(args.rounds):
-            snapshot = kept.scan()
+            shown = kept.scan()  # what the console shows holds the states of the last poll
             fresh = JobRecoveryManager(root.path)
-            figures.setdefault("first", []).append(judged(root.path, snapshot, fresh))
-            kept.status(snapshot)
-            figures.setdefault("unchanged", []).append(judged(root.path, kept.scan(), kept))
+            figures.setdefault("first", []).append(judged(root.path, shown, fresh))
+            kept.status(shown)
+
+            def poll(name: str, snapshot: Snapshot) -> Snapshot:
+                """Judge a new snapshot while the last one is still shown: its states are let
+                go of afterwards, as a console lets go of them with its last poll's rows."""
+                figures.setdefault(name, []).append(judged(root.path, snapshot, kept))
+                return snapshot
+
+            shown = poll("unchanged", kept.scan())
             churn(root, 0.01, number)
-            figures.setdefault("1% changed", []).append(judged(root.path, kept.scan(), kept))
+            shown = poll("1% changed", kept.scan())
+            newcomer = root.path / f"newcomer-{number}"
+            newcomer.mkdir()
+            (newcomer / "job_manifest.json").write_text(json.dumps({"status": "PENDING"}))
+            shown = poll("job added", kept.scan())
+            shutil.rmtree(newcomer)
+            shown = poll("tick, 1 gone", kept.rejudge(frozenset({newcomer.name})))
+            del shown
     print(f"{roots.machine()}; {args.jobs:,} jobs, {args.rounds} rounds; CPU ms (median, max)")
     for name, pairs in figures.items():
         before = [b * 1000 for b, _ in pairs]
         after = [a * 1000 for _, a in pairs]
         print(
-            f"{name:>11}: full {statistics.median(before):7.1f} {max(before):7.1f}   "
+            f"{name:>12}: full {statistics.median(before):7.1f} {max(before):7.1f}   "
             f"kept {statistics.median(after):6.1f} {max(after):6.1f}   "
             f"ratio {statistics.median(b / a for b, a in pairs):5.1f}x"
         )

@@ -14,6 +14,7 @@ while the corrupt manifest stays the same, the index going and coming back.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -158,7 +159,7 @@ def test_a_long_lived_manager_judges_each_poll_as_a_fresh_one(
     jobs_root: Path, mixed_root: dict[str, RunningJob]
 ) -> None:
     kept = JobRecoveryManager(jobs_root)
-    diff_only = QuickStatus(rebuild_above=1.0)  # each change through the per-job path
+    diff_only = QuickStatus(rebuild_above=math.inf)  # each change through the per-job path
     first = assert_poll_exact(jobs_root, kept, diff_only)
     assert first["counts_by_verdict"]["corrupt"] == 2
     assert first["counts_by_verdict"]["crashed"] == 1
@@ -168,7 +169,9 @@ def test_a_long_lived_manager_judges_each_poll_as_a_fresh_one(
     write_job(jobs_root, "done-1", status="FAILED")
     shutil.rmtree(jobs_root / "done-2")
     write_job(jobs_root, "newcomer", status="NOT_A_STATE_EITHER")
+    shutil.rmtree(jobs_root / "bogus")  # not indexed: gone from the snapshot
     changed = assert_poll_exact(jobs_root, kept, diff_only)
+    assert "bogus" not in kept.last_snapshot().jobs
     assert changed["counts_by_status"]["FAILED"] == 1
     corrupt = changed["counts_by_verdict"]["corrupt"]  # done-2 too: indexed, gone
 
@@ -237,7 +240,7 @@ def test_a_light_tick_and_a_first_look_are_judged_as_a_whole_scan(jobs_root: Pat
     write_job(jobs_root, "broken", b"{")
     write_index(jobs_root, leave_out=("job-3",))
     kept = JobRecoveryManager(jobs_root)
-    diff_only = QuickStatus(rebuild_above=1.0)
+    diff_only = QuickStatus(rebuild_above=math.inf)
     assert_poll_exact(jobs_root, kept, diff_only)
     partial = kept.scan(limit=3)
     assert not partial.complete
@@ -262,7 +265,7 @@ def test_a_finding_that_names_another_job_keeps_the_snapshots_order(jobs_root: P
     plain = snapshot.jobs["a"]
     naming_b = RootIssue("not-indexed", "a's directory is b's", "b")
     named = replace(plain, location=replace(plain.location, issues=(naming_b,)))
-    status = QuickStatus(rebuild_above=1.0)
+    status = QuickStatus(rebuild_above=math.inf)
     # a's finding goes and comes back while the jobs stay (kept apart from b's), then the
     # order of the two jobs changes
     for order, a in (
@@ -330,11 +333,11 @@ def test_any_sequence_of_edits_gives_the_full_computation_at_every_poll(
     root = tmp_path_factory.mktemp("jobs")
     for number in range(4):
         write_job(root, f"j{number}", status="SUCCESS")
-    write_index(root)
+    write_index(root, leave_out=("j3",))  # j3, and j4 and j5 once made: gone once removed
     kept = JobRecoveryManager(root)
     # also alone, on each snapshot as the manager scanned it, each change through the per-job
     # path (a root this small: the manager counts all anew at any change)
-    status = QuickStatus(rebuild_above=1.0)
+    status = QuickStatus(rebuild_above=math.inf)
     for edit in edits:
         apply_edit(root, edit)
         snapshot = kept.scan()

@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from itertools import compress, count, repeat
 from operator import attrgetter, is_, is_not, itemgetter
 
+from .._gc import gc_paused
 from ._fixes import restore_offered
 from ._frozen import quick_constructor
 from ._health import FINDING_SEVERITIES, Tally, ordered_counts
@@ -103,25 +105,34 @@ class QuickStatus:
     def update(self, snapshot: Snapshot) -> tuple[list[Finding], Tally]:
         """The snapshot's quick findings (`_fixes.quick_findings`) and its tally (`tally_of`),
         the same as the full computation gives, from what changed since the last call."""
-        with self._lock:
+        with self._lock, gc_paused():  # nothing cyclic is made: no collection mid-way
             jobs = snapshot.jobs
             if snapshot.index_exists is not self._index_exists:
                 self._reset(snapshot.index_exists)
             ids = list(jobs)
             states = list(jobs.values())
             self._redone = set()
-            changed = (
-                list(compress(count(), map(is_not, states, self._states)))
-                if ids == self._ids
-                else None
-            )
-            if changed is not None and len(changed) <= len(ids) * self._rebuild_above:
-                old = self._states  # the same jobs in the same order: a few states are new
+            gone: dict[str, JobState] = {}
+            relisted = ids != self._ids
+            if not relisted:  # the same jobs in the same order: compare states in place
+                befores: Sequence[JobState | None] = self._states
+            else:  # jobs came or went (a light tick drops the gone ones): match them by id
+                kept = dict(zip(self._ids, self._states, strict=True))
+                befores = list(map(kept.get, ids))
+                gone = {job_id: kept[job_id] for job_id in kept.keys() - jobs.keys()}
+            changed = list(compress(count(), map(is_not, states, befores)))
+            if self._ids and len(changed) + len(gone) <= len(ids) * self._rebuild_above:
                 for place in changed:
-                    self._replace(ids[place], old[place], states[place])
-            else:  # jobs came or went, or the root was listed again: every state is new
+                    self._replace(ids[place], befores[place], states[place])
+                for job_id, before in gone.items():
+                    self._drop(job_id, before)
+                if relisted and self._foreign:
+                    self._dirty = True  # the order between jobs matters: it changed
+            else:  # the root was listed again (every state is new), or a first look
                 self._rebuild(states)
+            if relisted:
                 self._ids = ids
+                self._positions = None
             self._states = states
             for job_id, state in list(self._unreadable.items()):
                 if job_id not in self._redone:  # a backup may have come or gone meanwhile
@@ -187,33 +198,33 @@ class QuickStatus:
             self._set_found(state.job_id, self._findings_of(state))
         self._redone.update(self._unreadable)
 
-    def _replace(self, job_id: str, before: JobState, after: JobState) -> None:
-        """A job's new state in place of its last one."""
+    def _replace(self, job_id: str, before: JobState | None, after: JobState) -> None:
+        """A job's new state in place of its last one (None: a new job)."""
         kind = after.verdict.kind
-        if (
-            kind is before.verdict.kind
-            and after.location is before.location
-            and after.problems is before.problems
-            and after.facts.status == before.facts.status
-            and (not after.problems or after.manifest_ok is before.manifest_ok)
-        ):  # what its findings and counts follow from is the same (an active job re-judged)
-            if kind is _CRASHED:
-                self._crashed.pop(job_id, None)
-                if after.activity_at is not None:
-                    self._crashed[job_id] = after.activity_at
-            if job_id in self._unreadable:
-                self._unreadable[job_id] = after
-            return
-        _take(self._verdicts, before.verdict.kind)
-        _take(self._statuses, before.facts.status or "?")
-        self._crashed.pop(job_id, None)
-        self._unreadable.pop(job_id, None)
+        if before is not None:
+            if _alike(before, after):  # an active job re-judged: only its crash time may move
+                if kind is _CRASHED:
+                    self._crashed.pop(job_id, None)
+                    if after.activity_at is not None:
+                        self._crashed[job_id] = after.activity_at
+                if job_id in self._unreadable:
+                    self._unreadable[job_id] = after
+                return
+            self._drop(job_id, before)
         self._verdicts[kind] += 1
         self._statuses[after.facts.status or "?"] += 1
         if kind is _CRASHED and after.activity_at is not None:
             self._crashed[job_id] = after.activity_at
         self._set_found(job_id, self._findings_of(after))
         self._redone.add(job_id)
+
+    def _drop(self, job_id: str, before: JobState) -> None:
+        """What a job's last state counted, taken away."""
+        _take(self._verdicts, before.verdict.kind)
+        _take(self._statuses, before.facts.status or "?")
+        self._crashed.pop(job_id, None)
+        self._unreadable.pop(job_id, None)
+        self._set_found(job_id, _NONE)
 
     def _findings_of(self, state: JobState) -> tuple[Finding, ...]:
         """One job's part of `snapshot_findings`; without a pass through it for a job with no
@@ -310,6 +321,18 @@ class QuickStatus:
                 age = snapshot.taken_at - state.activity_at
                 oldest = age if oldest is None else max(oldest, age)
         return oldest
+
+
+def _alike(before: JobState, after: JobState) -> bool:
+    """Whether two states of a job give the same findings and counts: the same verdict kind,
+    location, problems, status and readability (the crash time is apart)."""
+    return (
+        after.verdict.kind is before.verdict.kind
+        and after.location is before.location
+        and after.problems is before.problems
+        and after.facts.status == before.facts.status
+        and (not after.problems or after.manifest_ok is before.manifest_ok)
+    )
 
 
 def _take(counter: Counter[str], key: str) -> None:
