@@ -18,7 +18,7 @@ from logist.console.rows import (
     Row,
     descending_order,
 )
-from logist.console.widgets.keyed_table import KeyedTable
+from logist.console.widgets.keyed_table import _NO_PASS, KeyedTable, _refinement
 from logist.core import FilterQuery, VerdictKind
 
 from .support import NOW, make_app, refresh, settle, synchronously
@@ -251,3 +251,139 @@ async def test_s_in_a_reversed_sort_finds_the_next_columns_descending_order_made
         table._orders = table._descending_orders = {}  # the same order made on the spot
         table._reorder()
         assert shown == table.shown_keys()
+
+
+TYPED = [
+    "clickstream verdict:crashed",
+    "-crash nightly",
+    "status:exec,succ back",
+    "id:etl-00*",
+    "is:new run",
+    "verdict:c,run x",
+]
+"""Typed a character at a time, then deleted: refinements narrow what is shown, the rest
+(a character deleted, a negated or glob term, a value list widened) filter every row."""
+
+
+@synchronously
+async def test_a_filter_typed_a_character_at_a_time_shows_what_the_whole_filter_shows() -> None:
+    rng = random.Random(23)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)):
+        table = app.query_one(KeyedTable)
+        rows = {row.key: row for row in (_job(n, rng) for n in range(900))}
+        table.update_rows(rows)
+        tagged = rng.sample(sorted(rows), 40)
+        table.set_overlay({key: rows[key].tagged(True) for key in tagged})
+        numbers = iter(range(900, 10_000))
+        for typed, (sort, reverse) in zip(  # noqa: B905 (same length)
+            TYPED, [(None, False), (2, False), (3, True), (None, True), (6, False), (1, True)]
+        ):
+            table.sort_by(sort, reverse=reverse)
+            prefixes = [typed[:n] for n in range(len(typed) + 1)]
+            for step, text in enumerate(prefixes + prefixes[::-1]):
+                if step % 7 == 6:  # a poll between two keys: some rows changed, some went
+                    rows = dict(rows)
+                    changed = rng.sample(sorted(rows), 20)
+                    for key in changed:
+                        rows[key] = _job(0, rng, key)
+                    removed = tuple(rng.sample(sorted(set(rows) - set(changed)), 3))
+                    for key in removed:
+                        del rows[key]
+                    fresh = _job(next(numbers), rng)
+                    rows[fresh.key] = fresh
+                    table.apply_diff(rows, [*changed, fresh.key], removed)
+                    # as the console does after each poll: the new arrivals' rows tagged
+                    table.set_overlay({k: rows[k].tagged(True) for k in tagged if k in rows})
+                query = FilterQuery.parse(text)
+                table.set_query(query)
+                typed_keys = table.shown_keys()
+                table._passed = _NO_PASS  # forget what was typed before: the whole filter
+                table._reorder()
+                assert typed_keys == table.shown_keys(), (text, sort, reverse)
+                natural = sorted(rows, key=lambda key: rows[key].rank)
+                wanted = [key for key in natural if query.matches(table._row(key))]
+                assert sorted(typed_keys) == sorted(wanted), text
+
+
+@synchronously
+async def test_a_filter_typed_in_a_small_table_shows_what_the_whole_filter_shows() -> None:
+    rng = random.Random(29)
+    app = _Host()
+    async with app.run_test(size=(120, 20)):
+        table = app.query_one(KeyedTable)
+        rows = {row.key: row for row in (_row(n, rng) for n in range(400))}
+        table.update_rows(rows)
+        for typed in ("job-01 status:pend", "-pend job-0", "status:exec,succ 3"):
+            table.sort_by(1)
+            prefixes = [typed[:n] for n in range(len(typed) + 1)]
+            for text in prefixes + prefixes[::-1]:
+                query = FilterQuery.parse(text)
+                table.set_query(query)
+                wanted = [key for key in table.shown_keys() if query.matches(rows[key])]
+                assert table.shown_keys() == wanted
+                everything = sorted(key for key in rows if query.matches(rows[key]))
+                assert sorted(table.shown_keys()) == everything, text
+
+
+def test_a_query_refines_another_only_when_it_can_only_let_fewer_rows_through() -> None:
+    def tested(before: str, after: str) -> str | None:
+        refined = _refinement(FilterQuery.parse(before), FilterQuery.parse(after))
+        return (
+            None
+            if refined is None
+            else " ".join(
+                ("-" if negated else "") + (f"{name}:" if name else "") + ",".join(values)
+                for negated, name, values in refined.terms
+            )
+        )
+
+    assert tested("c", "cr") == "cr"
+    assert tested("cr", "c") is None  # a character deleted
+    assert tested("", "c") is None  # every row to test anyway
+    assert tested("crash", "crash run") == "run"
+    assert tested("rash", "crash") == "crash"  # contains the old text
+    assert tested("verdict:c", "verdict:cr") == "verdict:cr"
+    assert tested("verdict:cr", "verdict:cr,") is None or tested("verdict:cr", "verdict:cr,") == ""
+    assert tested("verdict:cr", "verdict:cr,h") is None  # a value added: more rows
+    assert tested("verdict:cr,h", "verdict:cr,hu") == "verdict:cr,hu"
+    assert tested("-c", "-cr") is None  # a negated term typed further lets more through
+    assert tested("id:etl-0", "id:etl-0*") is None  # a glob
+    assert tested("is:n", "is:ne") is None
+    assert tested("status:", "status:e") is None  # free text "status:" became a facet
+    assert tested("crash run", "crash") is None
+
+
+@synchronously
+async def test_a_filter_lays_out_nothing_and_the_scrollbar_still_follows_the_row_count() -> None:
+    """Rows shown change the table's scrollable height: its scrollbar follows, and the
+    screen is laid out only when that scrollbar comes or goes (a layout repaints the screen)."""
+    rng = random.Random(31)
+    app = _Host()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        screen = app.screen
+        layouts = []
+        refresh_layout = screen._refresh_layout
+        screen._refresh_layout = lambda *a, **k: (layouts.append(1), refresh_layout(*a, **k))  # type: ignore[method-assign]
+        table.update_rows({row.key: row for row in (_row(n, rng) for n in range(300))})
+        await pilot.pause()
+        assert table.show_vertical_scrollbar and table.max_scroll_y > 250
+        table.action_last()
+        await pilot.pause()
+        assert table.scroll_y == table.max_scroll_y
+        layouts.clear()
+        for text in ("job-0", "job-01", "job-0", "pend"):
+            table.set_query(FilterQuery.parse(text))
+            await pilot.pause()
+            assert (
+                table.max_scroll_y == table.shown_count + 1 - table.scrollable_content_region.height
+            )
+        assert not layouts, "a filter that keeps the scrollbar laid out the screen"
+        table.set_query(FilterQuery.parse("job-0001"))
+        await pilot.pause()
+        assert table.shown_count == 1 and not table.show_vertical_scrollbar
+        assert layouts, "the scrollbar went: a layout gives the table its width back"
+        table.set_query(FilterQuery())
+        await pilot.pause()
+        assert table.show_vertical_scrollbar and table.shown_count == 300

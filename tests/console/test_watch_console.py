@@ -144,3 +144,30 @@ async def test_the_header_shows_the_watch_and_its_brake_t_shows_the_timeline_w_r
     finally:
         watch.send_signal(signal.SIGTERM)
         watch.wait(10)
+
+
+@synchronously
+async def test_a_wake_during_a_poll_is_followed_by_a_light_tick_not_a_whole_poll(
+    jobs_root: Path, start_runner
+) -> None:
+    """A wake that comes while a poll runs is kept for when it ends: as the light tick it
+    asked for (it used to become a whole poll of the root); a whole poll asked for meanwhile
+    stays whole."""
+    start_runner("steady", "sleep", "60", heartbeat=5)
+    manager = JobRecoveryManager(jobs_root)
+    poller = Poller(manager=manager, clock=time.time, full_every=600.0)
+    app = ConsoleApp(manager=manager, interval=600.0, host="test-host", poller=poller)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.5)  # the watching thread's first wake (the whole root) is taken
+        await settle(pilot)
+        for whole in (False, True):
+            whole_polls, polls = poller.full_polls, app.poll_count
+            app.poll_now(full=False)  # a light tick starts in its worker
+            app.poll_now(full=whole)  # asked for while it runs
+            assert app._poll_again
+            deadline = time.monotonic() + 60
+            while app.poll_count < polls + 2 or app._polling:
+                assert time.monotonic() < deadline, "the polls never came"
+                await pilot.pause(0.02)
+            assert poller.full_polls == whole_polls + whole, whole

@@ -396,9 +396,14 @@ class ConsoleApp(App[int]):
         else:
             self._apply(message.result)
         self._manual = False
-        if self._poll_again or not message.result.complete:  # a first look: the rest now
+        if not message.result.complete:  # a first look: the rest now
             self._poll_again = False
             self.poll_now()
+        elif self._poll_again:
+            # asked for while this one ran: a light tick unless a whole poll was asked for
+            # (`_full_next` says so). A wake during a poll used to make the next one whole.
+            self._poll_again = False
+            self.poll_now(full=False)
         else:
             self._arm()
 

@@ -35,6 +35,7 @@ from ..widgets.detail import DetailView
 from ..widgets.footer import KeysFooter
 from ..widgets.header import HeaderBar
 from ..widgets.keyed_table import KeyedTable
+from ..widgets.quiet import QuietInput
 from ..widgets.summary import SummaryStrip
 from ..widgets.tables import FindingsTable, JobsTable, TriageTable
 
@@ -134,7 +135,7 @@ class ConsoleScreen(Screen[None]):
             Tab("Findings", id="tab-findings"),
             id="pane-tabs",
         )
-        yield Input(
+        yield QuietInput(
             placeholder="filter: text  verdict:crashed,hung  status:exec  -verdict:done",
             id="filter",
         )

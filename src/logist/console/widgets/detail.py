@@ -22,6 +22,7 @@ from textual.widgets import Log, Static
 from logist.core import JobDetail, JobRecoveryManager, LogChunk, RecoveryPlan, VerdictKind
 
 from ..text import VERDICT_STYLE, ago, duration, evidence_items, money, phase, safe
+from .quiet import QuietLog
 from .timeline import incident_text
 
 HISTORY_SHOWN = 15
@@ -281,7 +282,7 @@ class DetailView(Vertical):
         with VerticalScroll(id="detail-scroll"):
             yield Static(Content.styled("no job selected", "dim italic"), id="detail-text")
         yield Static(Content("Log"), id="detail-log-title")
-        yield Log(id="detail-log", max_lines=LOG_LINES_KEPT, auto_scroll=True)
+        yield QuietLog(id="detail-log", max_lines=LOG_LINES_KEPT, auto_scroll=True)
 
     def show(self, job_id: str | None) -> None:
         """Show another job (or none)."""
@@ -356,7 +357,8 @@ class DetailView(Vertical):
                     ("Log ", "bold"),
                     (safe(chunk.path or ""), "dim"),
                     (f"  {naturalsize(chunk.offset, binary=True)}", "dim"),
-                )
+                ),
+                layout=False,  # one line, always: no layout of the screen for a new title
             )
         append_chunk(self.query_one("#detail-log", Log), chunk)
         self._offset = chunk.offset

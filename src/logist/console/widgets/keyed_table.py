@@ -40,6 +40,7 @@ from textual.strip import Strip
 from logist.core import FilterQuery, is_glob
 
 from ..rows import VERDICT_NAME, Column, JobRow, Row, descending_order
+from .quiet import QuietScrolling
 
 MARK = "●"
 GAP = 1
@@ -49,6 +50,10 @@ REPOSITION_MAX = 200
 re-sorted (filter and sort are C-level passes; one by one is a Python bisect each)."""
 
 AnyRow = Row | JobRow
+Term = tuple[bool, str | None, tuple[str, ...]]
+"""One term of a `FilterQuery`: (negated, facet name or None for free text, values)."""
+_Pass = tuple[FilterQuery, Mapping[str, AnyRow], dict[str, AnyRow], list[str], list[JobRow]]
+_NO_PASS: _Pass = (FilterQuery(), {}, {}, [], [])
 _NEW_FACET = "new"
 
 
@@ -72,14 +77,47 @@ def _fit(text: str, width: int, right: bool) -> str:
 
 def _job_filter(
     query: FilterQuery, keys: list[str], rows: list[JobRow], tagged: Mapping[str, object]
-) -> list[str]:
+) -> tuple[list[str], list[JobRow]]:
     """`FilterQuery.matches` over many job rows at once, one C-level pass per term and field
-    (at 100,000 jobs a few ms each; a Python call per row took 100 ms and more). `tagged`: the
-    keys shown as new arrivals (the `is:new` facet)."""
+    (at 100,000 jobs a few ms each; a Python call per row took 100 ms and more): the keys and
+    rows that pass, in the order given. `tagged`: the keys shown as new arrivals (the `is:new`
+    facet)."""
     for negate, name, values in query.terms:
         hits = _term_hits(name, values, keys, rows, tagged)
         keys, rows = _narrow(keys, rows, hits, negate)
-    return keys
+    return keys, rows
+
+
+def _refinement(before: FilterQuery, after: FilterQuery) -> FilterQuery | None:
+    """The terms of `after` still to test on the rows `before` lets through, when `after` can
+    only let fewer through (a term typed further, a term added: what typing a filter does);
+    None when it may let others through (a character deleted, a negated or glob term
+    changed), or when `before` is empty (every row to test anyway)."""
+    if not before or len(after.terms) < len(before.terms):
+        return None
+    tested = []
+    for position, term in enumerate(after.terms):
+        if position < len(before.terms):
+            if term == before.terms[position]:
+                continue
+            if not _narrows(before.terms[position], term):
+                return None
+        tested.append(term)
+    return FilterQuery(after.text, tuple(tested))
+
+
+def _narrows(before: Term, after: Term) -> bool:
+    """Whether every row `after` lets through `before` lets through too: free text that
+    contains the old text, or a facet whose every value extends one of the old values (facets
+    match by prefix). Negated, glob and `is:` terms only when unchanged."""
+    negated, name, values = before
+    if negated or after[0] or after[1] != name or name == "is":
+        return False
+    if any(map(is_glob, values + after[2])):
+        return False
+    if name is None:
+        return values[0] in after[2][0]
+    return all(value.startswith(values) for value in after[2])
 
 
 def _row_filter(query: FilterQuery, keys: list[str], rows: list[Row]) -> list[str]:
@@ -153,7 +191,7 @@ def _starts(facet: str, wanted: str) -> bool:
     )
 
 
-class KeyedTable(ScrollView, can_focus=True):
+class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
     """Rows by key, a filter, a sort, a cursor that follows its key, and marks shared by job."""
 
     BINDINGS = [
@@ -233,6 +271,10 @@ class KeyedTable(ScrollView, can_focus=True):
         self._cursor = 0
         self._cursor_key: str | None = None
         self._query = FilterQuery()
+        self._passed: _Pass = _NO_PASS
+        """(query, rows, overlay, the keys and rows that pass the query in the mapping's
+        order) for a jobs table: what the next character typed narrows, what a sort filters
+        by; stale as soon as the rows or the overlay are replaced."""
         self._sort: int | None = None
         self._reverse = False
         self._strips: LRUCache[str, Strip] = LRUCache(512)
@@ -322,6 +364,7 @@ class KeyedTable(ScrollView, can_focus=True):
         changed = list(changed)
         if len(changed) > len(rows) // 2:  # most rows are new (a first poll): start afresh
             self._rows, self._natural = rows, natural
+            self._passed = _NO_PASS
             self._strips.clear()
             self._reorder()
             return
@@ -341,6 +384,7 @@ class KeyedTable(ScrollView, can_focus=True):
                 ):
                     moved.append(key)
         self._rows = rows
+        self._passed = _NO_PASS  # (it would keep the old rows alive)
         for key in repaint:
             self._strips.discard(key)
         for key in moved:
@@ -369,6 +413,7 @@ class KeyedTable(ScrollView, can_focus=True):
         touched = set(overlay).symmetric_difference(self._overlay)
         touched.update(k for k, row in overlay.items() if self._overlay.get(k) is not row)
         self._overlay = overlay
+        self._passed = _NO_PASS
         for key in touched:
             self._strips.discard(key)
         if self._query:
@@ -377,9 +422,41 @@ class KeyedTable(ScrollView, can_focus=True):
             self._refresh_keys(touched)
 
     def set_query(self, query: FilterQuery) -> None:
-        if query != self._query:
-            self._query = query
+        """Filter by `query`. A query typed further is tested on the rows shown only (at
+        100,000 jobs the first character tests every row, the next ones a few thousand)."""
+        if query == self._query:
+            return
+        before, self._query = self._query, query
+        if not query:
+            self._passed = _NO_PASS
+        tested = _refinement(before, query)
+        if tested is None:
             self._reorder()
+        else:
+            self._order_changed(self._narrowed(before, tested))
+
+    def _narrowed(self, before: FilterQuery, tested: FilterQuery) -> list[str]:
+        """The shown keys that also pass `tested` (the terms new since `before`), in order."""
+        order = self._order
+        if not tested:
+            return order
+        rows = self._rows
+        if not rows or not isinstance(next(iter(rows.values())), JobRow):
+            return _row_filter(tested, order, list(map(self._row, order)))
+        query, of_rows, overlay, passed, passed_rows = self._passed
+        if query == before and of_rows is rows and overlay is self._overlay:
+            # the rows that passed, in the mapping's order: a C-level pass over those alone
+            keys, kept = _job_filter(tested, passed, passed_rows, overlay)
+            self._passed = (self._query, rows, overlay, keys, kept)
+        elif len(order) * 2 < len(rows):  # the rows changed since (a poll): few shown, looked up
+            shown: list[JobRow] = list(map(rows.__getitem__, order))  # type: ignore[arg-type]
+            return _job_filter(tested, order, shown, self._overlay)[0]
+        else:  # many shown: a lookup each costs more than a pass over every row
+            keys = self._passing()
+        if len(keys) == len(order):  # what `before` let through, less nothing
+            return order
+        wanted = set(keys)
+        return list(compress(order, map(wanted.__contains__, order)))
 
     def cycle_sort(self) -> None:
         """Natural order, then each column in turn."""
@@ -507,12 +584,25 @@ class KeyedTable(ScrollView, can_focus=True):
         rows = self._rows
         if not rows or not isinstance(next(iter(rows.values())), JobRow):
             return _row_filter(query, keys, list(map(self._row, keys)))
-        # the rows in the mapping's own order (no lookup per key), then the order asked for
-        passed = _job_filter(query, list(rows), list(rows.values()), self._overlay)
+        passed = self._passing()
         if len(passed) == len(rows):
             return keys
         wanted = set(passed)
         return list(compress(keys, map(wanted.__contains__, keys)))
+
+    def _passing(self) -> list[str]:
+        """The keys of the jobs table's rows that pass the filter, in the mapping's order:
+        computed once per query and rows (a sort while filtered reuses them)."""
+        query, rows, overlay, passed, _ = self._passed
+        if query == self._query and rows is self._rows and overlay is self._overlay:
+            return passed
+        rows, overlay = self._rows, self._overlay
+        # the rows in the mapping's own order: no lookup per key (at 100,000 rows scattered
+        # in memory a lookup per key doubled the pass)
+        every: list[JobRow] = list(rows.values())  # type: ignore[arg-type]
+        passed, kept = _job_filter(self._query, list(rows), every, overlay)
+        self._passed = (self._query, rows, overlay, passed, kept)
+        return passed
 
     def _reposition(self, moved: list[str]) -> None:
         """Take out the rows that came, went or changed place, and put back each in its place

@@ -1,0 +1,38 @@
+"""Scrolling widgets whose content length changes without laying out the whole screen.
+
+Textual's `virtual_size` is a layout reactive: a table filtered to another row count, a log
+line appended, a character typed in an input each laid out the screen again, and a layout
+repaints every widget on it (at 200x60 with 100,000 jobs 50 to 100 ms of the event loop, the
+worst of a filter key). A change of the scrollable size alone concerns the widget and its
+scrollbars: here it repaints the widget and updates its scrollbars, and the screen is laid out
+only when a scrollbar appears or goes (Textual's scrollbar `display` does that itself).
+"""
+
+from __future__ import annotations
+
+from textual.geometry import Size
+from textual.reactive import Reactive
+from textual.scroll_view import ScrollView
+from textual.widgets import Input, Log
+
+
+class QuietScrolling:
+    """Put first among the bases of a ScrollView: its `virtual_size` repaints it instead of
+    laying out the screen. Not a widget itself: Textual takes a widget's CSS type names and
+    component classes from the first widget among its bases, which stays the real one."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self: ScrollView, size: Size) -> None:
+        # what a layout would have done for this widget alone (Textual 8.2: `_scroll_update`
+        # is what the screen's layout calls for each scrolling widget whose size changed)
+        if self.is_mounted:
+            self._scroll_update(size)
+
+
+class QuietLog(QuietScrolling, Log):
+    """Textual's Log: appending lines or clearing it lays out nothing."""
+
+
+class QuietInput(QuietScrolling, Input):
+    """Textual's Input: typing in it lays out nothing (its width is set by the stylesheet)."""
