@@ -37,7 +37,7 @@ from logist.core._identity import Liveness, identity_of, liveness
 from logist.core._manifest import MANIFEST_NAME, backup_name
 from logist.core._quick_status import QuickStatus
 from logist.core._root import RootIssue
-from logist.core._scan import Snapshot
+from logist.core._scan import JobState, Snapshot
 from logist.core._verdicts import SEVERITY_ORDER, VerdictKind
 
 
@@ -283,6 +283,41 @@ def test_a_finding_that_names_another_job_keeps_the_snapshots_order(jobs_root: P
             assert next(f.message for f in findings if f.job_id == "b") == (
                 naming_b.message if order[0] == "a" else "job directory is not in jobs_index.json"
             )
+
+
+def test_a_crash_time_that_is_not_a_number_is_taken_in_the_snapshots_order(
+    jobs_root: Path,
+) -> None:
+    """No clock gives NaN, but the oldest crash's age must not depend on how it is computed:
+    with a NaN among the crash times, `tally_of`'s running max depends on the order, and the
+    kept tally follows the snapshot's order too. (The crashed states are made from real ones:
+    a NaN activity time cannot be staged on disk.)"""
+    for name in ("x", "y", "z"):
+        write_job(jobs_root, name, status="SUCCESS")
+    snapshot = JobRecoveryManager(jobs_root).scan()
+
+    def crashed(job_id: str, at: float) -> JobState:
+        state = snapshot.jobs[job_id]
+        return replace(
+            state, verdict=replace(state.verdict, kind=VerdictKind.CRASHED), activity_at=at
+        )
+
+    times = {"x": math.nan, "y": snapshot.taken_at - 100.0, "z": snapshot.taken_at - 50.0}
+    states = {job_id: crashed(job_id, at) for job_id, at in times.items()}
+    status = QuickStatus(rebuild_above=math.inf)
+    for order, renewed in (
+        (("x", "y", "z"), ""),
+        (("y", "x", "z"), ""),
+        (("y", "z", "x"), ""),
+        (("y", "z", "x"), "y"),  # a new state for y: the kept times leave the snapshot order
+        (("x", "y", "z"), "z"),
+    ):
+        if renewed:
+            states[renewed] = crashed(renewed, states[renewed].activity_at - 1.0)  # type: ignore[operator]
+        ordered = replace(snapshot, jobs={job_id: states[job_id] for job_id in order})
+        findings, tally = status.update(ordered)
+        expected = tally_of(ordered, findings).oldest_crash_age_s
+        assert repr(tally.oldest_crash_age_s) == repr(expected)  # nan == nan is False
 
 
 # ---- any sequence of edits -----------------------------------------------------------------
