@@ -113,6 +113,8 @@ class ConsoleScreen(Screen[None]):
         self._detail_timer: Timer | None = None
         self._last: PollResult | None = None
         self._titles: dict[str, tuple[str, str]] = {}
+        self._error_count: tuple[object, int] = (None, 0)
+        """(the findings counted, how many are errors): see `_errors`."""
         self._placed: dict[str, str | None] = {}
         """Where the last poll left each table's cursor: a cursor the poll moved onto a new
         job is not the operator looking at it."""
@@ -343,11 +345,22 @@ class ConsoleScreen(Screen[None]):
     def set_modes(self, **modes: bool) -> None:
         self.query_one(HeaderBar).set_state(**modes)
 
+    def _errors(self) -> int:
+        """Findings of error severity in the last poll, counted once per poll (titles are
+        set at every key that filters, sorts or marks: at 100,000 jobs 7,000 findings)."""
+        last = self._last
+        if last is None:
+            return 0
+        counted = self._error_count
+        if counted[0] is not last.finding_objects:
+            findings = last.finding_objects.values()
+            errors = sum(1 for finding in findings if finding.severity is Severity.ERROR)
+            counted = self._error_count = (last.finding_objects, errors)
+        return counted[1]
+
     def _set_titles(self) -> None:
         jobs, triage, findings = (self.table(name) for name in PANES)
-        last = self._last
-        findings_of = () if last is None else last.finding_objects.values()
-        errors = sum(1 for finding in findings_of if finding.severity is Severity.ERROR)
+        errors = self._errors()
         new = len(self.arrivals.new)
         self.query_one(HeaderBar).set_state(marked=len(self.marks), new=new)
         counts = {
