@@ -109,7 +109,8 @@ class StatusSummary:
 
     def _whole_scan(self) -> tuple[HealthReport, Callable[[], None]]:
         """The first run (or a summary that does not fit): scan everything, write the summary."""
-        from ._fixes import quick_findings  # the whole path's only: it imports the acting path
+        # the whole path's only: it imports the acting path
+        from ._quick_status import QuickStatus
 
         root_key, index_key, listed_at = self._root_keys()
         scanner = Scanner(self.root, self.policy, persistent=self.path is not None, keep_index=True)
@@ -118,8 +119,8 @@ class StatusSummary:
             snapshot = scanner.scan(self.clock())
         except OSError as exc:
             return build_health_report(self.root, None, [], error=str(exc)), _nothing
-        findings = quick_findings(snapshot)
-        report = build_health_report(self.root, snapshot, findings)
+        findings, tally = QuickStatus().update(snapshot)  # at 100,000 jobs half the full pass
+        report = build_health_report(self.root, snapshot, findings, tally=tally)
         if self.path is None or not snapshot.jobs:
             return report, scanner.persist_pending
         index, locations, _, root_issues = scanner.listing()
