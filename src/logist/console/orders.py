@@ -20,8 +20,6 @@ from .rows import JobRow
 NEW_ORDERS_PER_POLL = 3
 """Columns whose order is made from scratch in one poll (~0.1 s of worker time each at
 100,000 jobs)."""
-SORT_SLICE = 4096
-"""Rows sorted in one go by the worker: a few ms of GIL each (see `_merged`)."""
 CATCH_UP_PER_POLL = 1
 """Orders not asked for that are brought up to date in one poll (see `JobOrders.update`)."""
 SPLICE_MAX_SHARE = 4
@@ -173,11 +171,16 @@ def _caught_up(
 
 def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
     """An order made from scratch: the natural one's rows (all `rows` for the natural order
-    itself) sorted by the field, empty cells last."""
+    itself) sorted by the field, empty cells last. One C-level sort of plain values each: a
+    sort by the rank tuples took twice as long as three by their parts, and sorting in slices
+    merged after was slower still (every merge compares across memory)."""
     if position == _RANK:
         keys = list(rows)
         ranks = list(map(itemgetter(_RANK), rows.values()))
-        order = _sorted_indexes(ranks)
+        # by job id, then by activity, then by verdict: stable sorts, so (verdict, activity, id)
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        for part in (1, 0):
+            order.sort(key=list(map(itemgetter(part), ranks)).__getitem__)
         ranks = list(map(ranks.__getitem__, order))
         return Sorted(list(map(keys.__getitem__, order)), ranks, ranks)
     keys, ranks = natural.keys, natural.ranks
@@ -190,30 +193,12 @@ def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
         values = list(compress(values, present))
     else:
         absent_keys, absent_ranks = [], []
-    order = _sorted_indexes(values)  # stable: ties stay in natural order
+    order = sorted(range(len(values)), key=values.__getitem__)  # stable: ties in natural order
     return Sorted(
         [*map(keys.__getitem__, order), *absent_keys],
         list(map(values.__getitem__, order)),
         [*map(ranks.__getitem__, order), *absent_ranks],
     )
-
-
-def _sorted_indexes(values: list[Any]) -> list[int]:
-    """The indexes of `values` in ascending order of them, stable: slices sorted one by one,
-    then merged two by two, a C-level merge each (`sorted` finds the two runs of its input).
-    One sort of 100,000 held the GIL 85 ms and stalled the event loop as long; the biggest
-    step here is a fraction of that, and the GIL changes hands between steps."""
-    key = values.__getitem__
-    runs = [
-        sorted(range(start, min(start + SORT_SLICE, len(values))), key=key)
-        for start in range(0, len(values), SORT_SLICE)
-    ]
-    while len(runs) > 1:
-        runs = [
-            sorted(runs[index] + runs[index + 1], key=key) if index + 1 < len(runs) else runs[index]
-            for index in range(0, len(runs), 2)
-        ]
-    return runs[0] if runs else []
 
 
 def _spliced(

@@ -488,20 +488,21 @@ class Poller:
         due = ages.due(now)  # before any is added: `due` takes the current bucket too
         changed: dict[str, JobRow] = {}
         touched: list[str] = []
+        add_age, alike, row_before = ages.add, _alike, previous.get
         for job_id in looked:
             state = states[job_id]
-            before = made_from.get(job_id)
-            if not restart and before is not None and _alike(before, state):
+            before = None if restart else made_from.get(job_id)
+            if before is not None and alike(before, state):
                 continue  # same row, same age schedule
             touched.append(job_id)
             activity = state.activity_at
             if activity is None:
-                shown_age = "-"
+                fresh = job_row(state, "-")
             else:
                 shown_age, until = age_until(now - activity)
-                ages.add(job_id, activity + until)
-            fresh = job_row(state, shown_age)
-            if fresh != previous.get(job_id):
+                add_age(job_id, activity + until)
+                fresh = job_row(state, shown_age)
+            if fresh != row_before(job_id):
                 changed[job_id] = fresh
         made = set(touched) if due else ()
         for job_id in due:
@@ -523,7 +524,10 @@ class Poller:
             if len(self._orders.orders) < len(JobRow.SORT_FIELDS):  # made a few a poll
                 self._orders.update(previous, previous, (), (), self.sorted_columns)
             return previous, (), ()
-        if len(changed) > len(states) // 2:
+        if not previous:  # every row is new, made in the order of `states`
+            rows = changed
+            self._counts = Counter(map(_kind_of, rows.values()))
+        elif len(changed) > len(states) // 2:
             rows = {job_id: changed.get(job_id) or previous[job_id] for job_id in states}
             self._counts = Counter(map(_kind_of, rows.values()))
         else:

@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from logist._interning import Interner
-from logist.core import SEVERITY_ORDER, Finding, JobState, Severity
+from logist.core import SEVERITY_ORDER, Finding, JobState, Severity, VerdictKind
 
 from .text import SEVERITY_STYLE, VERDICT_STYLE, money, phase, safe
 
@@ -168,33 +168,73 @@ class JobRow(tuple[Any, ...]):
 NEW_TAG = " NEW"
 
 
+_TEXT_CAP = 50_000
+"""Entries a cache of shown texts keeps (a hostile root's endless distinct values are made one
+by one past it)."""
+_status_texts: dict[str | None, str] = {}
+_phase_texts: dict[tuple[int | None, int], str] = {}
+_money_texts: dict[float | None, str] = {}
+_age_texts: dict[str, str] = {}
+_styles: dict[tuple[VerdictKind, bool], tuple[str, ...]] = {}
+
+
+def _kept(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    """`value`, remembered in `cache` under `key` while the cache is not full."""
+    if len(cache) < _TEXT_CAP:
+        cache[key] = value
+    return value
+
+
 def job_row(state: JobState, shown_age: str) -> JobRow:
-    """One row of the jobs table; on the cold path for every job, so kept to plain operations
-    and to shared objects: at 100,000 jobs each byte per row is 100 KB of RSS."""
+    """One row of the jobs table; on the cold path for every job (100,000 in a first poll), so
+    kept to plain operations and to shared objects: at 100,000 jobs each byte per row is 100 KB
+    of RSS. The texts many rows show alike (status, phase, cost, age, styles) are looked up by
+    what they are made from, made and shared once; `safe` is called only on the rare text that
+    is not printable as it is (`str.isprintable` is false for every character it escapes)."""
     facts = state.facts
-    kind = state.verdict.kind
+    verdict = state.verdict
+    kind = verdict.kind
     activity = state.activity_at
     job_id = state.job_id
     status = facts.status
     description = facts.description
     cost = facts.cost
+    phase_index = facts.phase_index
     neg_activity = None if activity is None else -activity
+    status_text = _status_texts.get(status)
+    if status_text is None:
+        status_text = _kept(_status_texts, status, _share(safe(status or "?")))
+    phase_key = (phase_index, facts.phase_count)
+    phase_text = _phase_texts.get(phase_key)
+    if phase_text is None:
+        phase_text = _kept(_phase_texts, phase_key, _share(phase(*phase_key)))
+    money_text = _money_texts.get(cost)
+    if money_text is None:
+        money_text = _kept(_money_texts, cost, _share(money(cost)))
+    age_text = _age_texts.get(shown_age)
+    if age_text is None:
+        age_text = _kept(_age_texts, shown_age, shown_age)
+    threshold = facts.cost_threshold
+    style_key = (kind, cost is not None and bool(threshold) and cost >= threshold)
+    styles = _styles.get(style_key)
+    if styles is None:
+        styles = _kept(_styles, style_key, _row_styles(*style_key))
     # description first: the search text is also the description column's sort key
-    search = f"{description}\n{job_id}\n{status}\n{VERDICT_NAME[kind]}\n{state.verdict.reason}"
+    search = f"{description}\n{job_id}\n{status}\n{VERDICT_NAME[kind]}\n{verdict.reason}"
     return JobRow(
         (
             job_id,
-            safe(job_id),
-            _share(safe(status or "?")),
+            job_id if job_id.isprintable() else safe(job_id),
+            status_text,
             kind,
-            _share(shown_age),
-            _share(phase(facts.phase_index, facts.phase_count)),
-            _share(money(cost)),
-            safe(description),
-            _share(("", "", VERDICT_STYLE[kind], "", "", _cost_style(state), "dim")),
+            age_text,
+            phase_text,
+            money_text,
+            description if description.isprintable() else safe(description),
+            styles,
             status,
             neg_activity,
-            facts.phase_index,
+            phase_index,
             cost,
             search.lower(),
             (VERDICT_RANK[kind], neg_activity or -0.0, job_id),
@@ -204,11 +244,9 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     )
 
 
-def _cost_style(state: JobState) -> str:
-    cost, threshold = state.facts.cost, state.facts.cost_threshold
-    if cost is not None and threshold and cost >= threshold:
-        return "bold red"
-    return ""
+def _row_styles(kind: VerdictKind, over_budget: bool) -> tuple[str, ...]:
+    """A jobs table row's cell styles: its verdict's, and the cost's when over the threshold."""
+    return _share(("", "", VERDICT_STYLE[kind], "", "", "bold red" if over_budget else "", "dim"))
 
 
 def triage_row(state: JobState, shown_age: str) -> Row:
