@@ -583,3 +583,48 @@ async def test_a_new_crash_is_scrolled_into_the_jobs_pane_while_the_cursor_keeps
         assert app.main_screen.cursor_job_id() == watched
         shown = "\n".join(table_text(app, "jobs"))
         assert "victim" in shown and "crashed NEW" in shown
+
+
+@synchronously
+async def test_the_side_detail_is_laid_out_again_only_when_its_height_changes(
+    jobs_root: Path,
+) -> None:
+    """Moving between jobs whose details take the same lines repaints the side detail without
+    a layout of the screen; a detail of another height (a crash's evidence, an error, no job)
+    is laid out, so that none is cut or left with stale lines."""
+    crashed_legacy(jobs_root, "crash-a")
+    for index in range(4):
+        write_job(jobs_root, f"calm-{index:02}", status="SUCCESS")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        text = screen.query_one("#detail-text", Static)
+        layouts: list[int] = []
+        refresh_layout = screen._refresh_layout
+
+        def counted(*args: object, **kwargs: object) -> None:
+            layouts.append(1)
+            refresh_layout(*args, **kwargs)  # type: ignore[arg-type]
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        seen: list[tuple[str, int, bool]] = []
+        for key in ("home", "down", "down", "down", "down", "down"):
+            layouts.clear()
+            await pilot.press(key)
+            await pilot.pause(0.3)  # the detail follows the cursor after a short debounce
+            await settle(pilot)
+            detail = screen.query_one("#side-detail")
+            shown = detail._shown  # type: ignore[attr-defined]
+            assert shown is not None and detail.job_id == screen.cursor_job_id()
+            height = shown.get_height(text.styles, text.content_region.width)
+            assert text.size.height == height, "the detail's text is not laid out whole"
+            seen.append((detail.job_id, height, bool(layouts)))
+        jobs = [job for job, _, _ in seen]
+        assert jobs[0] == "crash-a" and set(jobs) == {
+            "crash-a",
+            *(f"calm-{i:02}" for i in range(4)),
+        }
+        assert seen[0][1] != seen[1][1] and seen[1][2], "a crash's detail and a calm one's"
+        calm = [laid for job, _, laid in seen[2:5]]
+        assert calm == [False] * 3, "the same height laid out the screen"

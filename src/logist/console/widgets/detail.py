@@ -245,6 +245,16 @@ def describe(
     return Content("\n").join(lines)
 
 
+def _height_changes(text: Static, before: Content | None, after: Content) -> bool:
+    """Whether `after` takes another number of lines than `before` in `text`: only then does
+    the screen need a layout (the cursor moving to another job, a poll moving an age: each
+    laid out the screen, repainting every widget on it, 20 to 60 ms at 200x60)."""
+    width = text.content_region.width
+    if before is None or width <= 0:
+        return True
+    return before.get_height(text.styles, width) != after.get_height(text.styles, width)
+
+
 class DetailView(Vertical):
     """One job in depth; `show()` picks the job, `reload()` refreshes it and its log."""
 
@@ -292,6 +302,7 @@ class DetailView(Vertical):
         self._offset = None
         self.query_one("#detail-log", Log).clear()
         if job_id is None:
+            self._shown = None  # what `_height_changes` compares with: not this placeholder
             self.query_one("#detail-text", Static).update(
                 Content.styled("no job selected", "dim italic")
             )
@@ -343,8 +354,8 @@ class DetailView(Vertical):
             return
         content = describe(loaded.detail, loaded.force_plan, self.clock(), loaded.incidents)
         if content != self._shown:
-            self._shown = content
-            text.update(content)
+            before, self._shown = self._shown, content
+            text.update(content, layout=_height_changes(text, before, content))
         chunk = loaded.log
         if chunk is None:
             return
