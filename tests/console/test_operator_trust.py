@@ -628,3 +628,26 @@ async def test_the_side_detail_is_laid_out_again_only_when_its_height_changes(
         assert seen[0][1] != seen[1][1] and seen[1][2], "a crash's detail and a calm one's"
         calm = [laid for job, _, laid in seen[2:5]]
         assert calm == [False] * 3, "the same height laid out the screen"
+
+
+@synchronously
+async def test_the_footer_is_not_rebuilt_for_the_filter_that_covers_it(jobs_root: Path) -> None:
+    """`/` covers the footer with the filter: the footer keeps its keys (the same widgets)
+    through the filter and back, instead of being rebuilt twice (each a layout)."""
+    for index in range(3):
+        write_job(jobs_root, f"calm-{index:02}", status="SUCCESS")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        before = list(app.screen.query(FooterKey))
+        assert before
+        await pilot.press("slash", "c", "a")
+        await settle(pilot)
+        assert app.main_screen.query_one("#filter", Input).has_focus
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.main_screen.active_table.has_focus
+        assert list(app.screen.query(FooterKey)) == before
+        await pilot.press("slash", "c", "enter")
+        await settle(pilot)
+        assert list(app.screen.query(FooterKey)) == before

@@ -8,7 +8,7 @@ of a pane switch at 200x60).
 from __future__ import annotations
 
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 
 
 class KeysFooter(Footer):
@@ -19,6 +19,11 @@ class KeysFooter(Footer):
         self._shown: tuple[tuple[str, str, bool], ...] | None = None
 
     def bindings_changed(self, screen: Screen) -> None:
+        if isinstance(screen.focused, Input) and screen.focused.id == "filter":
+            # the filter covers the footer while it has the focus: the keys the footer would
+            # show then are never seen, and rebuilding it twice (going in and coming back)
+            # laid out the screen twice (at 100,000 jobs `escape` took 20 to 40 ms more)
+            return
         shown = tuple(
             (binding.key, binding.description, enabled)
             for _, binding, enabled, _ in screen.active_bindings.values()
