@@ -15,7 +15,14 @@ from typing import Any
 from conftest import write_job
 from logist.console.orders import JobOrders
 from logist.console.poller import AGE_BUCKET_S, Poller, PollResult
-from logist.console.rows import JOB_COLUMNS, VERDICT_RANK, JobRow, job_row, triage_row
+from logist.console.rows import (
+    JOB_COLUMNS,
+    VERDICT_RANK,
+    JobRow,
+    finding_row,
+    job_row,
+    triage_row,
+)
 from logist.console.text import _UNSAFE, age, age_until
 from logist.core import JobRecoveryManager, VerdictKind
 
@@ -73,6 +80,9 @@ def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     for state in triage:
         made = triage_row(state, shown[state.job_id][JobRow.AGE])
         assert result.triage[state.job_id] == made
+    findings = result.finding_objects
+    assert result.findings == {key: finding_row(found, states) for key, found in findings.items()}
+    assert list(result.findings) == list(findings)
     counts = {}
     for state in states.values():
         counts[state.verdict.kind] = counts.get(state.verdict.kind, 0) + 1
