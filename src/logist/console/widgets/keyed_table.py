@@ -90,10 +90,11 @@ def _job_filter(
 
 def _refinement(before: FilterQuery, after: FilterQuery) -> FilterQuery | None:
     """The terms of `after` still to test on the rows `before` lets through, when `after` can
-    only let fewer through (a term typed further, a term added: what typing a filter does);
-    None when it may let others through (a character deleted, a negated or glob term
-    changed), or when `before` is empty (every row to test anyway)."""
-    if not before or len(after.terms) < len(before.terms):
+    only let fewer through (a first term, a term typed further, a term added: what typing a
+    filter does); None when it may let others through (a character deleted, a negated or glob
+    term changed). From no filter at all every row is tested, but the rows shown are already
+    in their order: a sort without its order at hand is not done again."""
+    if len(after.terms) < len(before.terms):
         return None
     tested = []
     for position, term in enumerate(after.terms):
@@ -466,8 +467,19 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         self._reorder()
 
     def reverse_sort(self) -> None:
+        """The other direction. Without that order at hand (the poller makes the sorted
+        column's ahead of time, but not one `s` just went to), the rows shown are turned
+        around: their runs of equal values reversed as wholes, so that ties stay in natural
+        order and empty cells last (at 100,000 jobs 40 ms, against 200 for a sort)."""
         self._reverse = not self._reverse
-        self._reorder()
+        column = self._sort
+        ready = self._descending_orders if self._reverse else self._orders
+        if column is None or column in ready:
+            self._reorder()
+            return
+        shown = self._order
+        values = list(map(self._sort_getter(column), map(self._rows.__getitem__, shown)))
+        self._order_changed(descending_order(shown, values))
 
     def sort_by(self, column: int | None, *, reverse: bool = False) -> None:
         self._sort, self._reverse = column, reverse
