@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
 from logist._interning import Interner
 from logist.core._frozen import quick_constructor
-from logist.core._recorded import NOTHING_RECORDED, recorded_from
+from logist.core._recorded import NOTHING_RECORDED, ErrorRecord, recorded_from
 from logist.core._scan import JobFacts
 
 
@@ -53,3 +54,52 @@ def test_an_interner_hands_back_one_object_per_value_up_to_its_cap() -> None:
     assert len(share) == 2
     with pytest.raises(TypeError):
         share[[]]  # unhashable: never shared
+
+
+ENTRIES: list[Any] = [
+    {"event": "STEP_COMPLETED", "summary": "quiet"},
+    {"event": "JOB_CREATED", "message": "made"},
+    {"event": "JOB_CREATED", "message": "made again"},
+    {"event": "EXECUTION_ERROR", "error_message": "boom", "error_classification": "io"},
+    {"event": "ERROR", "reason": "later"},
+    {"event": "CRASH_RECOVERY"},
+    {"event": "AUTOMATIC_RECOVERY", "action": "RETRY"},
+    {"action": "COMPLETED", "metrics": {"token_input": 4, "token_cache_read": 1}},
+    {"action": "ACTIVATED", "metrics": {}},
+    {"metrics": {"token_output": 2, "token_input": True}},
+    {"event": ["unhashable"], "action": "STUCK"},
+    {"event": {"an": "object"}, "summary": "unhashable, and nothing else"},
+    {"event": 7, "action": None, "metrics": None},
+    "not an entry",
+    None,
+]
+
+
+def test_the_records_of_a_history_are_what_each_entry_says() -> None:
+    """Entries are skipped by a cheap test when they cannot tell anything: every mix of them
+    gives what walking all of them, field by field, gives."""
+    for start in range(len(ENTRIES)):
+        for length in (1, 2, 5, len(ENTRIES)):
+            history = (ENTRIES[start:] + ENTRIES[:start])[:length]
+            recorded = recorded_from({}, history)
+            entries = [e for e in history if type(e) is dict]
+            events = [e.get("event") for e in entries]
+            tokens = [
+                v
+                for e in entries
+                if type(e.get("metrics")) is dict
+                for k, v in e["metrics"].items()
+                if k in ("token_input", "token_output", "token_cache_read") and type(v) is int
+            ]
+            errors = [e for e in entries if e.get("event") in ("EXECUTION_ERROR", "ERROR")]
+            created = [e["message"] for e in entries if e.get("event") == "JOB_CREATED"]
+            assert recorded.steps == sum(
+                e.get("action") in ("COMPLETED", "STUCK", "RETRY") for e in entries
+            )
+            assert recorded.tokens == (sum(tokens) if tokens else None)
+            assert recorded.errors == len(errors)
+            assert recorded.recoveries == sum(
+                e in ("CRASH_RECOVERY", "AUTOMATIC_RECOVERY") for e in events
+            )
+            assert recorded.created_message == (created[0] if created else None)
+            assert recorded.last_error == (ErrorRecord.of(errors[-1]) if errors else None)

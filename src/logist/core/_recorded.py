@@ -148,9 +148,16 @@ def recorded_from(data: dict[str, Any], history: list[Any] | tuple[()]) -> Recor
     tokens = steps = errors = recoveries = 0
     metered = False
     created = last_error = None
-    for entry in history:  # on the cold-scan path: a few lookups per entry, no more
-        if type(entry) is not dict:
-            continue
+    try:  # on the cold-scan path: the entries that tell anything here, by a cheap test each
+        telling = [
+            entry
+            for entry in history
+            if type(entry) is dict
+            and ("action" in entry or "metrics" in entry or entry.get("event") in _NOTABLE_EVENTS)
+        ]
+    except TypeError:  # an unhashable event (a list, an object): look at every entry
+        telling = [entry for entry in history if type(entry) is dict]
+    for entry in telling:
         event = entry.get("event")
         if type(event) is str and event in _NOTABLE_EVENTS:
             if event in RECOVERY_EVENTS:
