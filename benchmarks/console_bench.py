@@ -226,7 +226,7 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         ("polls applied", numbers["polls"], "", ""),
         ("light tick in the worker (median)", numbers["poll_worker_ms"], "ms", ""),
         ("light tick applied on the event loop (worst)", numbers["apply_max_ms"], "ms", ""),
-        ("whole polls applied while measuring", len(whole), "", ""),
+        ("whole polls applied while measuring", len(numbers["whole"]), "", ""),
         ("  whole poll in the worker (worst)", max(w[0] for w in whole), "ms", ""),
         ("  whole poll applied on the event loop (worst)", max(w[1] for w in whole), "ms", ""),
         ("  rows changed by a whole poll (most)", max(w[2] for w in whole), "", ""),
