@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from itertools import compress, filterfalse, islice
+from itertools import compress, filterfalse, groupby, islice, repeat
 from math import isfinite
-from operator import attrgetter, is_, is_not, itemgetter
+from operator import attrgetter, floordiv, is_, is_not, itemgetter, sub
 
 from logist._gc import gc_paused
 from logist.core import (
@@ -87,6 +87,21 @@ class AgeSchedule:
             self._buckets[bucket] = [job_id]
         else:
             found.append(job_id)
+
+    def add_all(self, job_ids: list[str], changes_at: list[float]) -> None:
+        """`add` for many jobs (every job of a first poll): the buckets found by C-level
+        passes, and filled a bucket at a time, not a Python call per job."""
+        finite = list(map(isfinite, changes_at))
+        if not all(finite):
+            job_ids = list(compress(job_ids, finite))
+            changes_at = list(compress(changes_at, finite))
+        due = map(sub, changes_at, repeat(AGE_MARGIN_S))
+        keys = list(map(int, map(floordiv, due, repeat(AGE_BUCKET_S))))
+        buckets, first = self._buckets, self._first
+        by_key = sorted(range(len(keys)), key=keys.__getitem__)
+        for key, places in groupby(by_key, keys.__getitem__):
+            found = buckets.setdefault(max(key, first), [])
+            found += map(job_ids.__getitem__, places)
 
     def due(self, now: float) -> list[str]:
         """Take the jobs whose age may have changed by `now`, each named once (those of the
@@ -526,24 +541,27 @@ class Poller:
         due = ages.due(now)  # before any is added: `due` takes the current bucket too
         changed: dict[str, JobRow] = {}
         touched: list[str] = []  # a new row made: a new state (`restated`) or a new age
-        restated: list[str] = []
-        add_age, alike, row_before = ages.add, _alike, previous.get
+        aged: list[str] = []  # the ages made, scheduled all at once after
+        turns_at: list[float] = []
+        alike, row_before = _alike, previous.get
         for job_id in looked:
             state = states[job_id]
             before = None if restart else made_from.get(job_id)
             if before is not None and alike(before, state):
                 continue  # same row, same age schedule
             touched.append(job_id)
-            restated.append(job_id)
             activity = state.activity_at
             if activity is None:
                 fresh = job_row(state, "-")
             else:
                 shown_age, until = age_until(now - activity)
-                add_age(job_id, activity + until)
+                aged.append(job_id)
+                turns_at.append(activity + until)
                 fresh = job_row(state, shown_age)
             if fresh != row_before(job_id):
                 changed[job_id] = fresh
+        restated = touched[:]
+        ages.add_all(aged, turns_at)
         made = set(touched) if due else ()
         for job_id in due:
             state = states.get(job_id)

@@ -172,10 +172,13 @@ _TEXT_CAP = 50_000
 """Entries a cache of shown texts keeps (a hostile root's endless distinct values are made one
 by one past it)."""
 _status_texts: dict[str | None, str] = {}
-_phase_texts: dict[tuple[int | None, int], str] = {}
+_phase_texts: dict[int, dict[int | None, str]] = {}
+"""Per phase count, per phase index."""
+_NO_TEXTS: dict[Any, str] = {}
 _money_texts: dict[float | None, str] = {}
 _age_texts: dict[str, str] = {}
-_styles: dict[tuple[VerdictKind, bool], tuple[str, ...]] = {}
+_styles: dict[bool, dict[VerdictKind, tuple[str, ...]]] = {False: {}, True: {}}
+"""Per cost over budget, per verdict (a bounded number of both)."""
 
 
 def _kept(cache: dict[Any, Any], key: Any, value: Any) -> Any:
@@ -204,10 +207,12 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     status_text = _status_texts.get(status)
     if status_text is None:
         status_text = _kept(_status_texts, status, _share(safe(status or "?")))
-    phase_key = (phase_index, facts.phase_count)
-    phase_text = _phase_texts.get(phase_key)
+    phase_count = facts.phase_count
+    phase_text = _phase_texts.get(phase_count, _NO_TEXTS).get(phase_index)
     if phase_text is None:
-        phase_text = _kept(_phase_texts, phase_key, _share(phase(*phase_key)))
+        phase_text = _share(phase(phase_index, phase_count))
+        if len(_phase_texts) < _TEXT_CAP:
+            _kept(_phase_texts.setdefault(phase_count, {}), phase_index, phase_text)
     money_text = _money_texts.get(cost)
     if money_text is None:
         money_text = _kept(_money_texts, cost, _share(money(cost)))
@@ -215,10 +220,10 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     if age_text is None:
         age_text = _kept(_age_texts, shown_age, shown_age)
     threshold = facts.cost_threshold
-    style_key = (kind, cost is not None and bool(threshold) and cost >= threshold)
-    styles = _styles.get(style_key)
+    over_budget = cost is not None and bool(threshold) and cost >= threshold
+    styles = _styles[over_budget].get(kind)
     if styles is None:
-        styles = _kept(_styles, style_key, _row_styles(*style_key))
+        styles = _styles[over_budget][kind] = _row_styles(kind, over_budget)
     # description first: the search text is also the description column's sort key
     search = f"{description}\n{job_id}\n{status}\n{VERDICT_NAME[kind]}\n{verdict.reason}"
     return JobRow(
@@ -238,7 +243,7 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
             cost,
             search.lower(),
             (VERDICT_RANK[kind], neg_activity or -0.0, job_id),
-            _lower(job_id),
+            id_lower if (id_lower := job_id.lower()) != job_id else job_id,
             False,
         )
     )

@@ -59,15 +59,32 @@ def age_until(seconds: float) -> tuple[str, float]:
     """`age(seconds)` and the age (in seconds) up to which it shows that text: it may change
     there, never before. Worked out from the text itself, so the two agree even where a
     rounding is a tie (`42s` turns at 42.5 s, `3.2h` at 3.25 h). The poller formats a job's age
-    again only then, not every job's at every poll."""
+    again only then, not every job's at every poll; so this is on the path of every job of a
+    first poll, and makes the text with `age`'s own expressions rather than calling it."""
+    if seconds >= 48 * 3600:
+        days = seconds // 86400
+        text = _day_texts.get(days)
+        if text is None:
+            text = f"{days:.0f}d"
+            if len(_day_texts) < 100_000:
+                _day_texts[days] = text
+        return text, (days + 1) * 86400
+    if seconds >= 3600:
+        text = f"{seconds / 3600:.1f}h"
+        until = _hour_until.get(text)
+        if until is None:
+            until = _hour_until[text] = min((round(float(text[:-1]) * 10) + 0.5) * 360, 172800.0)
+        return text, until
     text = age(seconds)
     if seconds < 60:
         return text, min(int(text[:-1]) + 0.5, 60.0)
-    if seconds < 3600:
-        return text, (seconds // 60 + 1) * 60
-    if seconds < 48 * 3600:
-        return text, min((round(float(text[:-1]) * 10) + 0.5) * 360, 48 * 3600.0)
-    return text, (seconds // 86400 + 1) * 86400
+    return text, (seconds // 60 + 1) * 60
+
+
+_hour_until: dict[str, float] = {}
+"""Per hours text (at most 480 of them): the age it turns at."""
+_day_texts: dict[float, str] = {}
+"""Per whole number of days: its text (bounded: a hostile root's times are any numbers)."""
 
 
 def duration(seconds: float | None) -> str:
