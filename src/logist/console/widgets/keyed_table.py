@@ -396,8 +396,12 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             if natural is not None:
                 self._natural = natural
             self._refresh_keys(repaint)
-        elif column is not None and column in self._orders:
-            self._reorder()  # the order is at hand: only the filter is applied here
+        elif (
+            column is not None
+            and not self._query
+            and column in (self._descending_orders if self._reverse else self._orders)
+        ):
+            self._reorder()  # the order shown is at hand: a lookup
         elif self._natural is not None and not self._query and column is None:
             self._order_changed(self._natural[::-1] if self._reverse else self._natural)
         elif len(moved) > min(REPOSITION_MAX, max(1, len(rows) // 20)):
