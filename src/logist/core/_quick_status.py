@@ -20,9 +20,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Sequence
 from itertools import compress, count, repeat
-from operator import attrgetter, is_, is_not, itemgetter
+from operator import attrgetter, eq, is_, is_not, itemgetter
 
 from .._gc import gc_paused
 from ._fixes import restore_offered
@@ -109,31 +108,20 @@ class QuickStatus:
             jobs = snapshot.jobs
             if snapshot.index_exists is not self._index_exists:
                 self._reset(snapshot.index_exists)
-            ids = list(jobs)
-            states = list(jobs.values())
             self._redone = set()
-            gone: dict[str, JobState] = {}
-            relisted = ids != self._ids
-            if not relisted:  # the same jobs in the same order: compare states in place
-                befores: Sequence[JobState | None] = self._states
-            else:  # jobs came or went (a light tick drops the gone ones): match them by id
-                kept = dict(zip(self._ids, self._states, strict=True))
-                befores = list(map(kept.get, ids))
-                gone = {job_id: kept[job_id] for job_id in kept.keys() - jobs.keys()}
-            changed = list(compress(count(), map(is_not, states, befores)))
-            if self._ids and len(changed) + len(gone) <= len(ids) * self._rebuild_above:
-                for place in changed:
-                    self._replace(ids[place], befores[place], states[place])
-                for job_id, before in gone.items():
-                    self._drop(job_id, before)
-                if relisted and self._foreign:
-                    self._dirty = True  # the order between jobs matters: it changed
-            else:  # the root was listed again (every state is new), or a first look
-                self._rebuild(states)
-            if relisted:
-                self._ids = ids
-                self._positions = None
-            self._states = states
+            ids = self._ids
+            if ids and len(jobs) == len(ids) and all(map(eq, jobs, ids)):
+                old = self._states  # the same jobs in the same order (most polls)
+                changed = list(compress(count(), map(is_not, jobs.values(), old)))
+                if len(changed) <= len(old) * self._rebuild_above:
+                    for place in changed:
+                        after = jobs[ids[place]]
+                        self._replace(ids[place], old[place], after)
+                        old[place] = after
+                else:
+                    self._rebuild(jobs)
+            else:
+                self._relist(jobs)
             for job_id, state in list(self._unreadable.items()):
                 if job_id not in self._redone:  # a backup may have come or gone meanwhile
                     self._set_found(job_id, self._findings_of(state))
@@ -157,10 +145,33 @@ class QuickStatus:
 
     # ---- per job -------------------------------------------------------------------------
 
-    def _rebuild(self, states: list[JobState]) -> None:
+    def _relist(self, jobs: dict[str, JobState]) -> None:
+        """Jobs came or went (a light tick drops the gone ones): match them by id."""
+        ids = list(jobs)
+        states = list(jobs.values())
+        kept = dict(zip(self._ids, self._states, strict=True))
+        befores = list(map(kept.get, ids))
+        gone = [(job_id, kept[job_id]) for job_id in kept.keys() - jobs.keys()]
+        changed = list(compress(count(), map(is_not, states, befores)))
+        if not kept or len(changed) + len(gone) > len(ids) * self._rebuild_above:
+            self._rebuild(jobs)  # the first snapshot, or the root listed again (all new)
+            return
+        for place in changed:
+            self._replace(ids[place], befores[place], states[place])
+        for job_id, before in gone:
+            self._drop(job_id, before)
+        if self._foreign:
+            self._dirty = True  # the order between jobs matters: it changed
+        self._ids = ids
+        self._states = states
+        self._positions = None
+
+    def _rebuild(self, jobs: dict[str, JobState]) -> None:
         """Every job anew, with as little done per job as can be: the counts by C loops, the
         findings only of the few jobs that may have any (a problem, a location issue, a job
         missing from the index, a status that is unknown or deprecated)."""
+        self._ids = list(jobs)
+        self._states = states = list(jobs.values())
         kinds = list(map(_KIND, states))
         self._verdicts = Counter(kinds)
         statuses: Counter[str | None] = Counter(map(_STATUS, states))
@@ -313,7 +324,7 @@ class QuickStatus:
         times = self._crashed.values()
         if not times:
             return None
-        if not any(math.isnan(at) for at in times):
+        if not any(map(math.isnan, times)):
             return snapshot.taken_at - min(times)
         oldest: float | None = None
         for state in snapshot.jobs.values():
