@@ -200,7 +200,7 @@ def read_manifest(path: str | os.PathLike[str], size_cap: int = DEFAULT_SIZE_CAP
         )
     try:
         st = os.fstat(fd)
-        fingerprint = Fingerprint.of(st)
+        fingerprint = _new_tuple(Fingerprint, (st.st_ino, st.st_mtime_ns, st.st_size))
         if not stat.S_ISREG(st.st_mode):
             problem = Problem(ProblemCode.NOT_REGULAR, "manifest is not a regular file")
             return ManifestRead(None, (problem,), fingerprint)
@@ -254,7 +254,12 @@ def parse_manifest(
             ProblemCode.NOT_OBJECT, f"manifest is a JSON {type(data).__name__}, not an object"
         )
     migrate_owner_keys(data)
-    return ManifestRead(data, check_fields(data), fingerprint, raw, ctime_ns)
+    return _new_tuple(ManifestRead, (data, check_fields(data), fingerprint, raw, ctime_ns))
+
+
+_new_tuple = tuple.__new__
+"""A named tuple made from all its fields without its Python `__new__` (0.2 us less each; a
+cold scan makes two per manifest)."""
 
 
 def migrate_owner_keys(data: dict[str, Any]) -> None:
