@@ -3,11 +3,13 @@
 A console polls a root of 100,000 jobs every few seconds, and between two polls few jobs
 change: the scanner hands back the very same (frozen) `JobState` for a job whose manifest did
 not change and whose verdict cannot change with time. A whole `quick_findings` + `tally_of`
-pass cost 0.45-0.6 s at 100,000 jobs; here each job's part (its findings, its verdict, status
-and crash time) is kept by the identity of its state and redone only for new or changed
-states. What depends on more than one job (the sort, the root's own issues, the counts) or on
-the disk (a corrupt manifest's backup look-up) is made again on every poll, so the result is
-exactly the full computation's (`tests/integration/test_quick_status.py` compares the two).
+pass cost 150-300 ms of CPU per poll at 100,000 jobs; here each job's part (its findings, its
+verdict, status and crash time) is kept by the identity of its state and redone only for new
+or changed states. What depends on more than one job is made from the kept parts: the totals
+move by each changed job's part, the root's own issues are taken from each snapshot, and all
+findings are sorted again when one of them changed. What depends on the disk (a corrupt
+manifest's backup look-up) is redone on every poll. The result is exactly the full
+computation's (`tests/integration/test_quick_status.py` compares the two).
 
 What a job's quick findings depend on: its problems, status, location (with its issues) and the
 snapshot's `index_exists`, all in the frozen state but the last (a change of it starts over);
