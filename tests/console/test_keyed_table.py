@@ -298,6 +298,10 @@ async def test_a_filter_typed_a_character_at_a_time_shows_what_the_whole_filter_
                 query = FilterQuery.parse(text)
                 table.set_query(query)
                 typed_keys = table.shown_keys()
+                kept_for, kept_of, _, kept, kept_rows = table._passed
+                if kept_for == query and kept_of is rows:  # what the next key narrows
+                    assert sorted(kept) == sorted(typed_keys), text
+                    assert all(rows[key] is row for key, row in zip(kept, kept_rows, strict=True))
                 table._passed = _NO_PASS  # forget what was typed before: the whole filter
                 table._reorder()
                 assert typed_keys == table.shown_keys(), (text, sort, reverse)

@@ -385,7 +385,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                 ):
                     moved.append(key)
         self._rows = rows
-        self._passed = _NO_PASS  # (it would keep the old rows alive)
+        self._passed = self._pass_followed(old, rows, changed, removed)
         for key in repaint:
             self._strips.discard(key)
         for key in moved:
@@ -408,6 +408,28 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             self._reorder()
         else:
             self._reposition(moved)
+
+    def _pass_followed(
+        self,
+        old: Mapping[str, AnyRow],
+        rows: Mapping[str, AnyRow],
+        changed: list[str],
+        removed: Iterable[str],
+    ) -> _Pass:
+        """The rows that pass the filter, kept through a poll's diff: the changed and removed
+        ones taken out, the changed ones that pass put back (a key typed after a poll narrows
+        these, not every row again: at 100,000 jobs 5 ms, not 50)."""
+        query, of_rows, overlay, keys, kept = self._passed
+        if not query or query != self._query or of_rows is not old or overlay is not self._overlay:
+            return _NO_PASS  # (a stale pass would also keep the old rows alive)
+        dropped = set(changed)
+        dropped.update(removed)
+        staying = list(map(operator.not_, map(dropped.__contains__, keys)))
+        fresh = [key for key in changed if key in rows]
+        fresh_rows: list[JobRow] = list(map(rows.__getitem__, fresh))  # type: ignore[arg-type]
+        added, added_rows = _job_filter(query, fresh, fresh_rows, overlay)
+        keys = list(compress(keys, staying)) + added
+        return (query, rows, overlay, keys, list(compress(kept, staying)) + added_rows)
 
     def set_overlay(self, overlay: dict[str, AnyRow]) -> None:
         """Show these rows instead of the table's own (same rank and sort values: only what a
