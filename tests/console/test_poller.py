@@ -265,9 +265,9 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch() -> None
 
 
 def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:
-    """`job_row` calls `safe` only on the texts `str.isprintable` refuses (at 100,000 jobs,
-    three regular-expression searches a row were a fifth of the first poll's rows): that is
-    right only while every character `safe` escapes is one `isprintable` refuses."""
+    """`safe` searches only the texts `str.isprintable` refuses (at 100,000 jobs, three
+    regular-expression searches a row were a fifth of the first poll's rows): that is right
+    only while every character `safe` escapes is one `isprintable` refuses."""
     everything = "".join(map(chr, [*range(0xD800), *range(0xE000, 0x110000)]))
     escaped = _UNSAFE.findall(everything)
     assert len(escaped) > 60

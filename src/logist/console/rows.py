@@ -192,8 +192,7 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     """One row of the jobs table; on the cold path for every job (100,000 in a first poll), so
     kept to plain operations and to shared objects: at 100,000 jobs each byte per row is 100 KB
     of RSS. The texts many rows show alike (status, phase, cost, age, styles) are looked up by
-    what they are made from, made and shared once; `safe` is called only on the rare text that
-    is not printable as it is (`str.isprintable` is false for every character it escapes)."""
+    what they are made from, made and shared once."""
     facts = state.facts
     verdict = state.verdict
     kind = verdict.kind
@@ -229,13 +228,13 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     return JobRow(
         (
             job_id,
-            job_id if job_id.isprintable() else safe(job_id),
+            safe(job_id),
             status_text,
             kind,
             age_text,
             phase_text,
             money_text,
-            description if description.isprintable() else safe(description),
+            safe(description),
             styles,
             status,
             neg_activity,
