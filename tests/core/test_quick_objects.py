@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from logist._interning import Interner
 from logist.core._frozen import quick_constructor
 from logist.core._recorded import NOTHING_RECORDED, ErrorRecord, recorded_from
-from logist.core._scan import JobFacts
+from logist.core._scan import JobFacts, facts_from
 
 
 def test_a_quickly_built_frozen_object_is_the_same_as_a_plainly_built_one() -> None:
@@ -103,3 +104,15 @@ def test_the_records_of_a_history_are_what_each_entry_says() -> None:
             )
             assert recorded.created_message == (created[0] if created else None)
             assert recorded.last_error == (ErrorRecord.of(errors[-1]) if errors else None)
+
+
+def test_the_phase_index_is_the_first_phase_equal_to_the_current_one() -> None:
+    cases = [
+        ('{"current_phase": "b", "phases": [{"name": "a"}, "b", {"name": "b"}]}', 2),
+        ('{"current_phase": "c", "phases": [{"name": "a"}, {"title": "c"}, 7]}', None),
+        ('{"current_phase": 3, "phases": ["3", {"name": 3.0}]}', 2),
+        ('{"current_phase": NaN, "phases": [NaN, {"name": NaN}]}', None),  # NaN equals nothing
+        ('{"current_phase": "a", "phases": "a"}', None),
+    ]
+    for text, index in cases:
+        assert facts_from(json.loads(text)).phase_index == index, text

@@ -284,7 +284,11 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         phases = ()
     current = get("current_phase")
     phase_index = None
-    if current is not None:
+    if type(current) is str:  # found by C's comparisons (for a str, `is` implies `==`)
+        names = [phase.get("name") if type(phase) is dict else phase for phase in phases]
+        if current in names:
+            phase_index = names.index(current) + 1
+    elif current is not None:
         for position, phase in enumerate(phases, 1):
             name = phase.get("name") if type(phase) is dict else phase
             if name == current:
