@@ -244,7 +244,7 @@ async def test_s_in_a_reversed_sort_finds_the_next_columns_descending_order_made
         await refresh(pilot)
         table = app.main_screen.table("jobs")
         assert table.sorting == (0, True)
-        assert set(table._descending_orders) == {0, 1}  # Job shown, Status next
+        assert set(table._descending_orders) == {0, 1, 2}  # Job shown, Status and Verdict next
         await pilot.press("s")
         assert table.sorting == (1, True)
         shown = table.shown_keys()
