@@ -171,3 +171,18 @@ async def test_a_wake_during_a_poll_is_followed_by_a_light_tick_not_a_whole_poll
                 assert time.monotonic() < deadline, "the polls never came"
                 await pilot.pause(0.02)
             assert poller.full_polls == whole_polls + whole, whole
+
+
+@synchronously
+async def test_a_header_tick_that_fires_while_the_screen_is_torn_down_does_nothing(
+    jobs_root: Path,
+) -> None:
+    """The app's one-second timer can fire between the main screen losing its widgets and the
+    timer being stopped (seen in a full-suite run: NoMatches for HeaderBar at shutdown)."""
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        await screen.query_one(HeaderBar).remove()
+        screen.tick()
+        screen.checked(time.time(), None)

@@ -336,11 +336,14 @@ class ConsoleScreen(Screen[None]):
 
     def checked(self, at: float, watch: WatchStatus | None) -> None:
         """A light tick found nothing new: the rows stand, checked as of `at`."""
-        self.query_one(HeaderBar).set_state(refreshed_at=at, now=self.clock(), watch=watch)
+        for header in self.query(HeaderBar):
+            header.set_state(refreshed_at=at, now=self.clock(), watch=watch)
 
     def tick(self) -> None:
-        """Once a second: the refresh age in the header."""
-        self.query_one(HeaderBar).set_state(now=self.clock())
+        """Once a second: the refresh age in the header. The app's timer can fire while the
+        screen is torn down, its header already gone: then nothing."""
+        for header in self.query(HeaderBar):
+            header.set_state(now=self.clock())
 
     def set_modes(self, **modes: bool) -> None:
         self.query_one(HeaderBar).set_state(**modes)
