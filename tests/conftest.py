@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from logist.core._identity import Liveness, ProcessIdentity, identity_from_record, liveness
+from logist.core._identity import (
+    Liveness,
+    ProcessIdentity,
+    identity_from_record,
+    identity_of,
+    liveness,
+)
 from logist.core._manifest import MANIFEST_NAME
 
 # A pid that cannot exist: pid_max is at most 2**22.
@@ -92,6 +98,15 @@ class RunningJob:
     @property
     def child_pid(self) -> int:
         return read_job(self.job_dir.parent, self.job_id)["owner"]["child_pid"]
+
+    def kill_owner(self) -> None:
+        """SIGKILL the runner and its command: the owner dies without a word, the lock frees."""
+        child = identity_of(self.child_pid)
+        self.proc.kill()
+        self.proc.wait()
+        if child is not None:
+            os.killpg(child.pid, signal.SIGKILL)
+            wait_for(lambda: liveness(child) is Liveness.DEAD)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from logist.console.rows import (
     triage_row,
 )
 from logist.console.text import _UNSAFE, age, age_until
-from logist.core import JobRecoveryManager, VerdictKind
+from logist.core import TRIAGE_KINDS, JobRecoveryManager
 
 COLUMNS = frozenset(range(len(JOB_COLUMNS)))
 
@@ -74,7 +74,7 @@ def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     for column, order in result.descending.items():
         assert order == _descending(shown, column), column
     assert set(result.descending) == set(result.orders)
-    triage = [state for state in states.values() if state.verdict.kind in _TRIAGE]
+    triage = [state for state in states.values() if state.verdict.kind in TRIAGE_KINDS]
     triage.sort(key=lambda s: (VERDICT_RANK[s.verdict.kind], s.activity_at or 0.0, s.job_id))
     assert list(result.triage) == [state.job_id for state in triage]
     for state in triage:
@@ -96,18 +96,6 @@ def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     for key, row in result.jobs.items():
         if old.get(key) == row:
             assert row is old[key], key  # the table repaints what is a new object
-
-
-_TRIAGE = {
-    VerdictKind.CRASHED,
-    VerdictKind.HUNG,
-    VerdictKind.DETACHED,
-    VerdictKind.STALLED,
-    VerdictKind.SUSPECT,
-    VerdictKind.REMOTE_STALE,
-    VerdictKind.WAITING,
-    VerdictKind.CORRUPT,
-}
 
 
 def _write(root: Path, job_id: str, rng: random.Random, modified: float, **fields: Any) -> None:

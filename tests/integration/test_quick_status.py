@@ -17,7 +17,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import time
 from collections import Counter
 from dataclasses import replace
@@ -29,11 +28,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import RunningJob, wait_for, write_job
+from conftest import RunningJob, write_job
 from logist.core import JobRecoveryManager
 from logist.core._fixes import quick_findings
 from logist.core._health import build_health_report, tally_of
-from logist.core._identity import Liveness, identity_of, liveness
 from logist.core._manifest import MANIFEST_NAME, backup_name
 from logist.core._quick_status import QuickStatus
 from logist.core._root import RootIssue
@@ -113,16 +111,6 @@ def add_backup(job_dir: Path, raw: bytes) -> Path:
     return path
 
 
-def kill_owner(job: RunningJob) -> None:
-    """SIGKILL a job's runner and its command: the owner dies without a word, the lock frees."""
-    child = identity_of(job.child_pid)
-    job.proc.kill()
-    job.proc.wait()
-    if child is not None:
-        os.killpg(child.pid, signal.SIGKILL)
-        wait_for(lambda: liveness(child) is Liveness.DEAD)
-
-
 def write_index(
     root: Path, *, leave_out: tuple[str, ...] = (), extra: dict[str, str] | None = None
 ) -> None:
@@ -147,7 +135,7 @@ def mixed_root(jobs_root: Path, start_runner: Any) -> dict[str, RunningJob]:
     restorable = write_job(jobs_root, "restorable", b'{"status": "SUCC')
     add_backup(restorable, json.dumps({"job_id": "restorable", "status": "PENDING"}).encode())
     runners = {name: start_runner(name, "sleep", "60") for name in ("live", "doomed", "crashed")}
-    kill_owner(runners["crashed"])
+    runners["crashed"].kill_owner()
     write_index(jobs_root, leave_out=("bogus",))
     for manifest in jobs_root.glob(f"*/{MANIFEST_NAME}"):  # out of the racy window: the
         past = time.time() - 3600  # scanner keeps their states as they are
@@ -197,7 +185,7 @@ def test_a_long_lived_manager_judges_each_poll_as_a_fresh_one(
     assert [f.fix for f in offered] == [None]
 
     # a live owner killed: crashed now
-    kill_owner(mixed_root["doomed"])
+    mixed_root["doomed"].kill_owner()
     killed = assert_poll_exact(jobs_root, kept, diff_only)
     assert killed["counts_by_verdict"]["crashed"] == 2
     # the oldest crash's sign of life moves on (its heartbeat touched): still crashed, and the

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,6 @@ import pytest
 
 from conftest import RunningJob, wait_for, write_job
 from logist.core import JobRecoveryManager
-from logist.core._identity import Liveness, identity_of, liveness
 from logist.core._manifest import MANIFEST_NAME
 
 OLD = 3600
@@ -90,16 +88,6 @@ def age(path: Path, seconds: float = OLD) -> None:
     os.utime(path, (past, past))
 
 
-def kill_owner(job: RunningJob) -> None:
-    """SIGKILL a job's runner and its command: the owner dies without a word, the lock frees."""
-    child = identity_of(job.child_pid)
-    job.proc.kill()
-    job.proc.wait()
-    if child is not None:
-        os.killpg(child.pid, signal.SIGKILL)
-        wait_for(lambda: liveness(child) is Liveness.DEAD)
-
-
 @pytest.fixture
 def mixed_root(jobs_root: Path, start_runner: Any) -> dict[str, RunningJob]:
     """A root of every kind of job, all of it (root, index, manifests) past the racy window."""
@@ -118,7 +106,7 @@ def mixed_root(jobs_root: Path, start_runner: Any) -> dict[str, RunningJob]:
     write_job(jobs_root, "legacy", status="EXECUTING", process_id=1)  # pid exists: suspect
     write_job(jobs_root, "corrupt", b'{"status": "SUCCESS", "hist')
     runners = {name: start_runner(name, "sleep", "60") for name in ("live", "doomed", "crashed")}
-    kill_owner(runners["crashed"])
+    runners["crashed"].kill_owner()
     index = {
         "jobs": {p.name: str(p) for p in sorted(jobs_root.iterdir()) if p.name != "bogus"},
         "queue": ["pending"],
@@ -154,7 +142,7 @@ def test_what_changed_since_the_last_run_is_in_the_next_report(
     assert summary_status(jobs_root)["reads"] == 0
 
     # an owner died since the last run: its job is judged on fresh evidence, never cached
-    kill_owner(mixed_root["doomed"])
+    mixed_root["doomed"].kill_owner()
     after_death = summary_status(jobs_root)
     assert after_death["reads"] == 0
     assert after_death["report"]["counts_by_verdict"]["crashed"] == 2
