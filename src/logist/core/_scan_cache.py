@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ._identity import boot_id
-from ._manifest import Fingerprint, Problem, ProblemCode
+from ._manifest import Problem, ProblemCode
 
 FORMAT = 1
 RACY_NS = 2_000_000_000
@@ -206,8 +206,3 @@ def problems_out(problems: Iterable[Problem]) -> tuple[tuple[str, str, str | Non
 
 def problems_in(rows: Iterable[tuple[str, str, str | None]]) -> tuple[Problem, ...]:
     return tuple(Problem(ProblemCode(code), message, name) for code, message, name in rows)
-
-
-def fingerprint_of(key: tuple[int, int, int, int]) -> Fingerprint:
-    inode, mtime_ns, _ctime_ns, size = key
-    return Fingerprint(inode, mtime_ns, size)
