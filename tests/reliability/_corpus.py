@@ -177,12 +177,16 @@ def _broken_manifests(h: HostileRoot) -> None:
 
 @contextmanager
 def _bound_socket(path: Path) -> Iterator[None]:
+    """A socket file at `path`, bound through its directory's descriptor: an AF_UNIX address
+    holds 107 bytes, which a deep TMPDIR's absolute path alone can exceed."""
+    directory = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.bind(str(path))
+        sock.bind(f"/proc/self/fd/{directory}/{path.name}")
         yield
     finally:
         sock.close()
+        os.close(directory)
 
 
 def _index(h: HostileRoot, targets: dict[str, Path]) -> None:
