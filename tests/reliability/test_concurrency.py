@@ -61,12 +61,12 @@ WRITER = textwrap.dedent(
     from logist.core._manifest import (
         atomic_write_bytes, dumps, history_entry, read_manifest, write_manifest,
     )
-    root, go, seconds, *jobs = sys.argv[1:]
+    root, go, seconds, least, *jobs = sys.argv[1:]
     root = Path(root)
     while not os.path.exists(go):
         time.sleep(0.001)
     deadline, writes = time.monotonic() + float(seconds), 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline or writes < int(least):  # a loaded machine: go on
         for job_id in jobs:
             with JobLock(root / job_id, job_id, timeout=2):
                 read = read_manifest(root / job_id / "job_manifest.json")
@@ -186,7 +186,7 @@ def test_a_poller_never_reports_a_torn_manifest_while_writers_replace_them(
     for job_id in (j for group in groups for j in group):
         write_job(jobs_root, job_id, dumps(crashed_manifest(job_id, status="PENDING")))
     go = tmp_path / "go"
-    writers = [start(procs, WRITER, jobs_root, go, 2.0, *group) for group in groups]
+    writers = [start(procs, WRITER, jobs_root, go, 2.0, 50, *group) for group in groups]
     time.sleep(0.3)
     manager = JobRecoveryManager(jobs_root)
     go.touch()
