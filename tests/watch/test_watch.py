@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import RunningJob, wait_for
 from logist.core._identity import identity_of
-from logist.core._journal import read_brake, watch_status
+from logist.core._journal import WATCH_STATUS, read_brake, watch_status
+from logist.core._locate import STATE_DIR
 from reliability._support import audit_records, run_cli
 from staging import Processes, crashed_job, runner_block, touch
 from watch.conftest import Watch, kill_runner_and_command, manifest
@@ -412,7 +413,8 @@ def test_deaths_seen_one_pidfd_at_a_time_are_one_storm_and_nothing_is_recovered(
         (job_dir / "heartbeat").touch()
         owners.append(owner)
     watch = start_watch(jobs_root, "--auto-recover", "--interval", "2")
-    wait_for(lambda: watch_status(jobs_root) and watch_status(jobs_root).last_pass_at, SLOW)
+    # the status written after the first pass may precede the pidfds: wait until they cover all
+    wait_for(lambda: _pidfds_watched(jobs_root) >= 20, SLOW)
     assert not watch.events("verdict"), "every job is running"
     for owner in owners:
         owner.kill()
@@ -423,6 +425,15 @@ def test_deaths_seen_one_pidfd_at_a_time_are_one_storm_and_nothing_is_recovered(
     assert all("latency_s" in e for e in crashed), "each death was seen through its pidfd"
     time.sleep(3.0)  # more than a pass: still nothing recovered
     assert not watch.events("auto-recovery")
+
+
+def _pidfds_watched(root: Path) -> int:
+    """How many owners the root's watch follows by pidfd, as its last status says."""
+    try:
+        status = json.loads((root / STATE_DIR / WATCH_STATUS).read_bytes())
+    except (OSError, ValueError):
+        return 0
+    return (status.get("coverage") or {}).get("pidfds", 0)
 
 
 def test_stalled_jobs_are_recovered_only_with_auto_recover_inferred(
