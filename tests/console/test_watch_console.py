@@ -40,7 +40,11 @@ async def test_a_runner_death_shows_at_once_without_waiting_for_the_poll_interva
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert not any("victim" in line for line in table_text(app, "triage"))
-        await pilot.pause(0.5)  # the watching thread follows the first poll
+        # the watching thread follows the first poll: wait until both runners are followed
+        deadline = time.monotonic() + 30
+        while app._watching is None or app._watching.coverage().pidfds < 2:
+            assert time.monotonic() < deadline, "the runners were never followed"
+            await pilot.pause(0.05)
         whole_polls = poller.full_polls
         killed = time.monotonic()
         job.proc.send_signal(signal.SIGKILL)
