@@ -6,12 +6,13 @@ import json
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 from conftest import wait_for, write_job
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._identity import Liveness, identity_of, liveness
-from logist.core._manifest import atomic_write_bytes, dumps
+from logist.core._manifest import MANIFEST_NAME, atomic_write_bytes, dumps
 
 
 def kinds(manager: JobRecoveryManager) -> dict[str, VerdictKind]:
@@ -121,3 +122,63 @@ def test_a_resting_jobs_observation_is_made_again_from_what_its_state_keeps(
     active = jobs["active"]
     assert active.evidence is not None and active.observation is active.evidence
     assert active.activity_at == active.evidence.activity_at
+
+
+def test_a_rejudge_sees_each_job_as_a_fresh_whole_scan_does(jobs_root: Path, start_runner) -> None:
+    """A light tick's `rejudge` trusts a manifest's stat as a whole scan does (no read when it
+    is unchanged) and gathers an active job's evidence anew: an owner alive and beating, one
+    SIGKILLed, one SIGSTOPped, manifests rewritten in place with the same size (in the clock
+    tick of their read, and with their mtime put back), a job gone and one new."""
+    long_ago = time.time() - 3 * 86400
+    for job_id, status in (("rests", "PENDING"), ("done", "SUCCESS"), ("kept", "PENDING")):
+        write_job(jobs_root, job_id, status=status)
+        os.utime(jobs_root / job_id / MANIFEST_NAME, (long_ago, long_ago))
+    write_job(jobs_root, "racy", status="PENDING")  # read in the tick it was written in
+    write_job(jobs_root, "broken", b'{"status": ')
+    write_job(jobs_root, "unowned", status="EXECUTING")
+    write_job(jobs_root, "goes", status="SUCCESS")
+    start_runner("beating", "sleep", "60", heartbeat=0.2)
+    killed = start_runner("killed", "sleep", "60", heartbeat=5.0)
+    stopped = start_runner("stopped", "sleep", "60", heartbeat=5.0)
+    clock = Clock(time.time())  # both scans judge at this instant (the beats are within lease)
+    manager = JobRecoveryManager(jobs_root, clock=clock)
+    before = manager.scan().jobs
+    assert before["beating"].kind is before["killed"].kind is VerdictKind.RUNNING
+
+    killed.kill_owner()
+    os.kill(stopped.runner_pid, signal.SIGSTOP)
+    for job_id, status in (("racy", "SUCCESS"), ("kept", "SUCCESS")):  # same length
+        path = jobs_root / job_id / MANIFEST_NAME
+        seen = path.stat()
+        rewritten = path.read_bytes().replace(b'"PENDING"', f'"{status}"'.encode())
+        with open(path, "r+b") as stream:  # in place: the same inode and size
+            stream.write(rewritten)
+        os.utime(path, ns=(seen.st_atime_ns, seen.st_mtime_ns))  # the mtime as read
+    shutil.rmtree(jobs_root / "goes")
+    write_job(jobs_root, "new", status="PAUSED")
+
+    light = manager.rejudge(frozenset([*before, "new"])).jobs
+    fresh = JobRecoveryManager(jobs_root, clock=clock).scan().jobs
+    assert set(light) == set(fresh) == set(before) - {"goes"} | {"new"}
+    for job_id, state in fresh.items():
+        judged = light[job_id]
+        assert (judged.kind, judged.verdict.reason) == (state.kind, state.verdict.reason), job_id
+        assert judged.facts == state.facts and judged.problems == state.problems, job_id
+        assert judged.fingerprint == state.fingerprint, job_id
+        if job_id != "beating":  # its heartbeat may move between the two looks
+            assert judged == state, job_id
+    assert light["killed"].kind is VerdictKind.CRASHED
+    assert light["stopped"].kind is VerdictKind.RUNNING
+    assert light["racy"].status == light["kept"].status == "SUCCESS"
+    assert light["rests"].facts is before["rests"].facts  # unchanged: trusted, not read again
+    os.kill(stopped.runner_pid, signal.SIGCONT)
+
+
+class Clock:
+    """A clock that stands still: two managers judge at the same instant."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

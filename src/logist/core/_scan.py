@@ -645,6 +645,23 @@ class Scanner:
             return None
         return self._state_for(job_id, location, now)
 
+    def rejudge(self, job_ids: Iterable[str], now: float) -> dict[str, JobState | None]:
+        """These jobs now (None: gone), each as a whole scan sees it: its manifest read again
+        only when its stat says it changed, its evidence gathered anew when it is active (no
+        job is taken as quiet: a wake named it). A console's light tick re-judges the jobs no
+        event can watch; read again each time, ~1,000 of them at 100,000 jobs were ~0.2 s of
+        the worker every second."""
+        index = self._read_index()
+        locations = self._enumerate(index)
+        if any(job_id not in locations for job_id in job_ids):
+            self._root_mtime = None  # maybe created since the last listing
+            locations = self._enumerate(index)
+        return {
+            job_id: None if location is None else self._state_for(job_id, location, now)
+            for job_id in job_ids
+            for location in (locations.get(job_id),)
+        }
+
     def _state_for(
         self, job_id: str, location: JobLocation, now: float, quiet: frozenset[str] = frozenset()
     ) -> JobState | None:

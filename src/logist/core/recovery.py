@@ -104,14 +104,14 @@ class JobRecoveryManager:
         return state
 
     def rejudge(self, job_ids: frozenset[str]) -> Snapshot:
-        """The last whole snapshot with these jobs re-read from disk now (gone ones dropped):
-        what a light tick shows, when events and `Watching.due` say nothing else changed."""
+        """The last whole snapshot with these jobs judged again now, as a whole scan would
+        (gone ones dropped): what a light tick shows, when events and `Watching.due` say
+        nothing else changed."""
         last = self.last_snapshot()
         jobs = dict(last.jobs)
         with self._scan_lock:
             now = self._clock()
-            for job_id in job_ids:
-                state = self._scanner.scan_job(job_id, now)
+            for job_id, state in self._scanner.rejudge(job_ids, now).items():
                 if state is None:
                     jobs.pop(job_id, None)
                 else:
