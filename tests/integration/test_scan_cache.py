@@ -4,7 +4,6 @@ it cannot prove unchanged (same-tick rewrites, restored mtimes, foreign files)."
 from __future__ import annotations
 
 import json
-import marshal
 import os
 import signal
 import subprocess
@@ -119,6 +118,46 @@ def test_the_cache_lives_outside_the_root_and_a_damaged_one_is_ignored(
     assert fresh_scan(jobs_root) == (2, {"a": "SUCCESS", "b": "PENDING"})
 
 
+def test_a_cache_of_many_frames_is_read_whole_and_a_cut_one_not_at_all(
+    jobs_root: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are written a frame at a time (one marshal call each: no long hold of the
+    GIL); every frame is read back, and a file cut anywhere, even between two frames, or a
+    frame that is not ours, is not used at all (its manifests are read)."""
+    monkeypatch.setattr(_scan_cache, "CHUNK_ENTRIES", 2)
+    statuses = {f"j{number}": ("SUCCESS", "PENDING", "FAILED")[number % 3] for number in range(7)}
+    for job_id, status in statuses.items():
+        write_old(jobs_root, job_id, status=status)
+    manager = JobRecoveryManager(jobs_root, scan_cache=True)
+    manager.scan()
+    (cache_file,) = cache_home.iterdir()
+    whole = cache_file.read_bytes()
+    decoded = _scan_cache.decode(whole)
+    assert decoded is not None and sorted(decoded[1]) == sorted(statuses)
+    assert fresh_scan(jobs_root) == (0, statuses)
+    header = decoded[0]
+    frame = _scan_cache._LENGTH
+    boundaries = []  # where each frame ends
+    at = len(_scan_cache.MAGIC)
+    while at < len(whole):
+        (length,) = frame.unpack_from(whole, at)
+        at += frame.size + length
+        boundaries.append(at)
+    assert len(boundaries) == 5  # the header's frame, then 7 entries 2 a frame
+    for damage in (
+        *(whole[:at] for at in boundaries[:-1]),
+        whole[: len(whole) // 2],
+        whole[:-1],
+        whole + b"\x01",
+        whole + frame.pack(3) + b"abc",
+        _scan_cache.MAGIC + frame.pack(1 << 40) + whole[len(_scan_cache.MAGIC) :],
+        _scan_cache.encode(header, {}) + whole[len(_scan_cache.encode(header, {})) :],
+    ):
+        assert _scan_cache.decode(damage, header) is None
+        cache_file.write_bytes(damage)
+        assert fresh_scan(jobs_root) == (7, statuses)
+
+
 def test_a_cache_written_for_another_boot_or_another_code_is_not_used(
     jobs_root: Path, cache_home: Path
 ) -> None:
@@ -128,10 +167,12 @@ def test_a_cache_written_for_another_boot_or_another_code_is_not_used(
     header = _scan_cache.header(str(jobs_root.resolve()), JobFacts, b"other code")
     assert _scan_cache.load(cache_file, header) == {}
 
-    found_header, entries = marshal.loads(cache_file.read_bytes())
+    decoded = _scan_cache.decode(cache_file.read_bytes())
+    assert decoded is not None
+    found_header, entries = decoded
     assert entries
     stale = (found_header[0], found_header[1], "another-boot-id", *found_header[3:])
-    cache_file.write_bytes(marshal.dumps((stale, entries)))
+    cache_file.write_bytes(_scan_cache.encode(stale, entries))
     assert fresh_scan(jobs_root)[0] == 1
 
 
@@ -340,7 +381,7 @@ def test_a_later_save_writes_only_the_jobs_read_since_the_whole_file(
     write_old(jobs_root, "j9", status="PENDING")
     assert manager.scan().jobs["j2"].facts.status == "FAILED"
     assert whole.read_bytes() == written and delta.exists()  # the two read jobs, beside it
-    _, entries = marshal.loads(delta.read_bytes())
+    _, entries = _scan_cache.decode(delta.read_bytes()) or ((), {})
     assert sorted(entries) == ["j2", "j9"]
     assert fresh_scan(jobs_root) == (
         0,
@@ -358,7 +399,7 @@ def test_a_later_save_writes_only_the_jobs_read_since_the_whole_file(
     assert whole.exists() and not delta.exists()  # a whole save drops the delta
     delta.write_bytes(stale)  # a delta of the file replaced: never used
     os.chmod(delta, 0o600)
-    header, entries = marshal.loads(whole.read_bytes())
+    header, entries = _scan_cache.decode(whole.read_bytes()) or ((), {})
     assert _scan_cache.load(whole, header) == entries
     assert fresh_scan(jobs_root) == (
         0,
