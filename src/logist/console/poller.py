@@ -22,6 +22,7 @@ from math import isfinite
 from operator import attrgetter, floordiv, is_, is_not, itemgetter, sub
 
 from logist._gc import gc_paused
+from logist._memory import give_back_freed_memory
 from logist.core import (
     SEVERITY_ORDER,
     TRIAGE_KINDS,
@@ -254,7 +255,12 @@ class Poller:
         """Write the scan cache the last scan left due (its first complete one, then at most
         every `SAVE_EVERY_S`) at the start of the next poll, not in the scan: the first whole
         poll of a big root is on screen that much sooner (at 100,000 jobs the save is 0.3 to
-        0.6 s of the worker, 0.1 s of it holding the GIL in `marshal.dumps`)."""
+        0.6 s of the worker, 0.1 s of it holding the GIL in `marshal.dumps`).
+
+        Also the C heap's free pages back to the system: by now the poll before was applied and
+        what it replaced freed (at 100,000 jobs the console's RSS grew by ~100 MB of freed heap
+        over a few whole polls; `give_back_freed_memory`, a few ms without the GIL)."""
+        give_back_freed_memory()
         self._save_scan_cache()
 
     def _first_look(self) -> PollResult:
