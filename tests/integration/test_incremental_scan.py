@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -182,3 +184,53 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+_PROC_READS = """
+import json, sys
+from logist.core import JobRecoveryManager
+pids = {int(pid) for pid in sys.argv[2:]}
+opened = []
+counting = False
+sys.addaudithook(
+    lambda event, args: counting and event == "open"
+    and str(args[0]).startswith("/proc/") and str(args[0]).endswith("/stat")
+    and opened.append(int(str(args[0]).split("/")[2]))
+)
+manager = JobRecoveryManager(sys.argv[1])
+first = {job_id: str(job.kind) for job_id, job in manager.scan().jobs.items()}
+counting = True
+again = {job_id: str(job.kind) for job_id, job in manager.scan().jobs.items()}
+counting = False
+fresh_jobs = JobRecoveryManager(sys.argv[1]).scan().jobs
+fresh = {job_id: str(job.kind) for job_id, job in fresh_jobs.items()}
+print(json.dumps([first, again, fresh, {pid: opened.count(pid) for pid in pids}]))
+"""
+
+
+def test_an_owner_found_dead_is_not_looked_up_again_and_stays_dead(
+    jobs_root: Path, start_runner
+) -> None:
+    """Death is final for an identity (pid and start token): the next scan does not read the
+    dead owner's /proc entry again, and judges every job as a fresh scan does; a live owner
+    is looked at on every scan."""
+    dead = start_runner("dead", "sleep", "60", heartbeat=5.0)
+    start_runner("alive", "sleep", "60", heartbeat=5.0)
+    write_job(jobs_root, "rests", status="PENDING")
+    dead_pid = dead.runner_pid
+    dead.kill_owner()
+    alive_pid = read_job_owner_pid(jobs_root, "alive")
+    out = subprocess.run(
+        [sys.executable, "-c", _PROC_READS, str(jobs_root), str(dead_pid), str(alive_pid)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    first, again, fresh, opened = json.loads(out)
+    assert first == again == fresh
+    assert first["dead"] == "crashed" and first["alive"] == "running"
+    assert opened == {str(dead_pid): 0, str(alive_pid): 1}
+
+
+def read_job_owner_pid(root: Path, job_id: str) -> int:
+    return int(json.loads((root / job_id / MANIFEST_NAME).read_text())["owner"]["pid"])

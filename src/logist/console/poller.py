@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import compress, filterfalse, groupby, islice, repeat
 from math import isfinite
-from operator import attrgetter, floordiv, is_, is_not, itemgetter, sub
+from operator import attrgetter, floordiv, is_, is_not, itemgetter, not_, sub
 
 from logist._gc import gc_paused
 from logist._memory import give_back_freed_memory
@@ -434,11 +434,13 @@ class Poller:
         for job_id in removed:
             moved |= kept.pop(job_id, None) is not None
         rows = self._rows
-        for job_id in touched:
+        # which of them are in triage, by C-level passes (a first poll touches every job)
+        triaged = list(map(_in_triage, map(_kind_of_state, map(states.__getitem__, touched))))
+        for job_id in kept.keys() & set(compress(touched, map(not_, triaged))):
+            del kept[job_id]
+            moved = True
+        for job_id in compress(touched, triaged):
             state = states[job_id]
-            if state.verdict.kind not in TRIAGE_KINDS:
-                moved |= kept.pop(job_id, None) is not None
-                continue
             row = triage_row(state, rows[job_id][JobRow.AGE])
             before = kept.get(job_id)
             if before != row:
@@ -613,6 +615,8 @@ class Poller:
 
 
 _kind_of = itemgetter(JobRow.KIND)
+_kind_of_state = attrgetter("verdict.kind")
+_in_triage = TRIAGE_KINDS.__contains__
 _row_rank = attrgetter("rank")
 
 
