@@ -8,12 +8,15 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import RunningJob, read_job, wait_for, write_job
 from logist.core import JobRecoveryManager, VerdictKind, Wake, Watching
 from logist.core._identity import identity_of
 from logist.core._manifest import atomic_write_bytes
+from logist.core._states import Category
+from logist.core._watching import _maybe_active
 from staging import Processes, crashed_job
 
 
@@ -238,3 +241,21 @@ def test_due_still_names_a_stopped_runner_whose_heartbeat_nears_its_lease(
             os.kill(job.runner_pid, signal.SIGCONT)
     finally:
         watching.close()
+
+
+def test_the_states_due_looks_at_are_every_active_one(jobs_root: Path) -> None:
+    """`due` looks only at the states C-level passes find may be active: every state whose
+    category is active is among them, whatever made it (a scan, or a copy without evidence)."""
+    write_job(jobs_root, "running", status="EXECUTING")
+    write_job(jobs_root, "torn", b'{"status": "EXECUTING"')
+    write_job(jobs_root, "rests", status="PENDING")
+    write_job(jobs_root, "odd", status="NOT_A_STATE")
+    write_job(jobs_root, "no-status", {"description": "none"})
+    states = list(JobRecoveryManager(jobs_root).scan().jobs.values())
+    running = next(state for state in states if state.job_id == "running")
+    assert running.evidence is not None
+    states.append(replace(running, evidence=None))  # active by its status alone
+    found = _maybe_active(states)
+    active = [state for state in states if state.category is Category.ACTIVE]
+    assert len(active) == 2 and all(any(s is state for s in found) for state in active)
+    assert {state.job_id for state in found} == {"running"}

@@ -26,6 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import attrgetter, is_not, or_
 from pathlib import Path
 
 from inotify_simple import INotify, flags
@@ -35,7 +37,7 @@ from ._identity import Liveness, boot_id, host_name, identity_from_record, read_
 from ._manifest import MANIFEST_NAME, Fingerprint
 from ._root import INDEX_NAME
 from ._scan import HEARTBEAT_NAME, JobState
-from ._states import Category
+from ._states import ACTIVE_STATES, Category
 from ._verdicts import VerdictKind
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,23 @@ class _Tracked:
     start_token: int
     owner: bool
     """The job's owner (else the command of a detached job)."""
+
+
+def _maybe_active(states: Iterable[JobState]) -> list[JobState]:
+    """The states that may be active, found by C-level passes: those with evidence (what an
+    active job's judgement keeps) or an active status. The rest cannot be (`JobState.category`);
+    a Python look at each of 100,000 states was ~60 ms of every light tick."""
+    states = list(states)
+    candidates = map(
+        or_,
+        map(is_not, map(_EVIDENCE, states), repeat(None)),
+        map(ACTIVE_STATES.__contains__, map(_STATUS, states)),
+    )
+    return list(compress(states, candidates))
+
+
+_EVIDENCE = attrgetter("evidence")
+_STATUS = attrgetter("facts.status")
 
 
 class Watching:
@@ -191,7 +210,7 @@ class Watching:
         tracked, watched = self.tracked(), self.watched()
         due = []
         beats, self._beats = self._beats, {}
-        for state in states:
+        for state in _maybe_active(states):
             if state.category is not Category.ACTIVE:
                 continue
             job_id, kind = state.job_id, state.verdict.kind
