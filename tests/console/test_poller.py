@@ -269,3 +269,31 @@ def test_a_jobs_row_shows_its_untrusted_texts_escaped(jobs_root: Path) -> None:
     assert row[JobRow.DESCRIPTION] == "\\x1b[31mred\\u202eevil end"
     assert row[JobRow.STATUS] == "RUN\\x07"
     assert row.cells[0] == "job-evil"
+
+
+def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_natural() -> None:
+    """A natural order made anew gives the job id column's too (its first sort); other
+    columns are made only when asked for, and then equal their sort."""
+    rng = random.Random(11)
+    kinds = list(VERDICT_RANK)
+    rows = {}
+    for number in range(300):
+        key = f"job-{rng.randrange(10**6):06d}-{number}"
+        kind = rng.choice(kinds)
+        activity = -float(rng.randint(0, 30))
+        cost = rng.choice([None, 1.0, 2.5])
+        rows[key] = JobRow(
+            (
+                *(key, key, "SUCCESS", kind, "1m", "-", "-", "", ("",) * 7, "SUCCESS", activity),
+                *(None, cost, f"x\n{key}", (VERDICT_RANK[kind], activity, key), key, False),
+            )
+        )
+    kept = JobOrders()
+    kept.update(rows, {}, list(rows), (), frozenset({5}))  # a first poll: every row new
+    natural_column = JobRow.SORT_FIELDS.index(JobRow.RANK)
+    assert set(kept.orders) == {0, natural_column}
+    assert kept.orders[0] == _ascending(rows, 0)
+    for _ in range(3):  # nothing changes: the column asked for is made, no other
+        kept.update(rows, rows, (), (), frozenset({5}))
+    assert set(kept.orders) == {0, natural_column, 5}
+    assert kept.orders[5] == _ascending(rows, 5)

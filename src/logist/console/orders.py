@@ -18,14 +18,17 @@ from typing import Any, NamedTuple
 from .rows import JobRow
 
 NEW_ORDERS_PER_POLL = 3
-"""Columns whose order is made from scratch in one poll (~0.1 s of worker time each at
-100,000 jobs)."""
+"""Columns asked for whose order is made from scratch in one poll (~0.1 s of worker time each
+at 100,000 jobs, most of it one sort holding the GIL). Those not asked for are not made: made
+ahead, four of them were ~0.5 s of the two polls after the whole root was on screen, while
+keys were pressed; the app asks for the columns the next two `s` go to."""
 CATCH_UP_PER_POLL = 1
 """Orders not asked for that are brought up to date in one poll (see `JobOrders.update`)."""
 SPLICE_MAX_SHARE = 4
 """More than 1/SPLICE_MAX_SHARE of the rows moved: a new order, not a splice."""
 
 _RANK = JobRow.RANK
+_KEY = JobRow.KEY
 
 
 class Sorted(NamedTuple):
@@ -88,12 +91,14 @@ class JobOrders:
         their jobs moved from, for their turn or for being asked for: a poll that moves some
         thousand rows splices three or four orders, not seven. A column whose values and
         ranks did not change keeps its lists. At most NEW_ORDERS_PER_POLL orders a poll are
-        made that were not there, none in a poll that changed most rows (the first): it is
-        not delayed by them."""
+        made that were not there, of `wanted` columns only, none in a poll that changed most
+        rows (the first): it is not delayed by them. A natural order made anew makes the job
+        id column's with it (its first sort is by job id)."""
         most = len(rows) // SPLICE_MAX_SHARE
         moved = _moved(rows, previous, changed, _RANK)
+        by_id = None
         if not self._natural.keys or len(moved) > most:
-            self._natural = _made(self._natural, rows, _RANK)
+            self._natural, by_id = _made_natural(rows)
         elif moved or removed:
             self._natural = _spliced(self._natural, _RANK, rows, previous, moved, removed)
         columns: dict[int, Sorted] = {}
@@ -107,6 +112,9 @@ class JobOrders:
         for column in behind_most:
             position = JobRow.SORT_FIELDS[column]
             if position == _RANK:
+                continue
+            if position == _KEY and by_id is not None:
+                columns[column] = by_id
                 continue
             old = self._columns.get(column)
             if old is not None:
@@ -128,7 +136,7 @@ class JobOrders:
                 if column in wanted:  # too far behind: made anew
                     columns[column] = _made(self._natural, rows, position)
                     continue
-            if budget:
+            if budget and column in wanted:
                 budget -= 1
                 columns[column] = _made(self._natural, rows, position)
         self._columns, self._behind = columns, behind
@@ -169,20 +177,27 @@ def _caught_up(
     return _spliced(old, position, rows, since, moved, gone)
 
 
+def _made_natural(rows: Mapping[str, JobRow]) -> tuple[Sorted, Sorted]:
+    """The natural order made from scratch, and the job id column's, which its first sort
+    gives (job ids are unique and never empty: ties and empty cells do not arise). One
+    C-level sort of plain values each: a sort by the rank tuples took twice as long as three
+    by their parts, and sorting in slices merged after was slower still (every merge
+    compares across memory)."""
+    keys = list(rows)
+    ranks = list(map(itemgetter(_RANK), rows.values()))
+    # by job id, then by activity, then by verdict: stable sorts, so (verdict, activity, id)
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    ids = list(map(keys.__getitem__, order))
+    by_id = Sorted(ids, ids, list(map(ranks.__getitem__, order)))
+    for part in (1, 0):
+        order.sort(key=list(map(itemgetter(part), ranks)).__getitem__)
+    ranks = list(map(ranks.__getitem__, order))
+    return Sorted(list(map(keys.__getitem__, order)), ranks, ranks), by_id
+
+
 def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
-    """An order made from scratch: the natural one's rows (all `rows` for the natural order
-    itself) sorted by the field, empty cells last. One C-level sort of plain values each: a
-    sort by the rank tuples took twice as long as three by their parts, and sorting in slices
-    merged after was slower still (every merge compares across memory)."""
-    if position == _RANK:
-        keys = list(rows)
-        ranks = list(map(itemgetter(_RANK), rows.values()))
-        # by job id, then by activity, then by verdict: stable sorts, so (verdict, activity, id)
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        for part in (1, 0):
-            order.sort(key=list(map(itemgetter(part), ranks)).__getitem__)
-        ranks = list(map(ranks.__getitem__, order))
-        return Sorted(list(map(keys.__getitem__, order)), ranks, ranks)
+    """An order made from scratch: the natural one's rows sorted by the field (a column's),
+    empty cells last (see `_made_natural`)."""
     keys, ranks = natural.keys, natural.ranks
     values = list(map(itemgetter(position), map(rows.__getitem__, keys)))
     missing = list(map(is_, values, repeat(None)))
