@@ -298,10 +298,9 @@ async def test_a_filter_typed_a_character_at_a_time_shows_what_the_whole_filter_
                 query = FilterQuery.parse(text)
                 table.set_query(query)
                 typed_keys = table.shown_keys()
-                kept_for, kept_of, _, kept, kept_rows = table._passed
-                if kept_for == query and kept_of is rows:  # what the next key narrows
+                kept_for, kept_of, _, kept = table._passed
+                if kept_for == query and kept_of is rows:  # what a sort filters by
                     assert sorted(kept) == sorted(typed_keys), text
-                    assert all(rows[key] is row for key, row in zip(kept, kept_rows, strict=True))
                 table._passed = _NO_PASS  # forget what was typed before: the whole filter
                 table._reorder()
                 assert typed_keys == table.shown_keys(), (text, sort, reverse)
@@ -422,3 +421,144 @@ async def test_a_reversed_sort_without_its_order_at_hand_is_what_a_full_sort_giv
                         turned = table.shown_keys()
                         table._reorder()
                         assert turned == table.shown_keys(), (text, column, table.sorting)
+
+
+@synchronously
+async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_the_rest() -> None:
+    """A filter typed at 100,000 jobs tests the rows up to the cursor's and a screenful more
+    before the next frame, the others after it. What is drawn before is what the whole
+    filter draws, the cursor stays on its job, and the rest makes the order a filter from
+    scratch makes; a poll applied before the rest was tested too."""
+    rng = random.Random(41)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)):
+        table = app.query_one(KeyedTable)
+        rows = {row.key: row for row in (_job(n, rng) for n in range(6000))}
+        table.update_rows(rows)
+        tagged = rng.sample(sorted(rows), 40)
+        table.set_overlay({key: rows[key].tagged(True) for key in tagged})
+        numbers = iter(range(6000, 20_000))
+        lazy = 0
+        for typed, (sort, reverse), cursor in zip(  # noqa: B905 (same length)
+            TYPED,
+            [(None, False), (2, False), (None, True), (3, True), (6, False), (None, False)],
+            [0, 150, 2000, 40, 7, 900],
+        ):
+            table.set_query(FilterQuery())
+            table.sort_by(sort, reverse=reverse)
+            table._move(cursor)
+            prefixes = [typed[:n] for n in range(1, len(typed) + 1)]
+            for step, text in enumerate(prefixes + prefixes[-2::-1] + [""]):
+                query = FilterQuery.parse(text)
+                before, index = table.cursor_key, table._cursor
+                table.set_query(query)
+                lazy += not table.counted
+                drawn = [table.render_line(y).text for y in range(table.size.height)]
+                tested, cursor_key = list(table._keys), table.cursor_key
+                if step % 5 == 4:  # a poll before the rest was tested
+                    rows = dict(rows)
+                    changed = rng.sample(sorted(rows), 30)
+                    for key in changed:
+                        rows[key] = _job(0, rng, key)
+                    removed = tuple(rng.sample(sorted(set(rows) - set(changed)), 4))
+                    for key in removed:
+                        del rows[key]
+                    fresh = _job(next(numbers), rng)
+                    rows[fresh.key] = fresh
+                    table.apply_diff(rows, [*changed, fresh.key], removed)
+                    table.set_overlay({k: rows[k].tagged(True) for k in tagged if k in rows})
+                else:
+                    shown = table.shown_keys()  # the rest tested
+                    assert shown[: len(tested)] == tested, text
+                    assert table.cursor_key == cursor_key
+                    if before is not None and query.matches(table._row(before)):
+                        assert cursor_key == before, text  # on its job
+                    else:  # on the same line of the rows shown
+                        assert cursor_key == (shown[min(index, len(shown) - 1)] if shown else None)
+                shown = table.shown_keys()
+                cursor_key = table.cursor_key
+                table._passed = _NO_PASS  # the same filter from scratch
+                table._reorder()
+                assert table.shown_keys() == shown, (text, sort, reverse)
+                assert table.cursor_key == cursor_key
+                everything = sorted(k for k in rows if query.matches(table._row(k)))
+                assert sorted(shown) == everything, text
+                if step % 5 != 4:
+                    assert [table.render_line(y).text for y in range(table.size.height)] == drawn
+        assert lazy > 10  # (the first rows alone were tested before the frame, often)
+
+
+def _mixed_root(root: Path, count: int, rng: random.Random) -> None:
+    """Jobs of every status, descriptions to filter by, and corrupt manifests (findings)."""
+    for number in range(count):
+        job_id = f"{rng.choice(['etl', 'report', 'crunch'])}-{number:04d}"
+        if number % 97 == 5:
+            (root / job_id).mkdir(parents=True)
+            (root / job_id / "job_manifest.json").write_bytes(b"{not json")
+            continue
+        write_job(
+            root,
+            job_id,
+            status=rng.choice(["PENDING", "SUCCESS", "FAILED", "PAUSED", "EXECUTING"]),
+            description=rng.choice(["nightly clickstream", "backfill", "cross-region copy"]),
+        )
+
+
+@synchronously
+async def test_filters_typed_on_a_real_root_show_what_a_filter_from_scratch_shows(
+    jobs_root: Path,
+) -> None:
+    """On a real root, every pane shows what the filter keeps of every row, in order, with
+    the counts said in its title, once the rows a typed filter left are tested, also when
+    a poll (jobs changed, gone, new, turned corrupt) comes before they were; the cursor
+    stays on its job."""
+    rng = random.Random(43)
+    _mixed_root(jobs_root, 1500, rng)
+    app = make_app(jobs_root, clock=lambda: NOW)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        jobs = screen.table("jobs")
+        await pilot.press(*["down"] * 25)
+        field = screen.query_one("#filter")
+        ids = sorted(jobs.rows)
+        lazy = stayed = 0
+        for round_, typed in enumerate(["cr", "crunch-01", "c -status:succ", "nightly"]):
+            prefixes = [FilterQuery.parse(typed[:end]) for end in range(1, len(typed) + 1)]
+            kept = [k for k in jobs.shown_keys() if all(q.matches(jobs._row(k)) for q in prefixes)]
+            if len(kept) > 30:
+                jobs.move_to_key(kept[30])  # a job every filter typed keeps, far down
+            await pilot.press("slash")
+            cursor = jobs.cursor_key
+            for end in range(1, len(typed) + 1):
+                field.value = typed[:end]  # as the keys do (see FilterField), lazily
+                lazy += not jobs.counted
+            if round_ % 2:  # a poll before the rest was tested: the console's own poll
+                for job_id in rng.sample(ids, 20):
+                    write_job(jobs_root, job_id, status="FAILED", description="crunched again")
+                for job_id in rng.sample(ids, 3):
+                    for path in (jobs_root / job_id).iterdir():
+                        path.unlink()
+                    (jobs_root / job_id).rmdir()
+                    ids.remove(job_id)
+                write_job(jobs_root, f"crunch-new-{round_}", status="FAILED")
+                ids.append(f"crunch-new-{round_}")
+                (jobs_root / ids[7] / "job_manifest.json").write_bytes(b"{not json either")
+                app._apply(app._poller.poll())
+            await settle(pilot)
+            query = FilterQuery.parse(typed)
+            for name in ("jobs", "triage", "findings"):
+                table = screen.table(name)
+                natural = sorted(table.rows, key=lambda key: table.rows[key].rank)
+                wanted = [key for key in natural if query.matches(table._row(key))]
+                assert table.shown_keys() == wanted, (typed, name)
+                title = str(screen.query_one(f"#{name}-pane").border_title)
+                assert f"{len(table.rows) - len(wanted):,} hidden" in title, (typed, name)
+            if cursor in jobs.rows and all(q.matches(jobs._row(cursor)) for q in prefixes):
+                assert jobs.cursor_key == cursor, typed  # no filter typed hid its job
+                stayed += 1
+            await pilot.press("escape")
+            await settle(pilot)
+            assert jobs.shown_keys() == sorted(jobs.rows, key=lambda key: jobs.rows[key].rank)
+            assert "hidden" not in str(screen.query_one("#jobs-pane").border_title)
+        assert lazy and stayed  # (some rows were left to test; a cursor's job was kept)

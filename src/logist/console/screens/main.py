@@ -9,6 +9,7 @@ classes change, so cursors, marks, filter and scroll positions survive.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual import on
 from textual.actions import SkipAction
@@ -46,6 +47,20 @@ WIDE_MIN_WIDTH = 160
 """From this width up the detail of the selected job is shown beside the panes."""
 DETAIL_DEBOUNCE_S = 0.15
 TRIAGE_VERDICT_COLUMN = 1
+
+
+class FilterField(QuietInput):
+    """The filter field: a change of its text is handed to `on_text` at once, while the key
+    is handled. (Through Input's Changed message, a frame came between the field's repaint
+    and the filtered panes': the key's effect waited for the next frame, up to 1/60 s, and
+    the screen was painted twice.)"""
+
+    def __init__(self, on_text: Callable[[str], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._on_text = on_text
+
+    def watch_value(self, value: str) -> None:
+        self._on_text(value)
 
 
 class ConsoleScreen(Screen[None]):
@@ -121,6 +136,9 @@ class ConsoleScreen(Screen[None]):
         self._accent = Color(0, 0, 0)
         self._framed: tuple[str | None, Color] | None = None
         """The pane given the accent border, and that accent."""
+        self._filter_closing = False
+        """`escape` closed the filter: the keys still on their way to the field change its
+        text, then it is emptied; none of that filters again."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(
@@ -137,7 +155,8 @@ class ConsoleScreen(Screen[None]):
             Tab("Findings", id="tab-findings"),
             id="pane-tabs",
         )
-        yield QuietInput(
+        yield FilterField(
+            self._filter_typed,
             placeholder="filter: text  verdict:crashed,hung  status:exec  -verdict:done",
             id="filter",
         )
@@ -362,6 +381,9 @@ class ConsoleScreen(Screen[None]):
         return counted[1]
 
     def _set_titles(self) -> None:
+        """Counts, hidden rows and sort of every pane. A pane whose table has not yet tested
+        every row against a filter just typed keeps its title until it has (`_counted`):
+        asking for the count would test them before the first frame."""
         jobs, triage, findings = (self.table(name) for name in PANES)
         errors = self._errors()
         new = len(self.arrivals.new)
@@ -377,12 +399,18 @@ class ConsoleScreen(Screen[None]):
         labels = dict(titles)
         if self._query:  # every pane (and tab) says what the filter hides from it
             for name, table in zip(PANES, (jobs, triage, findings), strict=True):
+                if not table.counted:
+                    del titles[name]
+                    continue
                 hidden = f"{table.row_count - table.shown_count:,} hidden"
                 titles[name] += f" · {hidden}"
                 labels[name] = f"{counts[name]} ({hidden})"  # three tabs share 80 columns
-            titles["jobs"] += f" by filter {self._query.text}"
+            if "jobs" in titles:
+                titles["jobs"] += f" by filter {self._query.text}"
         tabs = self.query_one("#pane-tabs", Tabs)
         for name, table in zip(PANES, (jobs, triage, findings), strict=True):
+            if name not in titles:
+                continue
             shown_title = (titles[name], f"sort: {table.sort_label}")
             if self._titles.get(name) != shown_title:
                 self._titles[name] = shown_title
@@ -475,11 +503,22 @@ class ConsoleScreen(Screen[None]):
         field.visible = True
         self.set_focus(field)
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self._query = FilterQuery.parse(event.value)
+    def _filter_typed(self, text: str) -> None:
+        """The filter's text changed (called while the key is handled: see FilterField)."""
+        if not self._filter_closing:
+            self._filter_by(FilterQuery.parse(text))
+
+    def _filter_by(self, query: FilterQuery) -> None:
+        if query == self._query:
+            return
+        self._query = query
         for name in PANES:
-            self.table(name).set_query(self._query)
+            self.table(name).set_query(query)
+        self._set_titles()
+
+    @on(KeyedTable.Counted)
+    def _counted(self, event: KeyedTable.Counted) -> None:
+        """A table tested the rest of its rows after the first frame: the hidden counts."""
         self._set_titles()
 
     def action_enter(self) -> None:
@@ -498,15 +537,24 @@ class ConsoleScreen(Screen[None]):
     def action_clear(self) -> None:
         field = self.query_one("#filter", Input)
         if self._query or self.focused is field:
-            # the keys typed before escape may still wait in the field's queue: empty it after
-            # them, but move the focus now, so that the keys after escape go to the table
-            field.call_later(setattr, field, "value", "")
+            # the panes show every row at once, in this key's frame; the keys typed before
+            # escape may still wait in the field's queue: empty it after them (they filter
+            # nothing now), but move the focus now, so that the keys after escape go to the
+            # table
+            self._filter_closing = True
+            field.call_later(self._empty_filter)
             field.visible = False
             self.set_focus(self.active_table)
+            self._filter_by(FilterQuery())
         elif self.marks:
             marked = list(self.marks)
             self.marks.clear()
             self.marks_changed(marked)
+
+    def _empty_filter(self) -> None:
+        """After the keys typed before `escape`: the field emptied, and typing filters again."""
+        self.query_one("#filter", Input).value = ""
+        self._filter_closing = False
 
     def sorted(self) -> None:
         """A table's sort changed from outside (the saved settings): retitle the panes."""
