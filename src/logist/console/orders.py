@@ -95,9 +95,12 @@ class JobOrders:
         rows (the first): it is not delayed by them. A natural order made anew makes the job
         id column's with it (its first sort is by job id)."""
         most = len(rows) // SPLICE_MAX_SHARE
-        moved = _moved(rows, previous, changed, _RANK)
+        # new jobs are moved ones: that many at least (every row of a first poll) make the
+        # orders anew without a look at each changed row
+        renewed = not self._natural.keys or len(rows) - len(previous) > most
+        moved = list(changed) if renewed else _moved(rows, previous, changed, _RANK)
         by_id = None
-        if not self._natural.keys or len(moved) > most:
+        if renewed or len(moved) > most:
             self._natural, by_id = _made_natural(rows)
         elif moved or removed:
             self._natural = _spliced(self._natural, _RANK, rows, previous, moved, removed)

@@ -608,7 +608,7 @@ class Poller:
                 counts[row[JobRow.KIND]] = counts.get(row[JobRow.KIND], 0) + 1
             rows.update(changed)
         # a row whose age alone changed keeps its place in every order (none is by age)
-        may_move = list(changed) if not previous else [j for j in restated if j in changed]
+        may_move = list(changed) if not previous else list(filter(changed.__contains__, restated))
         self._orders.update(rows, previous, may_move, removed, self.sorted_columns)
         self._rows = rows
         return rows, tuple(changed), removed
