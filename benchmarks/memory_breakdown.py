@@ -175,7 +175,7 @@ def owners_of(poller: Any, manager: Any) -> list[tuple[str, Any]]:
     last = poller._last
     states = last.states if last is not None else {}
     return [
-        ("poller._rows", poller._rows),
+        ("rows", poller._rows),
         ("states", states),
         *_attributes("scanner", scanner),
         *_attributes("orders", poller._orders),
@@ -260,6 +260,9 @@ def measure_console(work: Path, jobs: int, seconds: float) -> None:
         import logist.console.poller as poller_module
 
         poller_module.give_back_freed_memory = timed  # type: ignore[attr-defined]
+        threshold = os.environ.get("MEM_MMAP_THRESHOLD")
+        if threshold:  # an experiment: glibc's M_MMAP_THRESHOLD fixed
+            ctypes.CDLL(None).mallopt(-3, int(threshold))
         manager = JobRecoveryManager(built.path, scan_cache=True)
         poller = Poller(manager=manager, clock=time.time)
         poller.prefetch()
@@ -294,16 +297,24 @@ def measure_console(work: Path, jobs: int, seconds: float) -> None:
                 frozen = gc.get_freeze_count()
                 gc.unfreeze()
                 gc.set_debug(gc.DEBUG_SAVEALL)
+                started = time.perf_counter()
                 found = gc.collect()
+                took = time.perf_counter() - started
                 kinds = Counter(type(obj).__qualname__ for obj in gc.garbage)
+                size = sum(map(sys.getsizeof, gc.garbage)) / 2**20
                 print(
-                    f"gc: {frozen} frozen, {found} unreachable once unfrozen: "
+                    f"gc: {frozen} frozen, {found} unreachable once unfrozen ({size:.1f} MB, "
+                    f"found in {took * 1000:.0f} ms): "
                     f"{kinds.most_common(25)}"
                 )
                 gc.set_debug(0)
                 gc.garbage.clear()
                 print(f"collected: {memory_line()}")
-                show("the console", [("app", app), *owners_of(poller, manager)], jobs)
+                show(
+                    "the console",
+                    [*owners_of(poller, manager)[:-1], *_attributes("app", app)],
+                    jobs,
+                )
 
         asyncio.run(run())
 

@@ -4,6 +4,7 @@ it cannot prove unchanged (same-tick rewrites, restored mtimes, foreign files)."
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from conftest import wait_for, write_job
 from logist.core import JobFacts, JobRecoveryManager, VerdictKind, _scan_cache
 from logist.core._identity import Liveness, identity_of, liveness
 from logist.core._manifest import MANIFEST_NAME
+from logist.core._scan import Scanner
 
 # Manifests whose mtime is this far back are past the racy window.
 OLD = 3600
@@ -156,6 +158,40 @@ def test_a_cache_of_many_frames_is_read_whole_and_a_cut_one_not_at_all(
         assert _scan_cache.decode(damage, header) is None
         cache_file.write_bytes(damage)
         assert fresh_scan(jobs_root) == (7, statuses)
+
+
+def test_a_whole_save_makes_its_entries_a_frame_at_a_time(
+    jobs_root: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entries of a whole save are made as each frame is written, not all first (at
+    100,000 jobs ~45 MB of tuples at once, a peak the console's memory kept), and the file is
+    the same whole file: every job read back from it."""
+    monkeypatch.setattr(_scan_cache, "CHUNK_ENTRIES", 2)
+    statuses = {f"j{number}": ("SUCCESS", "PENDING", "FAILED")[number % 3] for number in range(7)}
+    for job_id, status in statuses.items():
+        write_old(jobs_root, job_id, status=status)
+    events: list[str] = []
+    made = Scanner.cache_row
+
+    def cache_row(self: Scanner, job_id: str) -> object:
+        events.append("entry")
+        return made(self, job_id)
+
+    class Marshal:  # the real marshal, its dumps counted
+        loads = staticmethod(marshal.loads)
+
+        @staticmethod
+        def dumps(value: object) -> bytes:
+            events.append("frame")
+            return marshal.dumps(value)
+
+    monkeypatch.setattr(Scanner, "cache_row", cache_row)
+    monkeypatch.setattr(_scan_cache, "marshal", Marshal)
+    JobRecoveryManager(jobs_root, scan_cache=True).scan()
+    # 7 entries, 2 a frame, then the header's frame (it says how many frames follow)
+    assert "".join("e" if event == "entry" else "F" for event in events) == "eeFeeFeeFeFF"
+    monkeypatch.undo()
+    assert fresh_scan(jobs_root) == (0, statuses)
 
 
 def test_a_cache_written_for_another_boot_or_another_code_is_not_used(

@@ -12,7 +12,7 @@ import itertools
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
@@ -971,13 +971,19 @@ class Scanner:
             if _scan_cache.save_delta(self._persist_path, self._persist_header, base[0], rows):
                 self._reads = 0
                 return
-        entries = {}
-        for job_id in jobs:
-            row = self.cache_row(job_id)
-            if row is not None:
-                entries[job_id] = row
-        stamp = _scan_cache.save(self._persist_path, self._persist_header, entries)
-        self._base = None if stamp is None else (stamp, len(entries))
+        saved = 0
+
+        def entries() -> Iterator[tuple[str, _scan_cache.Entry]]:
+            """Made as the save takes them, a frame at a time (see `_scan_cache.encode`)."""
+            nonlocal saved
+            for job_id in jobs:
+                row = self.cache_row(job_id)
+                if row is not None:
+                    saved += 1
+                    yield job_id, row
+
+        stamp = _scan_cache.save(self._persist_path, self._persist_header, entries())
+        self._base = None if stamp is None else (stamp, saved)
         self._read_since_base = set()
         self._reads = 0
 

@@ -34,8 +34,9 @@ import secrets
 import stat
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -114,16 +115,23 @@ def _read_private(path: Path) -> tuple[bytes, Stamp] | None:
     return blob, (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def encode(file_header: tuple[Any, ...], entries: dict[str, Any]) -> bytes:
+def encode(
+    file_header: tuple[Any, ...], entries: Mapping[str, Any] | Iterable[tuple[str, Any]]
+) -> bytes:
     """The bytes of a cache file: a frame of its header and how many frames of entries follow,
-    then those (ValueError: something in them that marshal cannot write)."""
-    items = list(entries.items())
-    chunks = [dict(items[at : at + CHUNK_ENTRIES]) for at in range(0, len(items), CHUNK_ENTRIES)]
-    frames = [MAGIC]
-    for value in ((file_header, len(chunks)), *chunks):
-        blob = marshal.dumps(value)
+    then those (ValueError: something in them that marshal cannot write).
+
+    `entries` may be made as they are taken (pairs): only a frame's worth of them is alive at
+    once. A whole save of 100,000 built them all first (~45 MB of tuples at once), and the
+    console kept the memory that peak had taken from the allocator's arenas."""
+    pairs = iter(entries.items() if isinstance(entries, Mapping) else entries)
+    frames = []
+    while chunk := dict(islice(pairs, CHUNK_ENTRIES)):
+        blob = marshal.dumps(chunk)
         frames += (_LENGTH.pack(len(blob)), blob)
-    return b"".join(frames)
+        del chunk
+    head = marshal.dumps((file_header, len(frames) // 2))
+    return b"".join((MAGIC, _LENGTH.pack(len(head)), head, *frames))
 
 
 def decode(
@@ -220,7 +228,11 @@ def _write(path: Path, blob: bytes) -> Stamp | None:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
-def save(path: Path, file_header: tuple[Any, ...], entries: dict[str, Entry]) -> Stamp | None:
+def save(
+    path: Path,
+    file_header: tuple[Any, ...],
+    entries: Mapping[str, Entry] | Iterable[tuple[str, Entry]],
+) -> Stamp | None:
     """Replace the cache file; its stamp (None: not written). A delta file of the one it
     replaces is removed (it would not be used: it names the old file's stamp)."""
     try:
