@@ -594,7 +594,10 @@ class Poller:
             rows = changed
             self._counts = Counter(map(_kind_of, rows.values()))
         elif len(changed) > len(states) // 2:
-            rows = {job_id: changed.get(job_id) or previous[job_id] for job_id in states}
+            # in the order of `states`, each job's changed row or else its previous one (C-level
+            # passes: at 100,000 jobs a comprehension was ~40 ms of the first whole poll)
+            made = map(changed.get, states, map(previous.get, states))
+            rows = dict(zip(states, made, strict=True))
             self._counts = Counter(map(_kind_of, rows.values()))
         else:
             rows = previous.copy()
