@@ -280,11 +280,26 @@ def measure_console(work: Path, jobs: int, seconds: float) -> None:
                 assert churner.stdin is not None
                 churner.stdin.write("\0".join(finished))
                 churner.stdin.close()
+                pauses: list[float] = []
+                began = [0.0]
+
+                def timed_gc(phase: str, info: dict[str, int]) -> None:
+                    if phase == "start":
+                        began[0] = time.perf_counter()
+                    else:
+                        pauses.append(time.perf_counter() - began[0])
+
+                gc.callbacks.append(timed_gc)
                 ends = time.monotonic() + seconds
                 while time.monotonic() < ends:
                     await pilot.pause(1.0)
                 churner.kill()
                 churner.wait()
+                gc.callbacks.remove(timed_gc)
+                print(
+                    f"collections while polling: {len(pauses)}, longest "
+                    f"{max(pauses, default=0.0) * 1000:.1f} ms"
+                )
                 print(
                     f"after {seconds:.0f} s of polls and churn ({poller.full_polls} whole): "
                     f"{memory_line()}"

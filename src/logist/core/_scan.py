@@ -851,8 +851,8 @@ class Scanner:
                 )
             if found:
                 problems = (*problems, *found)
-        fingerprint = read.fingerprint
-        state = self._judge(job_id, location, facts, problems, fingerprint, read.ctime_ns, now)
+        fingerprint, ctime_ns = _compact_stat(read.fingerprint, read.ctime_ns)
+        state = self._judge(job_id, location, facts, problems, fingerprint, ctime_ns, now)
         # Kept only when the stat can tell a later change: not modified in the clock tick of
         # the read (racy-git: a same-size rewrite in that tick would keep the stat).
         if fingerprint is not None and not _scan_cache.is_racy(fingerprint.mtime_ns, read_at):
@@ -877,7 +877,9 @@ class Scanner:
                 return self._load(job_id, location, manifest, now)
             recorded = Recorded.from_row(facts_row[-1])  # the last field (checked at import)
             facts = _new_facts(*facts_row[:-1], recorded)
-            fingerprint = _new_fingerprint(Fingerprint, (key[0], key[1], key[3]))
+            mtime_ns = key[1]
+            ctime_ns = mtime_ns if key[2] == mtime_ns else key[2]
+            fingerprint = _new_fingerprint(Fingerprint, (key[0], mtime_ns, _sizes[key[3]]))
             if not problems and category_of(facts.status) is not Category.ACTIVE:
                 # `_judge`'s static branch, inline: most of a big root (0.6 s -> 0.2 s of a
                 # 100,000-job restore)
@@ -888,9 +890,9 @@ class Scanner:
                     (),
                     fingerprint,
                     self._static_verdict(facts, None),
-                    _newest(key[1] / 1e9, facts.last_event_at),
+                    _newest(mtime_ns / 1e9, facts.last_event_at),
                     None,
-                    key[2],
+                    ctime_ns,
                 )
             else:
                 state = self._judge(
@@ -899,7 +901,7 @@ class Scanner:
                     facts,
                     _scan_cache.problems_in(problems) if problems else (),
                     fingerprint,
-                    key[2],
+                    ctime_ns,
                     now,
                 )
         except (TypeError, ValueError, IndexError):  # not what we wrote: read it
@@ -1014,6 +1016,23 @@ _facts_row = attrgetter(*_FACT_NAMES)
 _NOTHING_ROW = NOTHING_RECORDED.as_row()
 _new_fingerprint = tuple.__new__
 """`Fingerprint(a, b, c)` without the namedtuple's Python-level `__new__`: `(type, tuple)`."""
+_sizes = Interner(10_000)
+"""Manifest sizes, one int object per size: the manifests of a root have a few hundred sizes
+among them, and an int past 256 is an object of 28 bytes per job."""
+
+
+def _compact_stat(fingerprint: Fingerprint | None, ctime_ns: int) -> tuple[Fingerprint | None, int]:
+    """A read's stat with equal numbers shared: the size (see `_sizes`), and the ctime as the
+    mtime's object when they are equal (a manifest written in place; 32 bytes a job)."""
+    if fingerprint is None:
+        return None, ctime_ns
+    inode, mtime_ns, size = fingerprint
+    return (
+        _new_fingerprint(Fingerprint, (inode, mtime_ns, _sizes[size])),
+        mtime_ns if ctime_ns == mtime_ns else ctime_ns,
+    )
+
+
 _new_state = quick_constructor(JobState)
 
 

@@ -1,0 +1,133 @@
+"""What a long-lived scanner and poller keep (states built from the scan cache, shared verdicts,
+shared numbers and texts, rows reused from poll to poll) is exactly what a fresh computation
+gives, on a real mixed root that changes between polls; and a change to one job never shows in
+another that shares objects with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import RunningJob, write_job
+from logist.console.poller import Poller, PollResult
+from logist.core import JobRecoveryManager, JobState, VerdictKind
+from logist.core._manifest import MANIFEST_NAME
+
+WORDS = "the same words, long enough for a manifest past 256 bytes (a shared number) " * 4
+OLD = 3600.0
+"""Manifests written this long ago: past the racy window, so their states are kept."""
+
+
+def write_old(
+    root: Path, job_id: str, manifest: dict[str, object] | bytes | None = None, **fields: object
+) -> None:
+    write_job(root, job_id, manifest, **fields)
+    past = time.time() - OLD
+    os.utime(root / job_id / MANIFEST_NAME, (past, past))
+
+
+def rewrite(root: Path, job_id: str, **fields: object) -> None:
+    """Change a manifest as a writer does (a temp file renamed over it), keeping its age."""
+    path = root / job_id / MANIFEST_NAME
+    data = json.loads(path.read_text())
+    data.update(fields)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(data, indent=2))
+    os.replace(temp, path)
+    past = time.time() - OLD / 2
+    os.utime(path, (past, past))
+
+
+def mixed_root(root: Path) -> None:
+    """Twins (equal manifests but for their ids: equal sizes, statuses, verdicts), a job waiting
+    for a person, an unknown status, a corrupt manifest, one with problems."""
+    for job_id in ("twin-a", "twin-b", "twin-c"):
+        write_old(root, job_id, status="SUCCESS", description=WORDS)
+    for job_id in ("idle-a", "idle-b"):
+        write_old(root, job_id, status="PENDING", description=WORDS)
+    write_old(root, "waiting", status="INTERVENTION_REQUIRED", history=[{"reason": "look"}])
+    write_old(root, "odd", status="NO_SUCH_STATUS")
+    write_old(root, "pending", status="PENDING", created_at="not a time")
+    write_old(root, "broken", b'{"status": "SUCC')
+
+
+def polls(root: Path, clock: Callable[[], float]) -> tuple[JobRecoveryManager, Poller]:
+    manager = JobRecoveryManager(root, scan_cache=True, clock=clock)
+    return manager, Poller(manager=manager, clock=clock)
+
+
+def assert_same(kept: PollResult, fresh: PollResult) -> None:
+    """Every state and row of `kept` equal to a fresh computation's."""
+    assert kept.states.keys() == fresh.states.keys()
+    for job_id, state in fresh.states.items():
+        again = kept.states[job_id]
+        assert again == state, job_id
+        assert again.to_dict() == state.to_dict(), job_id
+        assert again.verdict.to_dict() == state.verdict.to_dict(), job_id
+        assert again.observation == state.observation, job_id
+        assert again.fingerprint == state.fingerprint, job_id
+        assert again.manifest_ctime_ns == state.manifest_ctime_ns, job_id
+        assert kept.jobs[job_id] == fresh.jobs[job_id], job_id
+    assert kept.jobs.keys() == fresh.jobs.keys()
+    assert kept.triage == fresh.triage and kept.counts == fresh.counts
+
+
+def test_a_long_lived_poller_shows_what_a_fresh_one_computes_after_the_root_changed(
+    jobs_root: Path, cache_home: Path, start_runner: Callable[..., RunningJob]
+) -> None:
+    mixed_root(jobs_root)
+    live = start_runner("live", heartbeat=60.0)  # no beat between the polls compared
+    doomed = start_runner("doomed", heartbeat=60.0)
+    now = [time.time()]
+
+    def clock() -> float:
+        return now[0]
+
+    # the cache file of a first process, then a long-lived one restored from it
+    writer = polls(jobs_root, clock)[1]
+    writer.poll()
+    writer.poll()  # a poller writes the cache file a poll left due at its next poll
+    manager, poller = polls(jobs_root, clock)
+    first = poller.poll()
+    assert manager._scanner._reads < len(first.states)  # restored from the cache file
+    fresh_manager, fresh_poller = polls(jobs_root, clock)
+    fresh_manager._scanner._persist_path = None  # reads every manifest
+    assert_same(first, fresh_poller.poll())
+    twins = [first.states[j] for j in ("twin-a", "twin-b", "twin-c")]
+    assert twins[0].verdict is twins[1].verdict is twins[2].verdict  # one shared verdict
+    size = twins[0].fingerprint.size
+    assert size > 256 and size is twins[1].fingerprint.size  # one shared number
+
+    rewrite(jobs_root, "twin-b", status="FAILED", description="other words")
+    rewrite(jobs_root, "idle-a", status="INTERVENTION_REQUIRED", history=[{"reason": "why"}])
+    shutil.rmtree(jobs_root / "idle-b")
+    write_old(jobs_root, "newcomer", status="SUCCESS", description=WORDS)
+    (jobs_root / "twin-c" / MANIFEST_NAME).write_bytes(b'{"status": ')
+    doomed.kill_owner()
+    now[0] += 120.0
+    second = poller.poll()
+    fresh_manager, fresh_poller = polls(jobs_root, clock)
+    fresh_manager._scanner._persist_path = None
+    assert_same(second, fresh_poller.poll())
+
+    states = second.states
+    assert "idle-b" not in states and "newcomer" in states
+    assert states["twin-b"].facts.status == "FAILED"
+    assert states["twin-b"].facts.description == "other words"
+    assert states["twin-c"].verdict.kind is VerdictKind.CORRUPT
+    assert states["idle-a"].verdict.kind is VerdictKind.WAITING
+    assert states["doomed"].verdict.kind is VerdictKind.CRASHED
+    assert states["live"].verdict.kind is VerdictKind.RUNNING
+    # what the changed jobs shared with the others did not change for them
+    untouched: JobState = states["twin-a"]
+    assert untouched.facts is first.states["twin-a"].facts  # not read again
+    assert untouched.facts.status == "SUCCESS"
+    assert untouched.verdict.kind is VerdictKind.DONE
+    assert untouched.facts.description == WORDS
+    assert second.jobs["twin-a"] is first.jobs["twin-a"]  # its row not even made again
+    assert states["newcomer"].verdict == untouched.verdict
+    assert live.runner_pid > 0
