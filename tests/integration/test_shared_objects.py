@@ -10,12 +10,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import RunningJob, write_job
 from logist.console.poller import Poller, PollResult
 from logist.core import JobRecoveryManager, JobState, VerdictKind
 from logist.core._manifest import MANIFEST_NAME
+from logist.core._root import InRoot, JobLocation, enumerate_jobs, read_index
 
 WORDS = "the same words, long enough for a manifest past 256 bytes (a shared number) " * 4
 OLD = 3600.0
@@ -131,3 +133,26 @@ def test_a_long_lived_poller_shows_what_a_fresh_one_computes_after_the_root_chan
     assert second.jobs["twin-a"] is first.jobs["twin-a"]  # its row not even made again
     assert states["newcomer"].verdict == untouched.verdict
     assert live.runner_pid > 0
+
+
+def test_a_job_directory_in_the_root_is_the_same_location_as_one_given_its_whole_path(
+    jobs_root: Path,
+) -> None:
+    """The directories found in the root share the root's path (`InRoot`) instead of a string
+    each: every way a location is read, compared or printed is what the whole path gives."""
+    for job_id in ("a", "b"):
+        write_old(jobs_root, job_id, status="SUCCESS")
+    (jobs_root / "jobs_index.json").write_text(json.dumps({"jobs": {}, "queue": ["b"]}))
+    locations, _ = enumerate_jobs(jobs_root, read_index(jobs_root))
+    a, b = locations["a"], locations["b"]
+    assert isinstance(a.place, InRoot) and a.place is b.place  # one string for both
+    whole = JobLocation("a", os.path.join(jobs_root, "a"), False, True, True)
+    assert a.directory == whole.directory == str(jobs_root / "a")
+    assert a.path == whole.path == jobs_root / "a"
+    assert a == whole and hash(a) == hash(whole) and repr(a) == repr(whole)
+    assert a != JobLocation("a", os.path.join(jobs_root, "b"), False, True, True)
+    assert b.queue_position == 0 and b.directory == str(jobs_root / "b")  # replaced, kept
+    assert replace(a, writable=False).directory == a.directory
+    scanned = JobRecoveryManager(jobs_root).scan().jobs["a"]
+    assert scanned.to_dict()["path"] == str(jobs_root / "a")
+    assert scanned.location.directory == str(jobs_root / "a")
