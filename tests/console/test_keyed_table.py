@@ -438,7 +438,7 @@ async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_
         tagged = rng.sample(sorted(rows), 40)
         table.set_overlay({key: rows[key].tagged(True) for key in tagged})
         numbers = iter(range(6000, 20_000))
-        lazy = 0
+        lazy = windows = 0
         for typed, (sort, reverse), cursor in zip(  # noqa: B905 (same length)
             TYPED,
             [(None, False), (2, False), (None, True), (3, True), (6, False), (None, False)],
@@ -450,7 +450,8 @@ async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_
             prefixes = [typed[:n] for n in range(1, len(typed) + 1)]
             for step, text in enumerate(prefixes + prefixes[-2::-1] + [""]):
                 query = FilterQuery.parse(text)
-                before, index = table.cursor_key, table._cursor
+                before, previous = table.cursor_key, table.shown_keys()
+                narrowed = _refinement(table._query, query) is not None
                 table.set_query(query)
                 lazy += not table.counted
                 drawn = [table.render_line(y).text for y in range(table.size.height)]
@@ -468,13 +469,21 @@ async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_
                     table.apply_diff(rows, [*changed, fresh.key], removed)
                     table.set_overlay({k: rows[k].tagged(True) for k in tagged if k in rows})
                 else:
-                    shown = table.shown_keys()  # the rest tested
-                    assert shown[: len(tested)] == tested, text
+                    shown = table.shown_keys()  # the rest tested: before and after these
+                    offset = shown.index(tested[0]) if tested else 0
+                    assert shown[offset : offset + len(tested)] == tested, text
+                    windows += offset > 0
+                    lines = [table.render_line(y).text for y in range(table.size.height)]
+                    assert lines == drawn, text  # the rest tested: the screen stays
                     assert table.cursor_key == cursor_key
                     if before is not None and query.matches(table._row(before)):
                         assert cursor_key == before, text  # on its job
-                    else:  # on the same line of the rows shown
-                        assert cursor_key == (shown[min(index, len(shown) - 1)] if shown else None)
+                    elif narrowed and before is not None:  # on the next job shown, else last
+                        after = previous[previous.index(before) + 1 :]
+                        following = [k for k in after if query.matches(table._row(k))]
+                        assert cursor_key == (following or shown[-1:] or [None])[0], text
+                    else:
+                        assert cursor_key in (shown or [None])
                 shown = table.shown_keys()
                 cursor_key = table.cursor_key
                 table._passed = _NO_PASS  # the same filter from scratch
@@ -486,6 +495,7 @@ async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_
                 if step % 5 != 4:
                     assert [table.render_line(y).text for y in range(table.size.height)] == drawn
         assert lazy > 10  # (the first rows alone were tested before the frame, often)
+        assert windows  # (and the rows around a cursor far down, sometimes)
 
 
 def _mixed_root(root: Path, count: int, rng: random.Random) -> None:

@@ -55,6 +55,7 @@ Term = tuple[bool, str | None, tuple[str, ...]]
 """One term of a `FilterQuery`: (negated, facet name or None for free text, values)."""
 _Pass = tuple[FilterQuery, Mapping[str, AnyRow], dict[str, AnyRow], list[str]]
 _NO_PASS: _Pass = (FilterQuery(), {}, {}, [])
+_Untested = tuple[FilterQuery, list[str], int, int]
 _Unfiltered = tuple[Mapping[str, AnyRow], dict[str, AnyRow], int | None, bool, list[str]]
 FIRST_CHUNK = 512
 """Rows a typed filter tests past the cursor's before the first frame (then twice as many
@@ -287,9 +288,12 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         """The keys shown (after filter and sort); never changed in place. While a typed
         filter is being tested (`_untested`), only those of the rows tested so far: read
         `_order` for all of them."""
-        self._untested: tuple[FilterQuery, list[str], int] | None = None
-        """(query, candidate keys in the order shown, how many were tested) while a filter
-        typed is tested in two goes: the rows a frame shows first, the others after it."""
+        self._untested: _Untested | None = None
+        """While a typed filter is tested in two goes (the rows a frame shows first, the
+        others after it): (query, candidate keys in the order shown, where the candidates
+        tested start and end). `_keys` holds the tested ones that pass; with candidates
+        before them left, indexes (`_cursor`, `scroll_y`) count from the first tested one
+        until `_complete` puts those before in front."""
         self._unfiltered: _Unfiltered | None = None
         """(rows, overlay, sort, reversed, keys) of the order shown before a filter was
         typed: closing the filter shows it again while nothing it depends on changed."""
@@ -503,7 +507,10 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             self._unfiltered = (self._rows, self._overlay, self._sort, self._reverse, self._keys)
         if _refinement(before, query) is not None:  # fewer rows: among those shown
             pending = self._untested
-            candidates = self._keys if pending is None else self._keys + pending[1][pending[2] :]
+            candidates = self._keys
+            if pending is not None:
+                _, left, start, through = pending
+                candidates = left[:start] + candidates + left[through:]
             self._filter_lazily(candidates, query)
             return
         base = self._unfiltered_order()
@@ -548,51 +555,81 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         return _job_filter(query, keys, found, self._overlay)[0]
 
     def _filter_lazily(self, candidates: list[str], query: FilterQuery) -> None:
-        """Show the `candidates` (keys in the order shown) that pass `query`: tested through
-        the cursor's job and a screenful beyond before the next frame, the rest after it.
-        The cursor ends where the whole test puts it: on its job if it passes (every row
-        up to it was tested), else at the same index (the rows tested reach past it)."""
+        """Show the `candidates` (keys in the order shown) that pass `query`: before the next
+        frame only those it shows, the others after it (`_complete`). The cursor stays on
+        its job, or if the filter hides it, goes to the next job shown after it (else the
+        last), on the same screen line.
+
+        A cursor near the top: the candidates are tested through its job and a screenful
+        beyond. A cursor far down (after a sort, say): the candidates around its job, as
+        many above as the screen shows and a screenful below; those above are put in front
+        after the frame, the cursor and the scroll moved down by as many (the screen stays
+        the same)."""
         key = self._cursor_key
         through = 0
         if key is not None:
             with contextlib.suppress(ValueError):
                 through = candidates.index(key) + 1
-        shown = self._test(query, candidates[:through])
-        anchor = len(shown) - 1 if through and shown and shown[-1] == key else self._cursor
-        need = max(anchor, self._cursor) + self.size.height
+        start = 0
+        if through > FIRST_CHUNK:  # the rows above the cursor's job, as many as shown
+            above = self._cursor - int(self.scroll_y)
+            start = through - 1
+            shown: list[str] = []
+            step = FIRST_CHUNK
+            while len(shown) < above and start > 0:
+                first = max(0, start - step)
+                shown = self._test(query, candidates[first:start]) + shown
+                start, step = first, step * 2
+            shown += self._test(query, candidates[through - 1 : through])
+        else:
+            shown = self._test(query, candidates[:through])
+        passed = through > 0 and bool(shown) and shown[-1] == key
+        cursor = len(shown) - 1 if passed else len(shown)
         step = FIRST_CHUNK
-        while len(shown) <= need and through < len(candidates):
+        while len(shown) <= cursor + self.size.height and through < len(candidates):
             shown += self._test(query, candidates[through : through + step])
             through += step
             step *= 2
-        untested = (query, candidates, through) if through < len(candidates) else None
-        self._order_changed(shown, untested)
-        if untested is not None:
+        pending = None
+        if start or through < len(candidates):
+            pending = (query, candidates, start, min(through, len(candidates)))
+        self._order_changed(shown, pending, max(0, min(cursor, len(shown) - 1)))
+        if pending is not None:
             self.call_after_refresh(self._complete)
         else:
             self._counted()
 
     def _extend(self, count: int) -> None:
-        """Test the rows a typed filter left until `count` keys are shown (or none is left):
-        what the screen shows before `_complete` has run."""
+        """Test the rows a typed filter left after those tested until `count` keys are shown
+        (or none is left): what the screen shows before `_complete` has run."""
         while self._untested is not None and len(self._keys) < count:
-            query, candidates, through = self._untested
+            query, candidates, start, through = self._untested
+            if through >= len(candidates):
+                break
             step = max(FIRST_CHUNK, count - len(self._keys))
             self._keys = self._keys + self._test(query, candidates[through : through + step])
-            through += step
-            self._untested = (query, candidates, through) if through < len(candidates) else None
-        if self._untested is None:
-            self._counted()
+            through = min(through + step, len(candidates))
+            self._untested = (query, candidates, start, through)
+            if not start and through == len(candidates):
+                self._untested = None
+                self._counted()
 
     def _complete(self) -> None:
-        """Test every row a typed filter left (after the frame that showed the first)."""
+        """Test every row a typed filter left (after the frame that showed the first): those
+        after the rows tested go after them; those before, in front, the cursor and the
+        scroll moved down by as many."""
         pending = self._untested
         if pending is None:
             return
-        query, candidates, through = pending
+        query, candidates, start, through = pending
         self._untested = None
-        self._keys = self._keys + self._test(query, candidates[through:])
+        before = self._test(query, candidates[:start])
+        self._keys = before + self._keys + self._test(query, candidates[through:])
         self._counted()
+        if before:
+            self._cursor += len(before)
+            self.scroll_to(y=self.scroll_y + len(before), animate=False, immediate=True)
+            self.refresh()
 
     def _counted(self) -> None:
         """Every row was tested: the scrollable height is the rows shown; the screen, which
@@ -790,16 +827,17 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         self._order_changed(order)
 
     def _order_changed(
-        self, keys: list[str], untested: tuple[FilterQuery, list[str], int] | None = None
+        self, keys: list[str], untested: _Untested | None = None, cursor: int | None = None
     ) -> None:
         """The shown order is new: keep the cursor on its job, and on the same screen line.
-        `untested`: the rows a typed filter has still to test (see `_filter_lazily`)."""
+        `untested`: the rows a typed filter has still to test, `cursor`: where it put the
+        cursor (see `_filter_lazily`)."""
         previous_key, previous_offset = self._cursor_key, self._cursor - int(self.scroll_y)
         self._keys = keys
         self._untested = untested
         self.virtual_size = Size(self.size.width, self._virtual_rows())
-        index = None
-        if previous_key is not None:  # (not `_position`: only the rows tested so far)
+        index = cursor
+        if index is None and previous_key is not None:  # (only the rows tested so far)
             if self._cursor < len(keys) and keys[self._cursor] == previous_key:
                 index = self._cursor
             else:
@@ -819,7 +857,8 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         """The scrollable height: the header and the rows shown (while a typed filter is
         tested, those that may be: it shrinks once they were)."""
         pending = self._untested
-        return len(self._keys) + 1 + (0 if pending is None else len(pending[1]) - pending[2])
+        left = 0 if pending is None else pending[2] + len(pending[1]) - pending[3]
+        return len(self._keys) + 1 + left
 
     def _visible_keys(self) -> list[str]:
         """The keys of the rows on screen (tested first if a typed filter left them)."""
@@ -857,15 +896,19 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor - visible + 1, animate=False, immediate=True)
 
     def action_cursor_up(self) -> None:
+        self._complete()  # (indexes count from its first row tested until then)
         self._move(self._cursor - 1)
 
     def action_cursor_down(self) -> None:
+        self._complete()  # (indexes count from its first row tested until then)
         self._move(self._cursor + 1)
 
     def action_page_up(self) -> None:
+        self._complete()  # (indexes count from its first row tested until then)
         self._move(self._cursor - self._page())
 
     def action_page_down(self) -> None:
+        self._complete()  # (indexes count from its first row tested until then)
         self._move(self._cursor + self._page())
 
     def action_first(self) -> None:
@@ -875,6 +918,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         self._move(len(self._order) - 1)
 
     def on_click(self, event: events.Click) -> None:
+        self._complete()
         if event.y == 0:
             column = self._column_at(event.x)
             if column is not None:
