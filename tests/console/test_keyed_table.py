@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from textual.app import App, ComposeResult
 
 from conftest import write_job
@@ -18,6 +19,7 @@ from logist.console.rows import (
     Row,
     descending_order,
 )
+from logist.console.widgets import keyed_table
 from logist.console.widgets.keyed_table import _NO_PASS, KeyedTable, _refinement
 from logist.core import FilterQuery, VerdictKind
 
@@ -424,11 +426,15 @@ async def test_a_reversed_sort_without_its_order_at_hand_is_what_a_full_sort_giv
 
 
 @synchronously
-async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_the_rest() -> None:
+async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A filter typed at 100,000 jobs tests the rows up to the cursor's and a screenful more
     before the next frame, the others after it. What is drawn before is what the whole
     filter draws, the cursor stays on its job, and the rest makes the order a filter from
-    scratch makes; a poll applied before the rest was tested too."""
+    scratch makes; a poll applied before the rest was tested too. (Tables of up to
+    TESTED_AT_ONCE rows are tested at once: lowered here, for 6,000 rows.)"""
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 1000)
     rng = random.Random(41)
     app = _JobsHost()
     async with app.run_test(size=(120, 20)):
@@ -516,12 +522,13 @@ def _mixed_root(root: Path, count: int, rng: random.Random) -> None:
 
 @synchronously
 async def test_filters_typed_on_a_real_root_show_what_a_filter_from_scratch_shows(
-    jobs_root: Path,
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a real root, every pane shows what the filter keeps of every row, in order, with
     the counts said in its title, once the rows a typed filter left are tested, also when
     a poll (jobs changed, gone, new, turned corrupt) comes before they were; the cursor
-    stays on its job."""
+    stays on its job. (TESTED_AT_ONCE lowered: 1,500 jobs are tested in two goes.)"""
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 200)
     rng = random.Random(43)
     _mixed_root(jobs_root, 1500, rng)
     app = make_app(jobs_root, clock=lambda: NOW)

@@ -60,6 +60,9 @@ _Unfiltered = tuple[Mapping[str, AnyRow], dict[str, AnyRow], int | None, bool, l
 FIRST_CHUNK = 512
 """Rows a typed filter tests past the cursor's before the first frame (then twice as many
 each time, until the screen is full); the rest is tested after that frame."""
+TESTED_AT_ONCE = 20_000
+"""Up to this many rows a typed filter tests all at once (at 10,000 jobs a few ms): the
+counts in the titles come in the same frame, not in a second one."""
 _NEW_FACET = "new"
 
 
@@ -565,13 +568,14 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         many above as the screen shows and a screenful below; those above are put in front
         after the frame, the cursor and the scroll moved down by as many (the screen stays
         the same)."""
+        at_once = len(candidates) <= TESTED_AT_ONCE
         key = self._cursor_key
         through = 0
         if key is not None:
             with contextlib.suppress(ValueError):
                 through = candidates.index(key) + 1
         start = 0
-        if through > FIRST_CHUNK:  # the rows above the cursor's job, as many as shown
+        if through > FIRST_CHUNK and not at_once:  # the rows above the cursor's, as shown
             above = self._cursor - int(self.scroll_y)
             start = through - 1
             shown: list[str] = []
@@ -585,8 +589,8 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             shown = self._test(query, candidates[:through])
         passed = through > 0 and bool(shown) and shown[-1] == key
         cursor = len(shown) - 1 if passed else len(shown)
-        step = FIRST_CHUNK
-        while len(shown) <= cursor + self.size.height and through < len(candidates):
+        step = len(candidates) if at_once else FIRST_CHUNK
+        while (at_once or len(shown) <= cursor + self.size.height) and through < len(candidates):
             shown += self._test(query, candidates[through : through + step])
             through += step
             step *= 2
