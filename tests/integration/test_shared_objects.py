@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from conftest import RunningJob, write_job
 from logist.console.poller import Poller, PollResult
 from logist.core import JobRecoveryManager, JobState, VerdictKind
@@ -101,8 +103,7 @@ def test_a_long_lived_poller_shows_what_a_fresh_one_computes_after_the_root_chan
     assert_same(first, fresh_poller.poll())
     twins = [first.states[j] for j in ("twin-a", "twin-b", "twin-c")]
     assert twins[0].verdict is twins[1].verdict is twins[2].verdict  # one shared verdict
-    size = twins[0].fingerprint.size
-    assert size > 256 and size is twins[1].fingerprint.size  # one shared number
+    assert all(type(twin.stat) is bytes for twin in twins)  # the compact stat, not a tuple
 
     rewrite(jobs_root, "twin-b", status="FAILED", description="other words")
     rewrite(jobs_root, "idle-a", status="INTERVENTION_REQUIRED", history=[{"reason": "why"}])
@@ -156,3 +157,27 @@ def test_a_job_directory_in_the_root_is_the_same_location_as_one_given_its_whole
     scanned = JobRecoveryManager(jobs_root).scan().jobs["a"]
     assert scanned.to_dict()["path"] == str(jobs_root / "a")
     assert scanned.location.directory == str(jobs_root / "a")
+
+
+def test_a_manifest_stat_past_64_bits_is_kept_and_compared_exactly(jobs_root: Path) -> None:
+    """An mtime after the year 2262 (ext4 and tmpfs take it) does not fit the packed stat: it is
+    kept as plain numbers, and a change is still seen."""
+    write_job(jobs_root, "future", status="SUCCESS")
+    manifest = jobs_root / "future" / MANIFEST_NAME
+    far = 2**63 + 10**18
+    try:
+        os.utime(manifest, ns=(far, far))
+    except (OverflowError, OSError):
+        pytest.skip("this filesystem cannot hold such a time")
+    if os.stat(manifest).st_mtime_ns != far:
+        pytest.skip("this filesystem cut the time")
+    manager = JobRecoveryManager(jobs_root)
+    state = manager.scan().jobs["future"]
+    assert type(state.stat) is tuple and state.fingerprint.mtime_ns == far
+    st = os.stat(manifest)
+    assert state.fingerprint == (st.st_ino, far, st.st_size)
+    assert state.manifest_ctime_ns == st.st_ctime_ns
+    assert manager.scan().jobs["future"] == state  # (read again: a future mtime is racy)
+    rewrite(jobs_root, "future", status="FAILED")
+    os.utime(manifest, ns=(far, far))
+    assert manager.scan().jobs["future"].facts.status == "FAILED"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -134,6 +135,33 @@ NO_FACTS = JobFacts()
 """The facts of a job whose manifest could not be read: one object for all."""
 
 
+StatKey = bytes | tuple[int, int, int, int]
+"""A manifest's (inode, mtime_ns, ctime_ns, size), packed in 32 bytes; a plain tuple only for
+numbers past 64 bits (an mtime after the year 2262 can be set on ext4)."""
+_STAT = struct.Struct("<QqqQ")
+_new_fingerprint = tuple.__new__
+"""`Fingerprint(a, b, c)` without the namedtuple's Python-level `__new__`: `(type, tuple)`."""
+
+
+def stat_key(inode: int, mtime_ns: int, ctime_ns: int, size: int) -> StatKey:
+    """What `JobState.stat` keeps of a manifest's stat: equal exactly when the four are."""
+    try:
+        return _STAT.pack(inode, mtime_ns, ctime_ns, size)
+    except struct.error:
+        return (inode, mtime_ns, ctime_ns, size)
+
+
+def stat_fields(stat: StatKey) -> tuple[int, int, int, int]:
+    """(inode, mtime_ns, ctime_ns, size) of a `stat_key`."""
+    return _STAT.unpack(stat) if type(stat) is bytes else stat  # type: ignore[return-value]
+
+
+def _stat_of(fingerprint: Fingerprint | None, ctime_ns: int) -> StatKey | None:
+    if fingerprint is None:
+        return None
+    return stat_key(fingerprint.inode, fingerprint.mtime_ns, ctime_ns, fingerprint.size)
+
+
 @dataclass(frozen=True, slots=True)
 class JobState:
     """One job in a snapshot: where it is, what its manifest says, the evidence, the verdict."""
@@ -142,7 +170,10 @@ class JobState:
     location: JobLocation
     facts: JobFacts
     problems: tuple[Problem, ...]
-    fingerprint: Fingerprint | None
+    stat: StatKey | None
+    """The manifest's (inode, mtime_ns, ctime_ns, size) as read, packed (`stat_key`); None: not
+    read. Read `fingerprint` and `manifest_ctime_ns`: one object of 65 bytes a job where a
+    Fingerprint, its ints and the ctime's were ~170 (17 MB at 100,000 jobs)."""
     verdict: Verdict
     activity_at: float | None = None
     """The newest sign of activity (manifest mtime, last history entry; for an active job also
@@ -150,9 +181,22 @@ class JobState:
     evidence: Observation | None = None
     """What was observed of an active job (lock, owner, heartbeat); None for every other job,
     whose `observation` follows from its facts alone and is not kept per job."""
-    manifest_ctime_ns: int = 0
-    """The manifest's ctime when it was read (0: not read). With the fingerprint, what tells the
-    scanner the manifest changed: `touch -d` can restore an mtime, never a ctime."""
+
+    @property
+    def fingerprint(self) -> Fingerprint | None:
+        """What identifies the version of the manifest that was read (None: none was)."""
+        stat = self.stat
+        if stat is None:
+            return None
+        inode, mtime_ns, _, size = stat_fields(stat)
+        return _new_fingerprint(Fingerprint, (inode, mtime_ns, size))
+
+    @property
+    def manifest_ctime_ns(self) -> int:
+        """The manifest's ctime when it was read (0: not read). With the fingerprint, what tells
+        the scanner the manifest changed: `touch -d` can restore an mtime, never a ctime."""
+        stat = self.stat
+        return 0 if stat is None else stat_fields(stat)[2]
 
     @property
     def path(self) -> Path:
@@ -607,6 +651,7 @@ class Scanner:
         from_row = self._from_row
         cached = self._cache.get
         stat = os.stat
+        key_of = stat_key
         with gc_paused():
             if self._persist_path is not None and not self._persist_header and complete:
                 self._restore()  # not for a first look: 400 reads beat loading 100,000 entries
@@ -617,7 +662,7 @@ class Scanner:
                 # calls: at 100,000 jobs they were twice the stat's own cost).
                 state = cached(job_id)
                 if state is not None and state.evidence is None and state.location is location:
-                    seen = state.fingerprint
+                    seen = state.stat
                     try:
                         st = stat(f"{location.directory}/{MANIFEST_NAME}", follow_symlinks=False)
                     except OSError:
@@ -626,10 +671,7 @@ class Scanner:
                         st is not None
                         and seen is not None
                         and location.writable
-                        and seen.mtime_ns == st.st_mtime_ns
-                        and seen.inode == st.st_ino
-                        and seen.size == st.st_size
-                        and state.manifest_ctime_ns == st.st_ctime_ns
+                        and seen == key_of(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
                     ):
                         jobs[job_id] = state
                         continue
@@ -726,14 +768,8 @@ class Scanner:
             if row is None:
                 return self._load(job_id, location, manifest, now)
             return self._from_row(job_id, location, manifest, row, st, now)
-        seen = state.fingerprint
-        if (
-            seen is None
-            or seen.mtime_ns != st.st_mtime_ns
-            or seen.inode != st.st_ino
-            or seen.size != st.st_size
-            or state.manifest_ctime_ns != st.st_ctime_ns
-        ):
+        seen = state.stat
+        if seen is None or seen != stat_key(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size):
             return self._load(job_id, location, manifest, now)
         if state.evidence is None:  # nothing time-dependent: reuse as is
             if state.location is not location:
@@ -752,7 +788,6 @@ class Scanner:
                 state.facts,
                 state.problems,
                 seen,
-                state.manifest_ctime_ns,
                 now,
             )
         self._cache[job_id] = state
@@ -764,13 +799,12 @@ class Scanner:
         location: JobLocation,
         facts: JobFacts,
         problems: tuple[Problem, ...],
-        fingerprint: Fingerprint | None,
-        ctime_ns: int,
+        stat: StatKey | None,
         now: float,
     ) -> JobState:
         """The state of a job from what its manifest said: evidence only for an active one."""
         problem = _fatal_problem(problems)
-        mtime = fingerprint.mtime_ns / 1e9 if fingerprint is not None else None
+        mtime = stat_fields(stat)[1] / 1e9 if stat is not None else None
         if problem is None and category_of(facts.status) is Category.ACTIVE:
             obs = observe(job_id, location.directory, facts, mtime, self._dead)
             verdict = classify(obs, self.policy, now)
@@ -779,17 +813,14 @@ class Scanner:
                 location,
                 facts,
                 problems,
-                fingerprint,
+                stat,
                 verdict,
                 obs.activity_at,
                 obs,
-                ctime_ns,
             )
         verdict = self._static_verdict(facts, problem)
         activity = _newest(mtime, facts.last_event_at)
-        return _new_state(
-            job_id, location, facts, problems, fingerprint, verdict, activity, None, ctime_ns
-        )
+        return _new_state(job_id, location, facts, problems, stat, verdict, activity, None)
 
     def _static_verdict(self, facts: JobFacts, problem: str | None) -> Verdict:
         """The verdict of a job that is not active (or unreadable): it follows from the status,
@@ -851,8 +882,10 @@ class Scanner:
                 )
             if found:
                 problems = (*problems, *found)
-        fingerprint, ctime_ns = _compact_stat(read.fingerprint, read.ctime_ns)
-        state = self._judge(job_id, location, facts, problems, fingerprint, ctime_ns, now)
+        fingerprint = read.fingerprint
+        state = self._judge(
+            job_id, location, facts, problems, _stat_of(fingerprint, read.ctime_ns), now
+        )
         # Kept only when the stat can tell a later change: not modified in the clock tick of
         # the read (racy-git: a same-size rewrite in that tick would keep the stat).
         if fingerprint is not None and not _scan_cache.is_racy(fingerprint.mtime_ns, read_at):
@@ -877,9 +910,7 @@ class Scanner:
                 return self._load(job_id, location, manifest, now)
             recorded = Recorded.from_row(facts_row[-1])  # the last field (checked at import)
             facts = _new_facts(*facts_row[:-1], recorded)
-            mtime_ns = key[1]
-            ctime_ns = mtime_ns if key[2] == mtime_ns else key[2]
-            fingerprint = _new_fingerprint(Fingerprint, (key[0], mtime_ns, _sizes[key[3]]))
+            stat = stat_key(*key)
             if not problems and category_of(facts.status) is not Category.ACTIVE:
                 # `_judge`'s static branch, inline: most of a big root (0.6 s -> 0.2 s of a
                 # 100,000-job restore)
@@ -888,11 +919,10 @@ class Scanner:
                     location,
                     facts,
                     (),
-                    fingerprint,
+                    stat,
                     self._static_verdict(facts, None),
-                    _newest(mtime_ns / 1e9, facts.last_event_at),
+                    _newest(key[1] / 1e9, facts.last_event_at),
                     None,
-                    ctime_ns,
                 )
             else:
                 state = self._judge(
@@ -900,8 +930,7 @@ class Scanner:
                     location,
                     facts,
                     _scan_cache.problems_in(problems) if problems else (),
-                    fingerprint,
-                    ctime_ns,
+                    stat,
                     now,
                 )
         except (TypeError, ValueError, IndexError):  # not what we wrote: read it
@@ -936,10 +965,9 @@ class Scanner:
     def cache_key(self, job_id: str) -> tuple[int, int, int, int] | None:
         """The stat key under which a job's cached facts are trusted (None: not trusted)."""
         state = self._cache.get(job_id)
-        if state is None or state.fingerprint is None:
+        if state is None or state.stat is None:
             return None
-        seen = state.fingerprint
-        return (seen.inode, seen.mtime_ns, state.manifest_ctime_ns, seen.size)
+        return stat_fields(state.stat)
 
     def cache_row(self, job_id: str) -> _scan_cache.Entry | None:
         """What the cache file keeps of one job (None: nothing read that can be trusted later)."""
@@ -1014,25 +1042,6 @@ if _FACT_NAMES[-1] != "recorded":
     raise TypeError("JobFacts.recorded must stay its last field (Scanner._from_row)")
 _facts_row = attrgetter(*_FACT_NAMES)
 _NOTHING_ROW = NOTHING_RECORDED.as_row()
-_new_fingerprint = tuple.__new__
-"""`Fingerprint(a, b, c)` without the namedtuple's Python-level `__new__`: `(type, tuple)`."""
-_sizes = Interner(10_000)
-"""Manifest sizes, one int object per size: the manifests of a root have a few hundred sizes
-among them, and an int past 256 is an object of 28 bytes per job."""
-
-
-def _compact_stat(fingerprint: Fingerprint | None, ctime_ns: int) -> tuple[Fingerprint | None, int]:
-    """A read's stat with equal numbers shared: the size (see `_sizes`), and the ctime as the
-    mtime's object when they are equal (a manifest written in place; 32 bytes a job)."""
-    if fingerprint is None:
-        return None, ctime_ns
-    inode, mtime_ns, size = fingerprint
-    return (
-        _new_fingerprint(Fingerprint, (inode, mtime_ns, _sizes[size])),
-        mtime_ns if ctime_ns == mtime_ns else ctime_ns,
-    )
-
-
 _new_state = quick_constructor(JobState)
 
 
@@ -1042,7 +1051,7 @@ def cache_header(root_real: str) -> tuple[Any, ...]:
 
 
 def _row_of(state: JobState) -> _scan_cache.Entry:
-    seen = state.fingerprint
+    seen = state.stat
     assert seen is not None  # a cached state is one of a manifest that was read
     row = list(_facts_row(state.facts))  # in C: a generator of getattr cost ~1 s at 100,000
     recorded = row[_RECORDED_AT]
@@ -1050,7 +1059,7 @@ def _row_of(state: JobState) -> _scan_cache.Entry:
     row[_RECORDED_AT] = _NOTHING_ROW if recorded is NOTHING_RECORDED else recorded.as_row()
     problems = state.problems
     return (
-        (seen.inode, seen.mtime_ns, state.manifest_ctime_ns, seen.size),
+        stat_fields(seen),
         tuple(row),
         _scan_cache.problems_out(problems) if problems else (),
         not problems or _fatal_problem(problems) is None,
@@ -1076,18 +1085,17 @@ def _moved_or_judged(
     activity_at: float | None,
     evidence: Observation | None,
 ) -> JobState:
-    """`state` with what its manifest said kept (facts, problems, fingerprint) and a new
+    """`state` with what its manifest said kept (facts, problems, stat) and a new
     location or judgement."""
     return _new_state(
         state.job_id,
         location,
         state.facts,
         state.problems,
-        state.fingerprint,
+        state.stat,
         verdict,
         activity_at,
         evidence,
-        state.manifest_ctime_ns,
     )
 
 
