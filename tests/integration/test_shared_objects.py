@@ -78,6 +78,7 @@ def assert_same(kept: PollResult, fresh: PollResult) -> None:
         assert kept.jobs[job_id] == fresh.jobs[job_id], job_id
     assert kept.jobs.keys() == fresh.jobs.keys()
     assert kept.triage == fresh.triage and kept.counts == fresh.counts
+    assert kept.findings == fresh.findings and list(kept.findings) == list(fresh.findings)
 
 
 def test_a_long_lived_poller_shows_what_a_fresh_one_computes_after_the_root_changed(

@@ -83,7 +83,8 @@ FINDING_COLUMNS = (
 
 _VERDICT_FACETS = {kind: ("verdict", kind.value) for kind in SEVERITY_ORDER}
 _share = Interner(50_000)
-"""Styles, statuses, phases and costs of rows: references, not a copy per row."""
+"""Styles, statuses, phases and costs of rows, the reasons, recommendations and facets many
+triage and finding rows show alike: references, not a copy per row."""
 
 
 def _lower(text: str) -> str:
@@ -259,6 +260,7 @@ def triage_row(state: JobState, shown_age: str) -> Row:
     the rows of all the others."""
     kind = state.verdict.kind
     activity = state.activity_at
+    reason = state.verdict.reason
     return Row(
         key=state.job_id,
         job_id=state.job_id,
@@ -266,14 +268,14 @@ def triage_row(state: JobState, shown_age: str) -> Row:
             safe(state.job_id),
             kind.value,
             shown_age,
-            safe(state.verdict.reason),
+            _share(safe(reason)),
         ),
-        styles=("", VERDICT_STYLE[kind], "", ""),
+        styles=_share(("", VERDICT_STYLE[kind], "", "")),
         sort_keys=(
             state.job_id,
             VERDICT_RANK[kind],
             None if activity is None else -activity,
-            state.verdict.reason.lower(),
+            _share(reason.lower()),
         ),
         rank=(VERDICT_RANK[kind], activity or 0.0, state.job_id),
         search=f"{state.job_id}\n{state.facts.status}\n{kind.value}\n{state.verdict.reason}".lower(),
@@ -297,22 +299,22 @@ def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
             job,
             finding.code,
             safe(finding.message),
-            safe(finding.recommendation) + (" [f]" if finding.fix is not None else ""),
+            _share(safe(finding.recommendation) + (" [f]" if finding.fix is not None else "")),
         ),
-        styles=(SEVERITY_STYLE[finding.severity], "", "", "", "dim"),
+        styles=_share((SEVERITY_STYLE[finding.severity], "", "", "", "dim")),
         sort_keys=(
             SEVERITY_RANK[finding.severity],
             finding.job_id or "",
             finding.code,
             finding.message.lower(),
-            finding.recommendation.lower(),
+            _share(finding.recommendation.lower()),
         ),
         rank=(SEVERITY_RANK[finding.severity], finding.job_id or "", finding.code),
         search=f"{finding.job_id}\n{finding.code}\n{finding.message}".lower(),
         facets=(
             *facets,
-            ("severity", finding.severity.value),
-            ("code", finding.code.lower()),
+            _share(("severity", finding.severity.value)),
+            _share(("code", finding.code.lower())),
         ),
     )
 
