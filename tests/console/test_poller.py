@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from logist.console.rows import (
 )
 from logist.console.text import _UNSAFE, age, age_until
 from logist.core import TRIAGE_KINDS, JobRecoveryManager
+from logist.core._manifest import backup_name
 
 COLUMNS = frozenset(range(len(JOB_COLUMNS)))
 
@@ -297,3 +299,35 @@ def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_na
         kept.update(rows, rows, (), (), frozenset({5}))
     assert set(kept.orders) == {0, natural_column, 5}
     assert kept.orders[5] == _ascending(rows, 5)
+
+
+def test_a_corrupt_jobs_finding_follows_its_backup_from_poll_to_poll(jobs_root: Path) -> None:
+    """A corrupt manifest's findings are made again at every poll (whether a valid backup is
+    there is looked up on disk): the same key with a new finding object; its row changes when
+    a backup comes or goes, and stays the same row object while nothing it shows changed."""
+    clock = Clock(float(int(time.time())))
+    for number in range(6):
+        write_job(jobs_root, f"job-{number}", status="SUCCESS")
+    job_dir = write_job(jobs_root, "broken", b'{"status": ')
+    poller = Poller(manager=JobRecoveryManager(jobs_root, clock=clock), clock=clock)
+    poller.sorted_columns = poller.descending = COLUMNS
+    before = poller.poll()
+    _assert_from_scratch(before, None)
+    clock.now += 1.0
+    same = poller.poll()
+    _assert_from_scratch(same, before)
+    assert same.findings is before.findings  # new finding objects, every row as shown
+    backups = job_dir / ".backups"
+    backups.mkdir()
+    (backups / backup_name(datetime.fromtimestamp(1_790_000_000))).write_text(
+        '{"job_id": "broken", "status": "PENDING"}'
+    )
+    clock.now += 1.0
+    offered = poller.poll()
+    _assert_from_scratch(offered, same)
+    assert offered.findings != same.findings  # the restore is offered now
+    shutil.rmtree(backups)
+    clock.now += 1.0
+    gone = poller.poll()
+    _assert_from_scratch(gone, offered)
+    assert gone.findings == before.findings
