@@ -619,15 +619,21 @@ async def test_the_side_detail_is_laid_out_again_only_when_its_height_changes(
             assert shown is not None and detail.job_id == screen.cursor_job_id()
             height = shown.get_height(text.styles, text.content_region.width)
             assert text.size.height == height, "the detail's text is not laid out whole"
-            seen.append((detail.job_id, height, bool(layouts)))
+            scroll = screen.query_one("#detail-scroll")
+            room = scroll.scrollable_content_region.height
+            assert scroll.max_scroll_y == max(0, height - room), "its scroll does not follow"
+            seen.append((detail.job_id, height, len(layouts)))
         jobs = [job for job, _, _ in seen]
         assert jobs[0] == "crash-a" and set(jobs) == {
             "crash-a",
             *(f"calm-{i:02}" for i in range(4)),
         }
         assert seen[0][1] != seen[1][1] and seen[1][2], "a crash's detail and a calm one's"
+        # once: the text's and its scroll's new sizes ask for no second layout (each one
+        # repainted the screen again)
+        assert seen[1][2] == 1, seen
         calm = [laid for job, _, laid in seen[2:5]]
-        assert calm == [False] * 3, "the same height laid out the screen"
+        assert calm == [0] * 3, "the same height laid out the screen"
 
 
 @synchronously

@@ -14,7 +14,7 @@ from typing import Any
 
 from humanize import intcomma, naturalsize
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Log, Static
@@ -22,7 +22,7 @@ from textual.widgets import Log, Static
 from logist.core import JobDetail, JobRecoveryManager, LogChunk, RecoveryPlan, VerdictKind
 
 from ..text import VERDICT_STYLE, ago, duration, evidence_items, money, phase, safe
-from .quiet import QuietLog
+from .quiet import QuietLog, QuietStatic, QuietVerticalScroll
 from .timeline import incident_text
 
 HISTORY_SHOWN = 15
@@ -289,8 +289,8 @@ class DetailView(Vertical):
         self._shown: Content | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="detail-scroll"):
-            yield Static(Content.styled("no job selected", "dim italic"), id="detail-text")
+        with QuietVerticalScroll(id="detail-scroll"):
+            yield QuietStatic(Content.styled("no job selected", "dim italic"), id="detail-text")
         yield Static(Content("Log"), id="detail-log-title")
         yield QuietLog(id="detail-log", max_lines=LOG_LINES_KEPT, auto_scroll=True)
 
