@@ -310,6 +310,8 @@ def measure_console(work: Path, jobs: int, seconds: float) -> None:
                         f"median {sorted(trims)[len(trims) // 2] * 1000:.1f} ms"
                     )
                 frozen = gc.get_freeze_count()
+                loose = gc.collect()  # garbage the collector can still find (not frozen)
+                print(f"gc: {loose} unreachable objects not frozen; {memory_line()}")
                 gc.unfreeze()
                 gc.set_debug(gc.DEBUG_SAVEALL)
                 started = time.perf_counter()
