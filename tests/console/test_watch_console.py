@@ -190,3 +190,18 @@ async def test_a_header_tick_that_fires_while_the_screen_is_torn_down_does_nothi
         await screen.query_one(HeaderBar).remove()
         screen.tick()
         screen.checked(time.time(), None)
+
+
+@synchronously
+async def test_a_poll_timer_that_fires_after_the_screens_are_gone_does_nothing(
+    jobs_root: Path,
+) -> None:
+    """The poll timer can fire while the app tears down, after its screen stack emptied
+    (seen as a ScreenStackError traceback at exit): it must neither raise nor poll."""
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        polls = app.poll_count
+    assert not app.screen_stack
+    app._timer_fired()
+    assert app.poll_count == polls and not app._polling

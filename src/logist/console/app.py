@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -424,7 +424,11 @@ class ConsoleApp(App[int]):
 
     def _timer_fired(self) -> None:
         self._poll_timer = None
-        if isinstance(self.screen, ModalScreen):
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # the app is shutting down: its screens are gone, nothing to poll for
+        if isinstance(screen, ModalScreen):
             self._arm()  # no refresh while a modal is open
         else:
             self.poll_now(full=False)
