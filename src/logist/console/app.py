@@ -32,7 +32,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
-from logist._gc import gc_paused
+from logist._gc import collect_frozen, gc_paused
 from logist.core import (
     Action,
     ActionResult,
@@ -95,6 +95,13 @@ WATCHING_FALLBACK_S = 3600.0
 """The watching component's own periodic wake: the poll timer already does that job."""
 SWITCH_INTERVAL_S = 0.001
 """How long a thread may hold the GIL while another waits (see `on_mount`)."""
+SWEEP_EVERY_S = 600.0
+"""How often the poll worker frees the cycles that died frozen (`collect_frozen`)..."""
+QUIET_BEFORE_SWEEP_S = 5.0
+"""...once nobody pressed a key or moved the mouse for this long (it stops the event loop for
+as long as it takes)..."""
+SWEEP_OVERDUE_S = 3600.0
+"""...or regardless, once this long went by without one: the garbage is bounded either way."""
 NOTIFY_FAILURES_SHOWN = 5
 NOTIFY_ARRIVALS_SHOWN = 5
 
@@ -201,6 +208,10 @@ class ConsoleApp(App[int]):
         self._woken_lock = threading.Lock()
         self._full_next = True
         """The next poll reads the whole root: first, asked for, acted, or the root changed."""
+        self.sweep_every_s = SWEEP_EVERY_S
+        self.quiet_before_sweep_s = QUIET_BEFORE_SWEEP_S
+        self.sweep_overdue_s = SWEEP_OVERDUE_S
+        self._swept_at = self._last_input_at = time.monotonic()
 
     # ---- screens ------------------------------------------------------------------------
 
@@ -375,6 +386,21 @@ class ConsoleApp(App[int]):
         except Exception as exc:  # a poll must always report back, or polling would stop
             result = PollResult(self.clock(), None, f"{type(exc).__name__}: {exc}")
         self.post_message(PollFinished(result))
+        if self._sweep_due():
+            collect_frozen()
+            self._swept_at = time.monotonic()
+
+    def _sweep_due(self) -> bool:
+        now = time.monotonic()
+        since, quiet = now - self._swept_at, now - self._last_input_at
+        if since >= self.sweep_overdue_s:
+            return True
+        return since >= self.sweep_every_s and quiet >= self.quiet_before_sweep_s
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self._last_input_at = time.monotonic()  # the sweep waits for a quiet moment
+        await super().on_event(event)
 
     def _light_or_full_poll(self) -> PollResult:
         """With events watching the root, re-judge only the jobs a wake named plus those due
