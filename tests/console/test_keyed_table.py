@@ -312,13 +312,19 @@ async def test_a_filter_typed_a_character_at_a_time_shows_what_the_whole_filter_
 
 
 @synchronously
-async def test_a_filter_typed_in_a_small_table_shows_what_the_whole_filter_shows() -> None:
+@pytest.mark.parametrize("at_once", [2_000, 30])
+async def test_a_filter_typed_in_a_small_table_shows_what_the_whole_filter_shows(
+    at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also when the rows are tested in two goes (the rows shown first, as at 100,000 jobs)."""
+    monkeypatch.setattr(keyed_table, "ROWS_TESTED_AT_ONCE", at_once)
     rng = random.Random(29)
     app = _Host()
     async with app.run_test(size=(120, 20)):
         table = app.query_one(KeyedTable)
         rows = {row.key: row for row in (_row(n, rng) for n in range(400))}
         table.update_rows(rows)
+        table._move(60)
         for typed in ("job-01 status:pend", "-pend job-0", "status:exec,succ 3"):
             table.sort_by(1)
             prefixes = [typed[:n] for n in range(len(typed) + 1)]
@@ -329,6 +335,9 @@ async def test_a_filter_typed_in_a_small_table_shows_what_the_whole_filter_shows
                 assert table.shown_keys() == wanted
                 everything = sorted(key for key in rows if query.matches(rows[key]))
                 assert sorted(table.shown_keys()) == everything, text
+                shown = table.shown_keys()
+                table._reorder()  # the same filter from scratch
+                assert table.shown_keys() == shown, text
 
 
 def test_a_query_refines_another_only_when_it_can_only_let_fewer_rows_through() -> None:
@@ -529,6 +538,7 @@ async def test_filters_typed_on_a_real_root_show_what_a_filter_from_scratch_show
     a poll (jobs changed, gone, new, turned corrupt) comes before they were; the cursor
     stays on its job. (TESTED_AT_ONCE lowered: 1,500 jobs are tested in two goes.)"""
     monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 200)
+    monkeypatch.setattr(keyed_table, "ROWS_TESTED_AT_ONCE", 20)
     rng = random.Random(43)
     _mixed_root(jobs_root, 1500, rng)
     app = make_app(jobs_root, clock=lambda: NOW)

@@ -63,6 +63,9 @@ each time, until the screen is full); the rest is tested after that frame."""
 TESTED_AT_ONCE = 20_000
 """Up to this many rows a typed filter tests all at once (at 10,000 jobs a few ms): the
 counts in the titles come in the same frame, not in a second one."""
+ROWS_TESTED_AT_ONCE = 2_000
+"""The same for the triage and findings panes, whose rows cost more to test (a facet term is
+a Python call per row; ~1 µs a row: 6,000 triage rows at 100,000 jobs were ~6 ms a key)."""
 _NEW_FACET = "new"
 
 
@@ -584,7 +587,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         after the frame, the cursor and the scroll moved down by as many (the screen stays
         the same). `at`: where the cursor's job may be among the candidates (a lookup in
         100,000 keys scattered in memory is ~5 ms)."""
-        at_once = len(candidates) <= TESTED_AT_ONCE
+        rows = self._rows
+        jobs = bool(rows) and isinstance(next(iter(rows.values())), JobRow)
+        at_once = len(candidates) <= (TESTED_AT_ONCE if jobs else ROWS_TESTED_AT_ONCE)
         key = self._cursor_key
         through = 0
         if key is not None and at is not None and at < len(candidates) and candidates[at] == key:
