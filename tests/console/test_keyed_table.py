@@ -4,6 +4,7 @@ jobs table's C-level filter keeps what the filter language keeps."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,42 @@ def _job(number: int, rng: random.Random, key: str | None = None) -> JobRow:
             False,
         )
     )
+
+
+def _filled(
+    table: KeyedTable, rng: random.Random, count: int
+) -> tuple[dict[str, JobRow], list[str]]:
+    """`count` random job rows in the table, 40 of them tagged as new arrivals."""
+    rows = {row.key: row for row in (_job(n, rng) for n in range(count))}
+    table.update_rows(rows)
+    tagged = rng.sample(sorted(rows), 40)
+    table.set_overlay({key: rows[key].tagged(True) for key in tagged})
+    return rows, tagged
+
+
+def _poll_applied(
+    table: KeyedTable,
+    rows: dict[str, JobRow],
+    rng: random.Random,
+    number: int,
+    changed_count: int,
+    removed_count: int,
+    tagged: Iterable[str],
+) -> dict[str, JobRow]:
+    """A poll's diff applied as the console applies it: some rows changed, some gone, one new,
+    then the new arrivals' rows tagged. Returns the rows after it."""
+    rows = dict(rows)
+    changed = rng.sample(sorted(rows), changed_count)
+    for key in changed:
+        rows[key] = _job(0, rng, key)
+    removed = tuple(rng.sample(sorted(set(rows) - set(changed)), removed_count))
+    for key in removed:
+        del rows[key]
+    fresh = _job(number, rng)
+    rows[fresh.key] = fresh
+    table.apply_diff(rows, [*changed, fresh.key], removed)
+    table.set_overlay({k: rows[k].tagged(True) for k in tagged if k in rows})
+    return rows
 
 
 class _JobsHost(App[None]):
@@ -273,10 +310,7 @@ async def test_a_filter_typed_a_character_at_a_time_shows_what_the_whole_filter_
     app = _JobsHost()
     async with app.run_test(size=(120, 20)):
         table = app.query_one(KeyedTable)
-        rows = {row.key: row for row in (_job(n, rng) for n in range(900))}
-        table.update_rows(rows)
-        tagged = rng.sample(sorted(rows), 40)
-        table.set_overlay({key: rows[key].tagged(True) for key in tagged})
+        rows, tagged = _filled(table, rng, 900)
         numbers = iter(range(900, 10_000))
         for typed, (sort, reverse) in zip(  # noqa: B905 (same length)
             TYPED, [(None, False), (2, False), (3, True), (None, True), (6, False), (1, True)]
@@ -285,18 +319,7 @@ async def test_a_filter_typed_a_character_at_a_time_shows_what_the_whole_filter_
             prefixes = [typed[:n] for n in range(len(typed) + 1)]
             for step, text in enumerate(prefixes + prefixes[::-1]):
                 if step % 7 == 6:  # a poll between two keys: some rows changed, some went
-                    rows = dict(rows)
-                    changed = rng.sample(sorted(rows), 20)
-                    for key in changed:
-                        rows[key] = _job(0, rng, key)
-                    removed = tuple(rng.sample(sorted(set(rows) - set(changed)), 3))
-                    for key in removed:
-                        del rows[key]
-                    fresh = _job(next(numbers), rng)
-                    rows[fresh.key] = fresh
-                    table.apply_diff(rows, [*changed, fresh.key], removed)
-                    # as the console does after each poll: the new arrivals' rows tagged
-                    table.set_overlay({k: rows[k].tagged(True) for k in tagged if k in rows})
+                    rows = _poll_applied(table, rows, rng, next(numbers), 20, 3, tagged)
                 query = FilterQuery.parse(text)
                 table.set_query(query)
                 typed_keys = table.shown_keys()
@@ -448,10 +471,7 @@ async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_
     app = _JobsHost()
     async with app.run_test(size=(120, 20)):
         table = app.query_one(KeyedTable)
-        rows = {row.key: row for row in (_job(n, rng) for n in range(6000))}
-        table.update_rows(rows)
-        tagged = rng.sample(sorted(rows), 40)
-        table.set_overlay({key: rows[key].tagged(True) for key in tagged})
+        rows, tagged = _filled(table, rng, 6000)
         numbers = iter(range(6000, 20_000))
         lazy = windows = 0
         for typed, (sort, reverse), cursor in zip(  # noqa: B905 (same length)
@@ -472,17 +492,7 @@ async def test_a_typed_filter_first_shows_the_rows_of_a_whole_filter_then_tests_
                 drawn = [table.render_line(y).text for y in range(table.size.height)]
                 tested, cursor_key = list(table._keys), table.cursor_key
                 if step % 5 == 4:  # a poll before the rest was tested
-                    rows = dict(rows)
-                    changed = rng.sample(sorted(rows), 30)
-                    for key in changed:
-                        rows[key] = _job(0, rng, key)
-                    removed = tuple(rng.sample(sorted(set(rows) - set(changed)), 4))
-                    for key in removed:
-                        del rows[key]
-                    fresh = _job(next(numbers), rng)
-                    rows[fresh.key] = fresh
-                    table.apply_diff(rows, [*changed, fresh.key], removed)
-                    table.set_overlay({k: rows[k].tagged(True) for k in tagged if k in rows})
+                    rows = _poll_applied(table, rows, rng, next(numbers), 30, 4, tagged)
                 else:
                     shown = table.shown_keys()  # the rest tested: before and after these
                     offset = shown.index(tested[0]) if tested else 0
