@@ -465,3 +465,37 @@ def test_a_delta_is_not_trusted_for_a_manifest_changed_since(
         stream.write(text)
     os.utime(manifest, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     assert fresh_scan(jobs_root) == (1, {"a": "FAILED1", "b": "SUCCESS"})
+
+
+def test_jobs_in_the_root_and_a_symlinked_one_are_restored_and_kept_by_their_own_manifest(
+    jobs_root: Path, cache_home: Path
+) -> None:
+    """The scan builds the manifest path of a job directory found in the root from the root's
+    string and the id: each job's stat is its own manifest's, a symlinked job directory (its
+    own path, not the root's) too, whether restored from the cache file or kept in memory."""
+    _mixed_root(jobs_root)
+    (jobs_root / "alias").symlink_to(jobs_root / "failed")  # read, never written
+    JobRecoveryManager(jobs_root, scan_cache=True).scan()  # reads all, writes the cache
+    manager = JobRecoveryManager(jobs_root, scan_cache=True)
+    restored = manager.scan().jobs
+    assert manager._scanner._reads == 0
+    assert not restored["alias"].location.writable
+    assert restored["alias"].location.directory == str(jobs_root / "alias")
+    fresh = JobRecoveryManager(jobs_root).scan().jobs
+    assert restored == fresh and len(fresh) == 10
+
+    # each changed manifest is read again (by its own path), no other
+    for job_id, status in (("done", "CANCELED"), ("failed", "SUCCESS")):
+        manifest = jobs_root / job_id / MANIFEST_NAME
+        data = json.loads(manifest.read_text())
+        data["status"] = status
+        manifest.write_text(json.dumps(data))
+        past = time.time() - OLD
+        os.utime(manifest, (past, past))
+    again = manager.scan().jobs
+    assert again["done"].facts.status == "CANCELED"
+    assert again["failed"].facts.status == again["alias"].facts.status == "SUCCESS"
+    kept = {j for j, state in restored.items() if state.evidence is None}
+    kept -= {"done", "failed", "alias"}
+    assert kept and all(again[j] is restored[j] for j in kept)
+    assert again == JobRecoveryManager(jobs_root).scan().jobs
