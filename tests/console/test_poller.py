@@ -24,7 +24,7 @@ from logist.console.rows import (
     job_row,
     triage_row,
 )
-from logist.console.text import _UNSAFE, age, age_until
+from logist.console.text import _UNSAFE, age, age_until, safe
 from logist.core import TRIAGE_KINDS, JobRecoveryManager
 from logist.core._manifest import backup_name
 
@@ -267,10 +267,17 @@ def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:
 def test_a_jobs_row_shows_its_untrusted_texts_escaped(jobs_root: Path) -> None:
     write_job(jobs_root, "job-evil", description="\x1b[31mred\u202eevil\tend", status="RUN\x07")
     write_job(jobs_root, "job-plain", description="plain words", status="PENDING")
-    row = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll().jobs["job-evil"]
+    result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
+    row = result.jobs["job-evil"]
     assert row[JobRow.DESCRIPTION] == "\\x1b[31mred\\u202eevil end"
     assert row[JobRow.STATUS] == "RUN\\x07"
     assert row.cells[0] == "job-evil"
+    for job_id, row in result.jobs.items():  # what `safe` gives, printable texts as they are
+        facts = result.states[job_id].facts
+        assert row[JobRow.ID] == safe(job_id) and row[JobRow.DESCRIPTION] == safe(facts.description)
+    assert (
+        result.jobs["job-plain"][JobRow.DESCRIPTION] is result.states["job-plain"].facts.description
+    )
 
 
 def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_natural() -> None:

@@ -556,21 +556,20 @@ class Poller:
         touched: list[str] = []  # a new row made: a new state (`restated`) or a new age
         aged: list[str] = []  # the ages made, scheduled all at once after
         turns_at: list[float] = []
-        alike, row_before = _alike, previous.get
-        for job_id in looked:
-            state = states[job_id]
-            before = None if restart else made_from.get(job_id)
-            if before is not None and alike(before, state):
+        alike, row_before, before_of = _alike, previous.get, made_from.get
+        touch, age_of, turn_at, make_row = touched.append, aged.append, turns_at.append, job_row
+        for job_id, state in zip(looked, map(states.__getitem__, looked), strict=True):
+            if not restart and (before := before_of(job_id)) is not None and alike(before, state):
                 continue  # same row, same age schedule
-            touched.append(job_id)
+            touch(job_id)
             activity = state.activity_at
             if activity is None:
-                fresh = job_row(state, "-")
+                fresh = make_row(state, "-")
             else:
                 shown_age, until = age_until(now - activity)
-                aged.append(job_id)
-                turns_at.append(activity + until)
-                fresh = job_row(state, shown_age)
+                age_of(job_id)
+                turn_at(activity + until)
+                fresh = make_row(state, shown_age)
             if fresh != row_before(job_id):
                 changed[job_id] = fresh
         restated = touched[:]

@@ -229,13 +229,15 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     return JobRow(
         (
             job_id,
-            safe(job_id),
+            job_id if job_id.isprintable() else safe(job_id),  # `safe`'s own first test
             status_text,
             kind,
             age_text,
             phase_text,
             money_text,
-            safe(description),
+            description
+            if type(description) is str and description.isprintable()
+            else safe(description),
             styles,
             status,
             neg_activity,
