@@ -16,7 +16,7 @@ from typing import Any
 
 from conftest import write_job
 from logist.console.orders import JobOrders
-from logist.console.poller import AGE_BUCKET_S, Poller, PollResult
+from logist.console.poller import AGE_BUCKET_S, FIRST_LOOK, Poller, PollResult
 from logist.console.rows import (
     JOB_COLUMNS,
     VERDICT_RANK,
@@ -344,8 +344,9 @@ def test_a_corrupt_jobs_finding_follows_its_backup_from_poll_to_poll(jobs_root: 
 def test_a_whole_poll_starts_no_collection_before_its_rows_are_frozen(jobs_root: Path) -> None:
     """The collector stays paused from the scan to the poll's `gc.freeze()`: a collection
     between them walked every state the scan had just made (at 100,000 jobs 65-85 ms that
-    found nothing, holding the GIL). What is alive after the poll is out of its sight."""
-    for number in range(300):
+    found nothing, holding the GIL), and the first look's listing of the root likewise. What
+    is alive after a poll is out of its sight."""
+    for number in range(FIRST_LOOK + 100):
         write_job(jobs_root, f"job-{number:03d}", status=("SUCCESS", "FAILED")[number % 2])
     poller = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time)
     started: list[int] = []
@@ -357,9 +358,11 @@ def test_a_whole_poll_starts_no_collection_before_its_rows_are_frozen(jobs_root:
     gc.collect()
     gc.callbacks.append(record)
     try:
+        first = poller._first_look()
         result = poller.poll()
     finally:
         gc.callbacks.remove(record)
-    assert len(result.jobs) == 300 and result.complete
+    assert len(first.jobs) == FIRST_LOOK and not first.complete
+    assert len(result.jobs) == FIRST_LOOK + 100 and result.complete
     assert started == []
     assert gc.isenabled()  # paused only while polling
