@@ -16,7 +16,7 @@ from typing import Any
 
 from conftest import write_job
 from logist.console.orders import JobOrders
-from logist.console.poller import AGE_BUCKET_S, FIRST_LOOK, Poller, PollResult
+from logist.console.poller import AGE_BUCKET_S, FIRST_LOOK, AgeSchedule, Poller, PollResult
 from logist.console.rows import (
     JOB_COLUMNS,
     VERDICT_RANK,
@@ -366,3 +366,24 @@ def test_a_whole_poll_starts_no_collection_before_its_rows_are_frozen(jobs_root:
     assert len(result.jobs) == FIRST_LOOK + 100 and result.complete
     assert started == []
     assert gc.isenabled()  # paused only while polling
+
+
+def test_ages_scheduled_all_at_once_are_due_as_when_added_one_by_one() -> None:
+    """`AgeSchedule.add_all` (a first poll's every job) fills the buckets `add` fills, in the
+    same order, past times and times that never come (NaN, infinity) included."""
+    rng = random.Random(5)
+    now = 1_000_000.0
+    job_ids = [f"job-{number}" for number in range(3000)]
+    changes_at = [
+        rng.choice([now + rng.uniform(-600, 7200), now - 5000.0, float("nan"), float("inf")])
+        for _ in job_ids
+    ]
+    one_by_one, all_at_once = AgeSchedule(), AgeSchedule()
+    for schedule in (one_by_one, all_at_once):
+        schedule.restart(now)
+    for job_id, at in zip(job_ids, changes_at, strict=True):
+        one_by_one.add(job_id, at)
+    all_at_once.add_all(job_ids, changes_at)
+    assert sorted(all_at_once._buckets.items()) == sorted(one_by_one._buckets.items())
+    for later in (now, now + 60, now + 3000, now + 10_000):
+        assert all_at_once.due(later) == one_by_one.due(later)

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from itertools import compress, filterfalse, groupby, islice, repeat
+from itertools import compress, filterfalse, islice, repeat
 from math import isfinite
 from operator import attrgetter, eq, floordiv, is_not, itemgetter, not_, sub
 
@@ -91,18 +91,24 @@ class AgeSchedule:
 
     def add_all(self, job_ids: list[str], changes_at: list[float]) -> None:
         """`add` for many jobs (every job of a first poll): the buckets found by C-level
-        passes, and filled a bucket at a time, not a Python call per job."""
+        passes, then each job put in its bucket by a plain loop, not a Python call per job
+        (a sort of the jobs by bucket cost twice that: ~60 ms at 100,000 jobs)."""
         finite = list(map(isfinite, changes_at))
         if not all(finite):
             job_ids = list(compress(job_ids, finite))
             changes_at = list(compress(changes_at, finite))
         due = map(sub, changes_at, repeat(AGE_MARGIN_S))
-        keys = list(map(int, map(floordiv, due, repeat(AGE_BUCKET_S))))
+        keys = map(int, map(floordiv, due, repeat(AGE_BUCKET_S)))
         buckets, first = self._buckets, self._first
-        by_key = sorted(range(len(keys)), key=keys.__getitem__)
-        for key, places in groupby(by_key, keys.__getitem__):
-            found = buckets.setdefault(max(key, first), [])
-            found += map(job_ids.__getitem__, places)
+        bucket_of = buckets.get
+        for key, job_id in zip(keys, job_ids, strict=True):
+            if key < first:
+                key = first
+            found = bucket_of(key)
+            if found is None:
+                buckets[key] = [job_id]
+            else:
+                found.append(job_id)
 
     def due(self, now: float) -> list[str]:
         """Take the jobs whose age may have changed by `now`, each named once (those of the
