@@ -667,8 +667,15 @@ class Scanner:
                 # whose manifest's stat is what was read (`_state_for` again, without its
                 # calls: at 100,000 jobs they were twice the stat's own cost).
                 state = cached(job_id)
-                if state is not None and state.evidence is None and state.location is location:
-                    seen = state.stat
+                kept = state is not None and state.evidence is None and state.location is location
+                row = None
+                if state is None and restored is not None and location.writable:
+                    # and the first scan from the cache file: `_state_for`'s restore, inline
+                    # (at 100,000 jobs its calls were 0.1 s of the whole root's first poll)
+                    row = restored(job_id, None)
+                    if not location.on_disk:
+                        row = None
+                if kept or row is not None:
                     manifest = (
                         f"{in_root_prefix}{location.job_id}{_MANIFEST_TAIL}"
                         if location.place is in_root
@@ -678,6 +685,12 @@ class Scanner:
                         st = stat(manifest, follow_symlinks=False)
                     except OSError:
                         st = None
+                    if st is not None and row is not None:
+                        state = from_row(job_id, location, manifest, row, st, now)
+                        if state is not None:
+                            jobs[job_id] = state
+                        continue
+                    seen = state.stat if kept else None
                     if (
                         st is not None
                         and seen is not None
@@ -686,25 +699,6 @@ class Scanner:
                     ):
                         jobs[job_id] = state
                         continue
-                elif state is None and restored is not None and location.writable:
-                    # and the first scan from the cache file: `_state_for`'s restore, inline
-                    # (at 100,000 jobs its calls were 0.1 s of the whole root's first poll)
-                    row = restored(job_id, None)
-                    if row is not None and location.on_disk:
-                        manifest = (
-                            f"{in_root_prefix}{location.job_id}{_MANIFEST_TAIL}"
-                            if location.place is in_root
-                            else f"{location.directory}/{MANIFEST_NAME}"
-                        )
-                        try:
-                            st = stat(manifest, follow_symlinks=False)
-                        except OSError:
-                            st = None
-                        if st is not None:
-                            state = from_row(job_id, location, manifest, row, st, now)
-                            if state is not None:
-                                jobs[job_id] = state
-                            continue
                 state = state_for(job_id, location, now, quiet)
                 if state is not None:
                     jobs[job_id] = state
