@@ -185,16 +185,16 @@ class Poller:
         self._rows: dict[str, JobRow] = {}
         """The rows of the last poll (handed over: replaced, never changed in place)."""
         self._states: dict[str, JobState] = {}
+        """The state each of those rows was made from (a new state object: look again)."""
         self._states_shared = False
         """`_states` is the snapshot's own dict (not to be changed: a light tick copies it)."""
-        """The state each of those rows was made from (a new state object: look again)."""
         self._triage: dict[str, Row] = {}
         """Triage rows of the last poll, in their order (handed over: replaced, not changed)."""
         self._touched: list[str] = []
-        self._restated: list[str] = []
-        """Of those, the jobs with another state (their findings' rows are looked at again)."""
         """The jobs whose state or age the last `_job_rows` found changed (their triage rows
         are made again)."""
+        self._restated: list[str] = []
+        """Of those, the jobs with another state (their findings' rows are looked at again)."""
         self._counts: dict[VerdictKind, int] = {}
         """Jobs per verdict in the rows of the last poll."""
         self._finding_rows_of: dict[str, tuple[Finding, VerdictKind | None, str | None, Row]] = {}
