@@ -121,7 +121,9 @@ def test_a_second_watch_on_the_same_root_is_refused(
     jobs_root: Path, start_watch: Callable[..., Watch]
 ) -> None:
     first = start_watch(jobs_root, *FAST)
-    wait_for(lambda: first.events("watch-start"), timeout=SLOW)
+    # the refusal names the pid the first watch's status gives: written after its first pass,
+    # which can come after its "watch-start" line on a loaded machine
+    wait_for(lambda: getattr(watch_status(jobs_root), "pid", None) == first.proc.pid, SLOW)
     second = start_watch(jobs_root, *FAST)
     assert second.proc.wait(30) == 2
     assert "another watch is running" in second.output()
