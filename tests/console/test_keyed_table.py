@@ -107,7 +107,6 @@ def _job(number: int, rng: random.Random, key: str | None = None) -> JobRow:
             key,
             status or "?",
             kind,
-            "1m",
             "-",
             "-",
             description,

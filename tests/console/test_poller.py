@@ -1,6 +1,6 @@
-"""The poll worker keeps its rows, orders, ages and triage rows from poll to poll, looking only at
-what changed: after every poll they must be exactly what a computation from scratch gives
-(changed, new, removed and corrupt jobs; ages crossing their units; ties and empty cells in
+"""The poll worker keeps its rows, orders and triage rows from poll to poll, looking only at what
+changed: after every poll they must be exactly what a computation from scratch gives (changed,
+new, removed and corrupt jobs; time passing across the units of ages; ties and empty cells in
 every sorted column), and a row nothing shown changed in stays the same object."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from conftest import write_job
 from logist.console.orders import JobOrders
-from logist.console.poller import AGE_BUCKET_S, FIRST_LOOK, AgeSchedule, Poller, PollResult
+from logist.console.poller import FIRST_LOOK, Poller, PollResult
 from logist.console.rows import (
     JOB_COLUMNS,
     VERDICT_RANK,
@@ -64,12 +64,8 @@ def _descending(rows: dict[str, JobRow], column: int) -> list[str]:
 
 def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     """Everything the poll handed over is what its snapshot gives when made from nothing."""
-    now = result.taken_at
     states = result.states
-    shown = {}
-    for job_id, state in states.items():
-        activity = state.activity_at
-        shown[job_id] = job_row(state, age(None if activity is None else now - activity))
+    shown = {job_id: job_row(state) for job_id, state in states.items()}
     assert result.jobs == shown
     assert list(result.natural or ()) == sorted(shown, key=lambda key: shown[key].rank)
     for column, order in result.orders.items():  # none but the natural one in a first poll
@@ -81,7 +77,7 @@ def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     triage.sort(key=lambda s: (VERDICT_RANK[s.verdict.kind], s.activity_at or 0.0, s.job_id))
     assert list(result.triage) == [state.job_id for state in triage]
     for state in triage:
-        made = triage_row(state, shown[state.job_id][JobRow.AGE])
+        made = triage_row(state)
         assert result.triage[state.job_id] == made
     findings = result.finding_objects
     assert result.findings == {key: finding_row(found, states) for key, found in findings.items()}
@@ -117,14 +113,11 @@ def _write(root: Path, job_id: str, rng: random.Random, modified: float, **field
     os.utime(path, (modified, modified))
 
 
-def test_rows_orders_and_ages_kept_from_poll_to_poll_equal_those_made_from_scratch(
+def test_rows_and_orders_kept_from_poll_to_poll_equal_those_made_from_scratch(
     jobs_root: Path,
 ) -> None:
     rng = random.Random(20261201)
-    # just before the poller's age buckets turn: a job whose next look is put off (even by a
-    # few seconds) lands in the next bucket, and a poll before it turns does not find it by
-    # chance in the bucket of the present
-    clock = Clock((time.time() // AGE_BUCKET_S + 1) * AGE_BUCKET_S - 0.6)
+    clock = Clock(float(int(time.time())) - 0.6)
     ages = [0.2, 30.0, 59.2, 59.6, 3599.3, 3600.0 + 179.0, 47 * 3600.0 + 3599.0, 3 * 86400.0]
     for number in range(60):
         _write(jobs_root, f"job-{number:03d}", rng, clock.now - ages[number % len(ages)] - number)
@@ -136,7 +129,6 @@ def test_rows_orders_and_ages_kept_from_poll_to_poll_equal_those_made_from_scrat
     poller.sorted_columns = poller.descending = COLUMNS  # every order kept: all are checked
     before: PollResult | None = None
     steps = [0.0, 0.5, 0.5, 0.3, 1.0, 29.0, 61.0, 3000.0, -120.0, 6 * 3600.0, 86400.0, 0.0]
-    seen_edges: set[str] = set()
     for step, advance in enumerate(steps):
         clock.now += advance
         if step >= 3:  # some jobs change, some come, some go, one turns corrupt
@@ -150,9 +142,6 @@ def test_rows_orders_and_ages_kept_from_poll_to_poll_equal_those_made_from_scrat
         result = poller.poll()
         _assert_from_scratch(result, before)
         assert step < 3 or set(result.orders) == COLUMNS
-        for job_id, shown in (("edge-minute", "1m"), ("edge-hour", "1.0h"), ("edge-days", "2d")):
-            if job_id in result.jobs and result.jobs[job_id][JobRow.AGE] == shown:
-                seen_edges.add(job_id)
         if step >= 2 and step % 2 == 0:  # a light tick in between: the next poll builds on it
             clock.now += 0.25
             light = poller.poll_light(frozenset(rng.sample(sorted(result.states), 5)))
@@ -160,34 +149,47 @@ def test_rows_orders_and_ages_kept_from_poll_to_poll_equal_those_made_from_scrat
                 _assert_from_scratch(light, result)
                 result = light
         before = result
-    assert seen_edges == {"edge-minute", "edge-hour", "edge-days"}
 
 
 def test_a_poll_with_nothing_changed_hands_back_the_same_rows_and_orders(jobs_root: Path) -> None:
+    """However much time passed: the rows hold no age (the tables draw it), so jobs whose
+    ages cross a unit (seconds, minutes, hours, days) between polls keep their rows, in the
+    jobs table and in triage, and a light tick finds them as shown."""
     rng = random.Random(3)
     clock = Clock(float(int(time.time())))
+    ages = [0.2, 30.4, 59.2, 3599.2, 47 * 3600.0 + 3599.0, 86400.0 * 3]
     for number in range(30):
-        _write(jobs_root, f"job-{number:02d}", rng, clock.now - 86400.0 * 3 - number)
+        status = ("SUCCESS", "FAILED")[number % 2]  # verdicts time does not change
+        modified = clock.now - ages[number % len(ages)] - number
+        _write(jobs_root, f"job-{number:02d}", rng, modified, status=status)
+    for number, seconds in enumerate(ages):  # corrupt: in triage, whatever the time
+        broken = write_job(jobs_root, f"broken-{number}", b'{"status": ') / "job_manifest.json"
+        os.utime(broken, (clock.now - seconds, clock.now - seconds))
     poller = Poller(manager=JobRecoveryManager(jobs_root, clock=clock), clock=clock)
     poller.sorted_columns = COLUMNS
     first = poller.poll()
+    assert len(first.triage) == len(ages)
     for _ in range(3):  # the orders are made a few a poll after the first
         clock.now += 1.0
         poller.poll()
     clock.now += 1.0
     kept = poller.poll()
-    clock.now += 1.0
-    again = poller.poll()
-    assert again.jobs is kept.jobs is first.jobs
-    assert again.jobs_changed == again.jobs_removed == ()
-    assert again.natural is kept.natural
-    assert all(again.orders[column] is kept.orders[column] for column in COLUMNS)
-    assert again.triage is kept.triage
+    for advance in (1.0, 0.5, 61.0, 3600.0, 2 * 86400.0):
+        clock.now += advance
+        again = poller.poll()
+        assert again.jobs is kept.jobs is first.jobs
+        assert again.jobs_changed == again.jobs_removed == ()
+        assert again.natural is kept.natural
+        assert all(again.orders[column] is kept.orders[column] for column in COLUMNS)
+        assert again.triage is kept.triage
+        clock.now += 0.5
+        light = poller.poll_light(frozenset(rng.sample(sorted(again.states), 6)))
+        assert light.unchanged and light.jobs is first.jobs
 
 
 def test_an_age_is_shown_the_same_until_the_instant_age_until_names() -> None:
-    """`age_until` is what the poller schedules a job's next look by: the text must not change
-    before it (else a row would show a stale age), and does change just after."""
+    """`age_until` is what a table looks at a drawn age again by: the text must not change
+    before it (else a line would show a stale age), and does change just after."""
     rng = random.Random(5)
     samples = [rng.uniform(-5.0, 4e6) for _ in range(4000)]
     samples += [rng.uniform(-1.0, 200.0) for _ in range(2000)]
@@ -219,7 +221,7 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch() -> None
         search = rng.choice(["a", "b", "nightly", ""]) + f"\n{key}"
         return JobRow(
             (
-                *(key, key, status or "?", kind, "1m", "-", "-", "", ("",) * 7, status, activity),
+                *(key, key, status or "?", kind, "-", "-", "", ("",) * 7, status, activity),
                 *(phase, cost, search, (VERDICT_RANK[kind], activity or -0.0, key), key, False),
             )
         )
@@ -294,7 +296,7 @@ def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_na
         cost = rng.choice([None, 1.0, 2.5])
         rows[key] = JobRow(
             (
-                *(key, key, "SUCCESS", kind, "1m", "-", "-", "", ("",) * 7, "SUCCESS", activity),
+                *(key, key, "SUCCESS", kind, "-", "-", "", ("",) * 7, "SUCCESS", activity),
                 *(None, cost, f"x\n{key}", (VERDICT_RANK[kind], activity, key), key, False),
             )
         )
@@ -366,24 +368,3 @@ def test_a_whole_poll_starts_no_collection_before_its_rows_are_frozen(jobs_root:
     assert len(result.jobs) == FIRST_LOOK + 100 and result.complete
     assert started == []
     assert gc.isenabled()  # paused only while polling
-
-
-def test_ages_scheduled_all_at_once_are_due_as_when_added_one_by_one() -> None:
-    """`AgeSchedule.add_all` (a first poll's every job) fills the buckets `add` fills, in the
-    same order, past times and times that never come (NaN, infinity) included."""
-    rng = random.Random(5)
-    now = 1_000_000.0
-    job_ids = [f"job-{number}" for number in range(3000)]
-    changes_at = [
-        rng.choice([now + rng.uniform(-600, 7200), now - 5000.0, float("nan"), float("inf")])
-        for _ in job_ids
-    ]
-    one_by_one, all_at_once = AgeSchedule(), AgeSchedule()
-    for schedule in (one_by_one, all_at_once):
-        schedule.restart(now)
-    for job_id, at in zip(job_ids, changes_at, strict=True):
-        one_by_one.add(job_id, at)
-    all_at_once.add_all(job_ids, changes_at)
-    assert sorted(all_at_once._buckets.items()) == sorted(one_by_one._buckets.items())
-    for later in (now, now + 60, now + 3000, now + 10_000):
-        assert all_at_once.due(later) == one_by_one.due(later)

@@ -4,8 +4,9 @@ The poller only reads (through the manager) and builds plain data; it never touc
 It keeps the rows of the previous poll and hands back the very same row object for a job
 whose shown values did not change, and says which jobs changed: the table applies that diff
 (at 100,000 jobs a poll that changes 1,000 of them costs the event loop those 1,000, not a pass
-over all). Only the jobs with a new state and those whose shown age is due to change are looked
-at (see `AgeSchedule`); the orders of the jobs table follow the moved rows (see `JobOrders`).
+over all). Only the jobs with a new state are looked at: rows hold no age text (the tables draw
+it from the activity time, see `Column.age`), so time passing makes no row again; the orders of
+the jobs table follow the moved rows (see `JobOrders`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from itertools import compress, filterfalse, islice, repeat
-from math import isfinite
-from operator import attrgetter, eq, floordiv, is_not, itemgetter, not_, sub
+from itertools import compress, filterfalse, islice
+from operator import attrgetter, eq, is_not, itemgetter, not_
 
 from logist._gc import gc_paused
 from logist._memory import give_back_freed_memory
@@ -38,94 +38,12 @@ from logist.core import (
 
 from .orders import JobOrders
 from .rows import JobRow, Row, descending_order, finding_key, finding_row, job_row, triage_row
-from .text import age, age_until
 
 FIRST_LOOK = 400
 """Jobs read for the first frame of a big root (a screenful and more)."""
 FULL_POLL_S = 30.0
 """A whole poll at least this often, however light the ticks between (see `poll_light`):
 resting jobs resumed in place, ages, and anything an event could not report show within it."""
-
-
-AGE_BUCKET_S = 16.0
-"""Jobs whose shown age may change are kept in buckets of this many seconds of that time: a
-few thousand lists for a root whose ages spread over days, not one entry per job."""
-AGE_MARGIN_S = 0.01
-"""A job's age is looked at this much before it may change: more than the float rounding of
-`now - activity` and of `age`'s own divisions."""
-
-
-class AgeSchedule:
-    """When each job's shown age may change next (see `age_until`): a poll formats the ages of
-    the jobs due, not of every job (at 100,000 jobs `age()` for every job was 0.1 s a poll).
-
-    A job may be in more than one bucket (once per new state of it): `due` names it once, and
-    the poller looks at it against its current state, so an outdated entry costs one look."""
-
-    __slots__ = ("_buckets", "_first", "now")
-
-    def __init__(self) -> None:
-        self._buckets: dict[int, list[str]] = {}
-        self._first = 0
-        """The lowest bucket that may hold jobs: every one below was taken by `due`."""
-        self.now = float("-inf")
-        """The time of the last `due` or `restart` (an earlier one next: the clock went back)."""
-
-    def restart(self, now: float) -> None:
-        """Forget every job (all are about to be added again)."""
-        self._buckets = {}
-        self._first = int(now // AGE_BUCKET_S)
-        self.now = now
-
-    def add(self, job_id: str, changes_at: float) -> None:
-        """`job_id`'s age may change at `changes_at` (and not before)."""
-        due = changes_at - AGE_MARGIN_S
-        if not isfinite(due):  # an activity time of NaN or infinity: its age never changes
-            return
-        bucket = max(int(due // AGE_BUCKET_S), self._first)
-        found = self._buckets.get(bucket)
-        if found is None:
-            self._buckets[bucket] = [job_id]
-        else:
-            found.append(job_id)
-
-    def add_all(self, job_ids: list[str], changes_at: list[float]) -> None:
-        """`add` for many jobs (every job of a first poll): the buckets found by C-level
-        passes, then each job put in its bucket by a plain loop, not a Python call per job
-        (a sort of the jobs by bucket cost twice that: ~60 ms at 100,000 jobs)."""
-        finite = list(map(isfinite, changes_at))
-        if not all(finite):
-            job_ids = list(compress(job_ids, finite))
-            changes_at = list(compress(changes_at, finite))
-        due = map(sub, changes_at, repeat(AGE_MARGIN_S))
-        keys = map(int, map(floordiv, due, repeat(AGE_BUCKET_S)))
-        buckets, first = self._buckets, self._first
-        bucket_of = buckets.get
-        for key, job_id in zip(keys, job_ids, strict=True):
-            if key < first:
-                key = first
-            found = bucket_of(key)
-            if found is None:
-                buckets[key] = [job_id]
-            else:
-                found.append(job_id)
-
-    def due(self, now: float) -> list[str]:
-        """Take the jobs whose age may have changed by `now`, each named once (those of the
-        current bucket too: they go back into it when not due yet)."""
-        last = int(now // AGE_BUCKET_S)
-        buckets = self._buckets
-        if last - self._first >= len(buckets):  # a long time since: look at the buckets kept
-            keys: Iterable[int] = sorted(key for key in buckets if key <= last)
-        else:
-            keys = range(self._first, last + 1)
-        taken: list[str] = []
-        for key in keys:
-            jobs = buckets.pop(key, None)
-            if jobs is not None:
-                taken += jobs
-        self._first, self.now = max(last, self._first), now
-        return list(dict.fromkeys(taken))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,11 +108,9 @@ class Poller:
         """`_states` is the snapshot's own dict (not to be changed: a light tick copies it)."""
         self._triage: dict[str, Row] = {}
         """Triage rows of the last poll, in their order (handed over: replaced, not changed)."""
-        self._touched: list[str] = []
-        """The jobs whose state or age the last `_job_rows` found changed (their triage rows
-        are made again)."""
         self._restated: list[str] = []
-        """Of those, the jobs with another state (their findings' rows are looked at again)."""
+        """The jobs whose state the last `_job_rows` found changed (their triage rows are made
+        again, their findings' rows looked at again)."""
         self._counts: dict[VerdictKind, int] = {}
         """Jobs per verdict in the rows of the last poll."""
         self._finding_rows_of: dict[str, tuple[Finding, VerdictKind | None, str | None, Row]] = {}
@@ -204,7 +120,6 @@ class Poller:
         """The findings of each job, by key."""
         self._finding_result: dict[str, Row] = {}
         self._orders = JobOrders()
-        self._ages = AgeSchedule()
         self._descending: dict[int, list[str]] = {}
         self._descending_of: dict[int, list[str]] = {}
         self.descending: frozenset[int] = frozenset()
@@ -315,7 +230,6 @@ class Poller:
         """True when every re-judged job shows as before (the job pane's row and verdict);
         the new states are kept for the rows they already match."""
         rows = self._rows
-        now = snapshot.taken_at
         for job_id in due:
             state = snapshot.jobs.get(job_id)
             cached = rows.get(job_id)
@@ -325,15 +239,11 @@ class Poller:
                 return False
             if state.verdict.kind is not cached[JobRow.KIND]:
                 return False
-            activity = state.activity_at
-            shown_age = age(None if activity is None else now - activity)
-            if job_row(state, shown_age) != cached:
+            if job_row(state) != cached:
                 return False
             if self._states_shared:
                 self._states, self._states_shared = dict(self._states), False
             self._states[job_id] = state
-            if activity is not None:  # its age is due by this state's activity from now on
-                self._ages.add(job_id, activity + age_until(now - activity)[1])
         return True
 
     def _poll(self) -> PollResult:
@@ -391,7 +301,7 @@ class Poller:
         with gc_paused():
             findings = self._findings(quick, states)
             base = self._rows
-            jobs, changed, removed = self._job_rows(states, snapshot.taken_at)
+            jobs, changed, removed = self._job_rows(states)
             counts = self._counts
             result = PollResult(
                 taken_at=snapshot.taken_at,
@@ -437,17 +347,16 @@ class Poller:
 
     def _triage_rows(self, states: dict[str, JobState], removed: tuple[str, ...]) -> dict[str, Row]:
         """The triage pane's rows (jobs that need an operator, worst and oldest first), made
-        again for the jobs whose state or age changed (`_job_rows` names them), the previous
-        row object where nothing it shows changed (an unchanged row is no work for the table,
-        and no garbage for the collector)."""
-        touched, self._touched = self._touched, []
+        again for the jobs whose state changed (`_job_rows` names them), the previous row
+        object where nothing it shows changed (an unchanged row is no work for the table, and
+        no garbage for the collector)."""
+        touched = self._restated
         if not touched and not removed:
             return self._triage
         kept = dict(self._triage)
         moved = False  # a row came, went or changed rank: sorted again, else the same order
         for job_id in removed:
             moved |= kept.pop(job_id, None) is not None
-        rows = self._rows
         # which of them are in triage, by C-level passes (a first poll touches every job)
         triaged = list(map(_in_triage, map(_kind_of_state, map(states.__getitem__, touched))))
         for job_id in kept.keys() & set(compress(touched, map(not_, triaged))):
@@ -455,7 +364,7 @@ class Poller:
             moved = True
         for job_id in compress(touched, triaged):
             state = states[job_id]
-            row = triage_row(state, rows[job_id][JobRow.AGE])
+            row = triage_row(state)
             before = kept.get(job_id)
             if before != row:
                 kept[job_id] = row
@@ -541,22 +450,19 @@ class Poller:
         return merged
 
     def _job_rows(
-        self, states: dict[str, JobState], now: float
+        self, states: dict[str, JobState]
     ) -> tuple[dict[str, JobRow], tuple[str, ...], tuple[str, ...]]:
         """Every job's row (the previous row object where nothing shown changed), the jobs
         whose row changed or is new, the jobs gone; the orders and the counts follow.
 
         Only the jobs with another state object than last time (the scan keeps the object of
-        a job that did not change) and those whose age text is due to change are looked at:
-        a poll costs its changes, not a pass of Python code over every job (at 100,000 jobs
-        0.6 s for a poll that changed nothing, and 8,000 rows rebuilt for 1,000 changed jobs
-        as ages ticked)."""
-        previous, made_from, ages = self._rows, self._states, self._ages
-        restart = not previous or now < ages.now  # the first poll, or the clock went back
-        if restart:
-            ages.restart(now)
+        a job that did not change) are looked at: a poll costs its changes, not a pass of
+        Python code over every job (at 100,000 jobs 0.6 s for a poll that changed nothing).
+        Time passing changes no row: the ages are drawn by the tables (`Column.age`)."""
+        previous, made_from = self._rows, self._states
+        if not previous:  # the first poll
             looked: list[str] = list(states)
-            removed = tuple(job_id for job_id in previous if job_id not in states)
+            removed: tuple[str, ...] = ()
         else:
             looked = _restated(states, made_from)
             new = len(looked) - sum(map(previous.__contains__, looked))
@@ -565,45 +471,19 @@ class Poller:
                 if len(states) - new == len(previous)
                 else tuple(filterfalse(states.__contains__, previous))
             )
-        due = ages.due(now)  # before any is added: `due` takes the current bucket too
         changed: dict[str, JobRow] = {}
-        touched: list[str] = []  # a new row made: a new state (`restated`) or a new age
-        aged: list[str] = []  # the ages made, scheduled all at once after
-        turns_at: list[float] = []
+        touched: list[str] = []  # a new row made: a state that shows otherwise
         alike, row_before, before_of = _alike, previous.get, made_from.get
-        touch, age_of, turn_at, make_row = touched.append, aged.append, turns_at.append, job_row
+        touch, make_row = touched.append, job_row
         for job_id, state in zip(looked, map(states.__getitem__, looked), strict=True):
-            if not restart and (before := before_of(job_id)) is not None and alike(before, state):
-                continue  # same row, same age schedule
+            if (before := before_of(job_id)) is not None and alike(before, state):
+                continue  # same row
             touch(job_id)
-            activity = state.activity_at
-            if activity is None:
-                fresh = make_row(state, "-")
-            else:
-                shown_age, until = age_until(now - activity)
-                age_of(job_id)
-                turn_at(activity + until)
-                fresh = make_row(state, shown_age)
+            fresh = make_row(state)
             if fresh != row_before(job_id):
                 changed[job_id] = fresh
-        restated = touched[:]
-        ages.add_all(aged, turns_at)
-        made = set(touched) if due else ()
-        for job_id in due:
-            state = states.get(job_id)
-            if state is None or job_id in made:
-                continue  # gone, or made above (and due again from there)
-            activity = state.activity_at
-            if activity is None:  # an entry for an earlier state of the job
-                continue
-            shown_age, until = age_until(now - activity)
-            ages.add(job_id, activity + until)
-            row = previous[job_id]
-            if row[JobRow.AGE] != shown_age:
-                changed[job_id] = row.aged(shown_age)
-                touched.append(job_id)
         self._states, self._states_shared = states, True  # copied if a light tick changes it
-        self._touched, self._restated = touched, restated
+        self._restated = touched
         if not changed and not removed:
             if len(self._orders.orders) < len(JobRow.SORT_FIELDS):  # made a few a poll
                 self._orders.update(previous, previous, (), (), self.sorted_columns)
@@ -628,9 +508,7 @@ class Poller:
                     counts[before[JobRow.KIND]] -= 1
                 counts[row[JobRow.KIND]] = counts.get(row[JobRow.KIND], 0) + 1
             rows.update(changed)
-        # a row whose age alone changed keeps its place in every order (none is by age)
-        may_move = list(changed) if not previous else list(filter(changed.__contains__, restated))
-        self._orders.update(rows, previous, may_move, removed, self.sorted_columns)
+        self._orders.update(rows, previous, list(changed), removed, self.sorted_columns)
         self._rows = rows
         return rows, tuple(changed), removed
 

@@ -34,6 +34,10 @@ class Column:
     right: bool = False
     hide_below: int = 0
     """Hidden when the table is narrower than this (cells of lesser value on small screens)."""
+    age: bool = False
+    """An age: the row's sort value for it is minus the activity time (None: no activity), and
+    its text (`text.age`) is made by the table as it draws the line, at the table's clock: a
+    row does not change as time passes (its cell in `cells` is left empty)."""
 
 
 class Row(NamedTuple):
@@ -61,7 +65,7 @@ JOB_COLUMNS = (
     Column("Job", 22),
     Column("Status", 13),
     Column("Verdict", 12),
-    Column("Age", 5, right=True),
+    Column("Age", 5, right=True, age=True),
     Column("Ph", 5, right=True, hide_below=100),
     Column("Cost", 8, right=True, hide_below=100),
     Column("Description", flex=1),
@@ -69,7 +73,7 @@ JOB_COLUMNS = (
 TRIAGE_COLUMNS = (
     Column("Job", 22),
     Column("Verdict", 12),
-    Column("Age", 5, right=True),
+    Column("Age", 5, right=True, age=True),
     Column("Reason", flex=1),
 )
 FINDING_COLUMNS = (
@@ -115,8 +119,8 @@ class JobRow(tuple[Any, ...]):
     __slots__ = ()
 
     # field positions
-    KEY, ID, STATUS, KIND, AGE, PHASE, COST, DESCRIPTION, STYLES = range(9)
-    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, RANK, ID_LOWER, NEW = range(9, 17)
+    KEY, ID, STATUS, KIND, PHASE, COST, DESCRIPTION, STYLES = range(8)
+    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, RANK, ID_LOWER, NEW = range(8, 16)
 
     SORT_FIELDS = (KEY, STATUS_KEY, RANK, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH)
     """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
@@ -133,7 +137,8 @@ class JobRow(tuple[Any, ...]):
     def cells(self) -> tuple[str, ...]:
         kind = self[self.KIND]
         verdict = VERDICT_NAME[kind] + (NEW_TAG if self[self.NEW] else "")
-        return (self[self.ID], self[self.STATUS], verdict, *self[self.AGE : self.STYLES])
+        # the age cell empty: the table makes it as it draws the line (see `Column.age`)
+        return (self[self.ID], self[self.STATUS], verdict, "", *self[self.PHASE : self.STYLES])
 
     @property
     def styles(self) -> tuple[str, ...]:
@@ -155,10 +160,6 @@ class JobRow(tuple[Any, ...]):
     def sort_value(self, column: int) -> Any:
         return self[self.SORT_FIELDS[column]]
 
-    def aged(self, shown_age: str) -> JobRow:
-        """This row with another age text (all else in it is the job's state, unchanged)."""
-        return JobRow((*self[: self.AGE], _share(shown_age), *self[self.AGE + 1 :]))
-
     def tagged(self, new: bool) -> JobRow:
         """This row marked (or no longer marked) as a new arrival."""
         if bool(self[self.NEW]) == new:
@@ -177,7 +178,6 @@ _phase_texts: dict[int, dict[int | None, str]] = {}
 """Per phase count, per phase index."""
 _NO_TEXTS: dict[Any, str] = {}
 _money_texts: dict[float | None, str] = {}
-_age_texts: dict[str, str] = {}
 _styles: dict[bool, dict[VerdictKind, tuple[str, ...]]] = {False: {}, True: {}}
 """Per cost over budget, per verdict (a bounded number of both)."""
 
@@ -189,11 +189,12 @@ def _kept(cache: dict[Any, Any], key: Any, value: Any) -> Any:
     return value
 
 
-def job_row(state: JobState, shown_age: str) -> JobRow:
+def job_row(state: JobState) -> JobRow:
     """One row of the jobs table; on the cold path for every job (100,000 in a first poll), so
     kept to plain operations and to shared objects: at 100,000 jobs each byte per row is 100 KB
-    of RSS. The texts many rows show alike (status, phase, cost, age, styles) are looked up by
-    what they are made from, made and shared once."""
+    of RSS. The texts many rows show alike (status, phase, cost, styles) are looked up by what
+    they are made from, made and shared once. No age text: the table makes it from the
+    activity time as it draws the line (a row stays the same as time passes)."""
     facts = state.facts
     verdict = state.verdict
     kind = verdict.kind
@@ -216,9 +217,6 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
     money_text = _money_texts.get(cost)
     if money_text is None:
         money_text = _kept(_money_texts, cost, _share(money(cost)))
-    age_text = _age_texts.get(shown_age)
-    if age_text is None:
-        age_text = _kept(_age_texts, shown_age, shown_age)
     threshold = facts.cost_threshold
     over_budget = cost is not None and bool(threshold) and cost >= threshold
     styles = _styles[over_budget].get(kind)
@@ -232,7 +230,6 @@ def job_row(state: JobState, shown_age: str) -> JobRow:
             job_id if job_id.isprintable() else safe(job_id),  # `safe`'s own first test
             status_text,
             kind,
-            age_text,
             phase_text,
             money_text,
             description
@@ -256,10 +253,10 @@ def _row_styles(kind: VerdictKind, over_budget: bool) -> tuple[str, ...]:
     return _share(("", "", VERDICT_STYLE[kind], "", "", "bold red" if over_budget else "", "dim"))
 
 
-def triage_row(state: JobState, shown_age: str) -> Row:
+def triage_row(state: JobState) -> Row:
     """A row of the triage pane. Its rank is the order of `Snapshot.triage` (worst verdict,
     then oldest activity first), not a place in it: a job coming or going does not change
-    the rows of all the others."""
+    the rows of all the others. Its age cell is made as the line is drawn (`Column.age`)."""
     kind = state.verdict.kind
     activity = state.activity_at
     reason = state.verdict.reason
@@ -269,7 +266,7 @@ def triage_row(state: JobState, shown_age: str) -> Row:
         cells=(
             safe(state.job_id),
             kind.value,
-            shown_age,
+            "",
             _share(safe(reason)),
         ),
         styles=_share(("", VERDICT_STYLE[kind], "", "")),

@@ -9,6 +9,7 @@ the cursor, recolour the terminal or reverse the text direction of an operator's
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import timedelta
@@ -60,9 +61,8 @@ def age(seconds: float | None) -> str:
 def age_until(seconds: float) -> tuple[str, float]:
     """`age(seconds)` and the age (in seconds) up to which it shows that text: it may change
     there, never before. Worked out from the text itself, so the two agree even where a
-    rounding is a tie (`42s` turns at 42.5 s, `3.2h` at 3.25 h). The poller formats a job's age
-    again only then, not every job's at every poll; so this is on the path of every job of a
-    first poll, and makes the text with `age`'s own expressions rather than calling it."""
+    rounding is a tie (`42s` turns at 42.5 s, `3.2h` at 3.25 h). A table looks at a drawn
+    line's age again only then (see `age_since`); made with `age`'s own expressions."""
     if seconds >= 48 * 3600:
         days = seconds // 86400
         text = _day_texts.get(days)
@@ -81,6 +81,17 @@ def age_until(seconds: float) -> tuple[str, float]:
     if seconds < 60:
         return text, min(int(text[:-1]) + 0.5, 60.0)
     return text, (seconds // 60 + 1) * 60
+
+
+def age_since(minus_activity: float | None, now: float) -> tuple[str, float]:
+    """The age text at `now` of an activity time given as minus itself (what an age column
+    sorts by: the rows hold no text that time would make stale), and the time up to which
+    that text stands (infinity: for good). `now + minus_activity` is `now - activity` to
+    the last bit (IEEE subtraction is the addition of the negation)."""
+    if minus_activity is None:
+        return "-", math.inf
+    text, until = age_until(now + minus_activity)
+    return text, until - minus_activity
 
 
 _hour_until: dict[str, float] = {}

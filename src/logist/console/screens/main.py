@@ -163,10 +163,10 @@ class ConsoleScreen(Screen[None]):
         with Container(id="panes"):
             with Vertical(id="jobs-pane", classes="pane -active"):
                 yield SummaryStrip(id="summary")
-                yield JobsTable(marks=self.marks, id="jobs")
+                yield JobsTable(marks=self.marks, clock=self.clock, id="jobs")
             yield DetailView(manager=self.manager, clock=self.clock, id="side-detail")
             with Vertical(id="triage-pane", classes="pane"):
-                yield TriageTable(marks=self.marks, id="triage")
+                yield TriageTable(marks=self.marks, clock=self.clock, id="triage")
             with Vertical(id="findings-pane", classes="pane"):
                 yield FindingsTable(marks=self.marks, id="findings")
         with Horizontal(id="progress"):
@@ -359,10 +359,13 @@ class ConsoleScreen(Screen[None]):
             header.set_state(refreshed_at=at, now=self.clock(), watch=watch)
 
     def tick(self) -> None:
-        """Once a second: the refresh age in the header. The app's timer can fire while the
+        """Once a second: the refresh age in the header, and the ages on screen that changed
+        (drawn at the clock, not made by the polls). The app's timer can fire while the
         screen is torn down, its header already gone: then nothing."""
         for header in self.query(HeaderBar):
             header.set_state(now=self.clock())
+        for table in self.query(KeyedTable):
+            table.show_ages()
 
     def set_modes(self, **modes: bool) -> None:
         self.query_one(HeaderBar).set_state(**modes)

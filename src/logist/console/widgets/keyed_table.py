@@ -18,8 +18,10 @@ Cells are plain segments: untrusted text is never parsed as markup.
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from fnmatch import translate
 from functools import lru_cache
@@ -41,6 +43,7 @@ from textual.strip import Strip
 from logist.core import FilterQuery, is_glob
 
 from ..rows import VERDICT_NAME, Column, JobRow, Row, descending_order
+from ..text import age_since
 from .quiet import QuietScrolling
 
 MARK = "●"
@@ -67,6 +70,11 @@ ROWS_TESTED_AT_ONCE = 2_000
 """The same for the triage and findings panes, whose rows cost more to test (a facet term is
 a Python call per row; ~1 µs a row: 6,000 triage rows at 100,000 jobs were ~6 ms a key)."""
 _NEW_FACET = "new"
+AGE_MARGIN_S = 0.01
+"""A drawn age is looked at again this much before its text may change (`age_since`): more
+than the float rounding of the times it is worked out from."""
+_Drawn = tuple[Strip, tuple[str, ...], float]
+"""A row's strip, the age texts drawn in it, and the time up to which they stand."""
 
 
 @lru_cache(maxsize=256)
@@ -279,6 +287,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         columns: tuple[Column, ...],
         marks: set[str],
         placeholder: str = "",
+        clock: Callable[[], float] = time.time,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -288,6 +297,14 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         self.marks = marks
         """The app's set of marked job ids (shared by every table, never replaced)."""
         self.placeholder = placeholder
+        self.clock = clock
+        """The time ages are drawn at (the app's: a test's frozen clock draws the same ages)."""
+        self._aged = tuple(index for index, column in enumerate(columns) if column.age)
+        """The age columns, drawn from the rows' activity times (see `Column.age`)."""
+        self._now = clock()
+        """The time of the frame being drawn (one for all its lines)."""
+        self._ages_looked_at = self._now
+        """When `show_ages` last looked (a clock that went back: every line looked at)."""
         self._rows: Mapping[str, AnyRow] = {}
         """Every row by key; never changed in place (a new mapping replaces it)."""
         self._overlay: dict[str, AnyRow] = {}
@@ -321,7 +338,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         overlay are replaced."""
         self._sort: int | None = None
         self._reverse = False
-        self._strips: LRUCache[str, Strip] = LRUCache(512)
+        self._strips: LRUCache[str, _Drawn] = LRUCache(512)
+        """Drawn rows by key: one is drawn again when the rows change, or when the age
+        text it shows is no longer the one at the time a frame is drawn."""
         self._widths: tuple[int, tuple[tuple[int, int], ...]] = (-1, ())
 
     # ---- public -------------------------------------------------------------------------
@@ -1023,6 +1042,42 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         shown = {key: top + line for line, key in enumerate(self._visible_keys())}
         self._refresh_lines(shown[k] for k in keys if k in shown)
 
+    def show_ages(self) -> None:
+        """Repaint the lines on screen whose age text changed since drawn (the app calls this
+        once a second): a poll no longer makes rows again as their ages change (at 100,000
+        jobs that was ~20,000 rows a second after a whole poll rewrote them), and only the
+        lines whose drawn age is due to change (`age_since`) are worked out again."""
+        if not self._aged:
+            return
+        now = self._now = self.clock()
+        went_back = now < self._ages_looked_at
+        self._ages_looked_at = now
+        top = int(self.scroll_y)
+        stale = []
+        for line, key in enumerate(self._visible_keys()):
+            drawn = self._strips.get(key)
+            if drawn is None:
+                stale.append(top + line)  # (not drawn since the cache was emptied)
+            elif (went_back or now >= drawn[2] - AGE_MARGIN_S) and (
+                self._ages(self._row(key), now)[0] != drawn[1]
+            ):
+                stale.append(top + line)
+        self._refresh_lines(stale)
+
+    def _ages(self, row: AnyRow, now: float) -> tuple[tuple[str, ...], float]:
+        """The age texts of a row at `now`, and the time up to which they all stand."""
+        texts = []
+        turn = math.inf
+        for column in self._aged:
+            text, until = age_since(row.sort_value(column), now)
+            texts.append(text)
+            turn = min(turn, until)
+        return tuple(texts), turn
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._now = self.clock()  # one time for every line of a frame
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
@@ -1037,10 +1092,17 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                 return Strip([Segment(_fit(f"  {self.placeholder}", width, False), style)])
             return Strip.blank(width, base)
         key = self._keys[index]
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self._render_row(self._row(key), width, base)
-            self._strips.set(key, strip)
+        drawn = self._strips.get(key)
+        if self._aged:
+            row = self._row(key)
+            ages, turn = self._ages(row, self._now)
+            if drawn is None or drawn[1] != ages:
+                drawn = (self._render_row(row, width, base, ages), ages, turn)
+                self._strips.set(key, drawn)
+        elif drawn is None:
+            drawn = (self._render_row(self._row(key), width, base), (), math.inf)
+            self._strips.set(key, drawn)
+        strip = drawn[0]
         if index == self._cursor:
             name = "keyed-table--cursor" if self.has_focus else "keyed-table--cursor-blurred"
             cursor = self.get_component_rich_style(name)
@@ -1059,8 +1121,17 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         text = " " * MARK_WIDTH + (" " * GAP).join(labels)
         return Strip([Segment(_fit(text, width, False), style)], width)
 
-    def _render_row(self, row: AnyRow, width: int, base: Style) -> Strip:
-        """One row as few segments as possible: the compositor's cost grows with them."""
+    def _render_row(
+        self, row: AnyRow, width: int, base: Style, ages: tuple[str, ...] = ()
+    ) -> Strip:
+        """One row as few segments as possible: the compositor's cost grows with them.
+        `ages`: the texts of the age columns, in order."""
+        texts = row.cells
+        if ages:
+            shown = list(texts)
+            for column, text in zip(self._aged, ages, strict=True):
+                shown[column] = text
+            texts = tuple(shown)
         marked = row.job_id is not None and row.job_id in self.marks
         segments = [
             Segment(
@@ -1072,7 +1143,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         last = len(layout) - 1
         used = MARK_WIDTH
         for position, (index, cells) in enumerate(layout):
-            text = _fit(row.cells[index], cells, self.columns[index].right)
+            text = _fit(texts[index], cells, self.columns[index].right)
             if position < last:
                 text += " " * GAP  # the gap takes the cell's style: fewer segments, same look
             used += len(text) if text.isascii() else cell_len(text)

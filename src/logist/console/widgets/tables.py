@@ -5,6 +5,9 @@ Each is a `KeyedTable` with its own columns; the rows are built by `logist.conso
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from ..rows import FINDING_COLUMNS, JOB_COLUMNS, TRIAGE_COLUMNS
 from .keyed_table import KeyedTable
 
@@ -12,16 +15,34 @@ from .keyed_table import KeyedTable
 class JobsTable(KeyedTable):
     """Every job of the root: filterable, sortable, markable."""
 
-    def __init__(self, *, marks: set[str], id: str | None = None) -> None:
-        super().__init__(columns=JOB_COLUMNS, marks=marks, placeholder="no jobs", id=id)
+    def __init__(
+        self,
+        *,
+        marks: set[str],
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(
+            columns=JOB_COLUMNS, marks=marks, placeholder="no jobs", clock=clock, id=id
+        )
 
 
 class TriageTable(KeyedTable):
     """Jobs that need an operator, worst verdict first, then oldest activity first."""
 
-    def __init__(self, *, marks: set[str], id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        marks: set[str],
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,
+    ) -> None:
         super().__init__(
-            columns=TRIAGE_COLUMNS, marks=marks, placeholder="nothing to triage", id=id
+            columns=TRIAGE_COLUMNS,
+            marks=marks,
+            placeholder="nothing to triage",
+            clock=clock,
+            id=id,
         )
 
 
