@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from logist.console.app import ConsoleApp
 from logist.console.poller import Poller
 from logist.core import JobRecoveryManager
 
-from .support import settle, synchronously
+from .support import refresh, settle, synchronously
 
 
 @synchronously
@@ -108,3 +109,43 @@ def test_the_scan_cache_is_written_by_the_poll_after_the_first_whole_one(
     assert len(list(saved.glob("scan-*"))) == 1, "but by the next one"
     reread = JobRecoveryManager(jobs_root, scan_cache=True)
     assert len(reread.scan().jobs) == 5 and reread._scanner._reads == 0, "all from the cache"
+
+
+@synchronously
+async def test_a_whole_poll_asked_for_while_the_first_polls_come_is_the_one_they_bring(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mount's poll (or ctrl+r) asked for while the prefetched whole poll is under way:
+    that poll is the whole root asked for, not another whole poll made right after it."""
+    monkeypatch.setattr(poller_module, "FIRST_LOOK", 3)
+    for i in range(8):
+        write_job(jobs_root, f"job-{i:02d}", status="SUCCESS")
+    manager = JobRecoveryManager(jobs_root)
+    poller = Poller(manager=manager, clock=time.time)
+    release = threading.Event()
+    whole_poll = poller._poll
+
+    def held_whole_poll() -> poller_module.PollResult:
+        release.wait(60)  # the first whole poll, until the app has asked for one
+        monkeypatch.setattr(poller, "_poll", whole_poll)
+        return whole_poll()
+
+    monkeypatch.setattr(poller, "_poll", held_whole_poll)
+    poller.prefetch()
+    app = ConsoleApp(manager=manager, interval=None, host="test-host", poller=poller)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(400):
+            await pilot.pause()
+            if app.poll_count == 1 and app._polling:  # the first look shown, the rest taken
+                break
+        assert app.poll_count == 1 and app._polling and poller.first_polls_coming
+        app.poll_now()  # as ctrl+r does
+        release.set()
+        await settle(pilot, polls=2)
+        assert app.last_poll is not None and app.last_poll.complete
+        assert not poller.first_polls_coming
+        await pilot.pause(0.2)
+        await settle(pilot, polls=2)
+        assert (app.poll_count, poller.full_polls) == (2, 1), "no second whole poll after it"
+        await refresh(pilot)
+        assert (app.poll_count, poller.full_polls) == (3, 2), "then one is made when asked for"

@@ -348,7 +348,13 @@ class ConsoleApp(App[int]):
 
     def poll_now(self, *, full: bool = True) -> None:
         """Poll as soon as possible; never two polls at once. `full=False` (the timer, a wake):
-        a light tick when events watch the root (see `_poll_in_thread`)."""
+        a light tick when events watch the root (see `_poll_in_thread`).
+
+        A whole poll asked for while the first polls are under way (the mount's, the first
+        look's) is the whole poll they bring: at 100,000 jobs it was made again at once, ~1 s
+        of the worker holding the GIL right after the whole root was on screen."""
+        if full and self._polling and self._poller.first_polls_coming:
+            return
         if full:
             with self._woken_lock:
                 self._full_next = True

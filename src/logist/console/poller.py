@@ -161,6 +161,11 @@ class Poller:
         threading.Thread(target=first_polls, name="logist-first-poll", daemon=True).start()
         self._prefetched = results
 
+    @property
+    def first_polls_coming(self) -> bool:
+        """The results of `prefetch` are not all taken yet: the whole root is on its way."""
+        return self._prefetched is not None
+
     def poll(self) -> PollResult:
         prefetched = self._prefetched
         if prefetched is not None:
