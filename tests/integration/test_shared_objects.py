@@ -145,7 +145,7 @@ def test_a_job_directory_in_the_root_is_the_same_location_as_one_given_its_whole
     for job_id in ("a", "b"):
         write_old(jobs_root, job_id, status="SUCCESS")
     (jobs_root / "jobs_index.json").write_text(json.dumps({"jobs": {}, "queue": ["b"]}))
-    locations, _ = enumerate_jobs(jobs_root, read_index(jobs_root))
+    locations = enumerate_jobs(jobs_root, read_index(jobs_root)).locations
     a, b = locations["a"], locations["b"]
     assert isinstance(a.place, InRoot) and a.place is b.place  # one string for both
     whole = JobLocation("a", os.path.join(jobs_root, "a"), False, True, True)

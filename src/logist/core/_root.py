@@ -7,7 +7,9 @@ written to.
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -186,9 +188,19 @@ _new_location = quick_constructor(JobLocation)
 """`JobLocation(...)` made faster: a root's enumeration makes one per job."""
 
 
-def enumerate_jobs(
-    root: Path, index: IndexRead, *, root_real: str | None = None
-) -> tuple[dict[str, JobLocation], tuple[RootIssue, ...]]:
+class Enumerated(NamedTuple):
+    """A root's listing, as `enumerate_jobs` made it."""
+
+    locations: dict[str, JobLocation]
+    issues: tuple[RootIssue, ...]
+    plain: bool
+    """Every job a real directory of the root under its own name, every index path naming
+    exactly that, no issue, no symlink among the root's entries (followed or not): the listing
+    then follows from the root's entries and the index alone, and stays true while the root
+    directory and the index keep their stat (see `plain_listing`)."""
+
+
+def enumerate_jobs(root: Path, index: IndexRead, *, root_real: str | None = None) -> Enumerated:
     """The union of indexed jobs and job directories, each with its confinement verdict."""
     root_real = root_real or os.path.realpath(root)
     root_str = str(root)
@@ -200,6 +212,7 @@ def enumerate_jobs(
         entries = list(it)
     # an entry's path is `<root>/<name>` (`os.path.join`), which `InRoot` stands for
     place = InRoot(root_str) if not root_str.endswith("/") else None
+    plain = place is not None
     for entry in entries:
         name = entry.name
         if name[0] == ".":
@@ -217,6 +230,7 @@ def enumerate_jobs(
                     )
                 continue
             if entry.is_symlink():
+                plain = False  # what it leads to can change while the root does not
                 target = os.path.realpath(entry.path)
                 inside = is_within(root_real, target)
                 if not os.path.isdir(target):
@@ -230,6 +244,7 @@ def enumerate_jobs(
                 )
                 found[name] = JobLocation(name, entry.path, name in indexed, True, False, (issue,))
         except OSError:
+            plain = False
             continue
     claimed: dict[str, str] = {}
     """Directory name -> the index key it is listed under, when the two differ."""
@@ -246,6 +261,7 @@ def enumerate_jobs(
                 # a relative index path is relative to the root (as for indexed-only jobs), not cwd
                 and not _same_dir(os.path.join(root_str, item.path), location.path)
             ):
+                plain = False
                 stray = _lock_only_twin(root, root_real, item, location, found, index, claimed)
                 if stray is not None:
                     claimed[stray.name] = job_id
@@ -266,6 +282,7 @@ def enumerate_jobs(
                     (*location.issues, location_issue),
                 )
             continue
+        plain = False  # found outside the root's directories, or not at all
         located = _locate_indexed_only(root, root_real, item)
         name = _directory_in_root(root_real, located)
         if name is not None and (name in found or name in claimed):
@@ -288,12 +305,60 @@ def enumerate_jobs(
                 job_id, scanned.directory, True, True, scanned.writable, scanned.issues
             )
         found[job_id] = located
-    queue = index.data.get("queue") if index.data else None
+    _queued(found, index.data)
+    return Enumerated(found, tuple(issues), plain and not issues and not index.issues)
+
+
+def _queued(found: dict[str, JobLocation], data: Mapping[str, Any] | None) -> None:
+    """Each location the index's execution queue names, with its place in the queue."""
+    queue = data.get("queue") if data else None
     if isinstance(queue, list):
         for position, job_id in enumerate(queue):
             if isinstance(job_id, str) and job_id in found:
                 found[job_id] = replace(found[job_id], queue_position=position)
-    return found, tuple(issues)
+
+
+Listing = tuple[Any, ...]
+"""A plain listing as kept (`plain_listing`): plain data only, as marshal wants."""
+
+
+def plain_listing(
+    root_key: tuple[int, int, int, int],
+    index_key: tuple[int, int, int, int] | None,
+    index: IndexRead,
+    locations: Mapping[str, JobLocation],
+) -> Listing:
+    """What a plain enumeration (`Enumerated.plain`) keeps: the root directory's and the
+    index's stat keys it is true for, the index without its jobs, the job ids in order and
+    those not indexed."""
+    data = None if index.data is None else {k: v for k, v in index.data.items() if k != "jobs"}
+    unindexed = tuple(job_id for job_id, location in locations.items() if not location.indexed)
+    return (root_key, index_key, index.exists, data, tuple(locations), unindexed)
+
+
+def listed_locations(root: Path, listing: Listing) -> tuple[IndexRead, dict[str, JobLocation]]:
+    """The index (without its jobs: a scanner lets them go after listing) and the locations a
+    plain listing stands for, as `enumerate_jobs` made them (TypeError, ValueError: not a
+    listing `plain_listing` made)."""
+    _root_key, _index_key, exists, data, job_ids, unindexed = listing
+    if type(exists) is not bool or (data is not None and type(data) is not dict):
+        raise TypeError("not a listing")
+    place, true = InRoot(str(root)), itertools.repeat(True)
+    if not unindexed:
+        indexed: Any = true
+    else:
+        indexed = map(operator.not_, map(frozenset(unindexed).__contains__, job_ids))
+    found = dict(
+        zip(
+            job_ids,
+            map(_new_location, job_ids, itertools.repeat(place), indexed, true, true),
+            strict=False,
+        )
+    )
+    if len(found) != len(job_ids):
+        raise ValueError("not a listing")
+    _queued(found, data)
+    return IndexRead({}, (), exists, data), found
 
 
 @dataclass(frozen=True, slots=True)

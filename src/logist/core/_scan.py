@@ -51,9 +51,12 @@ from ._root import (
     IndexRead,
     InRoot,
     JobLocation,
+    Listing,
     RootIssue,
     enumerate_jobs,
     index_facts,
+    listed_locations,
+    plain_listing,
     read_index,
 )
 from ._states import ACTIVE_STATES, WAITING_STATES, Category, category_of
@@ -581,6 +584,17 @@ class Scanner:
         self._locations: dict[str, JobLocation] = {}
         self._location_issues: tuple[RootIssue, ...] = ()
         self._root_mtime: int | None = None
+        self._listing_path = (
+            _scan_cache.cache_file(self._root_real, "listing") if persistent else None
+        )
+        """The root's plain listing kept between processes (`_root.plain_listing`): a fresh
+        console at 100,000 jobs neither parses the index nor lists the root when neither
+        changed (~0.3 s of its first look). Written by any persistent scanner, taken only by
+        one that lets the index's jobs go (`listing()` needs them)."""
+        self._index_seen: tuple[tuple[int, int, int, int] | None, int] | None = None
+        """The index's stat key as it was read, and when (before the read)."""
+        self._listing_unsaved: Listing | None = None
+        """A plain listing made since the last save, true for stat keys not racy."""
 
     def forget(self, job_id: str) -> None:
         """Drop one job's cached state, e.g. after we wrote to it."""
@@ -588,27 +602,70 @@ class Scanner:
         self._restored.pop(job_id, None)
 
     def _read_index(self) -> IndexRead:
+        read_at = time.time_ns()
         try:
             st = os.stat(self.root / INDEX_NAME, follow_symlinks=False)
             key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            full_key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
         except OSError:
-            key = None
+            key = full_key = None
+        if (
+            self._index is None
+            and self._listing_path is not None
+            and not self._keep_index
+            and self._take_listing(full_key)
+        ):
+            self._index_key = key
+            return self._index  # type: ignore[return-value]
         if self._index is None or key != self._index_key:
             self._index = read_index(self.root)
             self._index_key = key
+            self._index_seen = (full_key, read_at)
             self._root_mtime = None  # the union must be recomputed
         return self._index
 
+    def _take_listing(self, index_key: tuple[int, int, int, int] | None) -> bool:
+        """Take the kept listing when the root directory and the index still have the stat
+        keys it was made for (a job directory that came or went, or an index rewritten, or
+        put back with its old mtime, changes them); False: list the root."""
+        assert self._listing_path is not None
+        kept = _scan_cache.load(self._listing_path, _listing_header(self._root_real))
+        listing = kept.get("listing")
+        if listing is None:
+            return False
+        try:
+            st = os.stat(self.root)
+            root_key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+            if type(listing) is not tuple or listing[:2] != (root_key, index_key):
+                return False
+            self._index, self._locations = listed_locations(self.root, listing)
+        except (OSError, TypeError, ValueError):
+            return False
+        self._location_issues = ()
+        self._root_mtime = st.st_mtime_ns
+        return True
+
     def _enumerate(self, index: IndexRead) -> dict[str, JobLocation]:
         # The root's mtime changes when job directories come and go: skip the scandir otherwise.
-        root_mtime = os.stat(self.root).st_mtime_ns
+        listed_at = time.time_ns()
+        st = os.stat(self.root)
+        root_mtime = st.st_mtime_ns
         if root_mtime != self._root_mtime or not self._locations:
             if _slimmed(index):
                 index = read_index(self.root)  # its entries were let go: read them again
-            self._locations, self._location_issues = enumerate_jobs(
-                self.root, index, root_real=self._root_real
-            )
+            enumerated = enumerate_jobs(self.root, index, root_real=self._root_real)
+            self._locations, self._location_issues = enumerated.locations, enumerated.issues
             self._root_mtime = root_mtime
+            seen = self._index_seen
+            if (
+                self._listing_path is not None
+                and enumerated.plain
+                and seen is not None
+                and not _scan_cache.is_racy(root_mtime, listed_at)
+                and (seen[0] is None or not _scan_cache.is_racy(seen[0][1], seen[1]))
+            ):
+                root_key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+                self._listing_unsaved = plain_listing(root_key, seen[0], index, self._locations)
             if self._keep_index:
                 return self._locations
             # Keep the index without its jobs (a path per job: 35 MB at 100,000 jobs, used
@@ -707,7 +764,7 @@ class Scanner:
         if (
             complete
             and self._persist_path is not None
-            and self._reads
+            and (self._reads or self._listing_unsaved is not None)
             and (self._saved_at is None or now - self._saved_at >= _scan_cache.SAVE_EVERY_S)
         ):
             if self.defer_persist:
@@ -1008,8 +1065,16 @@ class Scanner:
     def _persist(self, jobs: dict[str, JobState]) -> None:
         """Save the jobs read since the cache file beside it, or the whole when there is no
         such file of ours or those jobs are many (an entry left there of a job read since, or
-        gone, is not wrong: its stat key no longer matches any manifest)."""
+        gone, is not wrong: its stat key no longer matches any manifest). The root's plain
+        listing too, when one was made since."""
         assert self._persist_path is not None
+        listing, self._listing_unsaved = self._listing_unsaved, None
+        if listing is not None and self._listing_path is not None:
+            _scan_cache.save(
+                self._listing_path, _listing_header(self._root_real), {"listing": listing}
+            )
+        if not self._reads:
+            return
         base = self._base
         since = self._read_since_base
         if base is not None and len(since) <= max(_DELTA_MIN, base[1] // _DELTA_SHARE):
@@ -1063,6 +1128,12 @@ if _FACT_NAMES[-1] != "recorded":
 _facts_row = attrgetter(*_FACT_NAMES)
 _NOTHING_ROW = NOTHING_RECORDED.as_row()
 _new_state = quick_constructor(JobState)
+
+
+def _listing_header(root_real: str) -> tuple[Any, ...]:
+    """What a kept listing of this root must carry to be used: the code that lists, too."""
+    code = enumerate_jobs.__code__.co_code + listed_locations.__code__.co_code
+    return (*_scan_cache.header(root_real, JobLocation, code), "listing")
 
 
 def cache_header(root_real: str) -> tuple[Any, ...]:
