@@ -203,3 +203,26 @@ def test_a_kept_listing_that_is_not_one_is_not_used(jobs_root: Path, listings: L
     path.write_bytes(blob[: len(blob) // 2])
     assert listings.scan(jobs_root)[1], "cut short: listed again"
     assert not listings.scan(jobs_root)[1], "and kept again"
+
+
+def test_a_racy_listing_is_made_again_when_saved_out_of_the_window(
+    jobs_root: Path, listings: Listings
+) -> None:
+    """`status` saves after its output: a root changed just before it is often out of the
+    racy window by then, and listed again for keeping (what changed meanwhile included)."""
+    plain_root(jobs_root)
+    write_job(jobs_root, "job-now", status="SUCCESS")  # the root's mtime: now
+    scanner = Scanner(jobs_root, Policy(), persistent=True)
+    scanner.defer_persist = scanner.relist_racy = True
+    scanner.scan()
+    write_job(jobs_root, "job-meanwhile", status="FAILED")
+    still_racy = Scanner(jobs_root, Policy(), persistent=True)
+    still_racy.defer_persist = still_racy.relist_racy = True
+    still_racy.scan()
+    still_racy.persist_pending()
+    assert not listing_file(jobs_root).exists(), "still inside the window: not kept"
+    age(jobs_root)  # by the time of the save
+    scanner.persist_pending()
+    assert listing_file(jobs_root).exists()
+    snapshot, listed = listings.scan(jobs_root)
+    assert not listed and "job-meanwhile" in [job_id for job_id, _, _ in snapshot[0]]

@@ -595,6 +595,11 @@ class Scanner:
         """The index's stat key as it was read, and when (before the read)."""
         self._listing_unsaved: Listing | None = None
         """A plain listing made since the last save, true for stat keys not racy."""
+        self._listing_racy = False
+        """The last listing was plain but made within the racy window of a change."""
+        self.relist_racy = False
+        """Make a racy listing again when saving (`_listing_now`): `status` saves after its
+        output, by then often out of the window (a root just made, a job just added)."""
 
     def forget(self, job_id: str) -> None:
         """Drop one job's cached state, e.g. after we wrote to it."""
@@ -657,15 +662,14 @@ class Scanner:
             self._locations, self._location_issues = enumerated.locations, enumerated.issues
             self._root_mtime = root_mtime
             seen = self._index_seen
-            if (
-                self._listing_path is not None
-                and enumerated.plain
-                and seen is not None
-                and not _scan_cache.is_racy(root_mtime, listed_at)
-                and (seen[0] is None or not _scan_cache.is_racy(seen[0][1], seen[1]))
-            ):
-                root_key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
-                self._listing_unsaved = plain_listing(root_key, seen[0], index, self._locations)
+            if self._listing_path is not None and enumerated.plain and seen is not None:
+                racy = _scan_cache.is_racy(root_mtime, listed_at) or (
+                    seen[0] is not None and _scan_cache.is_racy(seen[0][1], seen[1])
+                )
+                if not racy:
+                    root_key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+                    self._listing_unsaved = plain_listing(root_key, seen[0], index, self._locations)
+                self._listing_racy = racy
             if self._keep_index:
                 return self._locations
             # Keep the index without its jobs (a path per job: 35 MB at 100,000 jobs, used
@@ -764,7 +768,11 @@ class Scanner:
         if (
             complete
             and self._persist_path is not None
-            and (self._reads or self._listing_unsaved is not None)
+            and (
+                self._reads
+                or self._listing_unsaved is not None
+                or (self._listing_racy and self.relist_racy)
+            )
             and (self._saved_at is None or now - self._saved_at >= _scan_cache.SAVE_EVERY_S)
         ):
             if self.defer_persist:
@@ -1069,6 +1077,9 @@ class Scanner:
         listing too, when one was made since."""
         assert self._persist_path is not None
         listing, self._listing_unsaved = self._listing_unsaved, None
+        if listing is None and self._listing_racy and self.relist_racy:
+            listing = self._listing_now()
+        self._listing_racy = False
         if listing is not None and self._listing_path is not None:
             _scan_cache.save(
                 self._listing_path, _listing_header(self._root_real), {"listing": listing}
@@ -1101,6 +1112,31 @@ class Scanner:
         self._base = None if stamp is None else (stamp, saved)
         self._read_since_base = set()
         self._reads = 0
+
+    def _listing_now(self) -> Listing | None:
+        """A plain listing made now (the scanner's own left as it is), if the root and the
+        index are out of the racy window: their keys taken first, as `_read_index` and
+        `_enumerate` take them."""
+        listed_at = time.time_ns()
+        try:
+            st = os.stat(self.root / INDEX_NAME, follow_symlinks=False)
+            index_key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+        except OSError:
+            index_key = None
+        try:
+            st = os.stat(self.root)
+        except OSError:
+            return None
+        if _scan_cache.is_racy(st.st_mtime_ns, listed_at) or (
+            index_key is not None and _scan_cache.is_racy(index_key[1], listed_at)
+        ):
+            return None
+        index = read_index(self.root)
+        enumerated = enumerate_jobs(self.root, index, root_real=self._root_real)
+        if not enumerated.plain:
+            return None
+        root_key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+        return plain_listing(root_key, index_key, index, enumerated.locations)
 
     def _absent(self, job_id: str, location: JobLocation) -> JobState:
         """A job named by the index whose directory is gone or outside the root."""

@@ -115,6 +115,7 @@ class StatusSummary:
         root_key, index_key, listed_at = self._root_keys()
         scanner = Scanner(self.root, self.policy, persistent=self.path is not None, keep_index=True)
         scanner.defer_persist = True
+        scanner.relist_racy = True  # saved after the output: a console started next takes it
         try:
             snapshot = scanner.scan(self.clock())
         except OSError as exc:
