@@ -12,6 +12,7 @@ from textual.widgets import Button, Input, Log
 from conftest import read_job, wait_for, write_job
 from logist.console.screens.confirm import ConfirmScreen
 from logist.console.screens.logs import LogsScreen
+from logist.console.widgets.detail import DetailText
 from logist.core import JobRecoveryManager, Outcome, VerdictKind
 
 from .support import crashed_legacy, make_app, refresh, settle, synchronously, table_text
@@ -235,7 +236,7 @@ async def test_a_hostile_root_is_shown_literally_and_never_breaks_the_screen(
         assert app.main_screen.table("jobs").move_to_key("[b]x")
         await pilot.press("enter")
         await settle(pilot)
-        detail = str(app.screen.query_one("#detail-text").render())
+        detail = str(app.screen.query_one("#detail-text", DetailText).content)
         assert "[b]x" in detail and "copy [/tmp/a] failed" in detail
         await pilot.press("escape")
         assert app.main_screen.table("jobs").move_to_key("[@click=app.quit]boom")

@@ -11,7 +11,7 @@ import pytest
 from textual import events
 from textual.color import Color
 from textual.containers import VerticalScroll
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Log, Static
 from textual.widgets._footer import FooterKey, FooterLabel
 
 from conftest import wait_for, write_job
@@ -20,7 +20,7 @@ from logist.console.config import Settings, config_path, load_settings, save_set
 from logist.console.screens.activity import ActivityScreen
 from logist.console.screens.confirm import ConfirmScreen
 from logist.console.screens.record import RecordScreen
-from logist.console.widgets.detail import describe
+from logist.console.widgets.detail import DetailText, DetailView, describe
 from logist.console.widgets.header import HeaderBar
 from logist.console.widgets.summary import SummaryStrip
 from logist.core import JobRecoveryManager, VerdictKind
@@ -586,20 +586,24 @@ async def test_a_new_crash_is_scrolled_into_the_jobs_pane_while_the_cursor_keeps
 
 
 @synchronously
-async def test_the_side_detail_is_laid_out_again_only_when_its_height_changes(
+async def test_the_side_detail_follows_the_cursor_without_a_layout_of_the_screen(
     jobs_root: Path,
 ) -> None:
-    """Moving between jobs whose details take the same lines repaints the side detail without
-    a layout of the screen; a detail of another height (a crash's evidence, an error, no job)
-    is laid out, so that none is cut or left with stale lines."""
+    """Moving between jobs whose details take other numbers of lines (a crash's evidence, a
+    calm job) repaints the side detail alone, never a layout of the screen (each repainted
+    every widget on it), unless its scrollbar comes or goes; the text is drawn whole and
+    its scroll follows its height; the log shown is the job's own."""
     crashed_legacy(jobs_root, "crash-a")
     for index in range(4):
         write_job(jobs_root, f"calm-{index:02}", status="SUCCESS")
+    for job in ("crash-a", *(f"calm-{index:02}" for index in range(4))):
+        (jobs_root / job / "logs").mkdir()
+        (jobs_root / job / "logs" / "runner.log").write_text(f"{job} was here\n")
     app = make_app(jobs_root)
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
         screen = app.main_screen
-        text = screen.query_one("#detail-text", Static)
+        text = screen.query_one("#detail-text", DetailText)
         layouts: list[int] = []
         refresh_layout = screen._refresh_layout
 
@@ -608,32 +612,31 @@ async def test_the_side_detail_is_laid_out_again_only_when_its_height_changes(
             refresh_layout(*args, **kwargs)  # type: ignore[arg-type]
 
         screen._refresh_layout = counted  # type: ignore[method-assign]
-        seen: list[tuple[str, int, bool]] = []
+        seen: list[tuple[str, int]] = []
         for key in ("home", "down", "down", "down", "down", "down"):
             layouts.clear()
+            scrollbar = text.show_vertical_scrollbar
             await pilot.press(key)
             await pilot.pause(0.3)  # the detail follows the cursor after a short debounce
             await settle(pilot)
-            detail = screen.query_one("#side-detail")
-            shown = detail._shown  # type: ignore[attr-defined]
-            assert shown is not None and detail.job_id == screen.cursor_job_id()
-            height = shown.get_height(text.styles, text.content_region.width)
-            assert text.size.height == height, "the detail's text is not laid out whole"
-            scroll = screen.query_one("#detail-scroll")
-            room = scroll.scrollable_content_region.height
-            assert scroll.max_scroll_y == max(0, height - room), "its scroll does not follow"
-            seen.append((detail.job_id, height, len(layouts)))
-        jobs = [job for job, _, _ in seen]
-        assert jobs[0] == "crash-a" and set(jobs) == {
-            "crash-a",
-            *(f"calm-{i:02}" for i in range(4)),
-        }
-        assert seen[0][1] != seen[1][1] and seen[1][2], "a crash's detail and a calm one's"
-        # once: the text's and its scroll's new sizes ask for no second layout (each one
-        # repainted the screen again)
-        assert seen[1][2] == 1, seen
-        calm = [laid for job, _, laid in seen[2:5]]
-        assert calm == [0] * 3, "the same height laid out the screen"
+            detail = screen.query_one("#side-detail", DetailView)
+            assert detail.job_id == screen.cursor_job_id()
+            width = text.scrollable_content_region.width
+            height = text.content.get_height(text.styles, width)
+            room = text.scrollable_content_region.height
+            assert text.virtual_size.height == height and text.max_scroll_y == max(
+                0, height - room
+            ), "its scroll does not follow its text"
+            drawn = [text.render_line(y).text.rstrip() for y in range(min(height, room))]
+            wrapped = [line.plain.rstrip() for line in text.content.wrap(width)]
+            assert drawn == wrapped[: len(drawn)], "the text is not drawn whole"
+            if text.show_vertical_scrollbar == scrollbar:
+                assert not layouts, "the detail of another job laid out the screen"
+            logged = list(screen.query_one("#detail-log", Log).lines)
+            assert logged == [f"{detail.job_id} was here"], logged
+            seen.append((detail.job_id or "", height))
+        assert {job for job, _ in seen} == {"crash-a", *(f"calm-{i:02}" for i in range(4))}
+        assert seen[0][0] == "crash-a" and seen[0][1] != seen[1][1], "another height"
 
 
 @synchronously

@@ -9,13 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from conftest import wait_for
 from logist.console.app import ConsoleApp
 from logist.console.poller import Poller
 from logist.console.screens.resume_auto import ResumeAutoScreen
 from logist.console.screens.timeline import TimelineScreen
+from logist.console.widgets.detail import DetailText
 from logist.console.widgets.header import HeaderBar
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._journal import read_brake, read_events
@@ -142,7 +143,7 @@ async def test_the_header_shows_the_watch_and_its_brake_t_shows_the_timeline_w_r
 
             await pilot.press("1", "enter")
             await settle(pilot)
-            detail = str(app.screen.query_one("#detail-text", Static).render())
+            detail = str(app.screen.query_one("#detail-text", DetailText).content)
             assert "Incidents (logist watch)" in detail
             assert "new -> crashed" in detail
     finally:

@@ -16,13 +16,17 @@ from humanize import intcomma, naturalsize
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.visual import Visual
 from textual.widgets import Log, Static
 
 from logist.core import JobDetail, JobRecoveryManager, LogChunk, RecoveryPlan, VerdictKind
 
 from ..text import VERDICT_STYLE, ago, duration, evidence_items, money, phase, safe
-from .quiet import QuietLog, QuietStatic, QuietVerticalScroll
+from .quiet import QuietLog, QuietScrolling
 from .timeline import incident_text
 
 HISTORY_SHOWN = 15
@@ -245,14 +249,68 @@ def describe(
     return Content("\n").join(lines)
 
 
-def _height_changes(text: Static, before: Content | None, after: Content) -> bool:
-    """Whether `after` takes another number of lines than `before` in `text`: only then does
-    the screen need a layout (the cursor moving to another job, a poll moving an age: each
-    laid out the screen, repainting every widget on it, 20 to 60 ms at 200x60)."""
-    width = text.content_region.width
-    if before is None or width <= 0:
-        return True
-    return before.get_height(text.styles, width) != after.get_height(text.styles, width)
+class DetailText(QuietScrolling, ScrollView):
+    """The detail's text in a scrolling view of its own, drawn line by line: a new text, of
+    any height, repaints this view alone. (As a Static in a VerticalScroll, a text of another
+    height laid out the whole screen, and its scroll's new height a second time: each layout
+    repainted every widget, 20 to 60 ms at 200x60, after every cursor move, and often in the
+    next key's frame.) Only its scrollbar coming or going lays out the screen."""
+
+    def __init__(self, content: Content, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._content = content
+        self._lines: tuple[int, list[Strip]] | None = None
+        """(the width they were wrapped at, the lines of the text)."""
+
+    @property
+    def content(self) -> Content:
+        return self._content
+
+    def render(self) -> Content:
+        """The whole text (what a selection is taken from)."""
+        return self._content
+
+    def update(self, content: Content) -> None:
+        """Show another text (scrolled as the last one was, if it still reaches there)."""
+        if content == self._content:
+            return
+        self._content = content
+        self._lines = None
+        self._measure()
+        if self.scroll_y > self.max_scroll_y:  # a shorter text: its end at the bottom
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        self.refresh()
+
+    def _measure(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self._wrapped()))
+
+    def _wrapped(self) -> list[Strip]:
+        """The text's lines at the width of the view (wrapped again when it changes)."""
+        width = self.scrollable_content_region.width
+        if self._lines is None or self._lines[0] != width:
+            strips = (
+                Visual.to_strips(self, self._content, width, None, self.visual_style)
+                if width > 0
+                else []
+            )
+            self._lines = (width, strips)
+        return self._lines[1]
+
+    def on_resize(self) -> None:
+        self._measure()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines = None
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._wrapped()
+        index = int(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        style = self.visual_style.rich_style
+        if index >= len(lines):
+            return Strip.blank(width, style)
+        return lines[index].extend_cell_length(width, style)
 
 
 class DetailView(Vertical):
@@ -260,7 +318,7 @@ class DetailView(Vertical):
 
     DEFAULT_CSS = """
     DetailView { height: 1fr; }
-    DetailView > #detail-scroll { height: 2fr; padding: 0 1; }
+    DetailView > #detail-text { height: 2fr; padding: 0 1; }
     DetailView > #detail-log-title { height: 1; background: $panel; padding: 0 1; }
     DetailView > #detail-log { height: 1fr; min-height: 3; }
     DetailView.-no-log > #detail-log-title, DetailView.-no-log > #detail-log { display: none; }
@@ -286,11 +344,9 @@ class DetailView(Vertical):
         self._offset: int | None = None
         self._busy = False
         self._again = False
-        self._shown: Content | None = None
 
     def compose(self) -> ComposeResult:
-        with QuietVerticalScroll(id="detail-scroll"):
-            yield QuietStatic(Content.styled("no job selected", "dim italic"), id="detail-text")
+        yield DetailText(Content.styled("no job selected", "dim italic"), id="detail-text")
         yield Static(Content("Log"), id="detail-log-title")
         yield QuietLog(id="detail-log", max_lines=LOG_LINES_KEPT, auto_scroll=True)
 
@@ -299,13 +355,10 @@ class DetailView(Vertical):
         if job_id == self.job_id:
             return
         self.job_id = job_id
-        self._offset = None
-        self.query_one("#detail-log", Log).clear()
+        self._offset = None  # (the log shown is the last job's until this one's is read)
         if job_id is None:
-            self._shown = None  # what `_height_changes` compares with: not this placeholder
-            self.query_one("#detail-text", Static).update(
-                Content.styled("no job selected", "dim italic")
-            )
+            self.query_one("#detail-log", Log).clear()
+            self.query_one(DetailText).update(Content.styled("no job selected", "dim italic"))
             return
         self.reload()
 
@@ -347,16 +400,17 @@ class DetailView(Vertical):
             self.reload()
 
     def _apply(self, loaded: DetailData) -> None:
-        text = self.query_one("#detail-text", Static)
+        """Show what a load read: the text and the log of a job shown anew change together,
+        in one frame (the log emptied when the cursor moved was a frame of its own)."""
+        text = self.query_one(DetailText)
+        log = self.query_one("#detail-log", Log)
+        chunk = loaded.log
+        if self._offset is None and (chunk is None or not chunk.restarted):
+            log.clear()  # the last job's (a restarted chunk replaces it)
         if loaded.detail is None:
-            self._shown = None
             text.update(Content.styled(f"{safe(loaded.job_id)}: {safe(loaded.error)}", "red"))
             return
-        content = describe(loaded.detail, loaded.force_plan, self.clock(), loaded.incidents)
-        if content != self._shown:
-            before, self._shown = self._shown, content
-            text.update(content, layout=_height_changes(text, before, content))
-        chunk = loaded.log
+        text.update(describe(loaded.detail, loaded.force_plan, self.clock(), loaded.incidents))
         if chunk is None:
             return
         if self.has_class("-no-log") != (chunk.path is None):
@@ -371,5 +425,5 @@ class DetailView(Vertical):
                 ),
                 layout=False,  # one line, always: no layout of the screen for a new title
             )
-        append_chunk(self.query_one("#detail-log", Log), chunk)
+        append_chunk(log, chunk)
         self._offset = chunk.offset

@@ -10,11 +10,10 @@ only when a scrollbar appears or goes (Textual's scrollbar `display` does that i
 
 from __future__ import annotations
 
-from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
-from textual.widgets import Input, Log, Static
+from textual.widgets import Input, Log
 
 
 class QuietScrolling:
@@ -37,17 +36,3 @@ class QuietLog(QuietScrolling, Log):
 
 class QuietInput(QuietScrolling, Input):
     """Textual's Input: typing in it lays out nothing (its width is set by the stylesheet)."""
-
-
-class QuietVerticalScroll(QuietScrolling, VerticalScroll):
-    """Textual's VerticalScroll: the new scrollable height a layout gives it (its content
-    grew) updates its scrollbar and lays out nothing more (Textual asked for a second
-    layout, the whole screen repainted again: ~20 ms of every other job shown in the side
-    detail)."""
-
-
-class QuietStatic(Static):
-    """Textual's Static, whose new size from a layout asks for no second layout (as above;
-    its own `update(layout=...)` still lays out when its height changes)."""
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
