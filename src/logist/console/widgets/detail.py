@@ -254,7 +254,8 @@ class DetailText(QuietScrolling, ScrollView):
     any height, repaints this view alone. (As a Static in a VerticalScroll, a text of another
     height laid out the whole screen, and its scroll's new height a second time: each layout
     repainted every widget, 20 to 60 ms at 200x60, after every cursor move, and often in the
-    next key's frame.) Only its scrollbar coming or going lays out the screen."""
+    next key's frame.) Its scrollbar is always shown, as the tables' are: one that came or went
+    with the text's height laid out the screen."""
 
     def __init__(self, content: Content, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -318,7 +319,9 @@ class DetailView(Vertical):
 
     DEFAULT_CSS = """
     DetailView { height: 1fr; }
-    DetailView > #detail-text { height: 2fr; padding: 0 1; }
+    DetailView > #detail-text {
+        height: 2fr; padding: 0 1; overflow-y: scroll; scrollbar-size-vertical: 1;
+    }
     DetailView > #detail-log-title { height: 1; background: $panel; padding: 0 1; }
     DetailView > #detail-log { height: 1fr; min-height: 3; }
     DetailView.-no-log > #detail-log-title, DetailView.-no-log > #detail-log { display: none; }
