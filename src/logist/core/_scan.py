@@ -60,6 +60,7 @@ from ._root import (
     read_index,
 )
 from ._states import ACTIVE_STATES, WAITING_STATES, Category, category_of
+from ._stats_ahead import NOT_TAKEN, StatsAhead
 from ._verdicts import (
     SEVERITY_RANK,
     TRIAGE_KINDS,
@@ -597,6 +598,8 @@ class Scanner:
         """A plain listing made since the last save, true for stat keys not racy."""
         self._listing_racy = False
         """The last listing was plain but made within the racy window of a change."""
+        self._ahead: StatsAhead | None = None
+        """The manifests' stats a child takes from a first look on, for the whole scan."""
         self.relist_racy = False
         """Make a racy listing again when saving (`_listing_now`): `status` saves after its
         output, by then often out of the window (a root just made, a job just added)."""
@@ -714,15 +717,21 @@ class Scanner:
         from_row = self._from_row
         cached = self._cache.get
         stat = os.stat
-        key_of = stat_key
+        pack_stat = _pack_stat
         # the manifest path of a job directory found in the root, made from the root's one
         # string (`JobLocation.directory` is made at each access: ~10 % of this loop's time)
         in_root = _in_root_place(locations)
         in_root_prefix = f"{in_root}/"
+        ahead: dict[str, bytes] | None = None
         with gc_paused():
-            if self._persist_path is not None and not self._persist_header and complete:
-                self._restore()  # not for a first look: 400 reads beat loading 100,000 entries
+            if self._persist_path is not None and not self._persist_header:
+                if complete:
+                    self._restore()  # not for a first look: 400 reads beat loading 100,000
+                    ahead = self._stats_ahead()
+                elif len(locations) >= STATS_AHEAD_MIN and in_root is not None:
+                    self._ahead = StatsAhead(in_root_prefix, list(locations), _MANIFEST_TAIL)
             restored = self._restored.pop if self._restored else None
+            taken = ahead.get if ahead else None
             for job_id, location in items:
                 # Inline, the common case of a big root: a job with nothing time-dependent
                 # whose manifest's stat is what was read (`_state_for` again, without its
@@ -737,27 +746,31 @@ class Scanner:
                     if not location.on_disk:
                         row = None
                 if kept or row is not None:
+                    in_place = location.place is in_root
                     manifest = (
                         f"{in_root_prefix}{location.job_id}{_MANIFEST_TAIL}"
-                        if location.place is in_root
+                        if in_place
                         else f"{location.directory}/{MANIFEST_NAME}"
                     )
-                    try:
-                        st = stat(manifest, follow_symlinks=False)
-                    except OSError:
-                        st = None
-                    if st is not None and row is not None:
-                        state = from_row(job_id, location, manifest, row, st, now)
+                    key = taken(job_id) if taken is not None and in_place else None
+                    if key is None or key == NOT_TAKEN:
+                        try:
+                            st = stat(manifest, follow_symlinks=False)
+                        except OSError:
+                            key = None
+                        else:
+                            numbers = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+                            try:
+                                key = pack_stat(*numbers)  # `stat_key`, inline
+                            except struct.error:
+                                key = numbers
+                    if key is not None and row is not None:
+                        state = from_row(job_id, location, manifest, row, key, now)
                         if state is not None:
                             jobs[job_id] = state
                         continue
                     seen = state.stat if kept else None
-                    if (
-                        st is not None
-                        and seen is not None
-                        and location.writable
-                        and seen == key_of(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
-                    ):
+                    if key is not None and seen is not None and location.writable and seen == key:
                         jobs[job_id] = state
                         continue
                 state = state_for(job_id, location, now, quiet)
@@ -841,7 +854,14 @@ class Scanner:
             row = self._restored.pop(job_id, None)
             if row is None:
                 return self._load(job_id, location, manifest, now)
-            return self._from_row(job_id, location, manifest, row, st, now)
+            return self._from_row(
+                job_id,
+                location,
+                manifest,
+                row,
+                stat_key(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size),
+                now,
+            )
         seen = state.stat
         if seen is None or seen != stat_key(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size):
             return self._load(job_id, location, manifest, now)
@@ -974,13 +994,18 @@ class Scanner:
         location: JobLocation,
         manifest: str,
         row: _scan_cache.Entry,
-        st: os.stat_result,
+        stat_now: StatKey,
         now: float,
     ) -> JobState | None:
-        """A job's state from its cache file entry, if its manifest's stat is the row's."""
+        """A job's state from its cache file entry, if its manifest's stat (`stat_key`) is the
+        row's."""
         try:
             key, facts_row, problems = row[0], row[1], row[2]
-            if key != (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size):
+            try:
+                stat: StatKey = _pack_stat(*key)  # `stat_key`, inline
+            except struct.error:
+                stat = stat_key(*key)
+            if stat != stat_now:
                 return self._load(job_id, location, manifest, now)
             recorded_row = facts_row[-1]  # the last field (checked at import)
             if recorded_row == _NOTHING_ROW:  # most jobs: `Recorded.from_row`'s first test
@@ -988,10 +1013,6 @@ class Scanner:
             else:
                 recorded = Recorded.from_row(recorded_row)
             facts = _new_facts(*facts_row[:-1], recorded)
-            try:
-                stat: StatKey = _pack_stat(*key)  # `stat_key`, inline
-            except struct.error:
-                stat = stat_key(*key)
             status = facts.status
             if not problems and status not in ACTIVE_STATES:
                 # `_judge`'s static branch, inline (with `category_of`, `_static_verdict`'s
@@ -1022,6 +1043,12 @@ class Scanner:
             return self._load(job_id, location, manifest, now)
         self._cache[job_id] = state
         return state
+
+    def _stats_ahead(self) -> dict[str, bytes] | None:
+        """The stats the child started at the first look took (None: none was started, or
+        it failed)."""
+        ahead, self._ahead = self._ahead, None
+        return None if ahead is None else ahead.take()
 
     def _restore(self) -> None:
         """Take the cache file's entries; a file that does not fit is not used."""
@@ -1151,6 +1178,9 @@ class Scanner:
         )
 
 
+STATS_AHEAD_MIN = 20_000
+"""Jobs from which a first look has a child stat the manifests for the whole scan (below, its
+start costs about what it saves)."""
 _STATIC_VERDICTS_KEPT = 10_000
 """Bound of the shared static verdicts: a hostile root's endless distinct reasons are not kept."""
 _DELTA_MIN = 1_000

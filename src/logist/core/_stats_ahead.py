@@ -1,0 +1,93 @@
+"""Manifests' stats taken by a child process while this one does other work.
+
+A console's first whole scan of a big root restored from the scan cache is mostly a stat per
+manifest (at 100,000 jobs ~0.4 s of CPU, most of it in the kernel) and Python work that holds
+the GIL, which Textual's start-up also wants. A child process started at the first look stats
+the manifests on another core meanwhile; the whole scan that follows takes its stats instead
+of making them. Each stat is then as old as if the whole scan had reached that job at the first
+look, which a scan's stats spread over a second are anyway.
+
+The child is the same interpreter in isolated mode without site (`-I -S`: no import beyond the
+built-in modules): job ids in on a file, packed stat keys out on another, one per job, zeros
+where the stat failed or did not fit (the scan stats that one itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tempfile
+from typing import IO
+
+_CHILD = r"""
+import os, struct, sys
+pack = struct.Struct("<QqqQ").pack
+prefix, tail = sys.argv[1], sys.argv[2]
+ids = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")
+stat, out, failed = os.stat, [], bytes(32)
+for job_id in ids:
+    try:
+        st = stat(prefix + job_id + tail, follow_symlinks=False)
+        out.append(pack(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size))
+    except (OSError, ValueError, struct.error):
+        out.append(failed)
+sys.stdout.buffer.write(b"".join(out))
+"""
+NOT_TAKEN = bytes(32)
+"""A job's key when the child could not stat its manifest."""
+
+
+class StatsAhead:
+    """The stat keys (`_scan.stat_key`'s packed form) of `prefix + job_id + tail` for each
+    job id, taken by a child process from now on (`take` waits for them)."""
+
+    def __init__(self, prefix: str, job_ids: list[str], tail: str) -> None:
+        self._job_ids = job_ids
+        self._out: IO[bytes] | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        listed = "\n".join(job_ids)
+        if not sys.executable or not job_ids or listed.count("\n") != len(job_ids) - 1:
+            return  # (a job id with a newline in it: not one per line)
+        try:
+            with tempfile.TemporaryFile() as ids:
+                ids.write(listed.encode("utf-8", "surrogateescape"))
+                ids.seek(0)
+                self._out = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until `take`)
+                self._child = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", _CHILD, prefix, tail],
+                    stdin=ids,
+                    stdout=self._out,
+                    stderr=subprocess.DEVNULL,
+                    close_fds=True,
+                )
+        except (OSError, ValueError, subprocess.SubprocessError):
+            self._close()
+
+    def take(self) -> dict[str, bytes] | None:
+        """Each job id's key (NOT_TAKEN: stat it yourself), or None when the child failed."""
+        child, out = self._child, self._out
+        if child is None or out is None:
+            return None
+        try:
+            if child.wait() != 0:
+                return None
+            out.seek(0)
+            blob = out.read()
+        except OSError:
+            return None
+        finally:
+            self._close()
+        job_ids = self._job_ids
+        if len(blob) != 32 * len(job_ids):
+            return None
+        ends = range(32, len(blob) + 1, 32)
+        keys = map(blob.__getitem__, map(slice, range(0, len(blob), 32), ends))
+        return dict(zip(job_ids, keys, strict=True))
+
+    def _close(self) -> None:
+        if self._out is not None:
+            with contextlib.suppress(OSError):
+                self._out.close()
+        self._out = None
+        self._child = None

@@ -1,0 +1,149 @@
+"""A first look's child process stats the manifests for the whole scan that follows: the whole
+scan is then the very snapshot a scanner that keeps nothing makes, on a real root (resting jobs
+from the scan cache, a live owner holding its lock, a killed one, a corrupt manifest, manifests
+rewritten, removed and added after the cache was saved, a symlinked job directory), and it is
+the same when the child cannot run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import IMPOSSIBLE_PID, RunningJob, write_job
+from logist.core import _scan
+from logist.core._scan import Scanner
+from logist.core._stats_ahead import NOT_TAKEN, StatsAhead
+from logist.core._verdicts import Policy
+
+OLD = 3600
+
+
+def seen(snapshot: _scan.Snapshot) -> list[Any]:
+    return [
+        (
+            job_id,
+            state.location._seen(),
+            state.facts,
+            state.problems,
+            state.stat,
+            state.verdict.kind,
+            # an active job's reason and activity follow its heartbeat and the time of the scan
+            state.verdict if state.evidence is None else None,
+            state.activity_at if state.evidence is None else None,
+        )
+        for job_id, state in snapshot.jobs.items()
+    ]
+
+
+def mixed_root(root: Path) -> None:
+    for i in range(30):
+        write_job(root, f"job-{i:02d}", status=("SUCCESS", "FAILED", "PENDING")[i % 3])
+    write_job(root, "killed", status="EXECUTING", process_id=IMPOSSIBLE_PID)
+    (root / "job-07" / "job_manifest.json").write_bytes(b'{"status": "SUCC')
+    past = time.time() - OLD
+    for job_dir in root.iterdir():
+        manifest = job_dir / "job_manifest.json"
+        if manifest.exists():
+            os.utime(manifest, (past, past))
+
+
+class Taken:
+    """What the whole scans took from their children."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.results: list[dict[str, bytes] | None] = []
+        results = self.results
+
+        class Recorded(StatsAhead):
+            def take(self) -> dict[str, bytes] | None:
+                taken = super().take()
+                results.append(taken)
+                return taken
+
+        monkeypatch.setattr(_scan, "StatsAhead", Recorded)
+        monkeypatch.setattr(_scan, "STATS_AHEAD_MIN", 1)
+
+
+def first_look_then_whole(root: Path, between: Callable[[], object] = lambda: None) -> list[Any]:
+    """A fresh console's scans: a first look at 3 jobs, `between`, the whole root; checked
+    against a scanner that keeps nothing."""
+    scanner = Scanner(root, Policy(), persistent=True)
+    scanner.scan(limit=3)
+    between()
+    whole = scanner.scan()
+    assert whole.complete
+    reference = Scanner(root, Policy()).scan()
+    assert seen(whole) == seen(reference)
+    return seen(whole)
+
+
+def test_the_whole_scan_takes_the_childs_stats_and_is_what_a_fresh_scan_gives(
+    jobs_root: Path, start_runner: Callable[..., RunningJob], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mixed_root(jobs_root)
+    start_runner("live", heartbeat=60)
+    taken = Taken(monkeypatch)
+    Scanner(jobs_root, Policy(), persistent=True).scan()  # the scan cache
+    assert taken.results == [], "no first look: no child"
+    first_look_then_whole(jobs_root)
+    assert len(taken.results) == 1 and taken.results[0] is not None
+    assert len(taken.results[0]) == len(list(jobs_root.iterdir()))
+    assert NOT_TAKEN not in taken.results[0].values()
+    for job_id, key in taken.results[0].items():
+        st = os.stat(jobs_root / job_id / "job_manifest.json")
+        assert key == _scan.stat_key(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+    # rewritten, removed, added and corrupted since the cache was saved
+    data = json.loads((jobs_root / "job-01" / "job_manifest.json").read_text())
+    (jobs_root / "job-01" / "job_manifest.json").write_text(
+        json.dumps({**data, "status": "PENDING"})
+    )
+    shutil.rmtree(jobs_root / "job-02")
+    write_job(jobs_root, "job-new", status="FAILED")
+    (jobs_root / "job-04" / "job_manifest.json").write_bytes(b"[]")
+    os.symlink(jobs_root / "job-05", jobs_root / "job-link")
+    jobs = first_look_then_whole(jobs_root)
+    statuses = {job_id: facts.status for job_id, _, facts, *_ in jobs}
+    assert statuses["job-01"] == "PENDING" and statuses["job-new"] == "FAILED"
+    assert "job-02" not in statuses and "job-link" in statuses
+    assert taken.results[-1] is not None
+
+
+def test_a_manifest_gone_after_the_childs_stat_is_stat_again(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child's stat failed (the manifest was not there yet): the whole scan stats it."""
+    mixed_root(jobs_root)
+    Taken(monkeypatch)
+    Scanner(jobs_root, Policy(), persistent=True).scan()
+    manifest = jobs_root / "job-10" / "job_manifest.json"
+    kept = manifest.read_bytes()
+    manifest.unlink()
+    scanner = Scanner(jobs_root, Policy(), persistent=True)
+    scanner.scan(limit=3)
+    assert scanner._ahead is not None
+    taken = scanner._ahead.take()
+    assert taken is not None and taken["job-10"] == NOT_TAKEN
+    manifest.write_bytes(kept)
+    scanner._ahead = StatsAhead(f"{jobs_root}/", ["job-10"], "/x")  # fails: stat itself
+    whole = scanner.scan()
+    reference = Scanner(jobs_root, Policy()).scan()
+    assert seen(whole) == seen(reference)
+
+
+@pytest.mark.parametrize("interpreter", ["/nonexistent/python", "/bin/false", ""])
+def test_without_the_child_the_whole_scan_stats_each_manifest_itself(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch, interpreter: str
+) -> None:
+    mixed_root(jobs_root)
+    taken = Taken(monkeypatch)
+    Scanner(jobs_root, Policy(), persistent=True).scan()
+    monkeypatch.setattr("sys.executable", interpreter)
+    first_look_then_whole(jobs_root)
+    assert taken.results == [None]
