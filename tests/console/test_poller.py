@@ -311,6 +311,36 @@ def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_na
     assert kept.orders[5] == _ascending(rows, 5)
 
 
+def test_a_light_tick_that_finds_every_row_as_shown_still_makes_the_orders_asked_for(
+    jobs_root: Path,
+) -> None:
+    """`s` asks for the orders of the next columns: a light tick that found nothing new makes
+    those not made yet (up to NEW_ORDERS_PER_POLL a tick) and hands them over with the same
+    rows, as a diff of nothing; with every one made, it hands over nothing again. Both ways,
+    each is what a sort from scratch gives."""
+    rng = random.Random(29)
+    clock = Clock(float(int(time.time())))
+    for number in range(80):
+        _write(jobs_root, f"job-{number:03d}", rng, clock.now - rng.choice([5.0, 90.0, 8000.0]))
+    poller = Poller(manager=JobRecoveryManager(jobs_root, clock=clock), clock=clock)
+    poller.sorted_columns = poller.descending = frozenset({1})
+    whole = poller.poll()
+    asked = frozenset(sorted(COLUMNS - set(whole.orders))[-3:])  # (a first poll makes none)
+    assert len(asked) == 3
+    poller.sorted_columns = poller.descending = asked
+    clock.now += 1.0
+    light = poller.poll_light(frozenset())
+    assert not light.unchanged
+    assert light.jobs is whole.jobs and light.jobs_base is whole.jobs
+    assert light.jobs_changed == light.jobs_removed == ()
+    for column in asked:
+        assert light.orders[column] == _ascending(light.jobs, column), column
+        assert light.descending[column] == _descending(light.jobs, column), column
+    clock.now += 1.0
+    again = poller.poll_light(frozenset())
+    assert again.unchanged and again.orders.keys() == light.orders.keys()
+
+
 def test_a_corrupt_jobs_finding_follows_its_backup_from_poll_to_poll(jobs_root: Path) -> None:
     """A corrupt manifest's findings are made again at every poll (whether a valid backup is
     there is looked up on disk): the same key with a new finding object; its row changes when

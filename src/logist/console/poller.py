@@ -223,6 +223,21 @@ class Poller:
             return self._judged(snapshot, started)
         if snapshot is not None:
             self._last = last = replace(last, states=snapshot.jobs)
+        if self._orders_asked_for(last):
+            self._last = last = replace(
+                last,
+                jobs_base=last.jobs,
+                jobs_changed=(),
+                jobs_removed=(),
+                orders=self._orders.orders,
+                descending=self._descending_orders(),
+            )
+            return replace(
+                last,
+                taken_at=self.clock(),
+                scan_s=time.perf_counter() - started,
+                watch=self._watch_status(last.watch),
+            )
         return replace(
             last,
             taken_at=self.clock(),
@@ -230,6 +245,21 @@ class Poller:
             scan_s=time.perf_counter() - started,
             watch=self._watch_status(last.watch),
         )
+
+    def _orders_asked_for(self, last: PollResult) -> bool:
+        """Make the orders of the columns asked for (`sorted_columns`, `descending`: the
+        sorted one and those the next `s` goes to) that `last` lacks; whether any was made.
+        A tick that found every row as shown would otherwise hand over none until rows
+        change or the next whole poll: meanwhile each `s` to such a column sorted 100,000
+        rows on the event loop (175-260 ms of its CPU)."""
+        if all(column in last.orders for column in self.sorted_columns) and all(
+            column in last.descending for column in self.descending
+        ):
+            return False
+        rows = self._rows
+        self._orders.update(rows, rows, (), (), self.sorted_columns)
+        orders, descending = self._orders.orders, self._descending_orders()
+        return orders.keys() != last.orders.keys() or descending.keys() != last.descending.keys()
 
     def _same_rows(self, snapshot: Snapshot, due: frozenset[str]) -> bool:
         """True when every re-judged job shows as before (the job pane's row and verdict);
