@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import Button, Input, Log
 
 from conftest import read_job, wait_for, write_job
+from logist.console.messages import PollFinished
 from logist.console.screens.confirm import ConfirmScreen
 from logist.console.screens.logs import LogsScreen
 from logist.console.widgets.detail import DetailText
@@ -284,6 +285,39 @@ async def test_pause_holds_refreshes_until_resumed(jobs_root: Path) -> None:
         await pilot.press("p")
         await settle(pilot, polls=2)
         assert "second" in app.main_screen.table("jobs").shown_keys()
+
+
+@synchronously
+async def test_a_held_poll_then_an_unchanged_tick_apply_as_the_held_diff(jobs_root: Path) -> None:
+    """Neither the poller nor the app keeps the rows a result's diff was relative to once
+    applied (memory): a tick that found nothing new while a changed poll was held hands back
+    the held result with the tick's time and states, still a diff against the table's rows."""
+    write_job(jobs_root, "first", status="PENDING")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.main_screen.table("jobs")
+        assert app.last_poll is not None and app.last_poll.jobs_base is None
+        await pilot.press("p")
+        write_job(jobs_root, "second", status="PENDING")
+        changed = app._poller.poll()
+        assert changed.jobs_base is table.rows and "second" in changed.jobs
+        assert app._poller._last is not None and app._poller._last.jobs_base is None
+        app.on_poll_finished(PollFinished(changed))
+        tick = app._poller.poll_light(frozenset())
+        assert tick.unchanged and tick.jobs is changed.jobs
+        app.on_poll_finished(PollFinished(tick))
+        held = app._held
+        assert held is not None and not held.unchanged
+        assert held.jobs is changed.jobs and held.jobs_base is table.rows
+        assert held.jobs_changed == changed.jobs_changed
+        assert (held.taken_at, held.states, held.watch) == (tick.taken_at, tick.states, tick.watch)
+        assert "second" not in table.shown_keys()
+        await pilot.press("p")
+        await settle(pilot, polls=2)
+        assert table.rows is changed.jobs or table.rows == changed.jobs
+        assert "second" in table.shown_keys()
+        assert app.last_poll is not None and app.last_poll.jobs_base is None
 
 
 @synchronously
