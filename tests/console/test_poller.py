@@ -246,7 +246,7 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch() -> None
             if key not in changed:
                 rows[key] = made(key)
                 changed.append(key)
-        # all asked for at first (made a few an update), then some: the others catch up
+        # all asked for at first (made a few an update), then some: the others let go
         wanted = COLUMNS if round_ < 3 else rng.choice([COLUMNS, frozenset(), frozenset({1, 4})])
         kept.update(rows, previous, changed, removed, wanted)
         assert kept.natural == sorted(rows, key=lambda key: rows[key][JobRow.RANK]), round_
@@ -285,7 +285,8 @@ def test_a_jobs_row_shows_its_untrusted_texts_escaped(jobs_root: Path) -> None:
 
 def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_natural() -> None:
     """A natural order made anew gives the job id column's too (its first sort); other
-    columns are made only when asked for, and then equal their sort."""
+    columns are made only when asked for, and then equal their sort; a column no longer asked
+    for is let go (memory), and made again, equal, when asked for again."""
     rng = random.Random(11)
     kinds = list(VERDICT_RANK)
     rows = {}
@@ -307,8 +308,11 @@ def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_na
     assert kept.orders[0] == _ascending(rows, 0)
     for _ in range(3):  # nothing changes: the column asked for is made, no other
         kept.update(rows, rows, (), (), frozenset({5}))
-    assert set(kept.orders) == {0, natural_column, 5}
+    assert set(kept.orders) == {natural_column, 5}  # the job id one let go: not asked for
     assert kept.orders[5] == _ascending(rows, 5)
+    kept.update(rows, rows, (), (), frozenset({0, 2}))  # asked for again: made again
+    assert set(kept.orders) == {0, 2, natural_column}
+    assert all(kept.orders[column] == _ascending(rows, column) for column in (0, 2))
 
 
 def test_a_light_tick_that_finds_every_row_as_shown_still_makes_the_orders_asked_for(

@@ -22,8 +22,6 @@ NEW_ORDERS_PER_POLL = 3
 at 100,000 jobs, most of it one sort holding the GIL). Those not asked for are not made: made
 ahead, four of them were ~0.5 s of the two polls after the whole root was on screen, while
 keys were pressed; the app asks for the columns the next two `s` go to."""
-CATCH_UP_PER_POLL = 1
-"""Orders not asked for that are brought up to date in one poll (see `JobOrders.update`)."""
 SPLICE_MAX_SHARE = 4
 """More than 1/SPLICE_MAX_SHARE of the rows moved: a new order, not a splice."""
 
@@ -41,17 +39,14 @@ class Sorted(NamedTuple):
 
 
 class JobOrders:
-    """Every job id in the natural order and sorted by each column (ascending, empty cells
-    last, ties in natural order). Lists handed out are never changed: an update makes new
+    """Every job id in the natural order and sorted by each column asked for (ascending, empty
+    cells last, ties in natural order). Lists handed out are never changed: an update makes new
     ones (the table keeps the old ones until it takes the new)."""
 
     def __init__(self) -> None:
         self._natural = Sorted([], [], [])
         self._columns: dict[int, Sorted] = {}
-        """Per column of the jobs table but the natural one, for the columns made so far."""
-        self._behind: dict[int, dict[str, JobRow | None]] = {}
-        """Per column whose order is behind the rows: each job that moved since, with the row
-        its place in that order is by (None: not in it)."""
+        """Per column of the jobs table but the natural one, for the columns asked for."""
 
     @property
     def natural(self) -> list[str]:
@@ -59,12 +54,11 @@ class JobOrders:
 
     @property
     def orders(self) -> dict[int, list[str]]:
-        """Per column of the jobs table, for the columns made so far and up to date (see
-        `update`)."""
+        """Per column of the jobs table, for the columns made so far (see `update`)."""
         return {
             column: self._natural.keys if position == _RANK else self._columns[column].keys
             for column, position in enumerate(JobRow.SORT_FIELDS)
-            if position == _RANK or (column in self._columns and column not in self._behind)
+            if position == _RANK or column in self._columns
         }
 
     def values(self, column: int) -> list[Any]:
@@ -85,15 +79,14 @@ class JobOrders:
         """Follow a poll: `rows` are the new rows, `previous` the ones the orders were made
         from, `changed` the jobs new or with another row, `removed` the jobs gone.
 
-        The natural order, and the `wanted` columns' (the one on screen and the next `s` goes
-        to), follow at once: a few moved rows are spliced in, many make a new order. The other
-        columns follow CATCH_UP_PER_POLL a poll, the rest wait (out of `orders`) with the rows
-        their jobs moved from, for their turn or for being asked for: a poll that moves some
-        thousand rows splices three or four orders, not seven. A column whose values and
-        ranks did not change keeps its lists. At most NEW_ORDERS_PER_POLL orders a poll are
-        made that were not there, of `wanted` columns only, none in a poll that changed most
-        rows (the first): it is not delayed by them. A natural order made anew makes the job
-        id column's with it (its first sort is by job id)."""
+        The natural order and the `wanted` columns' (the one on screen and the next two `s`
+        goes to) follow: a few moved rows are spliced in, many make a new order. A column whose
+        values and ranks did not change keeps its lists. A column no longer asked for is let go
+        (three lists of every job, 2.4 MB at 100,000 jobs: kept for every column visited, they
+        were 14 MB of the console's memory); made again when asked for again. At most
+        NEW_ORDERS_PER_POLL orders a poll are made that were not there, none in a poll that
+        changed most rows (the first): it is not delayed by them. A natural order made anew
+        makes the job id column's with it (its first sort is by job id)."""
         most = len(rows) // SPLICE_MAX_SHARE
         # new jobs are moved ones: that many at least (every row of a first poll) make the
         # orders anew without a look at each changed row
@@ -105,44 +98,33 @@ class JobOrders:
         elif moved or removed:
             self._natural = _spliced(self._natural, _RANK, rows, previous, moved, removed)
         columns: dict[int, Sorted] = {}
-        behind: dict[int, dict[str, JobRow | None]] = {}
         budget = NEW_ORDERS_PER_POLL if len(changed) <= most else 0
-        catch_up = CATCH_UP_PER_POLL
-        behind_most = sorted(  # the columns asked for first (the budget), then the furthest behind
-            range(len(JobRow.SORT_FIELDS)),
-            key=lambda c: (c not in wanted, -len(self._behind.get(c, ()))),
-        )
-        for column in behind_most:
-            position = JobRow.SORT_FIELDS[column]
+        for column, position in enumerate(JobRow.SORT_FIELDS):
             if position == _RANK:
                 continue
             if position == _KEY and by_id is not None:
-                columns[column] = by_id
+                columns[column] = by_id  # made with the natural order, for nothing more
                 continue
             old = self._columns.get(column)
+            if column not in wanted:
+                continue
             if old is not None:
-                since = self._behind.get(column, {})
+                since: dict[str, JobRow | None] = {}
                 for key in (*moved, *_moved(rows, previous, changed, position, moved)):
                     since.setdefault(key, previous.get(key))
                 for key in removed:
                     since.setdefault(key, previous[key])
                 if not since:
                     columns[column] = old
-                    continue
-                if len(since) <= most and (column in wanted or catch_up):
-                    catch_up -= column not in wanted
+                elif len(since) <= most:
                     columns[column] = _caught_up(old, position, rows, since)
-                    continue
-                if len(since) <= most:  # its turn comes, or it is asked for
-                    columns[column], behind[column] = old, since
-                    continue
-                if column in wanted:  # too far behind: made anew
+                else:  # too many moved: made anew
                     columns[column] = _made(self._natural, rows, position)
-                    continue
-            if budget and column in wanted:
+                continue
+            if budget:
                 budget -= 1
                 columns[column] = _made(self._natural, rows, position)
-        self._columns, self._behind = columns, behind
+        self._columns = columns
 
 
 def _moved(
