@@ -300,6 +300,7 @@ async def test_a_held_poll_then_an_unchanged_tick_apply_as_the_held_diff(jobs_ro
         assert app.last_poll is not None and app.last_poll.jobs_base is None
         await pilot.press("p")
         write_job(jobs_root, "second", status="PENDING")
+        app._poller.sorted_columns = app._poller.descending = frozenset()  # no order to make
         changed = app._poller.poll()
         assert changed.jobs_base is table.rows and "second" in changed.jobs
         assert app._poller._last is not None and app._poller._last.jobs_base is None
