@@ -11,7 +11,7 @@ runs in a thread of its own, so that the terminal is drained all the while (a co
 cannot write waits for its terminal, as on a slow link).
 
 What the polls meanwhile are: the console's light ticks (every `--interval`) re-judge only the
-jobs events cannot watch and the ages due to change; a rewritten resting manifest raises no
+jobs events cannot watch (the tables draw the ages); a rewritten resting manifest raises no
 event (only active jobs are watched), so the churn shows at the next whole poll, which the
 console makes every FULL_POLL_S (30 s). The measuring time is therefore longer than that
 period (38 s by default, keys pressed in rounds all along): it holds light ticks and one whole
