@@ -147,3 +147,68 @@ def test_without_the_child_the_whole_scan_stats_each_manifest_itself(
     monkeypatch.setattr("sys.executable", interpreter)
     first_look_then_whole(jobs_root)
     assert taken.results == [None]
+
+
+class Read:
+    """What the scans' children read."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.results: list[dict[str, Any] | None] = []
+        read = _scan.read_in_child
+
+        def recorded(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
+            result = read(jobs)
+            self.results.append(result)
+            return result
+
+        monkeypatch.setattr(_scan, "read_in_child", recorded)
+        monkeypatch.setattr(_scan, "READ_IN_CHILD_MIN", 1)
+
+
+def rewrite(root: Path, job: str, past: float | None = None, **fields: Any) -> None:
+    manifest = root / job / "job_manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, **fields}, indent=2))
+    if past is not None:
+        os.utime(manifest, (past, past))
+
+
+@pytest.mark.parametrize("interpreter", [None, "/nonexistent/python"])
+def test_manifests_changed_since_the_last_scan_read_by_a_child_are_what_a_fresh_scan_gives(
+    jobs_root: Path,
+    start_runner: Callable[..., RunningJob],
+    monkeypatch: pytest.MonkeyPatch,
+    interpreter: str | None,
+) -> None:
+    mixed_root(jobs_root)
+    live = start_runner("live", heartbeat=60)
+    read = Read(monkeypatch)
+    scanner = Scanner(jobs_root, Policy(), persistent=True)
+    scanner.scan()
+    assert read.results == [], "nothing changed: nothing to read"
+    past = time.time() - OLD / 2
+    rewrite(jobs_root, "job-00", past, status="PENDING")
+    rewrite(jobs_root, "job-01", past, status="EXECUTING", process_id=IMPOSSIBLE_PID)
+    rewrite(jobs_root, "job-03", past, job_id="another")  # an id mismatch
+    rewrite(jobs_root, "job-04", past, created_at=None, description="no timestamps")
+    rewrite(jobs_root, "job-05", None, status="FAILED")  # inside the racy window: read here
+    (jobs_root / "job-06" / "job_manifest.json").write_bytes(b"{corrupt")
+    (jobs_root / "job-08" / "job_manifest.json").unlink()  # a plain directory now
+    rewrite(jobs_root, "job-09", past, status="WAITING_FOR_HUMAN")
+    live.kill_owner()
+    if interpreter is not None:
+        monkeypatch.setattr("sys.executable", interpreter)
+    whole = scanner.scan()
+    reference = Scanner(jobs_root, Policy()).scan()
+    assert seen(whole) == seen(reference)
+    assert list(whole.jobs) == list(reference.jobs), "in the listing's order"
+    entries = read.results[-1]
+    if interpreter is None:
+        assert entries is not None and {"job-00", "job-01", "job-03", "job-09"} <= entries.keys()
+        assert not {"job-05", "job-06", "job-08"} & entries.keys(), "read by the scan itself"
+    else:
+        assert entries is None
+    status = {job_id: state.facts.status for job_id, state in whole.jobs.items()}
+    assert status["job-00"] == "PENDING" and "job-08" not in status
+    again = scanner.scan()
+    assert seen(again) == seen(Scanner(jobs_root, Policy()).scan()), "and kept right"

@@ -38,6 +38,7 @@ from ._manifest import (
     MANIFEST_NAME,
     OWNER_KEY,
     Fingerprint,
+    ManifestRead,
     Problem,
     ProblemCode,
     parse_timestamp,
@@ -60,7 +61,7 @@ from ._root import (
     read_index,
 )
 from ._states import ACTIVE_STATES, WAITING_STATES, Category, category_of
-from ._stats_ahead import NOT_TAKEN, StatsAhead
+from ._stats_ahead import NOT_TAKEN, StatsAhead, read_in_child
 from ._verdicts import (
     SEVERITY_RANK,
     TRIAGE_KINDS,
@@ -715,7 +716,6 @@ class Scanner:
         quiet = self.quiet() if self.quiet is not None else frozenset()
         state_for = self._state_for
         from_row = self._from_row
-        load = self._load
         cached = self._cache.get
         stat = os.stat
         pack_stat = _pack_stat
@@ -733,6 +733,9 @@ class Scanner:
                     self._ahead = StatsAhead(in_root_prefix, list(locations), _MANIFEST_TAIL)
             restored = self._restored.pop if self._restored else None
             taken = ahead.get if ahead else None
+            # kept states whose manifest changed: read after the loop, many in a child
+            again: list[tuple[str, JobLocation, str, StatKey]] = []
+            read_again = again.append
             for job_id, location in items:
                 # Inline, the common case of a big root: a job with nothing time-dependent
                 # whose manifest's stat is what was read (`_state_for` again, without its
@@ -779,13 +782,15 @@ class Scanner:
                     ):
                         # unchanged: the state as it is; else read again (what `_state_for`
                         # does after a stat of its own: ~20,000 more in a poll of much churn)
-                        state = state if seen == key else load(job_id, location, manifest, now)
-                        if state is not None:
-                            jobs[job_id] = state
+                        if seen != key:
+                            read_again((job_id, location, manifest, key))
+                        jobs[job_id] = state  # its place in the order, until read again
                         continue
                 state = state_for(job_id, location, now, quiet)
                 if state is not None:
                     jobs[job_id] = state
+            if again:
+                self._read_again(again, jobs, now)
             if complete:
                 self._restored.clear()  # entries of jobs that are gone
         if (
@@ -948,8 +953,7 @@ class Scanner:
     def _load(
         self, job_id: str, location: JobLocation, manifest: str, now: float
     ) -> JobState | None:
-        read_at = time.time_ns()
-        read = read_manifest(manifest)
+        read, facts, problems, read_at = read_facts(job_id, manifest)
         self._reads += 1
         if self._base is not None:
             self._read_since_base.add(job_id)
@@ -965,27 +969,6 @@ class Scanner:
         ):
             self._cache.pop(job_id, None)
             return None
-        facts = facts_from(read.data) if read.data is not None else NO_FACTS
-        problems = read.problems
-        if read.data is not None:
-            found = (
-                timestamp_problems(
-                    read.data, {"created_at": facts.created_at, "updated_at": facts.updated_at}
-                )
-                if facts.created_at is None or facts.updated_at is None
-                else []
-            )
-            recorded = read.data.get("job_id")
-            if isinstance(recorded, str) and recorded != job_id:
-                found.append(
-                    Problem(
-                        ProblemCode.ID_MISMATCH,
-                        f"manifest says job_id {recorded!r} but lives in {job_id!r}",
-                        "job_id",
-                    )
-                )
-            if found:
-                problems = (*problems, *found)
         fingerprint = read.fingerprint
         state = self._judge(
             job_id, location, facts, problems, _stat_of(fingerprint, read.ctime_ns), now
@@ -1053,6 +1036,36 @@ class Scanner:
             return self._load(job_id, location, manifest, now)
         self._cache[job_id] = state
         return state
+
+    def _read_again(
+        self,
+        again: list[tuple[str, JobLocation, str, StatKey]],
+        jobs: dict[str, JobState],
+        now: float,
+    ) -> None:
+        """The states of kept jobs whose manifest changed, each in its place in `jobs`. Many
+        are read by a child process (`read_in_child`: at 100,000 jobs 30 s of the benchmark's
+        churn changed ~20,000 manifests, ~1 s of reads and parses holding the GIL that the
+        event loop waited for), their states made from its entries as from the scan cache's:
+        an entry whose key is not the manifest's stat here (rewritten again since), or none
+        (racy, unreadable), and the manifest is read here."""
+        entries = None
+        if len(again) >= READ_IN_CHILD_MIN:
+            entries = read_in_child([(job_id, manifest) for job_id, _, manifest, _ in again])
+        load, from_row = self._load, self._from_row
+        for job_id, location, manifest, key in again:
+            entry = None if entries is None else entries.get(job_id)
+            if entry is None:
+                state = load(job_id, location, manifest, now)
+            else:
+                self._reads += 1
+                if self._base is not None:
+                    self._read_since_base.add(job_id)
+                state = from_row(job_id, location, manifest, entry, key, now)
+            if state is None:
+                del jobs[job_id]
+            else:
+                jobs[job_id] = state
 
     def _stats_ahead(self) -> dict[str, bytes] | None:
         """The stats the child started at the first look took (None: none was started, or
@@ -1188,6 +1201,9 @@ class Scanner:
         )
 
 
+READ_IN_CHILD_MIN = 2_000
+"""Changed manifests from which a scan has a child process read them (its start is ~0.1 s
+of another core)."""
 STATS_AHEAD_MIN = 20_000
 """Jobs from which a first look has a child stat the manifests for the whole scan (below, its
 start costs about what it saves)."""
@@ -1220,18 +1236,73 @@ def cache_header(root_real: str) -> tuple[Any, ...]:
 def _row_of(state: JobState) -> _scan_cache.Entry:
     seen = state.stat
     assert seen is not None  # a cached state is one of a manifest that was read
-    row = list(_facts_row(state.facts))  # in C: a generator of getattr cost ~1 s at 100,000
+    return _entry(stat_fields(seen), state.facts, state.problems, state.evidence is None)
+
+
+def _entry(
+    key: tuple[int, int, int, int],
+    facts: JobFacts,
+    problems: tuple[Problem, ...],
+    static: bool,
+) -> _scan_cache.Entry:
+    """A scan cache entry: what `Scanner._from_row` makes a state from again."""
+    row = list(_facts_row(facts))  # in C: a generator of getattr cost ~1 s at 100,000
     recorded = row[_RECORDED_AT]
     # one tuple for every job the original recorded nothing of: marshal writes it once
     row[_RECORDED_AT] = _NOTHING_ROW if recorded is NOTHING_RECORDED else recorded.as_row()
-    problems = state.problems
     return (
-        stat_fields(seen),
+        key,
         tuple(row),
         _scan_cache.problems_out(problems) if problems else (),
         not problems or _fatal_problem(problems) is None,
-        state.evidence is None,
+        static,
     )
+
+
+def read_facts(
+    job_id: str, manifest: str
+) -> tuple[ManifestRead, JobFacts, tuple[Problem, ...], int]:
+    """What a job's manifest says, read now: the read, the facts, the problems (the read's,
+    and the timestamps' and job id's), and when the read began (time.time_ns)."""
+    read_at = time.time_ns()
+    read = read_manifest(manifest)
+    facts = facts_from(read.data) if read.data is not None else NO_FACTS
+    problems = read.problems
+    if read.data is not None:
+        found = (
+            timestamp_problems(
+                read.data, {"created_at": facts.created_at, "updated_at": facts.updated_at}
+            )
+            if facts.created_at is None or facts.updated_at is None
+            else []
+        )
+        recorded = read.data.get("job_id")
+        if isinstance(recorded, str) and recorded != job_id:
+            found.append(
+                Problem(
+                    ProblemCode.ID_MISMATCH,
+                    f"manifest says job_id {recorded!r} but lives in {job_id!r}",
+                    "job_id",
+                )
+            )
+        if found:
+            problems = (*problems, *found)
+    return read, facts, problems, read_at
+
+
+def entries_read(jobs: Iterable[tuple[str, str]]) -> dict[str, _scan_cache.Entry]:
+    """(job id, manifest) pairs read now, as scan cache entries, for `Scanner._from_row`
+    (run by `read_in_child`). Left out, for the scanner to read itself: a manifest not read,
+    and one modified within the racy window of its read (not to be kept: see `_load`)."""
+    entries = {}
+    for job_id, manifest in jobs:
+        read, facts, problems, read_at = read_facts(job_id, manifest)
+        fingerprint = read.fingerprint
+        if fingerprint is None or _scan_cache.is_racy(fingerprint.mtime_ns, read_at):
+            continue
+        key = (fingerprint.inode, fingerprint.mtime_ns, read.ctime_ns, fingerprint.size)
+        entries[job_id] = _entry(key, facts, problems, True)
+    return entries
 
 
 def _beat_again(obs: Observation, job_dir: str) -> Observation:

@@ -1,4 +1,5 @@
-"""Manifests' stats taken by a child process while this one does other work.
+"""Manifests' stats taken, and changed manifests read, by a child process: on another core,
+and out of the way of the GIL that the console's event loop needs.
 
 A console's first whole scan of a big root restored from the scan cache is mostly a stat per
 manifest (at 100,000 jobs ~0.4 s of CPU, most of it in the kernel) and Python work that holds
@@ -10,15 +11,21 @@ look, which a scan's stats spread over a second are anyway.
 The child is the same interpreter in isolated mode without site (`-I -S`: no import beyond the
 built-in modules): job ids in on a file, packed stat keys out on another, one per job, zeros
 where the stat failed or did not fit (the scan stats that one itself).
+
+A whole scan that finds many manifests changed has a child read them (`read_in_child`): the
+same interpreter, importing this package from where this process has it, hands back scan
+cache entries (marshal), and the scan makes the states from them as from the scan cache's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import marshal
+import os
 import subprocess
 import sys
 import tempfile
-from typing import IO
+from typing import IO, Any
 
 _CHILD = r"""
 import os, struct, sys
@@ -91,3 +98,41 @@ class StatsAhead:
                 self._out.close()
         self._out = None
         self._child = None
+
+
+_READER = r"""
+import marshal, sys
+sys.path.insert(0, sys.argv[1])
+from logist.core._scan import entries_read
+listed = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")
+sys.stdout.buffer.write(marshal.dumps(entries_read(zip(listed[::2], listed[1::2]))))
+"""
+
+
+def read_in_child(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """`_scan.entries_read(jobs)`, computed by a child process (this one's thread waits
+    without the GIL); None when the child failed. The child imports this package from where
+    this process has it."""
+    listed = "\n".join(f"{job_id}\n{manifest}" for job_id, manifest in jobs)
+    if not sys.executable or listed.count("\n") != 2 * len(jobs) - 1:
+        return None
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    try:
+        with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as out:
+            given.write(listed.encode("utf-8", "surrogateescape"))
+            given.seek(0)
+            done = subprocess.run(
+                [sys.executable, "-I", "-c", _READER, package_parent],
+                stdin=given,
+                stdout=out,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                return None
+            out.seek(0)
+            entries = marshal.loads(out.read())
+    except (OSError, ValueError, EOFError, TypeError, subprocess.SubprocessError):
+        return None
+    return entries if type(entries) is dict else None
