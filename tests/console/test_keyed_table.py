@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from rich.segment import Segment
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from conftest import write_job
 from logist.console.orders import JobOrders
@@ -598,3 +600,86 @@ async def test_filters_typed_on_a_real_root_show_what_a_filter_from_scratch_show
             assert jobs.shown_keys() == sorted(jobs.rows, key=lambda key: jobs.rows[key].rank)
             assert "hidden" not in str(screen.query_one("#jobs-pane").border_title)
         assert lazy and stayed  # (some rows were left to test; a cursor's job was kept)
+
+
+@synchronously
+async def test_every_line_whose_drawing_changes_is_repainted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The table repaints only the lines that would be drawn otherwise than they were (a
+    filter typed further often leaves a pane's lines as they are): after filters typed and
+    deleted (tested in two goes too), sorts, polls, new arrivals tagged, marks, cursor moves
+    and scrolls, every line whose drawing changed was among those repainted, and some lines
+    that did not change were left alone."""
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 500)
+    rng = random.Random(53)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)):
+        table = app.query_one(KeyedTable)
+        rows, tagged = _filled(table, rng, 3000)
+        repainted: list[Region | None] = []
+        refresh = table.refresh
+
+        def recorded(*regions: Region, **options: bool) -> KeyedTable:
+            repainted.extend(regions or [None])
+            return refresh(*regions, **options)
+
+        table.refresh = recorded  # type: ignore[method-assign]
+        height = table.size.height
+
+        def drawn() -> list[list[Segment]]:
+            return [list(table.render_line(y)) for y in range(height)]
+
+        numbers = iter(range(3000, 10_000))
+        typed = iter("".join(TYPED * 3))
+        text = ""
+
+        def type_or_delete() -> None:
+            nonlocal text
+            text = text[:-1] if rng.random() < 0.3 else text + next(typed)
+            table.set_query(FilterQuery.parse(text))
+
+        def poll() -> None:
+            nonlocal rows
+            rows = _poll_applied(table, rows, rng, next(numbers), 20, 3, tagged)
+
+        def mark() -> None:
+            key = table.cursor_key or next(iter(rows))
+            table.marks.symmetric_difference_update({key})
+            table.marks_changed([key])
+
+        steps = [
+            type_or_delete,
+            type_or_delete,
+            type_or_delete,
+            poll,
+            mark,
+            table._complete,
+            table.cycle_sort,
+            table.reverse_sort,
+            lambda: table.set_query(FilterQuery()),
+            lambda: table.set_overlay(
+                {k: rows[k].tagged(True) for k in rng.sample(sorted(rows), 30)}
+            ),
+            table.action_cursor_down,
+            table.action_page_down,
+            table.action_page_up,
+            table.action_first,
+            lambda: table.scroll_to(y=rng.randint(0, 60), animate=False, immediate=True),
+        ]
+        screen = drawn()
+        left_alone = 0
+        for number in range(400):
+            step = rng.choice(steps)
+            repainted.clear()
+            step()
+            now = drawn()
+            for y in range(height):
+                covered = None in repainted or any(
+                    region is not None and region.y <= y < region.bottom for region in repainted
+                )
+                if now[y] != screen[y]:
+                    assert covered, (number, step, text, y)
+                left_alone += not covered
+            screen = now
+        assert left_alone > 100

@@ -343,6 +343,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         text it shows is no longer the one at the time a frame is drawn."""
         self._styles: dict[str, Style] = {}
         """The table's own style ("") and its components', by name: see `_style_of`."""
+        self._drawn: dict[int, tuple[str | None, bool]] = {}
+        """Per line on screen, what it was last drawn with: (key of its row, None if none;
+        whether the cursor was on it). See `_repaint_changed`."""
         self._widths: tuple[int, tuple[tuple[int, int], ...]] = (-1, ())
 
     # ---- public -------------------------------------------------------------------------
@@ -674,10 +677,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         before = self._test(query, candidates[:start])
         self._keys = before + self._keys + self._test(query, candidates[through:])
         self._counted()
-        if before:
+        if before:  # (the same rows on the same lines: nothing is repainted)
             self._cursor += len(before)
             self.scroll_to(y=self.scroll_y + len(before), animate=False, immediate=True)
-            self.refresh()
 
     def _counted(self) -> None:
         """Every row was tested: the scrollable height is the rows shown; the screen, which
@@ -896,7 +898,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         # keep the cursor where the operator's eyes are: same line on screen
         self.scroll_to(y=max(0, self._cursor - previous_offset), animate=False, immediate=True)
         self._scroll_to_cursor()
-        self.refresh()
+        self._repaint_changed(header=True)
 
     # ---- cursor -------------------------------------------------------------------------
 
@@ -1088,6 +1090,42 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             turn = min(turn, until)
         return tuple(texts), turn
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """ScrollView's, repainting only the lines that show another row (see
+        `_repaint_changed`): the rest a typed filter puts in front scrolls by as many, and
+        the screen stays the same."""
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = new_value
+        if round(old_value) != round(new_value):
+            self._repaint_changed()
+
+    def _repaint_changed(self, *, header: bool = False) -> None:
+        """Repaint the lines on screen that would be drawn otherwise than they were: another
+        row or none, the cursor come or gone, a row drawn again since (its strip dropped);
+        and the header if asked (a sort). A filter typed further, or a poll, often leaves
+        the crashed and findings panes' lines as they were (at 200x60 a whole table's
+        repaint is 5 to 10 ms of a key's frame, three of them for a filter)."""
+        top = int(self.scroll_y)
+        keys = self._visible_keys()
+        drawn, strips, cursor = self._drawn, self._strips, self._cursor
+        lines = [0] if header else []
+        for y in range(1, self.size.height):
+            key = keys[y - 1] if y - 1 < len(keys) else None
+            if drawn.get(y) != (key, top + y - 1 == cursor and key is not None) or (
+                key is not None and key not in strips
+            ):
+                lines.append(y)
+        width = self.size.width
+        regions: list[Region] = []
+        for y in lines:  # runs of lines as one region each
+            if regions and regions[-1].bottom == y:
+                last = regions.pop()
+                regions.append(Region(0, last.y, width, last.height + 1))
+            else:
+                regions.append(Region(0, y, width, 1))
+        if regions:
+            self.refresh(*regions)
+
     def render_lines(self, crop: Region) -> list[Strip]:
         self._now = self.clock()  # one time for every line of a frame
         return super().render_lines(crop)
@@ -1101,11 +1139,13 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         if index >= len(self._keys):
             self._extend(index + 1)
         if index >= len(self._keys):
+            self._drawn[y] = (None, False)
             if index == 0 and self.placeholder:
                 style = self.get_component_rich_style("keyed-table--placeholder")
                 return Strip([Segment(_fit(f"  {self.placeholder}", width, False), style)])
             return Strip.blank(width, base)
         key = self._keys[index]
+        self._drawn[y] = (key, index == self._cursor)
         drawn = self._strips.get(key)
         if self._aged:
             row = self._row(key)
