@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual import events
+from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Log, Static
@@ -22,6 +23,7 @@ from logist.console.screens.confirm import ConfirmScreen
 from logist.console.screens.record import RecordScreen
 from logist.console.widgets.detail import DetailText, DetailView, describe
 from logist.console.widgets.header import HeaderBar
+from logist.console.widgets.quiet import MEASURED_AT_ONCE, QuietLog
 from logist.console.widgets.summary import SummaryStrip
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._identity import read_proc_stat
@@ -658,3 +660,26 @@ async def test_the_footer_is_not_rebuilt_for_the_filter_that_covers_it(jobs_root
         await pilot.press("slash", "c", "enter")
         await settle(pilot)
         assert list(app.screen.query(FooterKey)) == before
+
+
+@synchronously
+async def test_the_details_log_is_measured_as_it_is_written() -> None:
+    """A few lines written to the side detail's log give it its width at once, with no thread
+    started (Textual's Log measures in a thread whose answer was a frame of its own, at every
+    job shown); many are still measured in that thread."""
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield QuietLog()
+
+    app = Host()
+    async with app.run_test(size=(40, 10)) as pilot:
+        log = app.query_one(QuietLog)
+        log.write_lines(["short", "a line wider than the log itself is", "x"])
+        assert log.virtual_size.width == len("a line wider than the log itself is")
+        assert not app.workers
+        log.write_lines(["y" * 50] * (MEASURED_AT_ONCE + 1))
+        assert app.workers
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert log.virtual_size.width == 50

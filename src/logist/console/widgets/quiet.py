@@ -10,6 +10,7 @@ only when a scrollbar appears or goes (Textual's scrollbar `display` does that i
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
@@ -30,8 +31,22 @@ class QuietScrolling:
             self._scroll_update(size)
 
 
+MEASURED_AT_ONCE = 500
+"""Up to this many lines written at once are measured while written (see `QuietLog`)."""
+
+
 class QuietLog(QuietScrolling, Log):
-    """Textual's Log: appending lines or clearing it lays out nothing."""
+    """Textual's Log: appending lines or clearing it lays out nothing, and a few lines
+    written are measured at once (Log measures every write in a thread of its own, whose
+    answer came as a second frame: at each job the side detail showed, a thread more holding
+    the GIL and ~5-10 ms more of the event loop)."""
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:
+        if len(lines) > MEASURED_AT_ONCE:
+            super()._update_size(updates, lines)  # (Log's thread)
+        elif lines:
+            measure = self._process_line
+            self._update_maximum_width(updates, max(cell_len(measure(line)) for line in lines))
 
 
 class QuietInput(QuietScrolling, Input):
