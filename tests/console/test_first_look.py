@@ -147,5 +147,9 @@ async def test_a_whole_poll_asked_for_while_the_first_polls_come_is_the_one_they
         await pilot.pause(0.2)
         await settle(pilot, polls=2)
         assert (app.poll_count, poller.full_polls) == (2, 1), "no second whole poll after it"
+        app._poll_first()  # the mount's first poll, had it come after all that
+        await pilot.pause(0.2)
+        await settle(pilot, polls=2)
+        assert (app.poll_count, poller.full_polls) == (2, 1), "polls were applied: no poll"
         await refresh(pilot)
         assert (app.poll_count, poller.full_polls) == (3, 2), "then one is made when asked for"

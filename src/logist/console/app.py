@@ -242,11 +242,19 @@ class ConsoleApp(App[int]):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGTERM, self.exit)
             loop.add_signal_handler(signal.SIGHUP, self._hang_up)
-        self.call_after_refresh(self.poll_now)  # once the main screen is mounted
+        self.call_after_refresh(self._poll_first)  # once the main screen is mounted
         self.call_after_refresh(self._apply_settings)
         if self.interval is not None:
             self.set_interval(1.0, self.main_screen.tick)
             self._start_watching()
+
+    def _poll_first(self) -> None:
+        """The first poll, unless polls were applied already: the first polls a prefetch
+        brings can be on screen before the screen's first refresh (a wake took them), and
+        their end asked for what follows (another whole poll then was ~1 s of the worker at
+        100,000 jobs, right after the whole root was shown)."""
+        if self.poll_count == 0:
+            self.poll_now()
 
     def on_unmount(self) -> None:
         watching, self._watching = self._watching, None
