@@ -12,6 +12,8 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Button, Input, Log, Static
 from textual.widgets._footer import FooterKey, FooterLabel
 
@@ -683,3 +685,44 @@ async def test_the_details_log_is_measured_as_it_is_written() -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert log.virtual_size.width == 50
+
+
+@synchronously
+async def test_a_new_pane_title_repaints_the_border_rows_alone(jobs_root: Path) -> None:
+    """A filter or a sort retitles the panes (counts hidden, sort): the border rows are drawn
+    again with the new titles, and the rest of each pane, its table, is not repainted for it
+    (Textual's `border_title` repainted the whole pane)."""
+    for number in range(30):
+        write_job(jobs_root, f"job-{number:02}", status=("SUCCESS", "FAILED")[number % 3 == 0])
+    app = make_app(jobs_root)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        panes = [screen.query_one(f"#{name}-pane") for name in ("jobs", "triage", "findings")]
+        repainted: list[tuple[str, tuple[Region, ...]]] = []
+        for pane in panes:
+            refresh = pane.refresh
+
+            def recorded(*regions: Region, _pane: Widget = pane, _refresh=refresh, **kw: bool):
+                repainted.append((_pane.id or "", regions))
+                return _refresh(*regions, **kw)
+
+            pane.refresh = recorded  # type: ignore[method-assign]
+        await pilot.press("slash")  # (the focus leaving the jobs pane repaints its border)
+        await settle(pilot)
+        for keys in (("j", "o", "b", "-", "0"), ("enter",), ("s",)):
+            await settle(pilot)
+            repainted.clear()
+            await pilot.press(*keys)
+            await settle(pilot)
+            if keys != ("enter",):  # (the focus back on it: its border again)
+                assert repainted and all(regions for _, regions in repainted), repainted
+            for pane in panes:
+                height = pane.outer_size.height
+                top = "".join(segment.text for segment in pane._styles_cache._cache[0])
+                bottom = "".join(segment.text for segment in pane._styles_cache._cache[height - 1])
+                assert str(pane.border_title).split(" · ")[0] in top
+                assert "hidden" in top and "hidden" in str(pane.border_title)
+                assert str(pane.border_subtitle) in bottom
+        assert "by filter job-0" in str(panes[0].border_title)
+        assert "sort: Job ▲" in str(panes[0].border_subtitle)
