@@ -346,6 +346,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         self._drawn: dict[int, tuple[str | None, bool]] = {}
         """Per line on screen, what it was last drawn with: (key of its row, None if none;
         whether the cursor was on it). See `_repaint_changed`."""
+        self._ages_drawn: dict[int, tuple[str, tuple[str, ...], float]] = {}
+        """Per line on screen showing a row, the ages it was last drawn with: (key of its
+        row, age texts, the time up to which they stand). See `show_ages`."""
         self._widths: tuple[int, tuple[tuple[int, int], ...]] = (-1, ())
 
     # ---- public -------------------------------------------------------------------------
@@ -1062,23 +1065,23 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         """Repaint the lines on screen whose age text changed since drawn (the app calls this
         once a second): a poll no longer makes rows again as their ages change (at 100,000
         jobs that was ~20,000 rows a second after a whole poll rewrote them), and only the
-        lines whose drawn age is due to change (`age_since`) are worked out again."""
+        lines whose drawn age is due to change (`age_since`) are worked out again. Judged by
+        what each line was drawn with, whatever else kept it or repainted it since."""
         if not self._aged:
             return
         now = self._now = self.clock()
         went_back = now < self._ages_looked_at
         self._ages_looked_at = now
-        top = int(self.scroll_y)
-        stale = []
-        for line, key in enumerate(self._visible_keys()):
-            drawn = self._strips.get(key)
-            if drawn is None:
-                stale.append(top + line)  # (not drawn since the cache was emptied)
-            elif (went_back or now >= drawn[2] - AGE_MARGIN_S) and (
-                self._ages(self._row(key), now)[0] != drawn[1]
-            ):
-                stale.append(top + line)
-        self._refresh_lines(stale)
+        height, width = self.size.height, self.size.width
+        regions = []
+        for y, (key, ages, turn) in self._ages_drawn.items():
+            if y >= height or not (went_back or now >= turn - AGE_MARGIN_S):
+                continue
+            row = self._overlay.get(key) or self._rows.get(key)
+            if row is not None and self._ages(row, now)[0] != ages:
+                regions.append(Region(0, y, width, 1))
+        if regions:
+            self.refresh(*regions)
 
     def _ages(self, row: AnyRow, now: float) -> tuple[tuple[str, ...], float]:
         """The age texts of a row at `now`, and the time up to which they all stand."""
@@ -1140,6 +1143,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             self._extend(index + 1)
         if index >= len(self._keys):
             self._drawn[y] = (None, False)
+            self._ages_drawn.pop(y, None)
             if index == 0 and self.placeholder:
                 style = self.get_component_rich_style("keyed-table--placeholder")
                 return Strip([Segment(_fit(f"  {self.placeholder}", width, False), style)])
@@ -1153,6 +1157,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             if drawn is None or drawn[1] != ages:
                 drawn = (self._render_row(row, width, base, ages), ages, turn)
                 self._strips.set(key, drawn)
+            self._ages_drawn[y] = (key, ages, turn)
         elif drawn is None:
             drawn = (self._render_row(self._row(key), width, base), (), math.inf)
             self._strips.set(key, drawn)
