@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import IMPOSSIBLE_PID, RunningJob, write_job
-from logist.core import _scan
+from logist.core import _scan, _stats_ahead
 from logist.core._scan import Scanner
 from logist.core._stats_ahead import NOT_TAKEN, StatsAhead
 from logist.core._verdicts import Policy
@@ -76,6 +76,8 @@ def first_look_then_whole(root: Path, between: Callable[[], object] = lambda: No
     against a scanner that keeps nothing."""
     scanner = Scanner(root, Policy(), persistent=True)
     scanner.scan(limit=3)
+    if scanner._ahead is not None and scanner._ahead._child is not None:
+        scanner._ahead._child.wait()  # all taken (a child still at work is stopped: below)
     between()
     whole = scanner.scan()
     assert whole.complete
@@ -127,7 +129,8 @@ def test_a_manifest_gone_after_the_childs_stat_is_stat_again(
     manifest.unlink()
     scanner = Scanner(jobs_root, Policy(), persistent=True)
     scanner.scan(limit=3)
-    assert scanner._ahead is not None
+    assert scanner._ahead is not None and scanner._ahead._child is not None
+    scanner._ahead._child.wait()
     taken = scanner._ahead.take()
     assert taken is not None and taken["job-10"] == NOT_TAKEN
     manifest.write_bytes(kept)
@@ -135,6 +138,27 @@ def test_a_manifest_gone_after_the_childs_stat_is_stat_again(
     whole = scanner.scan()
     reference = Scanner(jobs_root, Policy()).scan()
     assert seen(whole) == seen(reference)
+
+
+def test_a_child_still_at_work_is_stopped_and_what_it_took_is_used(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never waited for: the whole scan takes the keys written so far, stats the rest."""
+    mixed_root(jobs_root)
+    taken = Taken(monkeypatch)
+    monkeypatch.setattr(_stats_ahead, "CHUNK", 1)
+    Scanner(jobs_root, Policy(), persistent=True).scan()
+    for _ in range(5):
+        scanner = Scanner(jobs_root, Policy(), persistent=True)
+        scanner.scan(limit=3)
+        whole = scanner.scan()  # at once: the child is stopped wherever it is
+        assert seen(whole) == seen(Scanner(jobs_root, Policy()).scan())
+        assert taken.results[-1] is not None
+        child = scanner._ahead
+        assert child is None, "taken once"
+    assert all(
+        list(result) == list(whole.jobs)[: len(result)] for result in taken.results if result
+    ), "the keys of the first jobs, in order"
 
 
 @pytest.mark.parametrize("interpreter", ["/nonexistent/python", "/bin/false", ""])

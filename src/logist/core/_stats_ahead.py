@@ -5,12 +5,13 @@ A console's first whole scan of a big root restored from the scan cache is mostl
 manifest (at 100,000 jobs ~0.4 s of CPU, most of it in the kernel) and Python work that holds
 the GIL, which Textual's start-up also wants. A child process started at the first look stats
 the manifests on another core meanwhile; the whole scan that follows takes its stats instead
-of making them. Each stat is then as old as if the whole scan had reached that job at the first
-look, which a scan's stats spread over a second are anyway.
+of making them, as far as the child got: it is never waited for (on a loaded machine it may
+be far behind), the scan stats the rest itself. Each stat is then as old as if the whole scan
+had reached that job at the first look, which a scan's stats spread over a second are anyway.
 
 The child is the same interpreter in isolated mode without site (`-I -S`: no import beyond the
-built-in modules): job ids in on a file, packed stat keys out on another, one per job, zeros
-where the stat failed or did not fit (the scan stats that one itself).
+built-in modules): job ids in on a file, packed stat keys out on another in the ids' order,
+CHUNK at a time, zeros where the stat failed or did not fit (the scan stats that one itself).
 
 A whole scan that finds many manifests changed has a child read them (`read_in_child`): the
 same interpreter, importing this package from where this process has it, hands back scan
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,18 +31,25 @@ from typing import IO, Any
 
 _CHILD = r"""
 import os, struct, sys
+CHUNK = int(sys.argv[3])
 pack = struct.Struct("<QqqQ").pack
 prefix, tail = sys.argv[1], sys.argv[2]
 ids = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")
-stat, out, failed = os.stat, [], bytes(32)
+stat, out, failed, written = os.stat, [], bytes(32), sys.stdout.buffer
 for job_id in ids:
     try:
         st = stat(prefix + job_id + tail, follow_symlinks=False)
         out.append(pack(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size))
     except (OSError, ValueError, struct.error):
         out.append(failed)
-sys.stdout.buffer.write(b"".join(out))
+    if len(out) == CHUNK:
+        written.write(b"".join(out))
+        written.flush()
+        out = []
+written.write(b"".join(out))
 """
+CHUNK = 2_048
+"""Keys the child writes at once: what it took so far is there to be taken."""
 NOT_TAKEN = bytes(32)
 """A job's key when the child could not stat its manifest."""
 
@@ -62,7 +71,7 @@ class StatsAhead:
                 ids.seek(0)
                 self._out = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until `take`)
                 self._child = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-c", _CHILD, prefix, tail],
+                    [sys.executable, "-I", "-S", "-c", _CHILD, prefix, tail, str(CHUNK)],
                     stdin=ids,
                     stdout=self._out,
                     stderr=subprocess.DEVNULL,
@@ -72,12 +81,15 @@ class StatsAhead:
             self._close()
 
     def take(self) -> dict[str, bytes] | None:
-        """Each job id's key (NOT_TAKEN: stat it yourself), or None when the child failed."""
+        """The keys the child took so far, by job id (NOT_TAKEN, or a job left out: stat it
+        yourself); None when the child failed. A child not done is stopped, not waited for."""
         child, out = self._child, self._out
         if child is None or out is None:
             return None
         try:
-            if child.wait() != 0:
+            if child.poll() is None:
+                child.kill()
+            if child.wait() not in (0, -signal.SIGKILL):
                 return None
             out.seek(0)
             blob = out.read()
@@ -86,11 +98,12 @@ class StatsAhead:
         finally:
             self._close()
         job_ids = self._job_ids
-        if len(blob) != 32 * len(job_ids):
+        whole = len(blob) - len(blob) % 32  # (a chunk cut short by the kill)
+        if whole > 32 * len(job_ids):
             return None
-        ends = range(32, len(blob) + 1, 32)
-        keys = map(blob.__getitem__, map(slice, range(0, len(blob), 32), ends))
-        return dict(zip(job_ids, keys, strict=True))
+        ends = range(32, whole + 1, 32)
+        keys = map(blob.__getitem__, map(slice, range(0, whole, 32), ends))
+        return dict(zip(job_ids, keys, strict=False))
 
     def _close(self) -> None:
         if self._out is not None:
