@@ -29,6 +29,8 @@ from logist.console.text import _UNSAFE, age, age_until, safe
 from logist.core import TRIAGE_KINDS, JobRecoveryManager
 from logist.core._manifest import backup_name
 
+from .support import make_app, settle, synchronously
+
 COLUMNS = frozenset(range(len(JOB_COLUMNS)))
 
 
@@ -421,3 +423,29 @@ def test_a_light_tick_leaves_the_states_it_judged_out_of_the_collectors_sight(
     assert all(gc.is_tracked(state) for state in judged)
     young = {id(thing) for thing in gc.get_objects()}
     assert not any(id(state) in young for state in judged)
+
+
+@synchronously
+async def test_a_tick_that_only_brings_orders_is_applied_as_orders_alone(jobs_root: Path) -> None:
+    """The console applies such a tick as the table's new orders (an `s` there is a lookup):
+    the states are those shown, so nothing is looked at for new arrivals again (a pass over
+    every job), which a whole poll still does."""
+    rng = random.Random(31)
+    for number in range(60):
+        _write(jobs_root, f"job-{number:03d}", rng, time.time() - rng.choice([5.0, 9000.0]))
+    app = make_app(jobs_root)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        poller, jobs = app._poller, app.main_screen.table("jobs")
+        observed: list[int] = []
+        observe = app.arrivals.observe
+        app.arrivals.observe = lambda states, triage: observed.append(1) or observe(states, triage)  # type: ignore[method-assign]
+        asked = frozenset(sorted(COLUMNS - set(app.last_poll.orders))[:2])
+        poller.sorted_columns = poller.descending = asked
+        light = poller.poll_light(frozenset())
+        assert not light.unchanged and light.states is app.last_poll.states
+        app._apply(light)
+        await pilot.pause()
+        assert not observed and asked <= set(jobs._orders) and jobs.rows is light.jobs
+        app._apply(poller.poll())
+        assert observed

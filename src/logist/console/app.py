@@ -501,18 +501,21 @@ class ConsoleApp(App[int]):
             gc.freeze()
             self._frozen = True
         arrived: list[tuple[str, VerdictKind]] = []
+        # a tick that only brought orders (see `Poller.poll_light`) has the states shown:
+        # nothing arrived, nothing more to follow (at 100,000 jobs ~40 ms of the event loop)
+        restated = self.last_poll is None or result.states is not self.last_poll.states
         if result.error is None:
             # without the rows before it, applied now (~8 MB at 100,000 jobs)
             self.last_poll = replace(result, jobs_base=None)
             gone = [job for job in self.marks if job not in result.states]
             if gone:
                 self.marks.difference_update(gone)
-            if result.complete:
+            if result.complete and restated:
                 arrived = self.arrivals.observe(result.states, result.triage)
         self.main_screen.apply_poll(result, arrived)
         if arrived:
             self._announce(arrived)
-        if self._watching is not None and result.error is None and result.complete:
+        if self._watching is not None and result.error is None and result.complete and restated:
             self._watching.follow(result.states.values())
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen | LogsScreen | ActivityScreen | TimelineScreen):

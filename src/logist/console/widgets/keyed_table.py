@@ -420,6 +420,8 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         whose place may have changed (a full sort only when many did). The diff is found by a
         pass over every row: for small tables, and the first poll of a big one."""
         old = self._rows
+        if rows is old:  # (a poll that changed none of them: no pass over them)
+            return
         gone = [key for key in old if key not in rows]
         changed = [key for key, row in rows.items() if old.get(key) is not row]
         if not gone and not changed:
