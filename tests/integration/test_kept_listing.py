@@ -226,3 +226,23 @@ def test_a_racy_listing_is_made_again_when_saved_out_of_the_window(
     assert listing_file(jobs_root).exists()
     snapshot, listed = listings.scan(jobs_root)
     assert not listed and "job-meanwhile" in [job_id for job_id, _, _ in snapshot[0]]
+
+
+def test_a_scanner_that_took_the_kept_listing_keeps_the_next_one(
+    jobs_root: Path, listings: Listings
+) -> None:
+    """A console started from the kept listing lists the root again when a job directory comes,
+    and keeps that listing for the next start."""
+    plain_root(jobs_root)
+    past = time.time() - OLD
+    for manifest in jobs_root.glob("*/job_manifest.json"):
+        os.utime(manifest, (past, past))  # kept by the scan cache: no read, no save at start
+    listings.scan(jobs_root)
+    scanner = Scanner(jobs_root, Policy(), persistent=True)
+    scanner.scan()
+    assert scanner._reads == 0 and scanner._index_seen is not None
+    write_job(jobs_root, "job-later", status="FAILED")
+    os.utime(jobs_root, (past, past))  # the index is as it was
+    scanner.scan()
+    snapshot, listed = listings.scan(jobs_root)
+    assert not listed and "job-later" in [job_id for job_id, _, _ in snapshot[0]]

@@ -625,6 +625,7 @@ class Scanner:
             and self._take_listing(full_key)
         ):
             self._index_key = key
+            self._index_seen = (full_key, read_at)  # what the kept listing's index was
             return self._index  # type: ignore[return-value]
         if self._index is None or key != self._index_key:
             self._index = read_index(self.root)
