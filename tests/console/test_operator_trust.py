@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
@@ -22,6 +23,7 @@ from logist.console.app import ConsoleApp
 from logist.console.config import Settings, config_path, load_settings, save_settings
 from logist.console.screens.activity import ActivityScreen
 from logist.console.screens.confirm import ConfirmScreen
+from logist.console.screens.main import DETAIL_DEBOUNCE_S, TYPING_DEBOUNCE_S
 from logist.console.screens.record import RecordScreen
 from logist.console.widgets.detail import DetailText, DetailView, describe
 from logist.console.widgets.header import HeaderBar
@@ -726,3 +728,44 @@ async def test_a_new_pane_title_repaints_the_border_rows_alone(jobs_root: Path) 
                 assert str(pane.border_subtitle) in bottom
         assert "by filter job-0" in str(panes[0].border_title)
         assert "sort: Job ▲" in str(panes[0].border_subtitle)
+
+
+@synchronously
+async def test_the_side_detail_waits_for_a_pause_in_typing_to_follow_the_cursor(
+    jobs_root: Path,
+) -> None:
+    """Each character of a filter can move the cursor (its job hidden): the side detail then
+    follows once typing pauses (TYPING_DEBOUNCE_S), not between characters; a cursor moved in
+    a table is followed after the short DETAIL_DEBOUNCE_S. Either way it ends on the job under
+    the cursor."""
+    for name in ("alpha-1", "alpha-2", "bravo-1", "bravo-2"):
+        write_job(jobs_root, name, status="SUCCESS")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        detail = screen.query_one("#side-detail", DetailView)
+        delays: list[float] = []
+        set_timer = screen.set_timer
+
+        def recorded(delay: float, *args: Any, **kwargs: Any) -> Any:
+            delays.append(delay)
+            return set_timer(delay, *args, **kwargs)
+
+        screen.set_timer = recorded  # type: ignore[method-assign]
+        jobs = screen.table("jobs")
+        assert jobs.move_to_key("alpha-2")
+        await pilot.pause(DETAIL_DEBOUNCE_S + 0.2)
+        await settle(pilot)
+        assert jobs.move_to_key("alpha-1")  # (as a key moving the cursor in the table)
+        await pilot.pause()
+        assert delays[-1:] == [DETAIL_DEBOUNCE_S]
+        await pilot.pause(DETAIL_DEBOUNCE_S + 0.2)
+        await settle(pilot)
+        assert detail.job_id == screen.cursor_job_id() == "alpha-1"
+        await pilot.press("slash", *"bravo")  # alpha-1 hidden: the cursor moves to a bravo job
+        assert screen.cursor_job_id() in ("bravo-1", "bravo-2")
+        assert delays[-1:] == [TYPING_DEBOUNCE_S]
+        await pilot.pause(TYPING_DEBOUNCE_S + 0.2)
+        await settle(pilot)
+        assert detail.job_id == screen.cursor_job_id()
