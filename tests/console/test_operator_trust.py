@@ -29,7 +29,7 @@ from logist.console.widgets.detail import DetailText, DetailView, describe
 from logist.console.widgets.header import HeaderBar
 from logist.console.widgets.quiet import MEASURED_AT_ONCE, QuietLog
 from logist.console.widgets.summary import SummaryStrip
-from logist.core import JobRecoveryManager, VerdictKind
+from logist.core import JobRecoveryManager, Severity, VerdictKind
 from logist.core._identity import read_proc_stat
 
 from .support import crashed_legacy, make_app, refresh, settle, synchronously, table_text
@@ -769,3 +769,30 @@ async def test_the_side_detail_waits_for_a_pause_in_typing_to_follow_the_cursor(
         await pilot.pause(TYPING_DEBOUNCE_S + 0.2)
         await settle(pilot)
         assert detail.job_id == screen.cursor_job_id()
+
+
+@synchronously
+async def test_the_findings_title_counts_the_errors_of_every_poll(jobs_root: Path) -> None:
+    """The findings pane's title says how many findings are errors, counted again whenever
+    the findings change from poll to poll (and not at every key or tick in between)."""
+    write_job(jobs_root, "calm", status="SUCCESS")
+    broken = write_job(jobs_root, "broken", status="SUCCESS") / "job_manifest.json"
+    broken.write_bytes(b"{not json")
+    app = make_app(jobs_root)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        pane = app.main_screen.query_one("#findings-pane")
+        findings = app.last_poll.finding_objects.values()
+        errors = sum(1 for finding in findings if finding.severity is Severity.ERROR)
+        assert errors and f"· {errors} error" in str(pane.border_title)
+        write_job(jobs_root, "broken", status="SUCCESS")  # mended
+        await refresh(pilot)
+        findings = app.last_poll.finding_objects.values()
+        assert not any(finding.severity is Severity.ERROR for finding in findings)
+        assert "error" not in str(pane.border_title)
+        for name in ("broken", "calm"):
+            (jobs_root / name / "job_manifest.json").write_bytes(b"{not json")
+        await refresh(pilot)
+        findings = app.last_poll.finding_objects.values()
+        errors = sum(1 for finding in findings if finding.severity is Severity.ERROR)
+        assert errors >= 2 and f"· {errors} error" in str(pane.border_title)
