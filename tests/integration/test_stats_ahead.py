@@ -55,17 +55,16 @@ def mixed_root(root: Path) -> None:
 
 
 class Taken:
-    """What the whole scans took from their children."""
+    """What the whole scans took from their children (the keys when each was stopped)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.results: list[dict[str, bytes] | None] = []
+        self.results: list[dict[str, bytes]] = []
         results = self.results
 
         class Recorded(StatsAhead):
-            def take(self) -> dict[str, bytes] | None:
-                taken = super().take()
-                results.append(taken)
-                return taken
+            def stop(self) -> None:
+                super().stop()
+                results.append(dict(self.keys))
 
         monkeypatch.setattr(_scan, "StatsAhead", Recorded)
         monkeypatch.setattr(_scan, "STATS_AHEAD_MIN", 1)
@@ -95,8 +94,8 @@ def test_the_whole_scan_takes_the_childs_stats_and_is_what_a_fresh_scan_gives(
     Scanner(jobs_root, Policy(), persistent=True).scan()  # the scan cache
     assert taken.results == [], "no first look: no child"
     first_look_then_whole(jobs_root)
-    assert len(taken.results) == 1 and taken.results[0] is not None
-    assert len(taken.results[0]) == len(list(jobs_root.iterdir()))
+    assert len(taken.results) == 1
+    assert len(taken.results[0]) == len(list(jobs_root.iterdir())), "every job's"
     assert NOT_TAKEN not in taken.results[0].values()
     for job_id, key in taken.results[0].items():
         st = os.stat(jobs_root / job_id / "job_manifest.json")
@@ -114,7 +113,7 @@ def test_the_whole_scan_takes_the_childs_stats_and_is_what_a_fresh_scan_gives(
     statuses = {job_id: facts.status for job_id, _, facts, *_ in jobs}
     assert statuses["job-01"] == "PENDING" and statuses["job-new"] == "FAILED"
     assert "job-02" not in statuses and "job-link" in statuses
-    assert taken.results[-1] is not None
+    assert taken.results[-1].keys() == statuses.keys(), "each listed job's"
 
 
 def test_a_manifest_gone_after_the_childs_stat_is_stat_again(
@@ -131,8 +130,8 @@ def test_a_manifest_gone_after_the_childs_stat_is_stat_again(
     scanner.scan(limit=3)
     assert scanner._ahead is not None and scanner._ahead._child is not None
     scanner._ahead._child.wait()
-    taken = scanner._ahead.take()
-    assert taken is not None and taken["job-10"] == NOT_TAKEN
+    scanner._ahead.refresh()
+    assert not scanner._ahead.running and scanner._ahead.keys["job-10"] == NOT_TAKEN
     manifest.write_bytes(kept)
     scanner._ahead = StatsAhead(f"{jobs_root}/", ["job-10"], "/x")  # fails: stat itself
     whole = scanner.scan()
@@ -153,7 +152,6 @@ def test_a_child_still_at_work_is_stopped_and_what_it_took_is_used(
         scanner.scan(limit=3)
         whole = scanner.scan()  # at once: the child is stopped wherever it is
         assert seen(whole) == seen(Scanner(jobs_root, Policy()).scan())
-        assert taken.results[-1] is not None
         child = scanner._ahead
         assert child is None, "taken once"
     assert all(
@@ -170,7 +168,7 @@ def test_without_the_child_the_whole_scan_stats_each_manifest_itself(
     Scanner(jobs_root, Policy(), persistent=True).scan()
     monkeypatch.setattr("sys.executable", interpreter)
     first_look_then_whole(jobs_root)
-    assert taken.results == [None]
+    assert taken.results == [{}], "no key: each stat made by the scan"
 
 
 class Read:

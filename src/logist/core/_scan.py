@@ -724,16 +724,20 @@ class Scanner:
         # string (`JobLocation.directory` is made at each access: ~10 % of this loop's time)
         in_root = _in_root_place(locations)
         in_root_prefix = f"{in_root}/"
-        ahead: dict[str, bytes] | None = None
+        ahead: StatsAhead | None = None
         with gc_paused():
             if self._persist_path is not None and not self._persist_header:
                 if complete:
                     self._restore()  # not for a first look: 400 reads beat loading 100,000
-                    ahead = self._stats_ahead()
+                    ahead, self._ahead = self._ahead, None
                 elif len(locations) >= STATS_AHEAD_MIN and in_root is not None:
                     self._ahead = StatsAhead(in_root_prefix, list(locations), _MANIFEST_TAIL)
             restored = self._restored.pop if self._restored else None
-            taken = ahead.get if ahead else None
+            taken = None
+            if ahead is not None:
+                ahead.refresh()
+                taken = ahead.keys.get
+            missed = 0
             # kept states whose manifest changed: read after the loop, many in a child
             again: list[tuple[str, JobLocation, str, StatKey]] = []
             read_again = again.append
@@ -758,6 +762,12 @@ class Scanner:
                         else f"{location.directory}/{MANIFEST_NAME}"
                     )
                     key = taken(job_id) if taken is not None and in_place else None
+                    if key is None and in_place and ahead is not None and ahead.running:
+                        missed += 1
+                        if missed >= LOOK_AGAIN:  # the child is behind: see how far it got
+                            missed = 0
+                            ahead.refresh()
+                            key = ahead.keys.get(job_id)
                     if key is None or key == NOT_TAKEN:
                         try:
                             st = stat(manifest, follow_symlinks=False)
@@ -790,6 +800,8 @@ class Scanner:
                 state = state_for(job_id, location, now, quiet)
                 if state is not None:
                     jobs[job_id] = state
+            if ahead is not None:
+                ahead.stop()
             if again:
                 self._read_again(again, jobs, now)
             if complete:
@@ -1068,12 +1080,6 @@ class Scanner:
             else:
                 jobs[job_id] = state
 
-    def _stats_ahead(self) -> dict[str, bytes] | None:
-        """The stats the child started at the first look took (None: none was started, or
-        it failed)."""
-        ahead, self._ahead = self._ahead, None
-        return None if ahead is None else ahead.take()
-
     def _restore(self) -> None:
         """Take the cache file's entries; a file that does not fit is not used."""
         assert self._persist_path is not None
@@ -1205,6 +1211,8 @@ class Scanner:
 READ_IN_CHILD_MIN = 2_000
 """Changed manifests from which a scan has a child process read them (its start is ~0.1 s
 of another core)."""
+LOOK_AGAIN = 1_024
+"""Jobs the stat child had no key for yet, stat here, before looking how far it got."""
 STATS_AHEAD_MIN = 20_000
 """Jobs from which a first look has a child stat the manifests for the whole scan (below, its
 start costs about what it saves)."""

@@ -5,9 +5,10 @@ A console's first whole scan of a big root restored from the scan cache is mostl
 manifest (at 100,000 jobs ~0.4 s of CPU, most of it in the kernel) and Python work that holds
 the GIL, which Textual's start-up also wants. A child process started at the first look stats
 the manifests on another core meanwhile; the whole scan that follows takes its stats instead
-of making them, as far as the child got: it is never waited for (on a loaded machine it may
-be far behind), the scan stats the rest itself. Each stat is then as old as if the whole scan
-had reached that job at the first look, which a scan's stats spread over a second are anyway.
+of making them, as far as the child got, looking again as it goes: it is never waited for (on
+a loaded machine it may be far behind), the scan stats the rest itself and stops it. Each stat
+is then as old as if the whole scan had reached that job at the first look, which a scan's
+stats spread over a second are anyway.
 
 The child is the same interpreter in isolated mode without site (`-I -S`: no import beyond the
 built-in modules): job ids in on a file, packed stat keys out on another in the ids' order,
@@ -23,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -56,10 +56,15 @@ NOT_TAKEN = bytes(32)
 
 class StatsAhead:
     """The stat keys (`_scan.stat_key`'s packed form) of `prefix + job_id + tail` for each
-    job id, taken by a child process from now on (`take` waits for them)."""
+    job id, taken by a child process from now on: `keys` holds those written when last looked
+    (`refresh`), in the ids' order; `stop` ends the child wherever it is."""
 
     def __init__(self, prefix: str, job_ids: list[str], tail: str) -> None:
         self._job_ids = job_ids
+        self.keys: dict[str, bytes] = {}
+        """Each job id's key so far (NOT_TAKEN: stat it yourself)."""
+        self._taken = 0
+        """Bytes of the child's output in `keys`."""
         self._out: IO[bytes] | None = None
         self._child: subprocess.Popen[bytes] | None = None
         listed = "\n".join(job_ids)
@@ -69,7 +74,7 @@ class StatsAhead:
             with tempfile.TemporaryFile() as ids:
                 ids.write(listed.encode("utf-8", "surrogateescape"))
                 ids.seek(0)
-                self._out = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until `take`)
+                self._out = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until `stop`)
                 self._child = subprocess.Popen(
                     [sys.executable, "-I", "-S", "-c", _CHILD, prefix, tail, str(CHUNK)],
                     stdin=ids,
@@ -80,30 +85,43 @@ class StatsAhead:
         except (OSError, ValueError, subprocess.SubprocessError):
             self._close()
 
-    def take(self) -> dict[str, bytes] | None:
-        """The keys the child took so far, by job id (NOT_TAKEN, or a job left out: stat it
-        yourself); None when the child failed. A child not done is stopped, not waited for."""
+    @property
+    def running(self) -> bool:
+        """Whether more keys may come (the child was still at work when last looked)."""
+        return self._child is not None
+
+    def refresh(self) -> None:
+        """Take the keys the child wrote since the last look."""
         child, out = self._child, self._out
-        if child is None or out is None:
-            return None
+        if out is None:
+            return
+        done = child is None or child.poll() is not None  # (before the read: all is in it)
         try:
-            if child.poll() is None:
-                child.kill()
-            if child.wait() not in (0, -signal.SIGKILL):
-                return None
-            out.seek(0)
-            blob = out.read()
+            blob = os.pread(out.fileno(), 32 * len(self._job_ids) - self._taken, self._taken)
         except OSError:
-            return None
-        finally:
+            blob = b""
+            done = True
+        whole = len(blob) - len(blob) % 32  # (a chunk being written)
+        if whole:
+            first = self._taken // 32
+            ids = self._job_ids[first : first + whole // 32]
+            ends = range(32, whole + 1, 32)
+            keys = map(blob.__getitem__, map(slice, range(0, whole, 32), ends))
+            self.keys.update(zip(ids, keys, strict=True))
+            self._taken += whole
+        if done:
             self._close()
-        job_ids = self._job_ids
-        whole = len(blob) - len(blob) % 32  # (a chunk cut short by the kill)
-        if whole > 32 * len(job_ids):
-            return None
-        ends = range(32, whole + 1, 32)
-        keys = map(blob.__getitem__, map(slice, range(0, whole, 32), ends))
-        return dict(zip(job_ids, keys, strict=False))
+
+    def stop(self) -> None:
+        """End the child wherever it is; the keys it wrote are kept."""
+        child = self._child
+        if child is not None:
+            with contextlib.suppress(OSError):
+                if child.poll() is None:
+                    child.kill()
+                child.wait()
+            self.refresh()
+        self._close()
 
     def _close(self) -> None:
         if self._out is not None:
