@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +19,16 @@ from logist.core._identity import identity_of
 from logist.core._manifest import atomic_write_bytes
 from logist.core._states import Category
 from logist.core._watching import _maybe_active
-from staging import Processes, crashed_job
+from staging import Processes, crashed_job, runner_block, touch
+
+_HOLD_LOCKS = """
+import fcntl, os, sys, time
+held = [os.open(path, os.O_RDONLY) for path in sys.argv[1:]]
+for fd in held:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(600)
+"""
 
 
 def _first_wake(watching: Watching, want: Callable[[Wake], bool], timeout: float = 10.0) -> Wake:
@@ -54,6 +65,49 @@ def test_a_runner_killed_wakes_the_waiter_at_once_with_its_job_and_exit_time(
         wake = _first_wake(watching, lambda w: bool(w.jobs))
         assert wake.jobs == {"victim"} and not wake.everything
         assert 0 <= wake.exits["victim"] - killed_at < 1.0
+    finally:
+        watching.close()
+
+
+def test_one_owner_of_many_jobs_is_one_pidfd_that_wakes_them_all(
+    jobs_root: Path, procs: Processes
+) -> None:
+    """A process recorded as the owner of several jobs (one runner holding many) is held by
+    one pidfd; every job is tracked and none is due by the periodic rule; its death wakes
+    them all at once."""
+    names = ["first", "second", "third"]
+    for name in names:
+        (jobs_root / name).mkdir()
+        (jobs_root / name / ".lock").touch()
+    owner = procs.popen(
+        [sys.executable, "-c", _HOLD_LOCKS, *(str(jobs_root / n / ".lock") for n in names)],
+        stdout=subprocess.PIPE,
+    )
+    assert owner.stdout is not None and owner.stdout.readline().strip() == b"locked"
+    identity = identity_of(owner.pid)
+    assert identity is not None
+    for name in names:
+        manifest = {"job_id": name, "status": "EXECUTING", "history": []}
+        manifest["owner"] = runner_block(identity, interval=60.0)
+        write_job(jobs_root, name, manifest)
+        touch(jobs_root / name / "heartbeat")
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        states = manager.scan().jobs
+        assert all(states[name].verdict.kind is VerdictKind.RUNNING for name in names)
+        assert watching.coverage().pidfds == 1
+        assert watching.tracked() == set(names)
+        lease = manager.policy.lease_factor
+        due = watching.due(states.values(), lease_factor=lease, interval=2.0, now=time.time())
+        assert due == set()
+        os.kill(owner.pid, signal.SIGKILL)
+        wake = _first_wake(watching, lambda w: bool(w.jobs))
+        assert wake.jobs == set(names) and set(wake.exits) == set(names)
+        watching.follow(manager.scan().jobs.values())
+        watching.wait(timeout=0.3)
+        assert watching.coverage().pidfds == 0 and watching.tracked() == set()
     finally:
         watching.close()
 

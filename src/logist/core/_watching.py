@@ -95,11 +95,12 @@ class Coverage:
 
 @dataclass(frozen=True, slots=True)
 class _Tracked:
-    job_id: str
     pid: int
     start_token: int
-    owner: bool
-    """The job's owner (else the command of a detached job)."""
+    jobs: tuple[tuple[str, bool], ...]
+    """Every job this process runs, each with whether it is the job's owner (else the command
+    of a detached job). One process may own many jobs: one pidfd for all of them (with one
+    per process and job kept, all but one of 200 jobs of one owner were due at every pass)."""
 
 
 def _maybe_active(states: Iterable[JobState]) -> list[JobState]:
@@ -141,6 +142,7 @@ class Watching:
         self._interrupted = False
         self._max_pidfds = _pidfd_budget() if max_pidfds is None else max_pidfds
         self._pidfds: dict[tuple[int, int], tuple[int, _Tracked]] = {}
+        """(pid, start token) -> its pidfd and the jobs it runs; the selector's data is the key."""
         self._exited: dict[str, float] = {}
         self._changed: set[str] = set()
         """Jobs whose manifest changed before its watch was (re-)added."""
@@ -307,9 +309,11 @@ class Watching:
                 elif self._inotify is not None and key.fd == self._inotify.fileno():
                     everything |= self._read_inotify(jobs)
                 else:
-                    tracked: _Tracked = key.data
-                    self._exited[tracked.job_id] = seen_at
-                    self._drop_pidfd((tracked.pid, tracked.start_token))
+                    entry = self._pidfds.get(key.data)
+                    if entry is not None:
+                        for job_id, _ in entry[1].jobs:
+                            self._exited[job_id] = seen_at
+                    self._drop_pidfd(key.data)
             if ready:
                 self._update_quiet()
 
@@ -330,7 +334,7 @@ class Watching:
             self._track(pending)
 
     def _track(self, jobs: list[JobState]) -> None:
-        wanted: dict[tuple[int, int], _Tracked] = {}
+        wanted: dict[tuple[int, int], list[tuple[str, bool]]] = {}
         files: dict[str, tuple[tuple[str, ...], Fingerprint | None]] = {}
         unwatched = 0
         host, boot = host_name(), boot_id()
@@ -348,7 +352,7 @@ class Watching:
             identity = identity_from_record(owner, *role) if owner and role else None
             if identity is not None and identity.host == host and identity.boot_id == boot:
                 key = (identity.pid, identity.start_token)
-                wanted[key] = _Tracked(job.job_id, identity.pid, identity.start_token, is_owner)
+                wanted.setdefault(key, []).append((job.job_id, is_owner))
             elif obs.owner is not Liveness.DEAD:
                 unwatched += 1  # remote, legacy or unknown owner: the periodic pass decides
             manifest = os.path.join(job.location.directory, MANIFEST_NAME)
@@ -359,11 +363,15 @@ class Watching:
                 files[job.job_id] = ((manifest,), job.fingerprint)
         for key in [k for k in self._pidfds if k not in wanted]:
             self._drop_pidfd(key)
-        for key, tracked in wanted.items():
-            if key in self._pidfds:
+        for key, jobs in wanted.items():
+            tracked = _Tracked(key[0], key[1], tuple(jobs))
+            held = self._pidfds.get(key)
+            if held is not None:
+                if held[1] != tracked:
+                    self._pidfds[key] = (held[0], tracked)
                 continue
             if len(self._pidfds) >= self._max_pidfds or not self._open_pidfd(key, tracked):
-                unwatched += 1  # more owners than descriptors: the periodic pass decides
+                unwatched += len(jobs)  # more owners than descriptors: the periodic pass decides
         self._unwatched = unwatched + self._watch_files(files)
         self._update_quiet()
 
@@ -371,16 +379,19 @@ class Watching:
         """Rebuild the sets other threads read (never the dicts this thread changes)."""
         files = self._files
         self._quiet = frozenset(
-            t.job_id for _, t in self._pidfds.values() if t.owner and t.job_id in files
+            job_id
+            for _, t in self._pidfds.values()
+            for job_id, owner in t.jobs
+            if owner and job_id in files
         )
-        self._tracked = frozenset(t.job_id for _, t in self._pidfds.values())
+        self._tracked = frozenset(job_id for _, t in self._pidfds.values() for job_id, _ in t.jobs)
         self._watched = frozenset(files)
 
     def _open_pidfd(self, key: tuple[int, int], tracked: _Tracked) -> bool:
         try:
             fd = os.pidfd_open(tracked.pid)
         except ProcessLookupError:
-            self._exited[tracked.job_id] = time.time()  # gone already: re-judge now
+            self._exit_all(tracked)  # gone already: re-judge now
             return True
         except OSError as exc:
             log.debug("pidfd_open(%d): %s", tracked.pid, exc)
@@ -390,11 +401,16 @@ class Watching:
         stat = read_proc_stat(tracked.pid)
         if stat is None or stat.start_token != tracked.start_token:
             self._close_fd(fd)
-            self._exited[tracked.job_id] = time.time()
+            self._exit_all(tracked)
             return True
-        self._selector.register(fd, selectors.EVENT_READ, tracked)
+        self._selector.register(fd, selectors.EVENT_READ, key)
         self._pidfds[key] = (fd, tracked)
         return True
+
+    def _exit_all(self, tracked: _Tracked) -> None:
+        seen_at = time.time()
+        for job_id, _ in tracked.jobs:
+            self._exited[job_id] = seen_at
 
     def _drop_pidfd(self, key: tuple[int, int]) -> None:
         entry = self._pidfds.pop(key, None)
