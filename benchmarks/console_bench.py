@@ -130,6 +130,7 @@ def run_parent(args: argparse.Namespace) -> int:
                 stdout=subprocess.DEVNULL,
                 check=False,
             )
+            saved_by_status(Path(env["XDG_CACHE_HOME"]) / "logist")
         child = subprocess.Popen(
             [
                 sys.executable,
@@ -191,6 +192,19 @@ def run_parent(args: argparse.Namespace) -> int:
             return 1
         report(json.loads(results.read_text()), written, args)
     return 0
+
+
+def saved_by_status(cache: Path) -> None:
+    """Wait for the caches `status` writes in a child after its output (the scan cache, then
+    the root's listing): a console started at once raced that child, and on a loaded machine
+    lost, reading all 100,000 manifests (a whole root at 7-14 s that said nothing of the
+    console). As a console opened on a root that a monitor runs `status` on every minute."""
+    deadline = time.monotonic() + 60
+    while not list(cache.glob("scan-*.marshal")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    deadline = time.monotonic() + 5  # (written by the code that keeps a listing)
+    while not list(cache.glob("listing-*.marshal")) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Namespace) -> None:
