@@ -26,10 +26,13 @@ from logist.console.rows import (
     triage_row,
 )
 from logist.console.text import _UNSAFE, age, age_until, safe
-from logist.core import TRIAGE_KINDS, JobRecoveryManager
+from logist.core import TRIAGE_KINDS, JobRecoveryManager, VerdictKind
 from logist.core._manifest import backup_name
+from staging import Processes, procs
 
 from .support import make_app, settle, synchronously
+
+__all__ = ["procs"]
 
 COLUMNS = frozenset(range(len(JOB_COLUMNS)))
 
@@ -449,3 +452,83 @@ async def test_a_tick_that_only_brings_orders_is_applied_as_orders_alone(jobs_ro
         assert not observed and asked <= set(jobs._orders) and jobs.rows is light.jobs
         app._apply(poller.poll())
         assert observed
+
+
+def _judgements(states: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """What a state says of its job: verdict, evidence, activity, manifest and place."""
+    return {
+        job_id: (
+            state.verdict,
+            state.verdict.evidence.get("lock"),
+            state.evidence,
+            state.activity_at,
+            state.stat,
+            state.location.directory,
+        )
+        for job_id, state in states.items()
+    }
+
+
+def test_legacy_owners_are_judged_at_every_light_tick_as_a_fresh_scan_judges_them(
+    jobs_root: Path, procs: Processes
+) -> None:
+    """Jobs with a legacy pid (no start token: no pidfd can follow them) are due at every
+    light tick; one found as it was judged is kept as it is (the same state, no row made), and
+    every tick's states are those of a fresh scan: a legacy owner killed shows crashed at the
+    next tick (two jobs naming it, one /proc read), a lock taken, a log written and a manifest
+    rewritten are seen at once."""
+    shared, other = procs.sleeper(), procs.sleeper()
+    for name, pid in [("a", shared.pid), ("b", shared.pid), ("c", other.pid), ("d", other.pid)]:
+        job_dir = write_job(jobs_root, f"legacy-{name}", status="EXECUTING", process_id=pid)
+        (job_dir / ".lock").touch()
+        (job_dir / "logs").mkdir()
+        (job_dir / "logs" / "runner.log").write_text("step 1\n")
+        old = time.time() - 600
+        for path in (job_dir / "job_manifest.json", job_dir / "logs" / "runner.log"):
+            os.utime(path, (old, old))
+    for number in range(20):
+        write_job(jobs_root, f"rest-{number:02d}", status=("SUCCESS", "PENDING")[number % 2])
+    poller = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time)
+    shown = poller.poll()
+    legacy = frozenset(job_id for job_id in shown.states if job_id.startswith("legacy"))
+
+    def tick() -> PollResult:
+        light = poller.poll_light(legacy)
+        fresh = JobRecoveryManager(jobs_root).scan().jobs
+        assert _judgements(light.states) == _judgements(dict(fresh))
+        return light
+
+    assert {shown.states[job].verdict.kind for job in legacy} == {VerdictKind.SUSPECT}
+    light = tick()
+    assert light.unchanged and all(light.states[job] is shown.states[job] for job in legacy)
+
+    shared.kill()
+    shared.wait()
+    light = tick()
+    kinds = {job: light.states[job].verdict.kind for job in legacy}
+    assert kinds == {
+        "legacy-a": VerdictKind.CRASHED,
+        "legacy-b": VerdictKind.CRASHED,
+        "legacy-c": VerdictKind.SUSPECT,
+        "legacy-d": VerdictKind.SUSPECT,
+    }
+    assert light.jobs["legacy-a"].cells != shown.jobs["legacy-a"].cells
+    assert light.states["legacy-c"] is shown.states["legacy-c"]
+
+    holder = procs.lock_holder(jobs_root / "legacy-c" / ".lock")
+    light = tick()
+    assert light.states["legacy-c"].verdict.kind is VerdictKind.RUNNING
+    holder.kill()
+    holder.wait()
+    light = tick()
+    assert light.states["legacy-c"].verdict.kind is VerdictKind.SUSPECT
+
+    before = light.states["legacy-d"].activity_at
+    (jobs_root / "legacy-d" / "logs" / "runner.log").write_text("step 2\n")
+    light = tick()
+    assert light.states["legacy-d"].activity_at != before
+
+    write_job(jobs_root, "legacy-d", status="EXECUTING", process_id=other.pid, description="x")
+    light = tick()
+    assert light.states["legacy-d"].facts.description == "x"
+    assert tick().unchanged

@@ -262,6 +262,17 @@ def test_due_names_only_what_no_event_covers_and_a_heartbeat_about_to_lapse(
             assert "watched" in unheld.due(
                 states.values(), lease_factor=lease, interval=2.0, now=now
             )
+            # a dict's active states kept for it: the same answers as its states given anew,
+            # and another dict (a job gone) looked at again
+            for _ in range(2):
+                assert unheld.due(
+                    dict(states), lease_factor=lease, interval=2.0, now=now
+                ) == unheld.due(states.values(), lease_factor=lease, interval=2.0, now=now)
+            shown = dict(states)
+            assert "watched" in unheld.due(shown, lease_factor=lease, interval=2.0, now=now)
+            assert "watched" in unheld.due(shown, lease_factor=lease, interval=2.0, now=now)
+            without = {job: state for job, state in states.items() if job != "watched"}
+            assert "watched" not in unheld.due(without, lease_factor=lease, interval=2.0, now=now)
         finally:
             unheld.close()
     finally:

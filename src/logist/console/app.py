@@ -427,7 +427,7 @@ class ConsoleApp(App[int]):
         if full or watching is None or last is None or self.interval is None:
             return self._poller.poll()
         due = watching.due(
-            last.states.values(),
+            last.states,
             lease_factor=self.manager.policy.lease_factor,
             interval=self.interval,
             now=time.time(),

@@ -223,7 +223,7 @@ class Poller:
             return self._poll()
         if snapshot is not None and not self._same_rows(snapshot, due):
             return self._judged(snapshot, started)
-        if snapshot is not None:
+        if snapshot is not None and snapshot.jobs is not last.states:
             self._last = last = replace(last, states=snapshot.jobs)
             # the states re-judged, kept until the next tick, out of the collector's sight as
             # a whole poll's are: left young, the collections the event loop's allocations
@@ -270,9 +270,11 @@ class Poller:
     def _same_rows(self, snapshot: Snapshot, due: frozenset[str]) -> bool:
         """True when every re-judged job shows as before (the job pane's row and verdict);
         the new states are kept for the rows they already match."""
-        rows = self._rows
+        rows, kept = self._rows, self._states
         for job_id in due:
             state = snapshot.jobs.get(job_id)
+            if state is not None and state is kept.get(job_id):
+                continue  # judged alike again (`Scanner.rejudge`): the row it has
             cached = rows.get(job_id)
             if state is None and cached is None:
                 continue

@@ -466,9 +466,11 @@ def observe(
     facts: JobFacts,
     manifest_mtime: float | None,
     dead: set[ProcessIdentity] | None = None,
+    legacy: dict[int, Liveness] | None = None,
 ) -> Observation:
     """Gather the evidence an active job's state calls for (I/O), cheapest first. `dead`: the
-    identities found dead by earlier looks (a scanner's), taken as dead without a look."""
+    identities found dead by earlier looks (a scanner's), taken as dead without a look;
+    `legacy`: legacy pids already looked at in this pass (one /proc read per distinct pid)."""
     lock_path = os.path.join(job_dir, LOCK_NAME)
     lock = probe_lock(lock_path)
     record = facts.owner
@@ -486,7 +488,12 @@ def observe(
         interval = _num(record.get("heartbeat_interval_s"))
         started_at = parse_timestamp(record.get("started_at"))
     elif facts.legacy_pid is not None:
-        owner_state = legacy_liveness(facts.legacy_pid)
+        if legacy is None:
+            owner_state = legacy_liveness(facts.legacy_pid)
+        else:
+            owner_state = legacy.get(facts.legacy_pid) or legacy.setdefault(
+                facts.legacy_pid, legacy_liveness(facts.legacy_pid)
+            )
     holders: tuple[int, ...] = ()
     if lock is LockState.HELD and owner_state is not Liveness.ALIVE and has_owner:
         holders = tuple(lock_holder_pids(Path(lock_path)))
@@ -577,6 +584,8 @@ class Scanner:
         """Leave the cache file to `persist_pending` (the CLI writes it once its output is out)."""
         self._unsaved: dict[str, JobState] | None = None
         self._dead: set[ProcessIdentity] = set()
+        self._legacy: dict[int, Liveness] | None = None
+        """During `rejudge`: the legacy pids looked at in it (many jobs may name one pid)."""
         """Owners and commands found dead (see `_liveness`)."""
         self._static_verdicts: dict[tuple[str | None, str | None, str | None], Verdict] = {}
         """One verdict per distinct (status, waiting reason, fatal problem) of the jobs whose
@@ -858,11 +867,64 @@ class Scanner:
         if any(job_id not in locations for job_id in job_ids):
             self._root_mtime = None  # maybe created since the last listing
             locations = self._enumerate(index)
-        return {
-            job_id: None if location is None else self._state_for(job_id, location, now)
-            for job_id in job_ids
-            for location in (locations.get(job_id),)
-        }
+        judged: dict[str, JobState | None] = {}
+        cache = self._cache
+        self._legacy = {}
+        try:
+            for job_id in job_ids:
+                location = locations.get(job_id)
+                if location is None:
+                    judged[job_id] = None
+                    continue
+                kept = cache.get(job_id)
+                if kept is not None and self._legacy_as_judged(kept, location):
+                    judged[job_id] = kept
+                    continue
+                state = self._state_for(job_id, location, now)
+                if state is not kept and kept is not None and _judged_alike(kept, state):
+                    cache[job_id] = state = kept
+                judged[job_id] = state
+        finally:
+            self._legacy = None
+        return judged
+
+    def _legacy_as_judged(self, kept: JobState, location: JobLocation) -> bool:
+        """True when a job with a legacy pid (no owner record) would be judged as it was: its
+        manifest's stat, lock, pid and newest log as then. Its verdict follows from these
+        alone, not from the clock (`classify`: only its evidence's ages do, as in every job
+        not judged again); looked at without the judgement's objects, ~20 us a job less (at
+        100,000 jobs ~1,000 such jobs are due at every light tick: they cannot be watched)."""
+        evidence = kept.evidence
+        if (
+            evidence is None
+            or evidence.has_owner
+            or evidence.legacy_pid is None
+            or kept.location is not location
+            or kept.stat is None
+        ):
+            return False
+        manifest = _manifest_of(location)
+        if manifest is None:
+            return False
+        directory = location.directory
+        try:
+            st = os.stat(manifest, follow_symlinks=False)
+        except OSError:
+            return False
+        if kept.stat != stat_key(st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size):
+            return False
+        legacy, pid = self._legacy, evidence.legacy_pid
+        owner = None if legacy is None else legacy.get(pid)
+        if owner is None:
+            owner = legacy_liveness(pid)
+            if legacy is not None:
+                legacy[pid] = owner
+        if owner is not evidence.owner or probe_lock(f"{directory}/{LOCK_NAME}") is not (
+            evidence.lock
+        ):
+            return False
+        activity = (st.st_mtime_ns / 1e9, kept.facts.last_event_at, _newest_log_mtime(directory))
+        return max(filter(None, activity), default=None) == evidence.activity_at
 
     def _state_for(
         self, job_id: str, location: JobLocation, now: float, quiet: frozenset[str] = frozenset()
@@ -928,7 +990,7 @@ class Scanner:
         problem = _fatal_problem(problems)
         mtime = stat_fields(stat)[1] / 1e9 if stat is not None else None
         if problem is None and category_of(facts.status) is Category.ACTIVE:
-            obs = observe(job_id, location.directory, facts, mtime, self._dead)
+            obs = observe(job_id, location.directory, facts, mtime, self._dead, self._legacy)
             verdict = classify(obs, self.policy, now)
             return _new_state(
                 job_id,
@@ -1349,6 +1411,20 @@ def _moved_or_judged(
         verdict,
         activity_at,
         evidence,
+    )
+
+
+def _judged_alike(kept: JobState, state: JobState) -> bool:
+    """True when a job judged again found what it was judged on before: the same manifest,
+    place and evidence, and a verdict of the same kind, reason and action. Only the ages in the
+    verdict's evidence differ (now minus the same times, as in every job not judged again); the
+    kept state is kept, so a light tick that learned nothing makes no new state nor row."""
+    return (
+        kept.stat == state.stat
+        and kept.location is state.location
+        and kept.evidence == state.evidence
+        and kept.activity_at == state.activity_at
+        and kept.verdict == state.verdict  # kind, reason, action, proven: not the evidence
     )
 
 

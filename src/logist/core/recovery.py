@@ -108,14 +108,19 @@ class JobRecoveryManager:
         (gone ones dropped): what a light tick shows, when events and `Watching.due` say
         nothing else changed."""
         last = self.last_snapshot()
-        jobs = dict(last.jobs)
+        jobs = last.jobs
         with self._scan_lock:
             now = self._clock()
-            for job_id, state in self._scanner.rejudge(job_ids, now).items():
-                if state is None:
-                    jobs.pop(job_id, None)
-                else:
-                    jobs[job_id] = state
+            judged = self._scanner.rejudge(job_ids, now)
+            # a copy of every job only when one changed (~10 ms at 100,000 jobs): a tick that
+            # learned nothing hands the same jobs on
+            if any(jobs.get(job_id) is not state for job_id, state in judged.items()):
+                jobs = dict(jobs)
+                for job_id, state in judged.items():
+                    if state is None:
+                        jobs.pop(job_id, None)
+                    else:
+                        jobs[job_id] = state
             if self._last is not last:
                 return self._last or last  # a whole scan landed meanwhile: it is newer
             self._last = replace(last, taken_at=now, jobs=jobs)
