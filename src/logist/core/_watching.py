@@ -363,9 +363,7 @@ class Watching:
         files: dict[str, tuple[tuple[str, ...], Fingerprint | None]] = {}
         unwatched = 0
         host, boot = host_name(), boot_id()
-        for job in jobs:
-            if job.category is not Category.ACTIVE:
-                continue
+        for job in _active(jobs):  # C-level passes: a Python look at 100,000 jobs was ~20 ms
             obs = job.observation
             owner = job.facts.owner
             role = None
