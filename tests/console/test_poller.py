@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -532,3 +533,38 @@ def test_legacy_owners_are_judged_at_every_light_tick_as_a_fresh_scan_judges_the
     light = tick()
     assert light.states["legacy-d"].facts.description == "x"
     assert tick().unchanged
+
+
+def test_states_a_light_tick_kept_are_what_the_next_whole_poll_compares_with(
+    jobs_root: Path,
+) -> None:
+    """A tick whose re-judged jobs show as their rows keeps their new states beside the whole
+    poll's (whose dict it no longer copies: ~4 MB at 100,000 jobs): the next whole poll gives
+    what a poll from scratch gives, with the row objects of the jobs that show the same. The
+    tick's snapshot is the manager's with new state objects of equal content for the due jobs
+    (what `rejudge` hands back when an active job's evidence changed and its row did not)."""
+    rng = random.Random(17)
+    clock = Clock(float(int(time.time())))
+    for number in range(40):
+        status = ("SUCCESS", "EXECUTING", "PENDING")[number % 3]
+        _write(jobs_root, f"job-{number:03d}", rng, clock.now - 50.0 - number, status=status)
+    manager = JobRecoveryManager(jobs_root, clock=clock)
+    poller = Poller(manager=manager, clock=clock)
+    poller.sorted_columns = poller.descending = COLUMNS
+    for _ in range(3):  # the orders are made a few a poll
+        whole = poller.poll()
+    due = frozenset(sorted(whole.states)[::4])
+    judged = {job_id: replace(whole.states[job_id]) for job_id in due}
+    snapshot = replace(manager.last_snapshot(), jobs={**whole.states, **judged})
+    assert poller._same_rows(snapshot, due)
+    assert poller._states is whole.states  # not copied
+    assert poller._kept_states == judged
+    assert all(poller._kept_states[job_id] is judged[job_id] for job_id in due)
+    assert poller._same_rows(snapshot, due)  # again: the kept ones are found as they are
+    changed = [*sorted(due)[:2], "job-001", "job-002"]
+    for job_id in changed:
+        _write(jobs_root, job_id, rng, clock.now - 5.0, status=rng.choice(["SUCCESS", "FAILED"]))
+    clock.now += 1.0
+    again = poller.poll()
+    _assert_from_scratch(again, whole)
+    assert poller._kept_states == {} and poller._states is again.states

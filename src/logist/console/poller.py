@@ -104,8 +104,10 @@ class Poller:
         """The rows of the last poll (handed over: replaced, never changed in place)."""
         self._states: dict[str, JobState] = {}
         """The state each of those rows was made from (a new state object: look again)."""
-        self._states_shared = False
-        """`_states` is the snapshot's own dict (not to be changed: a light tick copies it)."""
+        self._kept_states: dict[str, JobState] = {}
+        """States a light tick re-judged and found showing as their rows do, over `_states`
+        (a snapshot's own dict, never changed: a copy of it, 100,000 entries, was ~4 MB kept
+        from the first tick after a whole poll to the next whole poll)."""
         self._triage: dict[str, Row] = {}
         """Triage rows of the last poll, in their order (handed over: replaced, not changed)."""
         self._restated: list[str] = []
@@ -270,10 +272,10 @@ class Poller:
     def _same_rows(self, snapshot: Snapshot, due: frozenset[str]) -> bool:
         """True when every re-judged job shows as before (the job pane's row and verdict);
         the new states are kept for the rows they already match."""
-        rows, kept = self._rows, self._states
+        rows, made_from, kept = self._rows, self._states, self._kept_states
         for job_id in due:
             state = snapshot.jobs.get(job_id)
-            if state is not None and state is kept.get(job_id):
+            if state is not None and (state is kept.get(job_id) or state is made_from.get(job_id)):
                 continue  # judged alike again (`Scanner.rejudge`): the row it has
             cached = rows.get(job_id)
             if state is None and cached is None:
@@ -284,9 +286,7 @@ class Poller:
                 return False
             if job_row(state) != cached:
                 return False
-            if self._states_shared:
-                self._states, self._states_shared = dict(self._states), False
-            self._states[job_id] = state
+            kept[job_id] = state
         return True
 
     def _poll(self) -> PollResult:
@@ -508,6 +508,9 @@ class Poller:
         Python code over every job (at 100,000 jobs 0.6 s for a poll that changed nothing).
         Time passing changes no row: the ages are drawn by the tables (`Column.age`)."""
         previous, made_from = self._rows, self._states
+        # a job a light tick kept a state of is looked at against that state; one whose
+        # state is still `made_from`'s shows as its row (the tick found the kept one alike)
+        kept_of = self._kept_states.get if self._kept_states else None
         if not previous:  # the first poll
             looked: list[str] = list(states)
             removed: tuple[str, ...] = ()
@@ -524,13 +527,16 @@ class Poller:
         alike, row_before, before_of = _alike, previous.get, made_from.get
         touch, make_row = touched.append, job_row
         for job_id, state in zip(looked, map(states.__getitem__, looked), strict=True):
-            if (before := before_of(job_id)) is not None and alike(before, state):
+            before = before_of(job_id)
+            if kept_of is not None:
+                before = kept_of(job_id, before)
+            if before is not None and alike(before, state):
                 continue  # same row
             touch(job_id)
             fresh = make_row(state)
             if fresh != row_before(job_id):
                 changed[job_id] = fresh
-        self._states, self._states_shared = states, True  # copied if a light tick changes it
+        self._states, self._kept_states = states, {}
         self._restated = touched
         if not changed and not removed:
             if len(self._orders.orders) < len(JobRow.SORT_FIELDS):  # made a few a poll
