@@ -148,6 +148,44 @@ def test_a_manifest_replaced_and_a_new_job_wake_the_waiter(
         watching.close()
 
 
+def test_the_same_states_followed_again_keep_what_is_watched_and_take_back_what_was_let_go(
+    jobs_root: Path, start_runner: Callable[..., RunningJob], procs: Processes
+) -> None:
+    """`follow` of the states it followed last changes nothing (no look at each job again),
+    except what an event let go meanwhile: a manifest's watch, dropped by its write, is taken
+    again from the same states; and it keeps giving what following from scratch gives."""
+    start_runner("active")
+    crashed_job(jobs_root, "dead", procs.dead_identity())
+    manager = JobRecoveryManager(jobs_root)
+    watching = Watching(jobs_root, interval=60.0)
+    try:
+        _settled(manager, watching)
+        states = dict(manager.scan().jobs)
+        watching.follow(states)
+        watching.wait(timeout=0.2)
+        seen = (watching.coverage(), watching.tracked(), watching.watched(), watching.quiet())
+        assert seen[1] == {"active"} and seen[2] == {"active", "dead"}
+        watching.follow(states)
+        watching.wait(timeout=0.2)
+        assert (watching.coverage(), watching.tracked(), watching.watched()) == seen[:3]
+        manifest = jobs_root / "active" / "job_manifest.json"
+        manifest.write_text(manifest.read_text())  # in place: the watch is let go
+        assert "active" in _first_wake(watching, lambda w: bool(w.jobs)).jobs
+        assert "active" not in watching.watched()
+        watching.follow(states)  # the same states: the watch is taken again
+        watching.wait(timeout=0.2)
+        assert watching.watched() == seen[2] and watching.coverage() == seen[0]
+        fresh = Watching(jobs_root, interval=60.0)
+        try:
+            fresh.follow(states)
+            fresh.wait(timeout=0.2)
+            assert (fresh.coverage(), fresh.tracked(), fresh.watched()) == seen[:3]
+        finally:
+            fresh.close()
+    finally:
+        watching.close()
+
+
 def test_a_running_jobs_heartbeat_does_not_wake_the_waiter(
     jobs_root: Path, start_runner: Callable[..., RunningJob]
 ) -> None:

@@ -516,7 +516,7 @@ class ConsoleApp(App[int]):
         if arrived:
             self._announce(arrived)
         if self._watching is not None and result.error is None and result.complete and restated:
-            self._watching.follow(result.states.values())
+            self._watching.follow(result.states)
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen | LogsScreen | ActivityScreen | TimelineScreen):
                 screen.poll_applied()

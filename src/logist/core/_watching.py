@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter, is_not, or_
+from operator import attrgetter, is_, is_not, or_
 from pathlib import Path
 
 from inotify_simple import INotify, flags
@@ -142,7 +142,7 @@ class Watching:
         self._wakeup = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._selector.register(self._wakeup, selectors.EVENT_READ, None)
         self._lock = threading.Lock()
-        self._pending: list[JobState] | None = None
+        self._pending: dict[str, JobState] | list[JobState] | None = None
         self._interrupted = False
         self._max_pidfds = _pidfd_budget() if max_pidfds is None else max_pidfds
         self._pidfds: dict[tuple[int, int], tuple[int, _Tracked]] = {}
@@ -161,9 +161,13 @@ class Watching:
         self._quiet: frozenset[str] = frozenset()
         self._tracked: frozenset[str] = frozenset()
         self._watched: frozenset[str] = frozenset()
-        self._active_of: dict[str, JobState] | None = None
-        self._active: list[JobState] = []
-        """The active states of the dict `due()` was last given (states never change)."""
+        self._active_memo: tuple[dict[str, JobState], list[JobState]] | None = None
+        """The active states of the dict `due()` or `follow()` was last given (the same dict
+        is given to both: found once). States never change."""
+        self._followed: list[JobState] = []
+        """The active states `_track` last followed, as they were then."""
+        self._dropped = False
+        """A pidfd or a file watch was let go since `_track` (it is to be taken again)."""
         self._beats: dict[str, float] = {}
         """Job -> its newest heartbeat seen by `due()` (one caller thread: the pass's)."""
         self._reprobed_at = self._clock()
@@ -173,10 +177,16 @@ class Watching:
 
     # ---- any thread ------------------------------------------------------------------------
 
-    def follow(self, jobs: Iterable[JobState]) -> None:
-        """The jobs as just judged: watch their owners and directories from now on."""
+    def follow(self, jobs: Mapping[str, JobState] | Iterable[JobState]) -> None:
+        """The jobs as just judged: watch their owners and directories from now on. A dict
+        (job id -> state) is never changed after, as in `due()`."""
+        pending = (
+            jobs
+            if isinstance(jobs, dict)
+            else list(jobs.values() if isinstance(jobs, Mapping) else jobs)
+        )
         with self._lock:
-            self._pending = list(jobs)
+            self._pending = pending
         os.eventfd_write(self._wakeup, 1)
 
     def interrupt(self) -> None:
@@ -246,11 +256,12 @@ class Watching:
         """The active ones of `states`; of a dict, kept with it (a pass over 100,000 states,
         ~20 ms of every light tick, made again only for another dict)."""
         if isinstance(states, Mapping):
-            if states is self._active_of:
-                return self._active
+            memo = self._active_memo  # one tuple, set by either thread
+            if memo is not None and memo[0] is states:
+                return memo[1]
             found = _active(states.values())
             if isinstance(states, dict):
-                self._active_of, self._active = states, found
+                self._active_memo = (states, found)
             return found
         return _active(states)
 
@@ -339,6 +350,7 @@ class Watching:
                         for job_id, _ in entry[1].jobs:
                             self._exited[job_id] = seen_at
                     self._drop_pidfd(key.data)
+                    self._dropped = True
             if ready:
                 self._update_quiet()
 
@@ -358,12 +370,18 @@ class Watching:
         if pending is not None:
             self._track(pending)
 
-    def _track(self, jobs: list[JobState]) -> None:
+    def _track(self, jobs: dict[str, JobState] | list[JobState]) -> None:
+        # C-level passes: a Python look at 100,000 jobs was ~20 ms
+        active = self._active_states(jobs)
+        followed, self._followed = self._followed, active
+        if not self._dropped and len(active) == len(followed) and all(map(is_, active, followed)):
+            return  # the same active states as followed: the same owners and files (~20 ms)
+        self._dropped = False
         wanted: dict[tuple[int, int], list[tuple[str, bool]]] = {}
         files: dict[str, tuple[tuple[str, ...], Fingerprint | None]] = {}
         unwatched = 0
         host, boot = host_name(), boot_id()
-        for job in _active(jobs):  # C-level passes: a Python look at 100,000 jobs was ~20 ms
+        for job in active:
             obs = job.observation
             owner = job.facts.owner
             role = None
@@ -533,6 +551,7 @@ class Watching:
                 continue
             jobs.add(job_id)
             self._files.pop(job_id, None)  # watched again on the next follow()
+            self._dropped = True
         return everything
 
 
