@@ -32,7 +32,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
-from logist._gc import collect_frozen, gc_paused
+from logist._gc import collect_frozen, gc_paused, let_go
 from logist.core import (
     Action,
     ActionResult,
@@ -206,6 +206,9 @@ class ConsoleApp(App[int]):
         self._woken: set[str] = set()
         """Jobs the watching thread named since the last poll took them (under `_woken_lock`)."""
         self._woken_lock = threading.Lock()
+        self._replaced: list[object] = []
+        """Results an apply replaced, let go by the next poll's worker (`let_go`), not on the
+        event loop (under `_woken_lock`)."""
         self._full_next = True
         """The next poll reads the whole root: first, asked for, acted, or the root changed."""
         self.sweep_every_s = SWEEP_EVERY_S
@@ -423,6 +426,8 @@ class ConsoleApp(App[int]):
         with self._woken_lock:
             woken, self._woken = self._woken, set()
             full, self._full_next = self._full_next, False
+            replaced, self._replaced = self._replaced, []
+        let_go(replaced)
         watching, last = self._watching, self.last_poll
         if full or watching is None or last is None or self.interval is None:
             return self._poller.poll()
@@ -505,7 +510,10 @@ class ConsoleApp(App[int]):
         # nothing arrived, nothing more to follow (at 100,000 jobs ~40 ms of the event loop)
         restated = self.last_poll is None or result.states is not self.last_poll.states
         if result.error is None:
-            # without the rows before it, applied now (~8 MB at 100,000 jobs)
+            # without the rows before it, applied now (~8 MB at 100,000 jobs); what it and the
+            # rows before held alone freed in the worker (`let_go`), not here
+            with self._woken_lock:
+                self._replaced += (self.last_poll, result)
             self.last_poll = replace(result, jobs_base=None)
             gone = [job for job in self.marks if job not in result.states]
             if gone:
