@@ -683,3 +683,58 @@ async def test_every_line_whose_drawing_changes_is_repainted(
                 left_alone += not covered
             screen = now
         assert left_alone > 100
+
+
+@synchronously
+async def test_a_big_diff_with_orders_at_hand_draws_and_places_what_a_fresh_table_does() -> None:
+    """A diff that moves rows, applied with the orders at hand (the console's whole poll),
+    leaves no line drawn from a row it changed or removed, and every row where a full sort
+    puts it: in natural order, sorted both ways, and filtered (looked at row by row)."""
+    rng = random.Random(71)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 30)):
+        table = app.query_one(KeyedTable)
+        rows = {row.key: row for row in (_job(n, rng) for n in range(3000))}
+        kept = JobOrders()
+        kept.update(rows, {}, list(rows), ())
+        table.update_rows(rows, natural=kept.natural)
+        numbers = iter(range(3000, 10_000))
+        height = table.size.height
+        for sort, reverse, text in [
+            (None, False, ""),
+            (None, True, ""),
+            (1, False, ""),
+            (3, True, ""),
+            (0, False, "crash"),
+        ]:
+            table.sort_by(sort, reverse=reverse)
+            table.set_query(FilterQuery.parse(text))
+            for share in (0, 5, 40, 900, 1400):
+                previous, rows = rows, dict(rows)
+                removed = tuple(rng.sample(sorted(rows), rng.choice([0, 4])))
+                for key in removed:
+                    del rows[key]
+                changed = rng.sample(sorted(rows), share)
+                for key in changed:  # the same values but the rank or status: some stay put
+                    rows[key] = _job(0, rng, key)
+                fresh = _job(next(numbers), rng)
+                rows[fresh.key] = fresh
+                changed.append(fresh.key)
+                columns = frozenset(range(len(JOB_COLUMNS)))
+                kept.update(rows, previous, changed, removed, columns)
+                descending = {
+                    column: descending_order(order, [rows[k].sort_value(column) for k in order])
+                    for column, order in kept.orders.items()
+                }
+                for _ in range(3):
+                    table.action_page_down()
+                for y in range(height):  # the lines drawn, their strips cached
+                    table.render_line(y)
+                table.apply_diff(rows, changed, removed, kept.natural, kept.orders, descending)
+                incremental = table.shown_keys()
+                drawn = [list(table.render_line(y)) for y in range(height)]
+                table._strips.clear()
+                assert drawn == [list(table.render_line(y)) for y in range(height)], (sort, share)
+                table._orders = table._descending_orders = {}
+                table._reorder()
+                assert incremental == table.shown_keys(), (sort, reverse, text, share)

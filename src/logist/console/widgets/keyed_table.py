@@ -457,7 +457,17 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             return
         moved: list[str] = list(removed)
         repaint: list[str] = []
+        # every line is placed again by an order at hand once a row moved: which rows changed
+        # matters only for the lines drawn (`_forget_drawn`), not a look at each (a whole poll
+        # at 100,000 jobs: ~20,000 rows compared and their cached drawings looked up, 20-30 ms)
+        reorders = not self._query and (
+            column in (self._descending_orders if self._reverse else self._orders)
+            if column is not None
+            else natural is not None
+        )
         for key in changed:
+            if reorders and moved:
+                break
             row, before = rows[key], old.get(key)
             if before is None:
                 moved.append(key)
@@ -472,6 +482,8 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                     moved.append(key)
         self._rows = rows
         self._passed = self._pass_followed(old, rows, changed, removed)
+        if reorders and moved:
+            self._forget_drawn(old, rows, changed, moved)
         for key in repaint:
             self._strips.discard(key)
         for key in moved:
@@ -494,6 +506,25 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             self._reorder()
         else:
             self._reposition(moved)
+
+    def _forget_drawn(
+        self,
+        old: Mapping[str, AnyRow],
+        rows: Mapping[str, AnyRow],
+        changed: list[str],
+        removed: list[str],
+    ) -> None:
+        """The cached drawings of the rows a diff changed or removed dropped, found from the
+        cache's keys (the lines drawn: a few hundred), not from the diff's."""
+        strips = self._strips
+        if not len(strips):
+            return
+        differ = set(changed)
+        differ.update(removed)
+        for key in differ.intersection(strips.keys()):
+            before, row = old.get(key), rows.get(key)
+            if before is None or row is None or before != row:
+                strips.discard(key)
 
     def _pass_followed(
         self,
