@@ -225,11 +225,13 @@ class Poller:
             return self._poll()
         if snapshot is not None and not self._same_rows(snapshot, due):
             return self._judged(snapshot, started)
-        if snapshot is not None and snapshot.jobs is not last.states:
-            self._last = last = replace(last, states=snapshot.jobs)
+        if snapshot is not None:
+            if snapshot.jobs is not last.states:
+                self._last = last = replace(last, states=snapshot.jobs)
             # the states re-judged, kept until the next tick, out of the collector's sight as
             # a whole poll's are: left young, the collections the event loop's allocations
-            # started walked them (at 100,000 jobs ~4,000 jobs a tick: 5-15 ms each, in keys)
+            # started walked them (at 100,000 jobs ~4,000 jobs a tick: 5-15 ms each, in keys);
+            # at every tick that judged jobs, as before, whether or not it kept them
             gc.freeze()
         if self._orders_asked_for(last):
             self._last = last = replace(
