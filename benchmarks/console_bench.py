@@ -232,6 +232,7 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         ("whole root on screen, from process start", numbers["whole_root_s"], "s", "whole_root_s"),
         ("worst event-loop stall (polling, 1% churn)", numbers["stall_max_ms"], "ms", "stall_ms"),
         ("  99th percentile stall", numbers["stall_p99_ms"], "ms", ""),
+        ("  the worst stall's own CPU (the rest: waiting)", numbers["stall_max_cpu_ms"], "ms", ""),
         ("key to repaint, worst (during churn)", walls[-1], "ms", "key_ms"),
         ("  median", walls[len(walls) // 2], "ms", ""),
         ("  worst CPU of the event loop's thread", key_cpu, "ms", ""),
@@ -244,7 +245,11 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         ("  whole poll in the worker (worst)", max(w[0] for w in whole), "ms", ""),
         ("  whole poll applied on the event loop (worst)", max(w[1] for w in whole), "ms", ""),
         ("  rows changed by a whole poll (most)", max(w[2] for w in whole), "", ""),
-        ("longest garbage collection", numbers["gc_max_ms"], "ms", ""),
+        ("longest garbage collection on the event loop", numbers["gc_max_ms"], "ms", ""),
+        ("  its generation", numbers["gc_worst"][0], "", ""),
+        ("  objects it found unreachable", numbers["gc_worst"][1], "", ""),
+        ("  net allocations in generation 0 as it started", numbers["gc_worst"][2][0], "", ""),
+        ("  in another thread", numbers["gc_max_other_ms"], "ms", ""),
         (
             "terminal output while polling",
             written["polling"] / 1024 / numbers["polling_s"],
@@ -301,6 +306,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             self.first_frame: float | None = None
             self.first_paint: float | None = None
             self.stalls: list[float] = []
+            self.stall_cpu: list[tuple[float, float]] = []
+            """(stall, the event loop's CPU meanwhile) in ms."""
             self.applies: list[float] = []
             self.workers_ms: list[float] = []
             self.whole: list[tuple[float, float, int]] = []
@@ -308,7 +315,15 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             self._whole_seen = 0
             self.keys: list[dict[str, Any]] = []
             self.gc_pauses: list[float] = []
+            """Collections on the event loop's thread (ms)."""
+            self.gc_pauses_other: list[float] = []
+            """...and in the others (the poll worker's: the event loop waits for their GIL)."""
             self._gc_started = 0.0
+            self._loop_thread = threading.get_ident()
+            self._gc_counts = (0, 0, 0)
+            self.gc_worst: tuple[int, int, tuple[int, int, int]] = (0, 0, (0, 0, 0))
+            """The longest on the event loop: its generation, the objects it found unreachable,
+            `gc.get_count()` as it started (the allocations that started it)."""
             self._pending: tuple[str, float, float, Any] | None = None
             self._measuring = False
             self._complete_applied = False
@@ -378,14 +393,22 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
         def _gc_timer(self, phase: str, info: dict[str, int]) -> None:
             if phase == "start":
                 self._gc_started = time.perf_counter()
+                self._gc_counts = gc.get_count()
             elif self._measuring:
-                self.gc_pauses.append((time.perf_counter() - self._gc_started) * 1000)
+                on_loop = threading.get_ident() == self._loop_thread
+                pauses = self.gc_pauses if on_loop else self.gc_pauses_other
+                pause = (time.perf_counter() - self._gc_started) * 1000
+                pauses.append(pause)
+                if on_loop and pause >= max(self.gc_pauses):
+                    self.gc_worst = (info["generation"], info["collected"], self._gc_counts)
 
         async def _watch_loop(self) -> None:
             while True:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 await asyncio.sleep(0.005)
-                self.stalls.append((time.perf_counter() - started - 0.005) * 1000)
+                stall = (time.perf_counter() - started - 0.005) * 1000
+                self.stalls.append(stall)
+                self.stall_cpu.append((stall, (time.thread_time() - cpu) * 1000))
 
         async def _press_keys(self) -> None:
             sequence = [
@@ -444,6 +467,9 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
                 "apply_max_ms": max(self.applies or [0.0]),
                 "whole": self.whole,
                 "gc_max_ms": max(self.gc_pauses or [0.0]),
+                "gc_max_other_ms": max(self.gc_pauses_other or [0.0]),
+                "gc_worst": self.gc_worst,
+                "stall_max_cpu_ms": max(self.stall_cpu or [(0.0, 0.0)])[1],
             }
             Path(results).write_text(json.dumps(numbers))
             self.exit()

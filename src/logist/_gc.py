@@ -3,7 +3,14 @@
 import contextlib
 import gc
 import sys
+import threading
 from collections.abc import Iterator
+
+_pause_lock = threading.Lock()
+_pauses = 0
+"""How many pauses are under way, in any thread (under `_pause_lock`)."""
+_resume = False
+"""Whether the collector was on when the first of them began."""
 
 
 @contextlib.contextmanager
@@ -13,14 +20,24 @@ def gc_paused() -> Iterator[None]:
     A cold scan of 10,000 jobs allocates ~100k containers, and a poll then builds a row per job;
     generation collections kept walking them mid-burst (measured: ~8% of a cold scan, and a
     cold poll went from 109 to 45 ms). None of it is cyclic garbage.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
+
+    The switch is the process's: pauses in several threads end as the last of them ends (one
+    that began before another and ended first turned the collector on in the middle of it,
+    and the other's young objects, a whole poll's, were there to be walked by any thread's
+    collections)."""
+    global _pauses, _resume
+    with _pause_lock:
+        if not _pauses:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _pause_lock:
+            _pauses -= 1
+            if not _pauses and _resume:
+                gc.enable()
 
 
 def collect_frozen() -> None:
