@@ -62,25 +62,15 @@ def age_until(seconds: float) -> tuple[str, float]:
     """`age(seconds)` and the age (in seconds) up to which it shows that text: it may change
     there, never before. Worked out from the text itself, so the two agree even where a
     rounding is a tie (`42s` turns at 42.5 s, `3.2h` at 3.25 h). A table looks at a drawn
-    line's age again only then (see `age_since`); made with `age`'s own expressions."""
-    if seconds >= 48 * 3600:
-        days = seconds // 86400
-        text = _day_texts.get(days)
-        if text is None:
-            text = f"{days:.0f}d"
-            if len(_day_texts) < 100_000:
-                _day_texts[days] = text
-        return text, (days + 1) * 86400
-    if seconds >= 3600:
-        text = f"{seconds / 3600:.1f}h"
-        until = _hour_until.get(text)
-        if until is None:
-            until = _hour_until[text] = min((round(float(text[:-1]) * 10) + 0.5) * 360, 172800.0)
-        return text, until
+    line's age again only then (see `age_since`)."""
     text = age(seconds)
     if seconds < 60:
         return text, min(int(text[:-1]) + 0.5, 60.0)
-    return text, (seconds // 60 + 1) * 60
+    if seconds < 3600:
+        return text, (seconds // 60 + 1) * 60
+    if seconds < 48 * 3600:
+        return text, min((round(float(text[:-1]) * 10) + 0.5) * 360, 172800.0)
+    return text, (seconds // 86400 + 1) * 86400
 
 
 def age_since(minus_activity: float | None, now: float) -> tuple[str, float]:
@@ -92,12 +82,6 @@ def age_since(minus_activity: float | None, now: float) -> tuple[str, float]:
         return "-", math.inf
     text, until = age_until(now + minus_activity)
     return text, until - minus_activity
-
-
-_hour_until: dict[str, float] = {}
-"""Per hours text (at most 480 of them): the age it turns at."""
-_day_texts: dict[float, str] = {}
-"""Per whole number of days: its text (bounded: a hostile root's times are any numbers)."""
 
 
 def duration(seconds: float | None) -> str:
