@@ -7,47 +7,46 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
-from ..rows import FINDING_COLUMNS, JOB_COLUMNS, TRIAGE_COLUMNS
+from ..rows import FINDING_COLUMNS, JOB_COLUMNS, TRIAGE_COLUMNS, Column
 from .keyed_table import KeyedTable
 
 
-class JobsTable(KeyedTable):
+class _PaneTable(KeyedTable):
+    """A table of the main screen: its columns and what it says when empty are the class's."""
+
+    COLUMNS: ClassVar[tuple[Column, ...]]
+    PLACEHOLDER: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        marks: set[str],
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(
+            columns=self.COLUMNS, marks=marks, placeholder=self.PLACEHOLDER, clock=clock, id=id
+        )
+
+
+class JobsTable(_PaneTable):
     """Every job of the root: filterable, sortable, markable."""
 
-    def __init__(
-        self,
-        *,
-        marks: set[str],
-        clock: Callable[[], float] = time.time,
-        id: str | None = None,
-    ) -> None:
-        super().__init__(
-            columns=JOB_COLUMNS, marks=marks, placeholder="no jobs", clock=clock, id=id
-        )
+    COLUMNS = JOB_COLUMNS
+    PLACEHOLDER = "no jobs"
 
 
-class TriageTable(KeyedTable):
+class TriageTable(_PaneTable):
     """Jobs that need an operator, worst verdict first, then oldest activity first."""
 
-    def __init__(
-        self,
-        *,
-        marks: set[str],
-        clock: Callable[[], float] = time.time,
-        id: str | None = None,
-    ) -> None:
-        super().__init__(
-            columns=TRIAGE_COLUMNS,
-            marks=marks,
-            placeholder="nothing to triage",
-            clock=clock,
-            id=id,
-        )
+    COLUMNS = TRIAGE_COLUMNS
+    PLACEHOLDER = "nothing to triage"
 
 
-class FindingsTable(KeyedTable):
+class FindingsTable(_PaneTable):
     """Consistency findings, errors first; `f` applies a finding's fix."""
 
-    def __init__(self, *, marks: set[str], id: str | None = None) -> None:
-        super().__init__(columns=FINDING_COLUMNS, marks=marks, placeholder="no findings", id=id)
+    COLUMNS = FINDING_COLUMNS
+    PLACEHOLDER = "no findings"
