@@ -93,6 +93,63 @@ def test_a_command_started_by_the_lock_holder_does_not_inherit_the_lock(
     assert probe_lock(job_dir / ".lock") is LockState.FREE
 
 
+# Forks at the script's first flock (before it is taken), as a subprocess started by another
+# thread at that instant would: the child has a copy of every descriptor until it execs (here,
+# until the script tells it to exit). Then "hold" takes and releases the job lock and probes
+# it; "probe" probes the lock and then takes it. Each prints what it saw after the release.
+_FORK_AT_FIRST_FLOCK = r"""
+import fcntl, os, sys
+from logist.core import LockBusy
+from logist.core._locking import JobLock, probe_lock
+
+job_dir, mode = sys.argv[1], sys.argv[2]
+told, tell = os.pipe()
+forked = []
+
+def fork_at_first_flock(event, args):
+    if event == "fcntl.flock" and args[1] & (fcntl.LOCK_SH | fcntl.LOCK_EX) and not forked:
+        pid = os.fork()
+        if pid == 0:
+            os.read(told, 1)
+            os._exit(0)
+        forked.append(pid)
+
+sys.addaudithook(fork_at_first_flock)
+if mode == "hold":
+    with JobLock(job_dir, "j"):
+        pass
+    print(probe_lock(os.path.join(job_dir, ".lock")))
+else:
+    probe_lock(os.path.join(job_dir, ".lock"))
+    try:
+        JobLock(job_dir, "j").acquire()
+        print("taken")
+    except LockBusy:
+        print("busy")
+os.write(tell, b"x")
+os.waitpid(forked[0], 0)
+"""
+
+
+@pytest.mark.parametrize(("mode", "seen"), [("hold", "free"), ("probe", "taken")])
+def test_a_released_lock_is_free_while_a_child_forked_during_the_hold_still_has_its_descriptor(
+    job_dir: Path, mode: str, seen: str
+) -> None:
+    """A flock belongs to the open file, which a forked child shares until it execs: closed
+    without an unlock, a job lock (or a probe's shared lock) outlived its release. A recovery
+    in one thread of the console while another started a subprocess left the job "held by an
+    unknown process" after the recovery returned (tests/reliability/test_crash_points.py)."""
+    (job_dir / ".lock").write_bytes(b"")
+    done = subprocess.run(
+        [sys.executable, "-c", _FORK_AT_FIRST_FLOCK, str(job_dir), mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [seen]
+
+
 def test_a_lock_kept_by_a_forked_child_after_its_taker_died_is_still_held(
     job_dir: Path, procs: Processes
 ) -> None:

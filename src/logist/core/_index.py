@@ -13,7 +13,7 @@ import json
 import os
 
 from ._locate import INDEX_LOCK_NAME, INDEX_NAME
-from ._locking import lock_exclusive
+from ._locking import lock_exclusive, unlock_and_close
 from ._manifest import atomic_write_bytes, now_naive_iso
 from ._safeio import UnsafeFile, read_regular
 
@@ -78,7 +78,7 @@ def register_job(
             payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
             atomic_write_bytes(index_path, payload)
         finally:
-            os.close(lock)
+            unlock_and_close(lock)
     except (OSError, UnicodeEncodeError) as exc:  # TimeoutError included
         import logging  # only on this path: the runner's supervisor stays light
 

@@ -2,6 +2,13 @@
 
 The probe never creates, deletes, touches or truncates `.lock`: it opens an existing file
 O_RDONLY (enough for flock) and tries a non-blocking shared lock that it drops at once.
+
+Every lock is dropped with an explicit unlock before the close (`unlock_and_close`): a flock
+belongs to the open file, and a child forked by another thread (a subprocess starting, in the
+console or the test runner) holds a copy of every descriptor until it execs. Closed without
+the unlock, a lock outlived its release for as long as that child took: a recovery returned
+and the next look still saw the job's lock held "by an unknown process"
+(tests/reliability/test_crash_points.py, under load).
 """
 
 from __future__ import annotations
@@ -44,7 +51,21 @@ def probe_lock(path: str | os.PathLike[str]) -> LockState:
     else:
         return LockState.FREE
     finally:
-        os.close(fd)  # closing drops the probe's own shared lock
+        unlock_and_close(fd)  # the probe's own shared lock, if it got one
+
+
+def unlock_and_close(fd: int) -> None:
+    """Drop the flock held through `fd`, then close it.
+
+    The unlock frees the lock of the open file itself, also in a forked child that still has a
+    copy of the descriptor (until it execs); a close alone frees it only with the last copy.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)  # a descriptor that holds no lock: a no-op
+    except OSError:
+        pass  # no flock on this filesystem (a probe said "unknown"): nothing to drop
+    finally:
+        os.close(fd)
 
 
 def lock_holder_pids(path: str | os.PathLike[str]) -> list[int]:
@@ -74,7 +95,8 @@ def lock_holder_pids(path: str | os.PathLike[str]) -> list[int]:
 
 def lock_exclusive(path: str | os.PathLike[str], timeout: float, retry_s: float = 0.01) -> int:
     """Open (creating it) and exclusively `flock` a lock file; the descriptor holds the lock
-    until closed. TimeoutError when someone else holds it past `timeout`; ELOOP for a link.
+    until `unlock_and_close`. TimeoutError when someone else holds it past `timeout`; ELOOP for
+    a link.
 
     A plain flock on our own close-on-exec descriptor: the runner holds one for hours, and the
     `filelock` package alone cost it ~10 MB of RSS to import.
@@ -132,7 +154,7 @@ class JobLock:
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)  # closing the only descriptor drops the lock
+            unlock_and_close(fd)
 
     def __enter__(self) -> JobLock:
         return self.acquire()

@@ -40,6 +40,7 @@ from logist.core import (
 from logist.core._audit import state_dir
 from logist.core._health import build_health_report
 from logist.core._journal import WATCH_LOCK, WATCH_STATUS, brake_record, read_brake, write_brake
+from logist.core._locking import unlock_and_close
 from logist.core._manifest import atomic_write_bytes
 from logist.core._verdicts import TRIAGE_KINDS
 
@@ -187,7 +188,7 @@ class WatchService:
                 self._watching.close()
             self._notifier.close()
             if self._lock_fd is not None:
-                os.close(self._lock_fd)
+                unlock_and_close(self._lock_fd)
 
     def _take_lock(self) -> None:
         path = state_dir(self.root) / WATCH_LOCK
