@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import math
 import os
 import signal
 import subprocess
@@ -12,11 +13,12 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import wait_for, write_job
-from logist.core import JobFacts, JobRecoveryManager, VerdictKind, _scan_cache
+from logist.core import JobFacts, JobRecoveryManager, VerdictKind, _scan, _scan_cache
 from logist.core._identity import Liveness, identity_of, liveness
 from logist.core._manifest import MANIFEST_NAME
 from logist.core._scan import Scanner
@@ -499,3 +501,63 @@ def test_jobs_in_the_root_and_a_symlinked_one_are_restored_and_kept_by_their_own
     kept -= {"done", "failed", "alias"}
     assert kept and all(again[j] is restored[j] for j in kept)
     assert again == JobRecoveryManager(jobs_root).scan().jobs
+
+
+def test_equal_costs_and_times_are_one_object_with_the_values_and_signs_the_manifests_say(
+    jobs_root: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Costs, times and thresholds many jobs have alike are one float (memory at 100,000
+    jobs), and a job's equal timestamps one too; each value is still the manifest's, -0.0
+    stays negative and 0.0 positive, read from the manifest, from the cache file and by the
+    reader child alike."""
+    stamp = "2026-11-30T10:00:00"
+    costs = {"a": 2.5, "b": 2.5, "c": -0.0, "d": 0.0, "e": 0, "f": float("nan"), "g": None}
+    for job_id, cost in costs.items():
+        write_old(
+            jobs_root,
+            job_id,
+            status="SUCCESS",
+            created_at=stamp,
+            updated_at=stamp,
+            history=[{"timestamp": stamp, "event": "DONE"}],
+            metrics={"cumulative_cost": cost, "cumulative_time_seconds": 90},
+            cost_threshold=10,
+            time_threshold_minutes=1.5,
+        )
+    expected = datetime.fromisoformat(stamp).timestamp()
+
+    def check(jobs: dict[str, Any]) -> None:
+        for job_id, cost in costs.items():
+            facts = jobs[job_id].facts
+            if cost is None:
+                assert facts.cost is None
+            elif cost != cost:
+                assert facts.cost != facts.cost  # NaN
+            else:
+                assert facts.cost == cost and type(facts.cost) is float
+                assert math.copysign(1, facts.cost) == math.copysign(1, cost)
+            assert facts.created_at == facts.updated_at == facts.last_event_at == expected
+            assert facts.created_at is facts.updated_at is facts.last_event_at
+            assert facts.time_s == facts.time_threshold_s == 90.0
+            assert facts.cost_threshold == 10.0 and type(facts.cost_threshold) is float
+        assert jobs["a"].facts.cost is jobs["b"].facts.cost
+        assert jobs["a"].facts.time_s is jobs["b"].facts.time_s is jobs["a"].facts.time_threshold_s
+        assert jobs["d"].facts.cost is jobs["e"].facts.cost
+
+    read = JobRecoveryManager(jobs_root, scan_cache=True).scan().jobs
+    check(read)
+    restored = JobRecoveryManager(jobs_root, scan_cache=True).scan().jobs
+    check(restored)
+    assert {k: v for k, v in restored.items() if k != "f"} == {  # (NaN: never equal)
+        k: v for k, v in read.items() if k != "f"
+    }
+    # the reader child: every manifest rewritten (same values) and read again by it
+    monkeypatch.setattr(_scan, "READ_IN_CHILD_MIN", 1)
+    manager = JobRecoveryManager(jobs_root, scan_cache=True)
+    manager.scan()
+    for job_id in costs:
+        path = jobs_root / job_id / MANIFEST_NAME
+        path.write_bytes(path.read_bytes() + b" ")
+        past = time.time() - OLD
+        os.utime(path, (past, past))
+    check(manager.scan().jobs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import os
 import struct
 import time
@@ -313,6 +314,21 @@ class Snapshot:
 
 _share = Interner(10_000)
 """Labels (statuses, phases, events, thresholds) shared across the jobs of a root."""
+_floats = Interner(10_000)
+"""Costs and times many jobs of a root have alike: one float (32 bytes of pymalloc) each, not
+one per job. Only non-zero ones: 0.0 and -0.0 are equal keys, and one must not become the
+other (zero is `_ZERO`)."""
+_ZERO = 0.0
+
+
+def _shared_num(value: object) -> float | None:
+    """`_num(value)`, one object for equal values (see `_floats`)."""
+    number = _num(value)
+    if number:  # (NaN too: never equal, kept as it is once the interner is full)
+        return _floats[number]  # type: ignore[no-any-return]
+    if number == 0.0 and math.copysign(1.0, number) > 0:
+        return _ZERO
+    return number
 
 
 def _num(value: object) -> float | None:
@@ -376,6 +392,13 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         legacy_pid = None
     generation = get("generation")
     minutes = _num(get("time_threshold_minutes"))
+    created_at = parse_timestamp(get("created_at"))
+    updated_at = parse_timestamp(get("updated_at"))
+    # equal times as one object (a manifest's last history entry is often its update)
+    if last_event_at is not None and last_event_at == updated_at:
+        last_event_at = updated_at
+    if created_at is not None and created_at == updated_at:
+        created_at = updated_at
     description = get("description")
     step_count = metrics.get("step_count")
     log_path = owner.get("log_path") if owner else None
@@ -391,14 +414,14 @@ def facts_from(data: dict[str, Any]) -> JobFacts:
         None if current is None else _share[str(current)],
         phase_index,
         len(phases),
-        parse_timestamp(get("created_at")),
-        parse_timestamp(get("updated_at")),
+        created_at,
+        updated_at,
         generation if type(generation) is int else 0,
         crash_count,
-        _num(metrics.get("cumulative_cost")),
-        _share[_num(get("cost_threshold"))],
-        _num(metrics.get("cumulative_time_seconds")),
-        None if minutes is None else _share[minutes * 60],
+        _shared_num(metrics.get("cumulative_cost")),
+        _shared_num(get("cost_threshold")),
+        _shared_num(metrics.get("cumulative_time_seconds")),
+        None if minutes is None else _shared_num(minutes * 60),
         step_count if type(step_count) is int else None,
         last_event,
         last_event_at,
