@@ -106,10 +106,7 @@ def _job(number: int, rng: random.Random, key: str | None = None) -> JobRow:
     return JobRow(
         (
             key,
-            key,
-            status or "?",
             kind,
-            "-",
             "-",
             description,
             ("",) * 7,

@@ -26,7 +26,7 @@ from logist.console.rows import (
     job_row,
     triage_row,
 )
-from logist.console.text import _UNSAFE, age, age_until, safe
+from logist.console.text import _UNSAFE, age, age_until, money, safe
 from logist.core import TRIAGE_KINDS, JobRecoveryManager, VerdictKind
 from logist.core._manifest import backup_name
 from staging import Processes, procs
@@ -227,7 +227,7 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch() -> None
         search = rng.choice(["a", "b", "nightly", ""]) + f"\n{key}"
         return JobRow(
             (
-                *(key, key, status or "?", kind, "-", "-", "", ("",) * 7, status, activity),
+                *(key, kind, "-", "", ("",) * 7, status, activity),
                 *(phase, cost, search, (VERDICT_RANK[kind], activity or -0.0, key), key, False),
             )
         )
@@ -279,11 +279,12 @@ def test_a_jobs_row_shows_its_untrusted_texts_escaped(jobs_root: Path) -> None:
     result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
     row = result.jobs["job-evil"]
     assert row[JobRow.DESCRIPTION] == "\\x1b[31mred\\u202eevil end"
-    assert row[JobRow.STATUS] == "RUN\\x07"
+    assert row.cells[1] == "RUN\\x07"
     assert row.cells[0] == "job-evil"
     for job_id, row in result.jobs.items():  # what `safe` gives, printable texts as they are
         facts = result.states[job_id].facts
-        assert row[JobRow.ID] == safe(job_id) and row[JobRow.DESCRIPTION] == safe(facts.description)
+        assert row.cells[0] == safe(job_id) and row[JobRow.DESCRIPTION] == safe(facts.description)
+        assert row.cells[1] == safe(facts.status or "?") and row.cells[5] == money(facts.cost)
     assert (
         result.jobs["job-plain"][JobRow.DESCRIPTION] is result.states["job-plain"].facts.description
     )
@@ -303,7 +304,7 @@ def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_na
         cost = rng.choice([None, 1.0, 2.5])
         rows[key] = JobRow(
             (
-                *(key, key, "SUCCESS", kind, "-", "-", "", ("",) * 7, "SUCCESS", activity),
+                *(key, kind, "-", "", ("",) * 7, "SUCCESS", activity),
                 *(None, cost, f"x\n{key}", (VERDICT_RANK[kind], activity, key), key, False),
             )
         )

@@ -118,9 +118,10 @@ class JobRow(tuple[Any, ...]):
 
     __slots__ = ()
 
-    # field positions
-    KEY, ID, STATUS, KIND, PHASE, COST, DESCRIPTION, STYLES = range(8)
-    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, RANK, ID_LOWER, NEW = range(8, 16)
+    # field positions (13 fields: a tuple of 144 bytes; the id, status and cost texts are
+    # made from the key, STATUS_KEY and COST_VALUE for the lines on screen only)
+    KEY, KIND, PHASE, DESCRIPTION, STYLES = range(5)
+    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, RANK, ID_LOWER, NEW = range(5, 13)
 
     SORT_FIELDS = (KEY, STATUS_KEY, RANK, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH)
     """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
@@ -138,7 +139,16 @@ class JobRow(tuple[Any, ...]):
         kind = self[self.KIND]
         verdict = VERDICT_NAME[kind] + (NEW_TAG if self[self.NEW] else "")
         # the age cell empty: the table makes it as it draws the line (see `Column.age`)
-        return (self[self.ID], self[self.STATUS], verdict, "", *self[self.PHASE : self.STYLES])
+        job_id = self[self.KEY]
+        return (
+            job_id if job_id.isprintable() else safe(job_id),  # `safe`'s own first test
+            status_text(self[self.STATUS_KEY]),
+            verdict,
+            "",
+            self[self.PHASE],
+            money_text(self[self.COST_VALUE]),
+            self[self.DESCRIPTION],
+        )
 
     @property
     def styles(self) -> tuple[str, ...]:
@@ -189,12 +199,30 @@ def _kept(cache: dict[Any, Any], key: Any, value: Any) -> Any:
     return value
 
 
+def status_text(status: str | None) -> str:
+    """A status as the jobs table shows it (made safe), one object per status."""
+    text = _status_texts.get(status)
+    if text is None:
+        text = _kept(_status_texts, status, _share(safe(status or "?")))
+    return text
+
+
+def money_text(cost: float | None) -> str:
+    """A cost as the jobs table shows it, one object per cost."""
+    text = _money_texts.get(cost)
+    if text is None:
+        text = _kept(_money_texts, cost, _share(money(cost)))
+    return text
+
+
 def job_row(state: JobState) -> JobRow:
     """One row of the jobs table; on the cold path for every job (100,000 in a first poll), so
     kept to plain operations and to shared objects: at 100,000 jobs each byte per row is 100 KB
-    of RSS. The texts many rows show alike (status, phase, cost, styles) are looked up by what
-    they are made from, made and shared once. No age text: the table makes it from the
-    activity time as it draws the line (a row stays the same as time passes)."""
+    of RSS. The texts many rows show alike (phase, styles) are looked up by what they are made
+    from, made and shared once; the id, status and cost texts are not kept at all (`cells`
+    makes them, for the lines on screen, from what the row holds anyway). No age text: the
+    table makes it from the activity time as it draws the line (a row stays the same as time
+    passes)."""
     facts = state.facts
     verdict = state.verdict
     kind = verdict.kind
@@ -205,18 +233,12 @@ def job_row(state: JobState) -> JobRow:
     cost = facts.cost
     phase_index = facts.phase_index
     neg_activity = None if activity is None else -activity
-    status_text = _status_texts.get(status)
-    if status_text is None:
-        status_text = _kept(_status_texts, status, _share(safe(status or "?")))
     phase_count = facts.phase_count
     phase_text = _phase_texts.get(phase_count, _NO_TEXTS).get(phase_index)
     if phase_text is None:
         phase_text = _share(phase(phase_index, phase_count))
         if len(_phase_texts) < _TEXT_CAP:
             _kept(_phase_texts.setdefault(phase_count, {}), phase_index, phase_text)
-    money_text = _money_texts.get(cost)
-    if money_text is None:
-        money_text = _kept(_money_texts, cost, _share(money(cost)))
     threshold = facts.cost_threshold
     over_budget = cost is not None and bool(threshold) and cost >= threshold
     styles = _styles[over_budget].get(kind)
@@ -227,11 +249,8 @@ def job_row(state: JobState) -> JobRow:
     return JobRow(
         (
             job_id,
-            job_id if job_id.isprintable() else safe(job_id),  # `safe`'s own first test
-            status_text,
             kind,
             phase_text,
-            money_text,
             description
             if type(description) is str and description.isprintable()
             else safe(description),
