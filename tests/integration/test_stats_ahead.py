@@ -180,7 +180,8 @@ class Read:
 
         def recorded(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
             result = read(jobs)
-            self.results.append(result)
+            # a copy: the scanner takes the entries out of the dict as it uses them
+            self.results.append(None if result is None else dict(result))
             return result
 
         monkeypatch.setattr(_scan, "read_in_child", recorded)

@@ -1120,14 +1120,15 @@ class Scanner:
                     activity = mtime
                 else:
                     activity = last
-                state = _new_state(job_id, location, facts, (), stat, verdict, activity, None)
+                # the stat key the scan made (equal): the one just packed is freed at once
+                state = _new_state(job_id, location, facts, (), stat_now, verdict, activity, None)
             else:
                 state = self._judge(
                     job_id,
                     location,
                     facts,
                     _scan_cache.problems_in(problems) if problems else (),
-                    stat,
+                    stat_now,
                     now,
                 )
         except (TypeError, ValueError, IndexError):  # not what we wrote: read it
@@ -1151,8 +1152,13 @@ class Scanner:
         if len(again) >= READ_IN_CHILD_MIN:
             entries = read_in_child([(job_id, manifest) for job_id, _, manifest, _ in again])
         load, from_row = self._load, self._from_row
+        # the child's entries taken out one by one, each freed before the next state is made:
+        # a state (its facts a tuple of the same size as an entry's facts row) is made where
+        # the entry before was, not beside 20,000 entries alive at once; pymalloc's pools
+        # then hold the changed jobs' states once, not their states and a hole per entry
+        take = None if entries is None else entries.pop
         for job_id, location, manifest, key in again:
-            entry = None if entries is None else entries.get(job_id)
+            entry = None if take is None else take(job_id, None)
             if entry is None:
                 state = load(job_id, location, manifest, now)
             else:
