@@ -34,6 +34,7 @@ from textual.timer import Timer
 
 from logist._gc import collect_frozen, gc_paused, let_go
 from logist._memory import map_big_blocks
+from logist._pace import foreground_busy, foreground_done
 from logist.core import (
     Action,
     ActionResult,
@@ -96,6 +97,11 @@ WATCHING_FALLBACK_S = 3600.0
 """The watching component's own periodic wake: the poll timer already does that job."""
 SWITCH_INTERVAL_S = 0.001
 """How long a thread may hold the GIL while another waits (see `on_mount`)."""
+FOREGROUND_MAX_S = 0.1
+"""The longest the poll worker steps aside for one key or click (until it is repainted, see
+`logist._pace`): a flag left set costs the worker that pause, never more."""
+_HANDLED_FIRST = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+"""Input the poll worker steps aside for (not mouse moves: a stream of them)."""
 SWEEP_EVERY_S = 600.0
 """How often the poll worker frees the cycles that died frozen (`collect_frozen`)..."""
 QUIET_BEFORE_SWEEP_S = 5.0
@@ -419,6 +425,10 @@ class ConsoleApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             self._last_input_at = time.monotonic()  # the sweep waits for a quiet moment
+            if isinstance(event, _HANDLED_FIRST):
+                # the poll worker steps aside (`pace`) until this input is repainted
+                token = foreground_busy(FOREGROUND_MAX_S)
+                self.call_after_refresh(foreground_done, token)
         await super().on_event(event)
 
     def _light_or_full_poll(self) -> PollResult:

@@ -23,6 +23,7 @@ from operator import attrgetter, eq, is_not, itemgetter, not_
 
 from logist._gc import gc_paused
 from logist._memory import give_back_freed_memory
+from logist._pace import pace
 from logist.core import (
     SEVERITY_ORDER,
     TRIAGE_KINDS,
@@ -41,6 +42,9 @@ from .rows import JobRow, Row, descending_order, finding_key, finding_row, job_r
 
 FIRST_LOOK = 400
 """Jobs read for the first frame of a big root (a screenful and more)."""
+PACE_EVERY_ROW = 63
+"""`pace()` between rows made when the row's number has none of these bits set (every 64
+rows, ~1 ms: see `logist._pace`)."""
 FULL_POLL_S = 30.0
 """A whole poll at least this often, however light the ticks between (see `poll_light`):
 resting jobs resumed in place, ages, and anything an event could not report show within it."""
@@ -528,7 +532,11 @@ class Poller:
         touched: list[str] = []  # a new row made: a state that shows otherwise
         alike, row_before, before_of = _alike, previous.get, made_from.get
         touch, make_row = touched.append, job_row
-        for job_id, state in zip(looked, map(states.__getitem__, looked), strict=True):
+        for number, (job_id, state) in enumerate(
+            zip(looked, map(states.__getitem__, looked), strict=True)
+        ):
+            if not number & PACE_EVERY_ROW:
+                pace()  # the event loop first while it handles a key
             before = before_of(job_id)
             if kept_of is not None:
                 before = kept_of(job_id, before)

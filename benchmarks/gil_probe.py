@@ -1,0 +1,291 @@
+"""How long a thread that wants the GIL waits for it while the console polls, and who held it.
+
+The event loop's over-budget keys at 100,000 jobs take 12-40 ms of its own CPU: the rest of
+their wall time is waiting for the GIL. This finds the holds, headless and reproducibly: the
+real app runs headless on a tmpfs root (built or reused); `--changed` finished manifests are
+rewritten (SUCCESS <-> PENDING, what 30 s of the console bench's churn leaves: ~20 %), then a
+whole poll runs, then the ticks that bring a sort order (`s` three times, `S`). Meanwhile a
+probe thread sleeps 1 ms at a time and measures how late it gets the GIL back. Each wait over
+`--over` ms is reported with the CPU every thread used during it (the holder is the one that
+used about that much) and the holder's innermost frames as the probe saw them on waking (the
+line the hold ended on). The figures: the worst wait and the 99th percentile over the whole
+poll and over the sort ticks, separately. CPU, not wall, tells the holder on a loaded machine:
+a wait with no thread busy was the probe's own scheduling.
+
+    uv run python benchmarks/gil_probe.py --jobs 100000 --work /dev/shm/<branch>/p
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import roots
+from apply_bench import rewrite
+from textual import events
+from textual.pilot import Pilot
+
+PROBE_S = 0.001
+
+
+@dataclass
+class Wait:
+    """One probe's wait past its sleep: how long, what each thread burned meanwhile, where the
+    busiest thread stood when the probe got the GIL back."""
+
+    at: float
+    ms: float
+    cpu_ms: dict[str, float]
+    holder: str
+    where: list[str]
+
+
+@dataclass
+class Probe:
+    """A thread that asks for the GIL every PROBE_S and keeps the waits past `over_ms`."""
+
+    over_ms: float
+    waits: list[float] = field(default_factory=list)
+    long: list[Wait] = field(default_factory=list)
+    busy: Counter[str] = field(default_factory=Counter)
+    """Where the threads other than the event loop stood at each probe that found them busy
+    (their innermost frame in logist, by function): a sampling profile of the worker."""
+    running: bool = False
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.waits, self.long, self.running = [], [], True
+        self.busy = Counter()
+        self._thread = threading.Thread(target=self._run, name="gil-probe", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.running = False
+        assert self._thread is not None
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = threading.get_ident()
+        clocks: dict[int, int] = {}
+        while self.running:
+            threads = {t.ident: t.name for t in threading.enumerate() if t.ident not in (me, None)}
+            before = {}
+            for ident in threads:
+                try:
+                    clock = clocks.get(ident) or clocks.setdefault(
+                        ident, time.pthread_getcpuclockid(ident)
+                    )
+                    before[ident] = time.clock_gettime(clock)
+                except OSError:  # the thread ended meanwhile
+                    continue
+            began = time.perf_counter()
+            time.sleep(PROBE_S)
+            waited = (time.perf_counter() - began - PROBE_S) * 1000
+            self.waits.append(waited)
+            frames = sys._current_frames()
+            used = {}
+            for ident, start in before.items():
+                try:
+                    used[ident] = (time.clock_gettime(clocks[ident]) - start) * 1000
+                except OSError:
+                    used[ident] = float("nan")
+            for ident, cpu in used.items():
+                if cpu > 0.2 and threads[ident] != "MainThread":
+                    self.busy[_ours(frames.get(ident))] += 1
+            if waited < self.over_ms:
+                continue
+            holder = max(used, key=lambda ident: used[ident], default=None)
+            self.long.append(
+                Wait(
+                    began,
+                    waited,
+                    {threads[ident]: cpu for ident, cpu in used.items() if cpu >= 1},
+                    "" if holder is None else threads[holder],
+                    _where(frames.get(holder)) if holder is not None else [],
+                )
+            )
+
+
+def _where(frame: FrameType | None, depth: int = 5) -> list[str]:
+    """The innermost `depth` frames, innermost first, as `file:line function`."""
+    if frame is None:
+        return []
+    stack = traceback.extract_stack(frame)[-depth:]
+    return [f"{Path(s.filename).name}:{s.lineno} {s.name}" for s in reversed(stack)]
+
+
+def _ours(frame: FrameType | None) -> str:
+    """The innermost frame in logist's own code, as `file:function`."""
+    while frame is not None:
+        code = frame.f_code
+        if "/logist/" in code.co_filename:
+            return f"{Path(code.co_filename).name}:{code.co_name}"
+        frame = frame.f_back
+    return "-"
+
+
+def summary(name: str, probe: Probe, spans: list[tuple[str, float, float]]) -> None:
+    """The worst wait and the 99th percentile, then each long wait with its holder."""
+    waits = sorted(probe.waits)
+    if not waits:
+        print(f"{name}: no probe ran")
+        return
+    p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+    print(
+        f"{name}: {len(waits)} probes, worst wait {waits[-1]:.1f} ms, p99 {p99:.1f} ms, "
+        f"median {waits[len(waits) // 2]:.2f} ms, waits over {probe.over_ms:.0f} ms: "
+        f"{len(probe.long)} (load {os.getloadavg()[0]:.2f})"
+    )
+    total = sum(probe.busy.values())
+    print(f"  other threads busy at {total} probes; where (share of those):")
+    for where, count in probe.busy.most_common(25):
+        print(f"    {100 * count / total:5.1f} % {where}")
+    for wait in sorted(probe.long, key=lambda w: -w.ms):
+        phase = next((label for label, a, b in spans if a <= wait.at <= b), "-")
+        cpu = ", ".join(f"{thread} {ms:.0f}" for thread, ms in wait.cpu_ms.items())
+        print(f"  {wait.ms:6.1f} ms [{phase}] cpu ms: {cpu or 'none'}; holder {wait.holder}")
+        for line in wait.where:
+            print(f"      {line}")
+
+
+async def measure(
+    root: Path, manifests: list[str], changed: int, over_ms: float, paced: bool
+) -> None:
+    from logist.console.app import ConsoleApp
+    from logist.console.messages import PollFinished
+    from logist.console.poller import Poller
+    from logist.core import JobRecoveryManager
+
+    manager = JobRecoveryManager(root, scan_cache=True)
+    app = ConsoleApp(
+        manager=manager, interval=3600.0, poller=Poller(manager=manager, clock=time.time)
+    )
+    spans: list[tuple[str, float, float]] = []
+    handler = ConsoleApp.on_poll_finished
+
+    def timed(self: ConsoleApp, message: PollFinished) -> None:
+        began = time.perf_counter()
+        handler(self, message)
+        spans.append(("apply", began, time.perf_counter()))
+
+    ConsoleApp.on_poll_finished = timed  # type: ignore[method-assign]  # (Textual looks it up on the class)
+    probe = Probe(over_ms)
+
+    async def settled() -> None:
+        while app._polling:
+            await asyncio.sleep(0.02)
+
+    keys: list[tuple[str, float, float]] = []
+    stalls: list[float] = []
+
+    from logist.console import app as app_module
+
+    finished: list[tuple[float, float]] = []
+    real_busy, real_done = app_module.foreground_busy, app_module.foreground_done
+    tokens = iter(range(1 << 30))
+
+    def busy(for_s: float) -> int:
+        return real_busy(for_s) if paced else next(tokens)
+
+    def done(token: int) -> None:
+        finished.append((time.perf_counter(), time.thread_time()))
+        real_done(token)
+
+    app_module.foreground_busy, app_module.foreground_done = busy, done  # type: ignore[assignment]
+
+    async def press(pilot: Pilot[None], key: str) -> None:
+        """A key as the terminal driver delivers it: wall from then to its repaint (the app's
+        after-refresh callback), and the loop's CPU meanwhile."""
+        count = len(finished)
+        began, cpu = time.perf_counter(), time.thread_time()
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+        while len(finished) == count:
+            await asyncio.sleep(0.001)
+        at, cpu_at = finished[count]
+        keys.append((key, (at - began) * 1000, (cpu_at - cpu) * 1000))
+
+    async def watch_loop() -> None:
+        while True:
+            began = time.perf_counter()
+            await asyncio.sleep(0.005)
+            stalls.append((time.perf_counter() - began - 0.005) * 1000)
+
+    def loop_summary() -> None:
+        worst = max(keys, key=lambda k: k[1], default=("-", 0.0, 0.0))
+        print(
+            f"  event loop: worst stall {max(stalls, default=0):.0f} ms; {len(keys)} keys, "
+            f"worst {worst[0]!r} {worst[1]:.0f} ms wall / {worst[2]:.0f} ms CPU; walls "
+            f"{' '.join(f'{k[1]:.0f}' for k in sorted(keys, key=lambda k: -k[1])[:8])} ..."
+        )
+        keys.clear()
+        stalls.clear()
+
+    async with app.run_test(size=(200, 60)) as pilot:
+        while app.last_poll is None or not app.last_poll.complete or app._polling:
+            await pilot.pause(0.1)
+        await asyncio.sleep(1.0)
+        flipped = rewrite(manifests, changed)
+        await asyncio.sleep(2.5)  # past the racy window: as a poll 30 s into churn finds most
+        print(f"{flipped} manifests rewritten")
+        watcher = asyncio.ensure_future(watch_loop())
+        probe.start()
+        began = time.perf_counter()
+        app.poll_now(full=True)
+        await asyncio.sleep(0.05)
+        while app._polling:  # keys while the whole poll runs, as during the bench's churn
+            await press(pilot, ("down", "down", "pagedown", "up")[len(keys) % 4])
+            await asyncio.sleep(0.1)
+        spans.insert(0, ("poll", began, time.perf_counter()))
+        await asyncio.sleep(0.5)
+        probe.stop()
+        print(f"paced: {paced}")
+        summary("whole poll", probe, spans)
+        loop_summary()
+
+        spans.clear()
+        probe.start()
+        for key in ("s", "s", "s", "S"):
+            await press(pilot, key)
+            began = time.perf_counter()
+            app.poll_now(full=False)  # the next tick, brought forward
+            await asyncio.sleep(0.05)
+            await settled()
+            spans.append((f"tick after {key}", began, time.perf_counter()))
+            await asyncio.sleep(0.3)
+        probe.stop()
+        watcher.cancel()
+        summary("sort ticks", probe, spans)
+        loop_summary()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--changed", type=int, default=20_000)
+    parser.add_argument("--over", type=float, default=10.0, help="report waits over (ms)")
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument(
+        "--no-pace", action="store_true", help="the worker does not step aside for keys"
+    )
+    args = parser.parse_args()
+    built = roots.build(args.work / f"root-{args.jobs}", args.jobs)
+    manifests = [
+        os.path.join(built.path, job, roots.MANIFEST)
+        for job in sorted(os.listdir(built.path))
+        if job.startswith("job-")
+    ]
+    asyncio.run(measure(built.path, manifests, args.changed, args.over, not args.no_pace))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
