@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import IMPOSSIBLE_PID, RunningJob, write_job
-from logist.core import _scan, _stats_ahead
+from logist.core import _scan, _scan_cache, _stats_ahead
 from logist.core._scan import Scanner
 from logist.core._stats_ahead import NOT_TAKEN, StatsAhead
 from logist.core._verdicts import Policy
@@ -235,3 +235,32 @@ def test_manifests_changed_since_the_last_scan_read_by_a_child_are_what_a_fresh_
     assert status["job-00"] == "PENDING" and "job-08" not in status
     again = scanner.scan()
     assert seen(again) == seen(Scanner(jobs_root, Policy()).scan()), "and kept right"
+
+
+def test_a_childs_reads_come_back_in_frames_as_the_same_entries(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child hands its entries back in scan cache frames (each loaded in one short
+    `marshal.loads`): frames of 2 entries give what one frame gives, and the scan that takes
+    them what a fresh scan gives."""
+    mixed_root(jobs_root)
+    jobs = [
+        (job_dir.name, str(job_dir / "job_manifest.json"))
+        for job_dir in sorted(jobs_root.iterdir())
+        if job_dir.is_dir()
+    ]
+    whole = _stats_ahead.read_in_child(jobs)
+    monkeypatch.setattr(_scan_cache, "CHUNK_ENTRIES", 2)
+    framed = _stats_ahead.read_in_child(jobs)
+    assert whole is not None and len(whole) > 20, "most manifests read by the child"
+    assert framed == whole and list(framed) == list(whole)
+    read = Read(monkeypatch)
+    scanner = Scanner(jobs_root, Policy(), persistent=True)
+    scanner.scan()
+    past = time.time() - OLD / 2
+    for number in range(0, 30, 2):
+        rewrite(jobs_root, f"job-{number:02d}", past, status="WAITING_FOR_HUMAN")
+    again = scanner.scan()
+    entries = read.results[-1]
+    assert entries is not None and len(entries) >= 14
+    assert seen(again) == seen(Scanner(jobs_root, Policy()).scan())

@@ -45,6 +45,8 @@ FIRST_LOOK = 400
 PACE_EVERY_ROW = 63
 """`pace()` between rows made when the row's number has none of these bits set (every 64
 rows, ~1 ms: see `logist._pace`)."""
+PASS_STEP = 16_384
+"""Jobs in one C-level pass of a poll over every job (a few ms holding the GIL)."""
 FULL_POLL_S = 30.0
 """A whole poll at least this often, however light the ticks between (see `poll_light`):
 resting jobs resumed in place, ages, and anything an event could not report show within it."""
@@ -601,11 +603,21 @@ def _restated(states: dict[str, JobState], made_from: dict[str, JobState]) -> li
     A scan lists the jobs in the same order each time: compared place by place first (no
     look-up per job: at 100,000 jobs half the time of the look-ups). That is never wrong, as
     a state object is one job's, only slow when the jobs shifted (one came or went in the
-    middle): then compared by key."""
+    middle): then compared by key. Both by C-level passes over PASS_STEP jobs at a time (one
+    pass of 100,000 look-ups held the GIL ~20 ms: a wait of the event loop)."""
     known = len(made_from)
-    looked = list(compress(states, map(is_not, states.values(), made_from.values())))
+    keys, values, before = list(states), list(states.values()), list(made_from.values())
+    looked: list[str] = []
+    for start in range(0, len(keys), PASS_STEP):
+        end = start + PASS_STEP
+        looked += compress(keys[start:end], map(is_not, values[start:end], before[start:end]))
     if len(looked) > len(states) // 8:
-        return list(compress(states, map(is_not, map(made_from.get, states), states.values())))
+        looked = []
+        for start in range(0, len(keys), PASS_STEP):
+            end = start + PASS_STEP
+            piece = keys[start:end]
+            looked += compress(piece, map(is_not, map(made_from.get, piece), values[start:end]))
+        return looked
     if len(states) > known:
         looked += islice(states, known, None)
     return looked

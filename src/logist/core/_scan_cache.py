@@ -46,8 +46,9 @@ from ._manifest import Problem, ProblemCode
 FORMAT = 2
 MAGIC = b"logist-cache-frames\n"
 """How a file of frames begins (a file of format 1 is one marshalled object: not used)."""
-CHUNK_ENTRIES = 8_192
-"""Entries per frame: each is loaded or dumped in ~10 ms at most."""
+CHUNK_ENTRIES = 2_048
+"""Entries per frame: each is loaded or dumped in a few ms (8,192 a frame held the GIL 11-17
+ms a dump in the console's save at 100,000 jobs, a wait of its event loop each)."""
 _LENGTH = struct.Struct("<Q")
 RACY_NS = 2_000_000_000
 """Manifests modified this close to their read are not trusted later: the coarsest common
@@ -116,17 +117,21 @@ def _read_private(path: Path) -> tuple[bytes, Stamp] | None:
 
 
 def encode(
-    file_header: tuple[Any, ...], entries: Mapping[str, Any] | Iterable[tuple[str, Any]]
+    file_header: tuple[Any, ...],
+    entries: Mapping[str, Any] | Iterable[tuple[str, Any]],
+    chunk_entries: int | None = None,
 ) -> bytes:
     """The bytes of a cache file: a frame of its header and how many frames of entries follow,
     then those (ValueError: something in them that marshal cannot write).
 
     `entries` may be made as they are taken (pairs): only a frame's worth of them is alive at
     once. A whole save of 100,000 built them all first (~45 MB of tuples at once), and the
-    console kept the memory that peak had taken from the allocator's arenas."""
+    console kept the memory that peak had taken from the allocator's arenas. Frames of
+    `chunk_entries` (CHUNK_ENTRIES by default)."""
     pairs = iter(entries.items() if isinstance(entries, Mapping) else entries)
     frames = []
-    while chunk := dict(islice(pairs, CHUNK_ENTRIES)):
+    step = CHUNK_ENTRIES if chunk_entries is None else chunk_entries
+    while chunk := dict(islice(pairs, step)):
         blob = marshal.dumps(chunk)
         frames += (_LENGTH.pack(len(blob)), blob)
         del chunk

@@ -16,18 +16,20 @@ CHUNK at a time, zeros where the stat failed or did not fit (the scan stats that
 
 A whole scan that finds many manifests changed has a child read them (`read_in_child`): the
 same interpreter, importing this package from where this process has it, hands back scan
-cache entries (marshal), and the scan makes the states from them as from the scan cache's.
+cache entries (in the scan cache's frames), and the scan makes the states from them as from
+the scan cache's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import marshal
 import os
 import subprocess
 import sys
 import tempfile
 from typing import IO, Any
+
+from . import _scan_cache
 
 _CHILD = r"""
 import os, struct, sys
@@ -132,12 +134,18 @@ class StatsAhead:
 
 
 _READER = r"""
-import marshal, sys
+import sys
 sys.path.insert(0, sys.argv[1])
 from logist.core._scan import entries_read
+from logist.core._scan_cache import encode
 listed = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")
-sys.stdout.buffer.write(marshal.dumps(entries_read(zip(listed[::2], listed[1::2]))))
+entries = entries_read(zip(listed[::2], listed[1::2]))
+sys.stdout.buffer.write(encode(("read",), entries, int(sys.argv[2])))
 """
+_READ_HEADER = ("read",)
+"""The header of what the reader child writes: scan cache frames (`_scan_cache.encode`), each
+loaded in one short `marshal.loads` (all 20,000 entries of a whole poll at 100,000 jobs with
+churn in one held the GIL 20-25 ms: a wait of the console's event loop)."""
 
 
 def read_in_child(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
@@ -153,7 +161,14 @@ def read_in_child(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
             given.write(listed.encode("utf-8", "surrogateescape"))
             given.seek(0)
             done = subprocess.run(
-                [sys.executable, "-I", "-c", _READER, package_parent],
+                [
+                    sys.executable,
+                    "-I",
+                    "-c",
+                    _READER,
+                    package_parent,
+                    str(_scan_cache.CHUNK_ENTRIES),
+                ],
                 stdin=given,
                 stdout=out,
                 stderr=subprocess.DEVNULL,
@@ -163,7 +178,7 @@ def read_in_child(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
             if done.returncode != 0:
                 return None
             out.seek(0)
-            entries = marshal.loads(out.read())
+            decoded = _scan_cache.decode(out.read(), _READ_HEADER)
     except (OSError, ValueError, EOFError, TypeError, subprocess.SubprocessError):
         return None
-    return entries if type(entries) is dict else None
+    return None if decoded is None else decoded[1]
