@@ -190,21 +190,25 @@ async def measure(
     from logist.console import app as app_module
 
     finished: list[tuple[float, float]] = []
-    real_busy, real_done = app_module.foreground_busy, app_module.foreground_done
-    tokens = iter(range(1 << 30))
+    if not paced and hasattr(app_module, "foreground_busy"):
+        tokens = iter(range(1 << 30))
+        app_module.foreground_busy = lambda for_s: next(tokens)  # type: ignore[assignment]
+    on_event = ConsoleApp.on_event
 
-    def busy(for_s: float) -> int:
-        return real_busy(for_s) if paced else next(tokens)
+    async def timed_event(self: ConsoleApp, event: events.Event) -> None:
+        await on_event(self, event)
+        if isinstance(event, events.Key):
+            # the refresh after the next (the widget handles the key in its own task)
+            self.call_after_refresh(
+                self.call_after_refresh,
+                lambda: finished.append((time.perf_counter(), time.thread_time())),
+            )
 
-    def done(token: int) -> None:
-        finished.append((time.perf_counter(), time.thread_time()))
-        real_done(token)
-
-    app_module.foreground_busy, app_module.foreground_done = busy, done  # type: ignore[assignment]
+    ConsoleApp.on_event = timed_event  # type: ignore[method-assign]
 
     async def press(pilot: Pilot[None], key: str) -> None:
-        """A key as the terminal driver delivers it: wall from then to its repaint (the app's
-        after-refresh callback), and the loop's CPU meanwhile."""
+        """A key as the terminal driver delivers it: wall from then to its repaint (an
+        after-refresh callback the key's handling asked for), and the loop's CPU meanwhile."""
         count = len(finished)
         began, cpu = time.perf_counter(), time.thread_time()
         app.post_message(events.Key(key, key if len(key) == 1 else None))

@@ -426,9 +426,11 @@ class ConsoleApp(App[int]):
         if isinstance(event, events.InputEvent):
             self._last_input_at = time.monotonic()  # the sweep waits for a quiet moment
             if isinstance(event, _HANDLED_FIRST):
-                # the poll worker steps aside (`pace`) until this input is repainted
+                # the poll worker steps aside (`pace`) until this input is repainted: after
+                # the refresh that follows the one after now (the focused widget handles the
+                # key in its own task, maybe after the next refresh)
                 token = foreground_busy(FOREGROUND_MAX_S)
-                self.call_after_refresh(foreground_done, token)
+                self.call_after_refresh(self.call_after_refresh, foreground_done, token)
         await super().on_event(event)
 
     def _light_or_full_poll(self) -> PollResult:

@@ -15,6 +15,8 @@ from itertools import compress, repeat
 from operator import is_, itemgetter, not_
 from typing import Any, NamedTuple
 
+from logist._pace import pace
+
 from .rows import JobRow
 
 NEW_ORDERS_PER_POLL = 3
@@ -108,6 +110,7 @@ class JobOrders:
             old = self._columns.get(column)
             if column not in wanted:
                 continue
+            pace()  # a key on the event loop first (an order is ms to tens of ms of C calls)
             if old is not None:
                 since: dict[str, JobRow | None] = {}
                 for key in (*moved, *_moved(rows, previous, changed, position, moved)):

@@ -350,9 +350,11 @@ class Poller:
         if quick is None:
             quick = self.manager.quick_findings(snapshot)
         with gc_paused():
+            pace()  # each stage after a key the event loop is handling
             findings = self._findings(quick, states)
             base = self._rows
             jobs, changed, removed = self._job_rows(states)
+            pace()
             counts = self._counts
             result = PollResult(
                 taken_at=snapshot.taken_at,
@@ -392,6 +394,7 @@ class Poller:
             ascending = self._orders.orders.get(column)
             if ascending is None:
                 continue
+            pace()  # a key on the event loop first
             made = self._descending.get(column)
             if made is None or self._descending_of.get(column) is not ascending:
                 made = descending_order(ascending, self._orders.values(column))
