@@ -2,15 +2,18 @@
 
 The event loop's over-budget keys at 100,000 jobs take 12-40 ms of its own CPU: the rest of
 their wall time is waiting for the GIL. This finds the holds, headless and reproducibly: the
-real app runs headless on a tmpfs root (built or reused); `--changed` finished manifests are
-rewritten (SUCCESS <-> PENDING, what 30 s of the console bench's churn leaves: ~20 %), then a
-whole poll runs, then the ticks that bring a sort order (`s` three times, `S`). Meanwhile a
-probe thread sleeps 1 ms at a time and measures how late it gets the GIL back. Each wait over
-`--over` ms is reported with the CPU every thread used during it (the holder is the one that
-used about that much) and the holder's innermost frames as the probe saw them on waking (the
-line the hold ended on). The figures: the worst wait and the 99th percentile over the whole
-poll and over the sort ticks, separately. CPU, not wall, tells the holder on a loaded machine:
-a wait with no thread busy was the probe's own scheduling.
+real app runs headless on a tmpfs root (built or reused); each round rewrites `--changed`
+finished manifests (SUCCESS <-> PENDING, what 30 s of the console bench's churn leaves: ~20 %)
+and runs a whole poll, then the ticks that bring a sort order (`s` three times, `S`), once with
+the worker stepping aside for keys (`logist._pace`) and once without, alternated. Keys are
+posted as the terminal driver posts them meanwhile; each one's wall to the refresh after its
+handling and the loop's CPU are reported, with the loop's worst stall. A probe thread sleeps
+1 ms at a time and measures how late it gets the GIL back: the worst wait and the 99th
+percentile, and each wait over `--over` ms with the CPU every thread used during it (the
+holder is the one that used about that much) and the holder's innermost frames as the probe
+saw them on waking (the line the hold ended on). CPU, not wall, tells the holder on a loaded
+machine: a wait with no thread busy was the probe's own scheduling. Old code: run this script
+with PYTHONPATH at its worktree's `src` (no `pace` there: one run a round).
 
     uv run python benchmarks/gil_probe.py --jobs 100000 --work /dev/shm/<branch>/p
 """
@@ -32,7 +35,6 @@ from types import FrameType
 import roots
 from apply_bench import rewrite
 from textual import events
-from textual.pilot import Pilot
 
 PROBE_S = 0.001
 
@@ -99,8 +101,11 @@ class Probe:
                 except OSError:
                     used[ident] = float("nan")
             for ident, cpu in used.items():
-                if cpu > 0.2 and threads[ident] != "MainThread":
-                    self.busy[_ours(frames.get(ident))] += 1
+                if threads[ident] == "MainThread":
+                    continue
+                where = _ours(frames.get(ident))
+                if cpu > 0.2 or where.startswith("_pace.py"):  # busy, or stepping aside
+                    self.busy[where] += 1
             if waited < self.over_ms:
                 continue
             holder = max(used, key=lambda ident: used[ident], default=None)
@@ -113,6 +118,13 @@ class Probe:
                     _where(frames.get(holder)) if holder is not None else [],
                 )
             )
+
+
+def _queued() -> float:
+    """This thread's time waiting in the CPU run queue so far (ms): the machine's load, not
+    the GIL (a thread waiting for the GIL sleeps, it is not queued)."""
+    with open("/proc/thread-self/schedstat") as stat:
+        return int(stat.read().split()[1]) / 1e6
 
 
 def _where(frame: FrameType | None, depth: int = 5) -> list[str]:
@@ -147,9 +159,9 @@ def summary(name: str, probe: Probe, spans: list[tuple[str, float, float]]) -> N
     )
     total = sum(probe.busy.values())
     print(f"  other threads busy at {total} probes; where (share of those):")
-    for where, count in probe.busy.most_common(25):
+    for where, count in probe.busy.most_common(12):
         print(f"    {100 * count / total:5.1f} % {where}")
-    for wait in sorted(probe.long, key=lambda w: -w.ms):
+    for wait in sorted(probe.long, key=lambda w: -w.ms)[:12]:
         phase = next((label for label, a, b in spans if a <= wait.at <= b), "-")
         cpu = ", ".join(f"{thread} {ms:.0f}" for thread, ms in wait.cpu_ms.items())
         print(f"  {wait.ms:6.1f} ms [{phase}] cpu ms: {cpu or 'none'}; holder {wait.holder}")
@@ -158,7 +170,7 @@ def summary(name: str, probe: Probe, spans: list[tuple[str, float, float]]) -> N
 
 
 async def measure(
-    root: Path, manifests: list[str], changed: int, over_ms: float, paced: bool
+    root: Path, manifests: list[str], changed: int, over_ms: float, rounds: int
 ) -> None:
     from logist.console.app import ConsoleApp
     from logist.console.messages import PollFinished
@@ -180,19 +192,23 @@ async def measure(
     ConsoleApp.on_poll_finished = timed  # type: ignore[method-assign]  # (Textual looks it up on the class)
     probe = Probe(over_ms)
 
-    async def settled() -> None:
-        while app._polling:
-            await asyncio.sleep(0.02)
-
-    keys: list[tuple[str, float, float]] = []
-    stalls: list[float] = []
+    keys: list[tuple[str, float, float, float]] = []
+    """Per key: the key, its wall to repaint, the loop's CPU and its run-queue wait (ms)."""
+    stalls: list[tuple[float, float]] = []
+    """Per 5 ms sleep of the loop: how late it woke, and how much of that in the run queue."""
 
     from logist.console import app as app_module
 
-    finished: list[tuple[float, float]] = []
-    if not paced and hasattr(app_module, "foreground_busy"):
-        tokens = iter(range(1 << 30))
-        app_module.foreground_busy = lambda for_s: next(tokens)  # type: ignore[assignment]
+    finished: list[tuple[float, float, float]] = []
+    real_busy = getattr(app_module, "foreground_busy", None)
+    tokens = iter(range(1 << 30))
+
+    def pacing(on: bool) -> None:
+        """The worker steps aside for keys (the app as it is) or not (flags never set)."""
+        if real_busy is not None:
+            fake = lambda for_s: next(tokens)  # noqa: E731
+            app_module.foreground_busy = real_busy if on else fake  # type: ignore[assignment]
+
     on_event = ConsoleApp.on_event
 
     async def timed_event(self: ConsoleApp, event: events.Event) -> None:
@@ -201,74 +217,103 @@ async def measure(
             # the refresh after the next (the widget handles the key in its own task)
             self.call_after_refresh(
                 self.call_after_refresh,
-                lambda: finished.append((time.perf_counter(), time.thread_time())),
+                lambda: finished.append((time.perf_counter(), time.thread_time(), _queued())),
             )
 
     ConsoleApp.on_event = timed_event  # type: ignore[method-assign]
 
-    async def press(pilot: Pilot[None], key: str) -> None:
+    async def press(key: str) -> None:
         """A key as the terminal driver delivers it: wall from then to its repaint (an
         after-refresh callback the key's handling asked for), and the loop's CPU meanwhile."""
         count = len(finished)
-        began, cpu = time.perf_counter(), time.thread_time()
+        began, cpu, queued = time.perf_counter(), time.thread_time(), _queued()
         app.post_message(events.Key(key, key if len(key) == 1 else None))
         while len(finished) == count:
             await asyncio.sleep(0.001)
-        at, cpu_at = finished[count]
-        keys.append((key, (at - began) * 1000, (cpu_at - cpu) * 1000))
+        at, cpu_at, queued_at = finished[count]
+        keys.append((key, (at - began) * 1000, (cpu_at - cpu) * 1000, queued_at - queued))
 
     async def watch_loop() -> None:
         while True:
-            began = time.perf_counter()
+            began, queued = time.perf_counter(), _queued()
             await asyncio.sleep(0.005)
-            stalls.append((time.perf_counter() - began - 0.005) * 1000)
+            late = (time.perf_counter() - began - 0.005) * 1000
+            stalls.append((late, _queued() - queued))
 
     def loop_summary() -> None:
-        worst = max(keys, key=lambda k: k[1], default=("-", 0.0, 0.0))
+        walls = sorted(k[1] for k in keys) or [0.0]
+        less = sorted(k[1] - k[3] for k in keys) or [0.0]
+        worst = max(keys, key=lambda k: k[1], default=("-", 0.0, 0.0, 0.0))
+        stall = max(stalls, default=(0.0, 0.0))
         print(
-            f"  event loop: worst stall {max(stalls, default=0):.0f} ms; {len(keys)} keys, "
-            f"worst {worst[0]!r} {worst[1]:.0f} ms wall / {worst[2]:.0f} ms CPU; walls "
-            f"{' '.join(f'{k[1]:.0f}' for k in sorted(keys, key=lambda k: -k[1])[:8])} ..."
+            f"  event loop: worst stall {stall[0]:.0f} ms ({stall[1]:.0f} in the run queue), "
+            f"less its run-queue wait {max((a - b for a, b in stalls), default=0):.0f}; "
+            f"{len(keys)} keys: median {walls[len(walls) // 2]:.0f} ms, worst {worst[0]!r} "
+            f"{worst[1]:.0f} ms wall / {worst[2]:.0f} CPU / {worst[3]:.0f} run queue; worst "
+            f"less its run-queue wait {less[-1]:.0f} ms; slowest (wall/CPU/queue): "
+            + " ".join(
+                f"{k[1]:.0f}/{k[2]:.0f}/{k[3]:.0f}" for k in sorted(keys, key=lambda k: -k[1])[:6]
+            )
+        )
+        waited = sorted(k[1] - k[2] - k[3] for k in keys) or [0.0]
+        print(
+            f"  keys' wall less their CPU and run-queue wait (the GIL, idle until a refresh): "
+            f"worst {waited[-1]:.0f} ms, p90 {waited[int(len(waited) * 0.9)]:.0f}, "
+            f"mean {sum(waited) / len(waited):.1f}"
         )
         keys.clear()
         stalls.clear()
 
-    async with app.run_test(size=(200, 60)) as pilot:
-        while app.last_poll is None or not app.last_poll.complete or app._polling:
-            await pilot.pause(0.1)
-        await asyncio.sleep(1.0)
+    async def whole_poll(paced: bool) -> None:
+        pacing(paced)
         flipped = rewrite(manifests, changed)
         await asyncio.sleep(2.5)  # past the racy window: as a poll 30 s into churn finds most
-        print(f"{flipped} manifests rewritten")
+        spans.clear()
         watcher = asyncio.ensure_future(watch_loop())
         probe.start()
         began = time.perf_counter()
         app.poll_now(full=True)
         await asyncio.sleep(0.05)
         while app._polling:  # keys while the whole poll runs, as during the bench's churn
-            await press(pilot, ("down", "down", "pagedown", "up")[len(keys) % 4])
+            await press(("down", "down", "pagedown", "up")[len(keys) % 4])
             await asyncio.sleep(0.1)
         spans.insert(0, ("poll", began, time.perf_counter()))
         await asyncio.sleep(0.5)
         probe.stop()
-        print(f"paced: {paced}")
-        summary("whole poll", probe, spans)
+        watcher.cancel()
+        summary(f"whole poll, {flipped} manifests rewritten, paced {paced}", probe, spans)
         loop_summary()
 
+    async def sort_ticks(paced: bool) -> None:
+        pacing(paced)
         spans.clear()
+        watcher = asyncio.ensure_future(watch_loop())
         probe.start()
         for key in ("s", "s", "s", "S"):
-            await press(pilot, key)
+            await press(key)
             began = time.perf_counter()
             app.poll_now(full=False)  # the next tick, brought forward
             await asyncio.sleep(0.05)
-            await settled()
+            while app._polling:  # keys while the tick makes the orders
+                await press("down")
+                await asyncio.sleep(0.02)
             spans.append((f"tick after {key}", began, time.perf_counter()))
             await asyncio.sleep(0.3)
         probe.stop()
         watcher.cancel()
-        summary("sort ticks", probe, spans)
+        summary(f"sort ticks, paced {paced}", probe, spans)
         loop_summary()
+
+    async with app.run_test(size=(200, 60)):
+        while app.last_poll is None or not app.last_poll.complete or app._polling:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        for number in range(rounds):
+            for paced in (True, False) if number % 2 == 0 else (False, True):
+                if paced and real_busy is None:
+                    continue  # code without `pace`: one run a round
+                await whole_poll(paced)
+                await sort_ticks(paced)
 
 
 def main() -> int:
@@ -278,7 +323,7 @@ def main() -> int:
     parser.add_argument("--over", type=float, default=10.0, help="report waits over (ms)")
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
-        "--no-pace", action="store_true", help="the worker does not step aside for keys"
+        "--rounds", type=int, default=2, help="each a whole poll and sort ticks paced and not"
     )
     args = parser.parse_args()
     built = roots.build(args.work / f"root-{args.jobs}", args.jobs)
@@ -287,7 +332,7 @@ def main() -> int:
         for job in sorted(os.listdir(built.path))
         if job.startswith("job-")
     ]
-    asyncio.run(measure(built.path, manifests, args.changed, args.over, not args.no_pace))
+    asyncio.run(measure(built.path, manifests, args.changed, args.over, args.rounds))
     return 0
 
 
