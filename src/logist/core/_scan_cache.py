@@ -252,7 +252,10 @@ def save(
 
 
 def save_delta(
-    path: Path, file_header: tuple[Any, ...], base: Stamp, entries: dict[str, Entry]
+    path: Path,
+    file_header: tuple[Any, ...],
+    base: Stamp,
+    entries: Mapping[str, Entry] | Iterable[tuple[str, Entry]],
 ) -> bool:
     """Write the entries read since the cache file of stamp `base` was written or loaded, beside
     it: a save of what changed, not of the whole root (at 100,000 jobs a whole save was ~0.9 s
