@@ -4,14 +4,18 @@ Builds (or reuses) a tmpfs root, starts the console headless, rewrites `--change
 (SUCCESS <-> PENDING), asks for a whole poll, and reports the CPU of the event loop's thread
 in the poll's handler (the apply), the worst event-loop stall around it and the collections
 that ran in each thread. Rounds alternate nothing: run the old code in its own worktree.
+`--moved`: the root moved (`mv`) after it was built, its index still naming the old paths, as
+a root restored to another place is: ~100,000 `index-path-mismatch` findings, whose pane then
+takes a whole poll's findings too. `--profile FILE`: a cProfile of the event loop's applies.
 
-    uv run python benchmarks/apply_bench.py --jobs 100000 --work /dev/shm/<branch>/a
+    uv run python benchmarks/apply_bench.py --jobs 100000 --work /dev/shm/<branch>/a [--moved]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
 import os
@@ -43,7 +47,9 @@ def rewrite(manifests: list[str], count: int) -> int:
     return done
 
 
-async def measure(root: Path, manifests: list[str], changed: int, rounds: int) -> None:
+async def measure(
+    root: Path, manifests: list[str], changed: int, rounds: int, profile: Path | None
+) -> None:
     from logist.console.app import ConsoleApp
     from logist.console.messages import PollFinished
     from logist.console.poller import Poller
@@ -58,10 +64,15 @@ async def measure(root: Path, manifests: list[str], changed: int, rounds: int) -
     collections: list[tuple[float, int, bool]] = []
     started = [0.0]
     handler = ConsoleApp.on_poll_finished
+    profiler = cProfile.Profile() if profile is not None else None
 
     def timed(self: ConsoleApp, message: PollFinished) -> None:
         cpu = time.thread_time()
+        if profiler is not None:
+            profiler.enable()
         handler(self, message)
+        if profiler is not None:
+            profiler.disable()
         applies.append((time.thread_time() - cpu) * 1000)
 
     ConsoleApp.on_poll_finished = timed  # type: ignore[method-assign]  # (Textual looks it up on the class)
@@ -78,6 +89,9 @@ async def measure(root: Path, manifests: list[str], changed: int, rounds: int) -
     async with app.run_test(size=(200, 60)) as pilot:
         while app.last_poll is None or not app.last_poll.complete or app._polling:
             await pilot.pause(0.1)
+        print(f"findings shown: {app._console.table('findings').row_count:,}")
+        if profiler is not None:
+            profiler = cProfile.Profile()  # the rounds' applies only, not the first ones
         for number in range(rounds):
             flipped = rewrite(manifests, changed)
             stalls: list[float] = []
@@ -107,6 +121,8 @@ async def measure(root: Path, manifests: list[str], changed: int, rounds: int) -
                 f"{max(stalls):.0f} ms, longest collection on the loop {loop_gc:.0f} ms, "
                 f"elsewhere {other_gc:.0f} ms (load {os.getloadavg()[0]:.2f})"
             )
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(profile)
 
 
 def main() -> int:
@@ -115,14 +131,23 @@ def main() -> int:
     parser.add_argument("--changed", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--moved", action="store_true", help="the root moved with its index")
+    parser.add_argument("--profile", type=Path, help="a cProfile of the applies to this file")
     args = parser.parse_args()
-    built = roots.build(args.work / f"root-{args.jobs}", args.jobs)
+    path = args.work / f"root-{args.jobs}"
+    if args.moved:
+        path = args.work / f"moved-{args.jobs}"
+        if not path.exists():  # built elsewhere, then moved here with its index
+            built = roots.build(args.work / f"root-{args.jobs}", args.jobs)
+            os.rename(built.path, path)
+    else:
+        path = roots.build(path, args.jobs).path
     manifests = [
-        os.path.join(built.path, job, roots.MANIFEST)
-        for job in sorted(os.listdir(built.path))
+        os.path.join(path, job, roots.MANIFEST)
+        for job in sorted(os.listdir(path))
         if job.startswith("job-")
     ]
-    asyncio.run(measure(built.path, manifests, args.changed, args.rounds))
+    asyncio.run(measure(path, manifests, args.changed, args.rounds, args.profile))
     return 0
 
 
