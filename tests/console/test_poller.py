@@ -33,7 +33,7 @@ from logist.console.rows import (
     triage_row,
 )
 from logist.console.text import _UNSAFE, age, age_until, money, safe
-from logist.core import TRIAGE_KINDS, JobRecoveryManager, VerdictKind, _quick_status
+from logist.core import TRIAGE_KINDS, JobRecoveryManager, Severity, VerdictKind, _quick_status
 from logist.core._manifest import backup_name
 from logist.core._quick_status import QuickStatus
 from logist.core._scan import Snapshot
@@ -96,12 +96,27 @@ def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     findings = result.finding_objects
     assert result.findings == {key: finding_row(found, states) for key, found in findings.items()}
     assert list(result.findings) == list(findings)
+    made = result.findings
+    assert result.findings_natural == sorted(made, key=lambda key: made[key].rank)
+    errors = sum(found.severity is Severity.ERROR for found in findings.values())
+    assert result.finding_errors == errors
     counts = {}
     for state in states.values():
         counts[state.verdict.kind] = counts.get(state.verdict.kind, 0) + 1
     assert dict(result.counts) == counts
     if before is None:
         return
+    base = before.findings
+    if result.findings is base:
+        assert result.findings_changed == result.findings_removed == ()
+    else:
+        assert result.findings_base is base
+        assert set(result.findings_removed) == set(base) - set(made)
+        assert set(result.findings_changed) == {k for k, row in made.items() if base.get(k) != row}
+        assert len(set(result.findings_changed)) == len(result.findings_changed)
+    for key, row in made.items():
+        if base.get(key) == row:
+            assert row is base[key], key  # the pane repaints what is a new object
     old = before.jobs
     assert result.jobs_base is old
     assert set(result.jobs_changed) == {key for key, row in shown.items() if old.get(key) != row}

@@ -528,7 +528,7 @@ class ConsoleApp(App[int]):
             # rows before held alone freed in the worker (`let_go`), not here
             with self._woken_lock:
                 self._replaced += (self.last_poll, result)
-            self.last_poll = replace(result, jobs_base=None)
+            self.last_poll = replace(result, jobs_base=None, findings_base=None)
             gone = [job for job in self.marks if job not in result.states]
             if gone:
                 self.marks.difference_update(gone)

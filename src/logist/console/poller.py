@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from itertools import compress, filterfalse, islice
+from itertools import compress, filterfalse, islice, repeat
 from operator import attrgetter, eq, is_not, itemgetter, not_
 
 from logist._gc import gc_paused
@@ -32,13 +32,24 @@ from logist.core import (
     HealthReport,
     JobRecoveryManager,
     JobState,
+    Severity,
     Snapshot,
     VerdictKind,
     WatchStatus,
 )
 
+from .finding_order import FindingOrder
 from .orders import JobOrders
-from .rows import JobRow, Row, descending_order, finding_key, finding_row, job_row, triage_row
+from .rows import (
+    SEVERITY_RANK,
+    JobRow,
+    Row,
+    descending_order,
+    finding_key,
+    finding_row,
+    job_row,
+    triage_row,
+)
 
 FIRST_LOOK = 400
 """Jobs read for the first frame of a big root (a screenful and more)."""
@@ -77,6 +88,16 @@ class PollResult:
     columns in `Poller.descending`."""
     triage: dict[str, Row] = field(default_factory=dict)
     findings: dict[str, Row] = field(default_factory=dict)
+    """Every finding's row (never changed once handed over, as `jobs`)."""
+    findings_base: dict[str, Row] | None = None
+    """The `findings` of the poll before, which `findings_changed` and `findings_removed` are
+    relative to (a root moved with its index has 100,000 findings: the pane takes the diff)."""
+    findings_changed: tuple[str, ...] = ()
+    findings_removed: tuple[str, ...] = ()
+    findings_natural: list[str] | None = None
+    """Every finding key in the findings pane's natural order (severity, then job and code)."""
+    finding_errors: int = 0
+    """Findings of error severity (the pane's title says how many)."""
     finding_objects: dict[str, Finding] = field(default_factory=dict)
     counts: tuple[tuple[VerdictKind, int], ...] = ()
     scan_s: float = 0.0
@@ -127,6 +148,7 @@ class Poller:
         self._finding_keys_of: dict[str, list[str]] = {}
         """The findings of each job, by key."""
         self._finding_result: dict[str, Row] = {}
+        self._finding_order = FindingOrder()
         self._orders = JobOrders()
         self._descending: dict[int, list[str]] = {}
         self._descending_of: dict[int, list[str]] = {}
@@ -245,6 +267,9 @@ class Poller:
                 jobs_base=last.jobs,
                 jobs_changed=(),
                 jobs_removed=(),
+                findings_base=last.findings,
+                findings_changed=(),
+                findings_removed=(),
                 orders=self._orders.orders,
                 descending=self._descending_orders(),
             )
@@ -328,7 +353,7 @@ class Poller:
             report, quick = self.manager.status(snapshot)
         result = self._result(snapshot, report, started, quick)
         result = replace(result, watch=self._watch_status(None))
-        self._last = replace(result, jobs_base=None)
+        self._last = replace(result, jobs_base=None, findings_base=None)
         return result
 
     def _watch_status(self, fallback: WatchStatus | None) -> WatchStatus | None:
@@ -352,6 +377,8 @@ class Poller:
         with gc_paused():
             pace()  # each stage after a key the event loop is handling
             findings = self._findings(quick, states)
+            findings_base = self._finding_result
+            finding_rows, findings_changed, findings_removed = self._finding_rows(findings, states)
             base = self._rows
             jobs, changed, removed = self._job_rows(states)
             pace()
@@ -368,7 +395,12 @@ class Poller:
                 orders=self._orders.orders,
                 descending=self._descending_orders(),
                 triage=self._triage_rows(states, removed),
-                findings=self._finding_rows(findings, states),
+                findings=finding_rows,
+                findings_base=findings_base,
+                findings_changed=findings_changed,
+                findings_removed=findings_removed,
+                findings_natural=self._finding_order.natural,
+                finding_errors=self._finding_order.count(SEVERITY_RANK[Severity.ERROR]),
                 finding_objects=findings,
                 counts=tuple((kind, counts[kind]) for kind in SEVERITY_ORDER if counts.get(kind)),
                 scan_s=time.perf_counter() - started,
@@ -436,36 +468,54 @@ class Poller:
 
     def _finding_rows(
         self, findings: dict[str, Finding], states: dict[str, JobState]
-    ) -> dict[str, Row]:
-        """The findings pane's rows, reused as the triage rows are: a finding's row shows the
-        finding and, to filter on, its job's verdict and status. The same findings as last
-        time (the very objects: kept by the manager for jobs that did not change) are looked
-        at only for the jobs with another state, and the findings made again (the same keys in
-        the same order, as a corrupt manifest's, looked up on disk at every poll: at 100,000
-        jobs a look at all 7,000 findings was 10-20 ms of every light tick)."""
+    ) -> tuple[dict[str, Row], tuple[str, ...], tuple[str, ...]]:
+        """The findings pane's rows, reused as the triage rows are, the keys whose row is new
+        or another, the keys gone; the natural order follows (`FindingOrder`). A finding's row
+        shows the finding and, to filter on, its job's verdict and status. The same findings
+        as last time (the very objects: kept by the manager for jobs that did not change) are
+        looked at only for the jobs with another state, and the findings made again (the
+        same keys in the same order, as a corrupt manifest's, looked up on disk at every poll:
+        at 100,000 jobs a look at all 7,000 findings was 10-20 ms of every light tick).
+        Findings that came or went are found by C-level passes, not a look at every finding
+        (a root moved with its index has 100,000)."""
         previous = self._finding_rows_of
+        shown = self._finding_result
         restated, self._restated = self._restated, []
-        if len(findings) == len(previous) and all(map(eq, findings, previous)):
-            keys_of = self._finding_keys_of
+        keys_of = self._finding_keys_of
+        same_keys = len(findings) == len(previous) and all(map(eq, findings, previous))
+        removed: tuple[str, ...] = ()
+        if same_keys:
             firsts = map(itemgetter(0), previous.values())
-            again = list(compress(findings, map(is_not, findings.values(), firsts)))
-            again += [key for job_id in restated for key in keys_of.get(job_id, ())]
-            if not again:
-                return self._finding_result
-            kept = dict(previous)
         else:
-            again, kept = list(findings), {}
-            keys_of = {}
-            for key, finding in findings.items():
-                if finding.job_id is not None:
-                    keys_of.setdefault(finding.job_id, []).append(key)
-            self._finding_keys_of = keys_of
-        for key in again:
+            removed = tuple(filterfalse(findings.__contains__, previous))
+            for key in removed:
+                job_id = previous[key][0].job_id
+                if job_id is not None:
+                    keys = keys_of[job_id]
+                    keys.remove(key)
+                    if not keys:
+                        del keys_of[job_id]
+            for key in filterfalse(previous.__contains__, findings):
+                job_id = findings[key].job_id
+                if job_id is not None:
+                    keys_of.setdefault(job_id, []).append(key)
+            firsts = map(itemgetter(0), map(previous.get, findings, repeat(_NO_ENTRY)))
+        # the findings new or made again, and those of the jobs with another state
+        again = list(compress(findings, map(is_not, findings.values(), firsts)))
+        again += [key for job_id in restated for key in keys_of.get(job_id, ())]
+        if not again and not removed:
+            return shown, (), ()
+        if same_keys:
+            kept = previous.copy()
+        else:  # in the order of `findings`, new ones given their entry below
+            kept = dict(zip(findings, map(previous.get, findings, repeat(_NO_ENTRY)), strict=True))
+        changed: list[str] = []
+        for key in dict.fromkeys(again):
             finding = findings[key]
             state = None if finding.job_id is None else states.get(finding.job_id)
             kind = None if state is None else state.verdict.kind
             status = None if state is None else state.facts.status
-            cached = previous.get(key)
+            cached = before = previous.get(key)
             if (
                 cached is None
                 or (cached[0] is not finding and cached[0] != finding)
@@ -477,12 +527,20 @@ class Poller:
                     row = cached[3]
                 cached = (finding, kind, status, row)
             kept[key] = cached
+            if before is None or cached[3] is not before[3]:
+                changed.append(key)
         self._finding_rows_of = kept
-        if kept.keys() != previous.keys() or any(
-            kept[key][3] is not previous[key][3] for key in again
-        ):
-            self._finding_result = {key: entry[3] for key, entry in kept.items()}
-        return self._finding_result
+        if not changed and not removed:
+            return shown, (), ()
+        if same_keys:  # (a copy keeps the order of the keys: that of `findings`)
+            rows = shown.copy()
+            made = map(itemgetter(3), map(kept.__getitem__, changed))
+            rows.update(zip(changed, made, strict=True))
+        else:
+            rows = dict(zip(kept, map(itemgetter(3), kept.values()), strict=True))
+        self._finding_order.update(rows, shown, changed, removed)
+        self._finding_result = rows
+        return rows, tuple(changed), removed
 
     def set_validated(self, findings: Iterable[Finding], quick_keys: set[str]) -> None:
         """Keep a full validation's findings: upgrades of quick ones, and disk-only ones."""
@@ -583,6 +641,8 @@ class Poller:
 
 
 _kind_of = itemgetter(JobRow.KIND)
+_NO_ENTRY = (None, None, None, None)
+"""What `Poller._finding_rows_of` has for a finding not seen before."""
 _kind_of_state = attrgetter("verdict.kind")
 _in_triage = TRIAGE_KINDS.__contains__
 _row_rank = attrgetter("rank")

@@ -309,11 +309,15 @@ def finding_key(finding: Finding) -> str:
 
 
 def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
+    """A row of the findings pane. Its rank is the severity, then the key (the job, then the
+    code: `finding_key` puts a NUL between them, below any character of a job id), so that
+    the poller keeps the natural order as lists of plain strings (`FindingOrder`)."""
     state = states.get(finding.job_id) if finding.job_id is not None else None
     facets = job_facets(state) if state is not None else ()
     job = "(root)" if finding.job_id is None else safe(finding.job_id)
+    key = finding_key(finding)
     return Row(
-        key=finding_key(finding),
+        key=key,
         job_id=finding.job_id,
         cells=(
             finding.severity.value,
@@ -330,7 +334,7 @@ def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
             finding.message.lower(),
             _share(finding.recommendation.lower()),
         ),
-        rank=(SEVERITY_RANK[finding.severity], finding.job_id or "", finding.code),
+        rank=(SEVERITY_RANK[finding.severity], key),
         search=f"{finding.job_id}\n{finding.code}\n{finding.message}".lower(),
         facets=(
             *facets,

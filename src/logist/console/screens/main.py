@@ -28,7 +28,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, ProgressBar, Static, Tab, Tabs
 
-from logist.core import FilterQuery, JobRecoveryManager, Severity, VerdictKind, WatchStatus
+from logist.core import FilterQuery, JobRecoveryManager, VerdictKind, WatchStatus
 
 from ..arrivals import Arrivals, tag_new, tagged_jobs
 from ..poller import PollResult
@@ -148,8 +148,6 @@ class ConsoleScreen(Screen[None]):
         self._detail_timer: Timer | None = None
         self._last: PollResult | None = None
         self._titles: dict[str, tuple[str, str]] = {}
-        self._error_count: tuple[object, int] = (None, 0)
-        """(the findings pane's rows counted for, how many findings are errors): `_errors`."""
         self._placed: dict[str, str | None] = {}
         """Where the last poll left each table's cursor: a cursor the poll moved onto a new
         job is not the operator looking at it."""
@@ -313,7 +311,7 @@ class ConsoleScreen(Screen[None]):
             return
         first = self._last is None
         # without the rows before it, which the diff below is applied to (~8 MB at 100,000)
-        self._last = replace(result, jobs_base=None)
+        self._last = replace(result, jobs_base=None, findings_base=None)
         report = result.report
         problem = None if report is None else report.root_problem
         if problem is not None:  # the health report says so: the console says the same
@@ -349,7 +347,17 @@ class ConsoleScreen(Screen[None]):
                 descending=result.descending,
             )
         self._show_job_rows()
-        self.table("findings").update_rows(result.findings)
+        findings = self.table("findings")
+        if result.findings is not findings.rows:  # (else no finding row changed)
+            if result.findings_base is not None and findings.rows is result.findings_base:
+                findings.apply_diff(
+                    result.findings,
+                    result.findings_changed,
+                    result.findings_removed,
+                    result.findings_natural,
+                )
+            else:  # the first poll, or one held back while a newer one was applied: all rows
+                findings.update_rows(result.findings, natural=result.findings_natural)
         for job_id, _ in arrived or ():
             self.table("jobs").reveal(job_id)
             self.table("triage").reveal(job_id)
@@ -391,27 +399,12 @@ class ConsoleScreen(Screen[None]):
     def set_modes(self, **modes: bool) -> None:
         self.query_one(HeaderBar).set_state(**modes)
 
-    def _errors(self) -> int:
-        """Findings of error severity in the last poll, counted again only when the findings
-        pane's rows changed (they show the severity; the poller hands the same rows over while
-        none did): titles are set at every key that filters, sorts or marks and at every poll,
-        and at 100,000 jobs the 7,000 findings were counted again at each tick (~4 ms)."""
-        last = self._last
-        if last is None:
-            return 0
-        counted = self._error_count
-        if counted[0] is not last.findings:
-            findings = last.finding_objects.values()
-            errors = sum(1 for finding in findings if finding.severity is Severity.ERROR)
-            counted = self._error_count = (last.findings, errors)
-        return counted[1]
-
     def _set_titles(self) -> None:
         """Counts, hidden rows and sort of every pane. A pane whose table has not yet tested
         every row against a filter just typed keeps its title until it has (`_counted`):
         asking for the count would test them before the first frame."""
         jobs, triage, findings = (self.table(name) for name in PANES)
-        errors = self._errors()
+        errors = 0 if self._last is None else self._last.finding_errors
         new = len(self.arrivals.new)
         self.query_one(HeaderBar).set_state(marked=len(self.marks), new=new)
         counts = {
