@@ -510,7 +510,9 @@ class Poller:
         else:  # in the order of `findings`, new ones given their entry below
             kept = dict(zip(findings, map(previous.get, findings, repeat(_NO_ENTRY)), strict=True))
         changed: list[str] = []
-        for key in dict.fromkeys(again):
+        for number, key in enumerate(dict.fromkeys(again)):
+            if not number & PACE_EVERY_ROW:
+                pace()  # the event loop first while it handles a key
             finding = findings[key]
             state = None if finding.job_id is None else states.get(finding.job_id)
             kind = None if state is None else state.verdict.kind
