@@ -561,3 +561,37 @@ def test_equal_costs_and_times_are_one_object_with_the_values_and_signs_the_mani
         past = time.time() - OLD
         os.utime(path, (past, past))
     check(manager.scan().jobs)
+
+
+def test_more_jobs_read_than_a_delta_takes_make_a_whole_save_and_are_not_all_remembered(
+    jobs_root: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to `_DELTA_MIN` jobs read since the whole file are saved beside it; one more and the
+    save is whole, the jobs read past that not remembered one by one (memory at 100,000)."""
+    monkeypatch.setattr(_scan, "_DELTA_MIN", 2)
+    for number in range(8):
+        write_old(jobs_root, f"j{number}", status="SUCCESS")
+    times = iter(range(10**9, 2 * 10**9, 3600))  # each scan an hour on: every one saves
+    manager = JobRecoveryManager(jobs_root, clock=lambda: float(next(times)), scan_cache=True)
+    manager.scan()  # cold: reads all, writes the whole file
+    scanner = manager._scanner
+    whole = cache_home / next(p.name for p in cache_home.iterdir() if p.name.startswith("scan-"))
+    delta = _scan_cache.delta_file(whole)
+    for job_id in ("j0", "j1"):
+        write_old(jobs_root, job_id, status="FAILED")
+    written = whole.read_bytes()
+    manager.scan()
+    assert whole.read_bytes() == written and delta.exists()  # two: a delta
+    assert scanner._read_since_base == {"j0", "j1"}
+    for job_id in ("j2", "j3", "j4", "j5"):
+        write_old(jobs_root, job_id, status="PENDING")
+    scanner.defer_persist = True  # the save after the scan, to see what it was told first
+    manager.scan()
+    assert len(scanner._read_since_base) == 3, "two, and one past: enough to tell"
+    scanner.persist_pending()
+    assert whole.read_bytes() != written and not delta.exists()  # six: a whole save
+    assert scanner._read_since_base == set()
+    expected = {f"j{n}": "SUCCESS" for n in range(8)}
+    expected |= {"j0": "FAILED", "j1": "FAILED", "j2": "PENDING", "j3": "PENDING"}
+    expected |= {"j4": "PENDING", "j5": "PENDING"}
+    assert fresh_scan(jobs_root) == (0, expected)

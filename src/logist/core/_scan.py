@@ -602,7 +602,11 @@ class Scanner:
         """The stamp of the cache file loaded or written whole, and its count of entries: a
         save then writes only the jobs read since (`_scan_cache.save_delta`)."""
         self._read_since_base: set[str] = set()
-        """Jobs read since that file: the only ones whose entries there may be out of date."""
+        """Jobs read since that file: the only ones whose entries there may be out of date.
+        At most `_delta_most` + 1 of them: past that the save is a whole one anyway (a set of
+        every job read after some minutes of churn was 2-4 MB at 100,000 jobs, for nothing)."""
+        self._delta_most = _DELTA_MIN
+        """The most jobs read since the file that a save of them only (a delta) is made for."""
         self._saved_at: float | None = None
         self.defer_persist = False
         """Leave the cache file to `persist_pending` (the CLI writes it once its output is out)."""
@@ -1061,8 +1065,9 @@ class Scanner:
     ) -> JobState | None:
         read, facts, problems, read_at = read_facts(job_id, manifest)
         self._reads += 1
-        if self._base is not None:
-            self._read_since_base.add(job_id)
+        since = self._read_since_base
+        if self._base is not None and len(since) <= self._delta_most:
+            since.add(job_id)
         # a plain directory is a job only if it has job files or is indexed
         if (
             not read.ok
@@ -1177,8 +1182,9 @@ class Scanner:
                 state = load(job_id, location, manifest, now)
             else:
                 self._reads += 1
-                if self._base is not None:
-                    self._read_since_base.add(job_id)
+                since = self._read_since_base
+                if self._base is not None and len(since) <= self._delta_most:
+                    since.add(job_id)
                 state = from_row(job_id, location, manifest, entry, key, now)
             if state is None:
                 del jobs[job_id]
@@ -1190,8 +1196,7 @@ class Scanner:
         assert self._persist_path is not None
         self._persist_header = cache_header(self._root_real)
         rows, stamp, count = _scan_cache.restore(self._persist_path, self._persist_header)
-        self._base = None if stamp is None else (stamp, count)
-        self._read_since_base = set()
+        self._set_base(stamp, count)
         if self._restored:
             self.restore_rows(rows)
         else:  # the loaded dict itself (no second one of 100,000 entries), less what is cached
@@ -1256,7 +1261,7 @@ class Scanner:
         assert self._persist_path is not None
         base = self._base
         since = self._read_since_base
-        if base is not None and len(since) <= max(_DELTA_MIN, base[1] // _DELTA_SHARE):
+        if base is not None and len(since) <= self._delta_most:
             # made as the save takes them, a frame at a time (up to 12,500 entries at 100,000
             # jobs, ~450 bytes each of tuples: made all first, they were as many holes in
             # pymalloc's pools after the save)
@@ -1280,9 +1285,14 @@ class Scanner:
                     yield job_id, row
 
         stamp = _scan_cache.save(self._persist_path, self._persist_header, entries())
-        self._base = None if stamp is None else (stamp, saved)
-        self._read_since_base = set()
+        self._set_base(stamp, saved)
         self._reads = 0
+
+    def _set_base(self, stamp: _scan_cache.Stamp | None, count: int) -> None:
+        """The cache file now on disk (None: none of ours), of `count` entries: none read since."""
+        self._base = None if stamp is None else (stamp, count)
+        self._delta_most = max(_DELTA_MIN, count // _DELTA_SHARE)
+        self._read_since_base = set()
 
     def _listing_now(self) -> Listing | None:
         """A plain listing made now (the scanner's own left as it is), if the root and the
