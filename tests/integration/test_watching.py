@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from conftest import RunningJob, read_job, wait_for, write_job
-from logist.core import JobRecoveryManager, VerdictKind, Wake, Watching
+from logist.core import JobRecoveryManager, VerdictKind, Wake, Watching, _watching
 from logist.core._identity import identity_of
 from logist.core._manifest import atomic_write_bytes
 from logist.core._states import Category
@@ -362,3 +364,20 @@ def test_the_states_due_looks_at_are_every_active_one(jobs_root: Path) -> None:
     active = [state for state in states if state.category is Category.ACTIVE]
     assert len(active) == 2 and all(any(s is state for s in found) for state in active)
     assert {state.job_id for state in found} == {"running"}
+
+
+def test_the_states_found_maybe_active_in_short_passes_are_those_of_one_pass(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The C-level passes over every state made a slice at a time (at 100,000 jobs one pass
+    held the GIL 15-20 ms): slices of 2 find the same states in the same order."""
+    for number in range(9):
+        status = ("EXECUTING", "PENDING", "SUCCESS", "NOT_A_STATE")[number % 4]
+        write_job(jobs_root, f"job-{number}", status=status)
+    write_job(jobs_root, "torn", b'{"status": "EXECUTING"')
+    states = list(JobRecoveryManager(jobs_root).scan().jobs.values())
+    whole = _maybe_active(states)
+    monkeypatch.setattr(_watching, "PASS_STEP", 2)
+    sliced = _maybe_active(states)
+    assert len(whole) >= 3 and [s.job_id for s in whole] == [s.job_id for s in sliced]
+    assert all(a is b for a, b in zip(whole, sliced, strict=True))
