@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import logist.console.orders as orders_module
 import logist.console.poller as poller_module
 import logist.console.rows as rows_module
 from conftest import write_job
@@ -156,6 +157,7 @@ def test_polls_made_in_short_passes_equal_those_made_from_scratch(
     monkeypatch.setattr(poller_module, "PASS_STEP", 3)
     monkeypatch.setattr(rows_module, "_PASS_STEP", 2)
     monkeypatch.setattr(_quick_status, "PASS_STEP", 3)
+    monkeypatch.setattr(orders_module, "SORT_SLICE", 4)
     snapshots = _polls_checked_from_scratch(jobs_root)
     for before, after in pairwise(snapshots):
         short = _restated(after.jobs, before.jobs)
@@ -271,10 +273,17 @@ def test_an_age_is_shown_the_same_until_the_instant_age_until_names() -> None:
         assert age(until + 1e-6) != text, (seconds, until)
 
 
-def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch() -> None:
+@pytest.mark.parametrize("sort_slice", [None, 16, 3])
+def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch(
+    sort_slice: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Rows that tie, rows with empty cells, rows moving a little and a lot, coming and
     going: every column's order (and the natural one) handed out after each update is the
-    sort, those asked for at once, the others when they have caught up."""
+    sort, those asked for at once, the others when they have caught up. Orders made from
+    scratch are sorted a slice at a time (`_sorted_in_slices`, 8,192 items by default): with
+    slices of 16 and 3, the same orders."""
+    if sort_slice is not None:
+        monkeypatch.setattr(orders_module, "SORT_SLICE", sort_slice)
     rng = random.Random(9)
     kinds = list(VERDICT_RANK)
 
@@ -321,6 +330,26 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch() -> None
             assert wanted <= set(orders)  # as the app asks: the column shown and the next
         for column, order in orders.items():
             assert order == _ascending(rows, column), (round_, column)
+
+
+def test_a_sort_in_slices_is_the_stable_sort_even_of_values_that_do_not_order() -> None:
+    """Ties keep their order; values not equal to themselves (NaN: a manifest's cost) order
+    nothing consistently, and get the one sort's order exactly (it is made then)."""
+    rng = random.Random(11)
+    for values in (
+        [rng.choice([1.0, 2.5, 2.5, 7.0]) for _ in range(300)],
+        [rng.choice(["b", "a", "nightly", ""]) for _ in range(300)],
+        [rng.choice([1.0, float("nan"), 0.5, 2.0]) for _ in range(300)],
+        [rng.random() for _ in range(300)],
+    ):
+        items = rng.sample(range(len(values)), len(values))
+        for size in (3, 16, 300):
+            orders_module.SORT_SLICE, before = size, orders_module.SORT_SLICE
+            try:
+                made = orders_module._sorted_in_slices(items, values.__getitem__)
+            finally:
+                orders_module.SORT_SLICE = before
+            assert made == sorted(items, key=values.__getitem__), size
 
 
 def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:

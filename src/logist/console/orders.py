@@ -10,9 +10,9 @@ and the new order is spliced from slices of the old one, a few C-level copies.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import compress, repeat
-from operator import is_, itemgetter, not_
+from operator import is_, itemgetter, ne, not_
 from typing import Any, NamedTuple
 
 from logist._pace import pace
@@ -26,6 +26,8 @@ ahead, four of them were ~0.5 s of the two polls after the whole root was on scr
 keys were pressed; the app asks for the columns the next two `s` go to."""
 SPLICE_MAX_SHARE = 4
 """More than 1/SPLICE_MAX_SHARE of the rows moved: a new order, not a splice."""
+SORT_SLICE = 8_192
+"""Items in one C call of an order made from scratch (see `_sorted_in_slices`)."""
 
 _RANK = JobRow.RANK
 _KEY = JobRow.KEY
@@ -96,7 +98,8 @@ class JobOrders:
         moved = list(changed) if renewed else _moved(rows, previous, changed, _RANK)
         by_id = None
         if renewed or len(moved) > most:
-            self._natural, by_id = _made_natural(rows)
+            # in slices but at the first poll (nothing on screen yet: the whole root sooner)
+            self._natural, by_id = _made_natural(rows, in_slices=bool(self._natural.keys))
         elif moved or removed:
             self._natural = _spliced(self._natural, _RANK, rows, previous, moved, removed)
         columns: dict[int, Sorted] = {}
@@ -165,29 +168,39 @@ def _caught_up(
     return _spliced(old, position, rows, since, moved, gone)
 
 
-def _made_natural(rows: Mapping[str, JobRow]) -> tuple[Sorted, Sorted]:
+def _made_natural(rows: Mapping[str, JobRow], *, in_slices: bool) -> tuple[Sorted, Sorted]:
     """The natural order made from scratch, and the job id column's, which its first sort
     gives (job ids are unique and never empty: ties and empty cells do not arise). One
     C-level sort of plain values each: a sort by the rank tuples took twice as long as three
-    by their parts, and sorting in slices merged after was slower still (every merge
-    compares across memory)."""
+    by their parts. `in_slices`: each sort and pass by C calls of a few ms (see
+    `_sorted_in_slices`), else one call each (less CPU, a longer hold of the GIL)."""
+    sort = _sorted_in_slices if in_slices else _sorted_at_once
+    gather = _gathered if in_slices else _gathered_at_once
     keys = list(rows)
     ranks = list(map(itemgetter(_RANK), rows.values()))
     # by job id, then by activity, then by verdict: stable sorts, so (verdict, activity, id)
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    ids = list(map(keys.__getitem__, order))
-    by_id = Sorted(ids, ids, list(map(ranks.__getitem__, order)))
+    order = sort(list(range(len(keys))), keys.__getitem__)
+    ids = gather(keys.__getitem__, order)
+    by_id = Sorted(ids, ids, gather(ranks.__getitem__, order))
     for part in (1, 0):
-        order.sort(key=list(map(itemgetter(part), ranks)).__getitem__)
-    ranks = list(map(ranks.__getitem__, order))
-    return Sorted(list(map(keys.__getitem__, order)), ranks, ranks), by_id
+        order = sort(order, gather(itemgetter(part), ranks).__getitem__)
+    ranks = gather(ranks.__getitem__, order)
+    return Sorted(gather(keys.__getitem__, order), ranks, ranks), by_id
+
+
+def _sorted_at_once(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    return sorted(items, key=key)
+
+
+def _gathered_at_once(getter: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    return list(map(getter, items))
 
 
 def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
     """An order made from scratch: the natural one's rows sorted by the field (a column's),
     empty cells last (see `_made_natural`)."""
     keys, ranks = natural.keys, natural.ranks
-    values = list(map(itemgetter(position), map(rows.__getitem__, keys)))
+    values = _gathered(itemgetter(position), _gathered(rows.__getitem__, keys))
     missing = list(map(is_, values, repeat(None)))
     if any(missing):
         present = list(map(not_, missing))
@@ -196,12 +209,64 @@ def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
         values = list(compress(values, present))
     else:
         absent_keys, absent_ranks = [], []
-    order = sorted(range(len(values)), key=values.__getitem__)  # stable: ties in natural order
+    # stable: ties in natural order
+    order = _sorted_in_slices(list(range(len(values))), values.__getitem__)
     return Sorted(
-        [*map(keys.__getitem__, order), *absent_keys],
-        list(map(values.__getitem__, order)),
-        [*map(ranks.__getitem__, order), *absent_ranks],
+        [*_gathered(keys.__getitem__, order), *absent_keys],
+        _gathered(values.__getitem__, order),
+        [*_gathered(ranks.__getitem__, order), *absent_ranks],
     )
+
+
+def _gathered(getter: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """`list(map(getter, items))`, a slice of SORT_SLICE at a time (one C call over 100,000
+    items held the GIL 3-10 ms), the worker stepping aside between two for a key."""
+    if len(items) <= SORT_SLICE:
+        return list(map(getter, items))
+    gathered: list[Any] = []
+    for start in range(0, len(items), SORT_SLICE):
+        gathered += map(getter, items[start : start + SORT_SLICE])
+        pace()
+    return gathered
+
+
+def _sorted_in_slices(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    """`sorted(items, key=key)`, the very same list, by C calls that each hold the GIL a few
+    ms (one sort of 100,000 held it 16 ms, and 40-110 ms on a loaded machine: the longest wait
+    of the event loop in a tick that brings an order). Slices of SORT_SLICE are sorted one by
+    one, then cut by the same values (pivots sampled from them) into buckets: a bucket holds
+    every item of its range of values, the slices' pieces in the order of the slices, and is
+    sorted alone (its pieces are sorted runs: merged). Equal values are in one bucket, each
+    piece keeps the order of its slice and the sort is stable, so ties keep the order of
+    `items`, as one stable sort does. ~1.6-1.9x the CPU of one sort. Values that are not
+    equal to themselves (a NaN cost in a manifest) order nothing consistently: then one sort,
+    as before, for exactly its order."""
+    if len(items) <= SORT_SLICE:
+        return sorted(items, key=key)
+    keyed = _gathered(key, items)
+    if any(map(ne, keyed, keyed)):
+        return sorted(items, key=key)
+    del keyed
+    runs = []
+    for start in range(0, len(items), SORT_SLICE):
+        runs.append(sorted(items[start : start + SORT_SLICE], key=key))
+        pace()
+    step = max(1, SORT_SLICE // 16)
+    sample = sorted([key(run[at]) for run in runs for at in range(0, len(run), step)])
+    every = max(1, len(sample) // len(runs))
+    pivots = sample[every::every]
+    cuts = [[bisect_left(run, pivot, key=key) for pivot in pivots] + [len(run)] for run in runs]
+    ordered: list[Any] = []
+    starts = [0] * len(runs)
+    for bucket in range(len(pivots) + 1):
+        piece: list[Any] = []
+        for number, run in enumerate(runs):
+            end = cuts[number][bucket]
+            piece += run[starts[number] : end]
+            starts[number] = end
+        ordered += sorted(piece, key=key)
+        pace()
+    return ordered
 
 
 def _spliced(
