@@ -57,6 +57,9 @@ class Probe:
 
     over_ms: float
     waits: list[float] = field(default_factory=list)
+    """How late each sleep ended, less the probe's own run-queue wait meanwhile (ms)."""
+    walls: list[float] = field(default_factory=list)
+    """How late each sleep ended (ms)."""
     long: list[Wait] = field(default_factory=list)
     busy: Counter[str] = field(default_factory=Counter)
     """Where the threads other than the event loop stood at each probe that found them busy
@@ -65,7 +68,7 @@ class Probe:
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.waits, self.long, self.running = [], [], True
+        self.waits, self.walls, self.long, self.running = [], [], [], True
         self.busy = Counter()
         self._thread = threading.Thread(target=self._run, name="gil-probe", daemon=True)
         self._thread.start()
@@ -89,9 +92,11 @@ class Probe:
                     before[ident] = time.clock_gettime(clock)
                 except OSError:  # the thread ended meanwhile
                     continue
-            began = time.perf_counter()
+            began, queued = time.perf_counter(), _queued()
             time.sleep(PROBE_S)
-            waited = (time.perf_counter() - began - PROBE_S) * 1000
+            late = (time.perf_counter() - began - PROBE_S) * 1000
+            waited = late - (_queued() - queued)  # less the machine's load: the GIL
+            self.walls.append(late)
             self.waits.append(waited)
             frames = sys._current_frames()
             used = {}
@@ -151,11 +156,16 @@ def summary(name: str, probe: Probe, spans: list[tuple[str, float, float]]) -> N
     if not waits:
         print(f"{name}: no probe ran")
         return
-    p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+    walls = sorted(probe.walls)
+
+    def p99(values: list[float]) -> float:
+        return values[min(len(values) - 1, int(len(values) * 0.99))]
+
     print(
-        f"{name}: {len(waits)} probes, worst wait {waits[-1]:.1f} ms, p99 {p99:.1f} ms, "
-        f"median {waits[len(waits) // 2]:.2f} ms, waits over {probe.over_ms:.0f} ms: "
-        f"{len(probe.long)} (load {os.getloadavg()[0]:.2f})"
+        f"{name}: {len(waits)} probes; GIL wait (late less run queue) worst {waits[-1]:.1f} ms, "
+        f"p99 {p99(waits):.1f} ms, median {waits[len(waits) // 2]:.2f} ms, over "
+        f"{probe.over_ms:.0f} ms: {len(probe.long)}; late (wall) worst {walls[-1]:.1f} ms, p99 "
+        f"{p99(walls):.1f} ms (load {os.getloadavg()[0]:.2f})"
     )
     total = sum(probe.busy.values())
     print(f"  other threads busy at {total} probes; where (share of those):")
