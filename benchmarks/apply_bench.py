@@ -6,7 +6,8 @@ in the poll's handler (the apply), the worst event-loop stall around it and the 
 that ran in each thread. Rounds alternate nothing: run the old code in its own worktree.
 `--moved`: the root moved (`mv`) after it was built, its index still naming the old paths, as
 a root restored to another place is: ~100,000 `index-path-mismatch` findings, whose pane then
-takes a whole poll's findings too. `--profile FILE`: a cProfile of the event loop's applies.
+takes a whole poll's findings too; `--findings-sort COLUMN` sorts that pane by a column first.
+`--profile FILE`: a cProfile of the event loop's applies.
 
     uv run python benchmarks/apply_bench.py --jobs 100000 --work /dev/shm/<branch>/a [--moved]
 """
@@ -48,7 +49,12 @@ def rewrite(manifests: list[str], count: int) -> int:
 
 
 async def measure(
-    root: Path, manifests: list[str], changed: int, rounds: int, profile: Path | None
+    root: Path,
+    manifests: list[str],
+    changed: int,
+    rounds: int,
+    profile: Path | None,
+    findings_sort: int | None,
 ) -> None:
     from logist.console.app import ConsoleApp
     from logist.console.messages import PollFinished
@@ -89,7 +95,12 @@ async def measure(
     async with app.run_test(size=(200, 60)) as pilot:
         while app.last_poll is None or not app.last_poll.complete or app._polling:
             await pilot.pause(0.1)
-        print(f"findings shown: {app._console.table('findings').row_count:,}")
+        findings = app.main_screen.table("findings")
+        print(f"findings shown: {findings.row_count:,}")
+        if findings_sort is not None:
+            cpu = time.thread_time()
+            findings.sort_by(findings_sort)
+            print(f"findings sorted by column {findings_sort}: {time.thread_time() - cpu:.3f} s")
         if profiler is not None:
             profiler = cProfile.Profile()  # the rounds' applies only, not the first ones
         for number in range(rounds):
@@ -133,6 +144,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--moved", action="store_true", help="the root moved with its index")
     parser.add_argument("--profile", type=Path, help="a cProfile of the applies to this file")
+    parser.add_argument("--findings-sort", type=int, help="the findings pane sorted by it")
     args = parser.parse_args()
     path = args.work / f"root-{args.jobs}"
     if args.moved:
@@ -147,7 +159,9 @@ def main() -> int:
         for job in sorted(os.listdir(path))
         if job.startswith("job-")
     ]
-    asyncio.run(measure(path, manifests, args.changed, args.rounds, args.profile))
+    asyncio.run(
+        measure(path, manifests, args.changed, args.rounds, args.profile, args.findings_sort)
+    )
     return 0
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import write_job
 from logist.console.finding_order import FindingOrder
-from logist.console.rows import Row, descending_order, finding_row
+from logist.console.rows import FINDING_COLUMNS, Row, descending_order, finding_row
 from logist.console.widgets import keyed_table
 from logist.console.widgets.keyed_table import _NO_PASS, KeyedTable
 from logist.core import Finding, Severity
@@ -197,24 +197,27 @@ async def test_the_findings_pane_after_each_poll_is_what_a_fresh_table_shows(
     assert table.row_count > 0
 
 
-def _finding(job: str | None, code: str, severity: Severity) -> Finding:
-    return Finding(job, code, severity, f"{code} of {job}", "look")
+def _finding(job: str | None, code: str, severity: Severity, says: str) -> Finding:
+    """A finding whose message ties with many others' (sorted by it, ties in natural order)."""
+    return Finding(job, code, severity, f"{code}{says}", "look")
 
 
 def test_the_natural_order_kept_through_comings_goings_and_severity_changes() -> None:
     """`FindingOrder` after each change is the rows sorted by rank, from nothing, including
     root findings (no job), job ids that are prefixes of others, and a finding whose
-    severity changes under the same key."""
+    severity or message changes under the same key; the orders of the columns asked for are
+    the rows sorted by value, ties by rank, both ways."""
     rng = random.Random(5)
     jobs = [None, "a", "a-b", "a\tb", "ab", "b", *(f"job-{n:03d}" for n in range(300))]
     codes = ["index-path-mismatch", "deprecated-status", "manifest-invalid-json", "x"]
     order = FindingOrder()
     rows: dict[str, Row] = {}
-    for step in range(40):
+    for step in range(60):
         previous = dict(rows)
         many = step in (0, 13, 27)
         for _ in range(600 if many else rng.randint(0, 30)):
-            found = _finding(rng.choice(jobs), rng.choice(codes), rng.choice(list(Severity)))
+            job, code = rng.choice(jobs), rng.choice(codes)
+            found = _finding(job, code, rng.choice(list(Severity)), rng.choice(["", "x", "y"]))
             row = finding_row(found, {})
             rows[row.key] = row
         for key in rng.sample(sorted(rows), min(len(rows), 500 if step == 20 else 5)):
@@ -222,8 +225,21 @@ def test_the_natural_order_kept_through_comings_goings_and_severity_changes() ->
         changed = [key for key, row in rows.items() if previous.get(key) is not row]
         removed = [key for key in previous if key not in rows]
         before, kept = order.natural, list(order.natural)
-        order.update(rows, previous, changed, removed)
+        handed = {column: list(keys) for column, keys in order.orders.items()}
+        columns = set(rng.sample(range(len(FINDING_COLUMNS)), rng.randint(0, 3)))
+        if step % 5 == 4:  # the columns asked for change, the rows do not
+            other = columns != set(order.orders)
+            assert order.asked(previous, columns) == other
+        order.update(rows, previous, changed, removed, columns)
         assert order.natural == sorted(rows, key=lambda key: rows[key].rank), step
         assert before == kept  # a list handed out is never changed
+        assert all(order_ == handed[column] for column, order_ in handed.items())
+        assert set(order.orders) == set(order.descending) == columns
+        for column in columns:
+            ascending = sorted(rows, key=lambda key: (rows[key].sort_value(column), rows[key].rank))
+            assert order.orders[column] == ascending, (step, column)
+            descending = sorted(rows, key=lambda key: rows[key].rank)
+            descending.sort(key=lambda key: rows[key].sort_value(column), reverse=True)
+            assert order.descending[column] == descending, (step, column)
         for severity in range(3):
             assert order.count(severity) == sum(r.rank[0] == severity for r in rows.values())

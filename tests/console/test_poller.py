@@ -101,6 +101,11 @@ def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     assert result.findings_natural == sorted(made, key=lambda key: made[key].rank)
     errors = sum(found.severity is Severity.ERROR for found in findings.values())
     assert result.finding_errors == errors
+    for column, order in result.findings_orders.items():
+        assert order == sorted(made, key=lambda k: (made[k].sort_value(column), made[k].rank))
+        descending = sorted(made, key=lambda key: made[key].rank)
+        descending.sort(key=lambda key: made[key].sort_value(column), reverse=True)
+        assert result.findings_descending[column] == descending
     counts = {}
     for state in states.values():
         counts[state.verdict.kind] = counts.get(state.verdict.kind, 0) + 1
@@ -191,6 +196,7 @@ def _polls_checked_from_scratch(jobs_root: Path) -> list[Snapshot]:
     manager = JobRecoveryManager(jobs_root, clock=clock)
     poller = Poller(manager=manager, clock=clock)
     poller.sorted_columns = poller.descending = COLUMNS  # every order kept: all are checked
+    poller.finding_columns = frozenset({1, 3, 4})
     before: PollResult | None = None
     steps = [0.0, 0.5, 0.5, 0.3, 1.0, 29.0, 61.0, 3000.0, -120.0, 6 * 3600.0, 86400.0, 0.0]
     for step, advance in enumerate(steps):
@@ -209,6 +215,7 @@ def _polls_checked_from_scratch(jobs_root: Path) -> list[Snapshot]:
         assert snapshot is not None
         snapshots.append(snapshot)
         assert step < 3 or set(result.orders) == COLUMNS
+        assert set(result.findings_orders) == poller.finding_columns
         if step >= 2 and step % 2 == 0:  # a light tick in between: the next poll builds on it
             clock.now += 0.25
             light = poller.poll_light(frozenset(rng.sample(sorted(result.states), 5)))

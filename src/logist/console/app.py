@@ -57,7 +57,7 @@ from .operations import (
     reattach,
 )
 from .poller import Poller, PollResult
-from .rows import finding_key
+from .rows import FINDING_COLUMNS, finding_key
 from .screens.activity import ActivityScreen
 from .screens.archived import ArchivedScreen
 from .screens.confirm import ConfirmScreen
@@ -398,6 +398,12 @@ class ConsoleApp(App[int]):
             # passes over its kept values (~15 ms).
             columns = shown | {following, (following + 1) % count}
             self._poller.sorted_columns = self._poller.descending = columns
+            # the same for the findings pane (a root moved with its index has 100,000)
+            column = self._console.table("findings").sorting[0]
+            following = 0 if column is None else (column + 1) % len(FINDING_COLUMNS)
+            shown = frozenset(() if column is None else (column,))
+            columns = shown | {following, (following + 1) % len(FINDING_COLUMNS)}
+            self._poller.finding_columns = columns
         self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_in_thread(self) -> None:

@@ -5,20 +5,37 @@ jobs): the table sorting them by a Python key on the event loop was 70 ms of eve
 that made any finding row again. A finding's rank is its severity, then its key (job, then
 code: see `finding_row`), and only a finding that came, went or changed severity moves: the
 order is kept per severity as a list of keys in plain string order (a sort of strings, or a
-`bisect.insort` each when few came, all in C), and handed over whole.
+`bisect.insort` each when few came, all in C), and handed over whole. The columns the pane
+is sorted by (and the next `s` goes to) are kept likewise: made from the natural order by one
+stable sort on their values, then only the rows that moved in them taken out and put back by
+binary search on the values (ties by a binary search on the ranks).
 """
 
 from __future__ import annotations
 
-from bisect import insort
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Collection, Iterable, Mapping
 from itertools import chain, filterfalse
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from .rows import Row
+from .rows import Row, descending_order
 
 INSERTED_MAX = 256
 """Up to this many new keys of one severity go in by binary search; more make a new sort
 (a sort of keys mostly in order is a few ms at 100,000)."""
+
+
+_SORT_KEYS = itemgetter(Row._fields.index("sort_keys"))
+_RANK = itemgetter(Row._fields.index("rank"))
+
+
+class Sorted(NamedTuple):
+    """One column's order: the keys, their values in it and their ranks (ties' order)."""
+
+    keys: list[str]
+    values: list[Any]
+    ranks: list[Any]
 
 
 class FindingOrder:
@@ -29,6 +46,13 @@ class FindingOrder:
         self._by_severity: dict[int, list[str]] = {}
         """Per severity rank: its keys, sorted (a rank's second part is the key)."""
         self.natural: list[str] = []
+        self._columns: dict[int, Sorted] = {}
+        """Per column asked for: every key sorted by it (ascending, ties in natural order)."""
+        self.orders: dict[int, list[str]] = {}
+        """Per column kept (see `update`): every key sorted by it. A new dict only when an
+        order changed (the table takes the orders again only then)."""
+        self.descending: dict[int, list[str]] = {}
+        """The same, descending (ties still in natural order, as `descending_order` makes)."""
 
     def count(self, severity: int) -> int:
         """How many findings have this severity rank."""
@@ -40,9 +64,106 @@ class FindingOrder:
         previous: Mapping[str, Row],
         changed: Iterable[str],
         removed: Iterable[str],
+        columns: Collection[int] = (),
     ) -> None:
         """Follow a poll: `rows` the new rows, `previous` those the order was made from,
-        `changed` the keys new or with another row, `removed` the keys gone."""
+        `changed` the keys new or with another row, `removed` the keys gone; `columns`: the
+        columns whose order to keep (others are let go: three lists of every finding each)."""
+        changed, removed = list(changed), list(removed)
+        self._natural_followed(rows, previous, changed, removed)
+        kept = {}
+        for column in columns:
+            old = self._columns.get(column)
+            if old is None:
+                kept[column] = self._made(rows, column)
+            else:
+                kept[column] = self._followed(old, column, rows, previous, changed, removed)
+        self._kept(kept)
+
+    def asked(self, rows: Mapping[str, Row], columns: Collection[int]) -> bool:
+        """Keep the orders of `columns` (of `rows`, those of the last `update`) and no others;
+        whether that made or let go any."""
+        if self._columns.keys() == set(columns):
+            return False
+        old = self._columns
+        self._kept({c: old[c] if c in old else self._made(rows, c) for c in columns})
+        return True
+
+    def _kept(self, columns: dict[int, Sorted]) -> None:
+        """Keep these orders; the ones handed out made again if any changed (a descending
+        one only for an order that changed)."""
+        old, self._columns = self._columns, columns
+        if columns.keys() == old.keys() and all(columns[c] is old[c] for c in columns):
+            return
+        self.orders = {column: kept.keys for column, kept in columns.items()}
+        before = self.descending
+        self.descending = {
+            column: before[column]
+            if old.get(column) is kept and column in before
+            else descending_order(kept.keys, kept.values)
+            for column, kept in columns.items()
+        }
+
+    def _made(self, rows: Mapping[str, Row], column: int) -> Sorted:
+        """A column's order from the natural one: one stable sort on plain values (C-level)."""
+        keys = self.natural
+        found = list(map(rows.__getitem__, keys))
+        values = list(map(itemgetter(column), map(_SORT_KEYS, found)))
+        order = sorted(range(len(keys)), key=values.__getitem__)
+        ranks = list(map(_RANK, found))
+        return Sorted(
+            list(map(keys.__getitem__, order)),
+            list(map(values.__getitem__, order)),
+            list(map(ranks.__getitem__, order)),
+        )
+
+    def _followed(
+        self,
+        old: Sorted,
+        column: int,
+        rows: Mapping[str, Row],
+        previous: Mapping[str, Row],
+        changed: list[str],
+        removed: list[str],
+    ) -> Sorted:
+        """`old` with the rows that moved in it (value or rank another, new, gone) taken out
+        and put back by binary search; made anew when many did."""
+        moved = []
+        for key in changed:
+            row, before = rows[key], previous.get(key)
+            if (
+                before is None
+                or _SORT_KEYS(before)[column] != _SORT_KEYS(row)[column]
+                or before.rank != row.rank
+            ):
+                moved.append(key)
+        if not moved and not removed:
+            return old
+        if len(moved) + len(removed) > INSERTED_MAX:
+            return self._made(rows, column)
+        keys, values, ranks = list(old.keys), list(old.values), list(old.ranks)
+        for key in chain(removed, moved):
+            before = previous.get(key)
+            if before is None:
+                continue  # (new: nothing to take out)
+            at = _place(values, ranks, _SORT_KEYS(before)[column], before.rank)
+            del keys[at], values[at], ranks[at]
+        for key in moved:
+            row = rows[key]
+            value = _SORT_KEYS(row)[column]
+            at = _place(values, ranks, value, row.rank)
+            keys.insert(at, key)
+            values.insert(at, value)
+            ranks.insert(at, row.rank)
+        return Sorted(keys, values, ranks)
+
+    def _natural_followed(
+        self,
+        rows: Mapping[str, Row],
+        previous: Mapping[str, Row],
+        changed: list[str],
+        removed: list[str],
+    ) -> None:
         leaving: dict[int, list[str]] = {}
         coming: dict[int, list[str]] = {}
         for key in removed:
@@ -74,3 +195,10 @@ class FindingOrder:
             else:
                 by_severity.pop(severity, None)
         self.natural = list(chain.from_iterable(by_severity[s] for s in sorted(by_severity)))
+
+
+def _place(values: list[Any], ranks: list[Any], value: Any, rank: Any) -> int:
+    """Where a row with this value and rank is (or goes) in an order: by value, ties by rank."""
+    low = bisect_left(values, value)
+    high = bisect_right(values, value, low)
+    return bisect_left(ranks, rank, low, high)

@@ -148,6 +148,8 @@ class ConsoleScreen(Screen[None]):
         self._detail_timer: Timer | None = None
         self._last: PollResult | None = None
         self._titles: dict[str, tuple[str, str]] = {}
+        self._finding_orders: dict[int, list[str]] | None = None
+        """The orders of the findings pane's columns last handed to it (see `apply_poll`)."""
         self._placed: dict[str, str | None] = {}
         """Where the last poll left each table's cursor: a cursor the poll moved onto a new
         job is not the operator looking at it."""
@@ -348,16 +350,26 @@ class ConsoleScreen(Screen[None]):
             )
         self._show_job_rows()
         findings = self.table("findings")
-        if result.findings is not findings.rows:  # (else no finding row changed)
+        orders = result.findings_orders
+        # (else no finding row changed, nor any order the worker keeps)
+        if result.findings is not findings.rows or orders is not self._finding_orders:
+            self._finding_orders = orders
             if result.findings_base is not None and findings.rows is result.findings_base:
                 findings.apply_diff(
                     result.findings,
                     result.findings_changed,
                     result.findings_removed,
                     result.findings_natural,
+                    orders,
+                    result.findings_descending,
                 )
             else:  # the first poll, or one held back while a newer one was applied: all rows
-                findings.update_rows(result.findings, natural=result.findings_natural)
+                findings.update_rows(
+                    result.findings,
+                    natural=result.findings_natural,
+                    orders=orders,
+                    descending=result.findings_descending,
+                )
         for job_id, _ in arrived or ():
             self.table("jobs").reveal(job_id)
             self.table("triage").reveal(job_id)

@@ -174,6 +174,7 @@ def _narrow(
 
 
 _row_search = itemgetter(Row._fields.index("search"))
+_row_sort_keys = itemgetter(Row._fields.index("sort_keys"))
 
 
 def _term_hits(
@@ -421,6 +422,8 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         pass over every row: for small tables, and the first poll of a big one."""
         old = self._rows
         if rows is old:  # (a poll that changed none of them: no pass over them)
+            if orders is not None:  # (orders of these rows: the order shown stands)
+                self._orders, self._descending_orders = orders, descending or {}
             return
         gone = [key for key in old if key not in rows]
         changed = [key for key, row in rows.items() if old.get(key) is not row]
@@ -746,7 +749,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             self._reorder()
             return
         shown = self._order
-        values = list(map(self._sort_getter(column), map(self._rows.__getitem__, shown)))
+        values = self._sort_values(column, shown)
         self._order_changed(descending_order(shown, values))
 
     def sort_by(self, column: int | None, *, reverse: bool = False) -> None:
@@ -834,10 +837,10 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         elif ready is not None and not self._reverse:
             shown = keys
         elif ready is not None:  # the values only to find the runs of ties to keep in order
-            values = list(map(self._sort_getter(column), map(self._rows.__getitem__, keys)))
+            values = self._sort_values(column, keys)
             shown = descending_order(keys, values)
         else:
-            values = list(map(self._sort_getter(column), map(self._rows.__getitem__, keys)))
+            values = self._sort_values(column, keys)
             missing = list(map(operator.is_, values, repeat(None)))
             if any(missing):
                 present = list(compress(keys, map(operator.not_, missing)))
@@ -850,11 +853,14 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             shown += absent
         self._order_changed(shown)
 
-    def _sort_getter(self, column: int) -> Callable[[AnyRow], Any]:
+    def _sort_values(self, column: int, keys: list[str]) -> list[Any]:
+        """The values the column sorts `keys` by, in their order (C-level getters: a Python
+        call per row was ~30 ms of a sort of 100,000 findings)."""
         rows = self._rows
+        found = map(rows.__getitem__, keys)
         if rows and isinstance(next(iter(rows.values())), JobRow):
-            return itemgetter(JobRow.SORT_FIELDS[column])
-        return lambda row: row.sort_value(column)
+            return list(map(itemgetter(JobRow.SORT_FIELDS[column]), found))
+        return list(map(itemgetter(column), map(_row_sort_keys, found)))
 
     def _filtered(self, keys: list[str]) -> list[str]:
         """The keys whose rows pass the filter, in the same order."""
