@@ -1,6 +1,7 @@
 """The console's budgets at 10,000 and 100,000 jobs (DESIGN.md section 8), on the real thing.
 
     uv run python benchmarks/console_bench.py [--jobs 10000] [--seconds 38] [--interval 1]
+        [--moved]
 
 Not a test: it prints numbers. The root is the shared realistic one (benchmarks/roots.py), its
 live jobs owned by a real process. The console runs as `logist console` would (Textual's Linux
@@ -30,6 +31,10 @@ Measured, in the child:
 - RSS after all of that; the poll's worker time and its apply time on the event loop, the
   whole polls apart from the light ticks.
 Measured here: bytes written to the terminal, while polling and while idle.
+
+`--moved`: the root moved (`mv`) after it was built, its index still naming the old paths (a
+root restored to another place): a finding per job (`index-path-mismatch`), whose pane takes
+every whole poll's findings too.
 
 LOGIST_BENCH_PROFILE=FILE writes a cProfile of the console process (for finding where it goes);
 LOGIST_BENCH_DUMP=FILE keeps what the console wrote to the terminal while idle.
@@ -104,7 +109,13 @@ def churning(manifests: list[str], until: float, stop: threading.Event) -> None:
 
 def run_parent(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    built = roots.build(args.work / f"root-{args.jobs}", args.jobs)
+    if args.moved:  # moved with its index (`build` then finds it complete where it is now)
+        moved = args.work / f"moved-{args.jobs}"
+        if not moved.exists():
+            os.rename(roots.build(args.work / f"root-{args.jobs}", args.jobs).path, moved)
+        built = roots.build(moved, args.jobs)
+    else:
+        built = roots.build(args.work / f"root-{args.jobs}", args.jobs)
     root = built.path
     manifests = [
         os.path.join(root, job_id, roots.MANIFEST) for job_id in built.kinds.get("SUCCESS", [])
@@ -502,6 +513,7 @@ def main() -> int:
         "--no-scan-cache", action="store_true", help="start without the persistent scan cache"
     )
     parser.add_argument("--interval", type=float, default=1.0, help="poll interval (s)")
+    parser.add_argument("--moved", action="store_true", help="the root moved with its index")
     return run_parent(parser.parse_args())
 
 
