@@ -29,12 +29,14 @@ from logist.console.rows import (
     VERDICT_RANK,
     JobRow,
     descending_order,
+    finding_key,
     finding_row,
     job_row,
     triage_row,
 )
 from logist.console.text import _UNSAFE, age, age_until, money, safe
 from logist.core import TRIAGE_KINDS, JobRecoveryManager, Severity, VerdictKind, _quick_status
+from logist.core._fixes import quick_findings
 from logist.core._manifest import backup_name
 from logist.core._quick_status import QuickStatus
 from logist.core._scan import Snapshot
@@ -213,6 +215,8 @@ def _polls_checked_from_scratch(jobs_root: Path) -> list[Snapshot]:
         _assert_from_scratch(result, before)
         snapshot = manager.last_snapshot()
         assert snapshot is not None
+        fresh = {finding_key(found): found for found in quick_findings(snapshot)}
+        assert list(result.finding_objects.items()) == list(fresh.items())
         snapshots.append(snapshot)
         assert step < 3 or set(result.orders) == COLUMNS
         assert set(result.findings_orders) == poller.finding_columns
@@ -221,6 +225,10 @@ def _polls_checked_from_scratch(jobs_root: Path) -> list[Snapshot]:
             light = poller.poll_light(frozenset(rng.sample(sorted(result.states), 5)))
             if not light.unchanged:
                 _assert_from_scratch(light, result)
+                judged = manager.last_snapshot()
+                assert judged is not None and judged.jobs is light.states
+                fresh = {finding_key(found): found for found in quick_findings(judged)}
+                assert list(light.finding_objects.items()) == list(fresh.items())
                 result = light
         before = result
     return snapshots
@@ -665,3 +673,47 @@ def test_states_a_light_tick_kept_are_what_the_next_whole_poll_compares_with(
     again = poller.poll()
     _assert_from_scratch(again, whole)
     assert poller._kept_states == {} and poller._states is again.states
+
+
+def test_quick_findings_changed_under_their_keys_merge_as_from_scratch(jobs_root: Path) -> None:
+    """The findings of a poll are merged from the last poll's when only some are new objects
+    at the same places: a finding whose message changes under its key (a deprecated status
+    for another, a corrupt manifest broken elsewhere), one whose key changes at its place (a
+    deprecated status turned unknown), one unchanged but made again. Each poll's findings
+    are what the snapshot gives from scratch, in its order; the pane's rows follow."""
+    rng = random.Random(3)
+    clock = Clock(float(int(time.time())))
+
+    def aged(job_dir: Path) -> None:  # (not written in the scan's clock tick: not re-read)
+        moment = clock.now - rng.randint(100, 5000)
+        os.utime(job_dir / "job_manifest.json", (moment, moment))
+
+    for number in range(300):
+        aged(write_job(jobs_root, f"job-{number:03d}", status=rng.choice(["FAILED", "PAUSED"])))
+    broken = [b'{"status": ', b"{not json", b'{"a": 1,', b"[1, 2]", b""]  # (last two: other codes)
+    for number in range(3):
+        (jobs_root / f"broken-{number}").mkdir()
+        (jobs_root / f"broken-{number}" / "job_manifest.json").write_bytes(broken[number])
+        aged(jobs_root / f"broken-{number}")
+    manager = JobRecoveryManager(jobs_root, clock=clock)
+    poller = Poller(manager=manager, clock=clock)
+    poller.sorted_columns = poller.descending = COLUMNS
+    poller.finding_columns = frozenset({3})
+    before = poller.poll()
+    for step in range(12):
+        statuses = ["FAILED", "PAUSED"] if step % 3 else ["BOGUS"]  # (another key, or not)
+        for job_id in rng.sample([f"job-{n:03d}" for n in range(300)], 3):
+            aged(write_job(jobs_root, job_id, status=rng.choice(statuses)))
+        job_dir = jobs_root / f"broken-{rng.randrange(3)}"
+        (job_dir / "job_manifest.json").write_bytes(rng.choice(broken))
+        aged(job_dir)
+        clock.now += 1.0
+        result = poller.poll()
+        snapshot = manager.last_snapshot()
+        assert snapshot is not None
+        fresh = {finding_key(found): found for found in quick_findings(snapshot)}
+        assert list(result.finding_objects.items()) == list(fresh.items()), step
+        made = {finding_key(found): found for found in manager.quick_findings(snapshot)}
+        assert all(result.finding_objects[key] is found for key, found in made.items()), step
+        _assert_from_scratch(result, before)
+        before = result
