@@ -16,10 +16,6 @@ from collections.abc import Callable
 _trim: Callable[[int], int] | None = None
 _looked = False
 
-BIG_BLOCK = 128 * 1024
-"""Blocks from this size on are mapped apart (`map_big_blocks`): glibc's own starting value."""
-_M_MMAP_THRESHOLD = -3
-
 
 def _malloc_trim() -> Callable[[int], int] | None:
     global _trim, _looked
@@ -39,19 +35,3 @@ def give_back_freed_memory() -> bool:
         return False
     trim(0)
     return True
-
-
-def map_big_blocks() -> bool:
-    """Have every C block of BIG_BLOCK bytes and more mapped apart, and unmapped when freed.
-
-    glibc starts so, but raises its threshold to the size of each mapped block freed (up to
-    32 MB): after a console's first polls the megabyte dicts and lists of every poll (100,000
-    entries each at 100,000 jobs) were carved from the heap, where what is left around them
-    pins the pages they freed (`malloc_trim` gives back whole free pages only). Fixed, each is
-    its own mapping: 18 MB less RSS after 40 s of polls with churn at 100,000 jobs, for a few
-    page faults per poll. False where the allocator is not glibc's."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, BIG_BLOCK))

@@ -33,7 +33,6 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
 from logist._gc import collect_frozen, gc_paused, let_go
-from logist._memory import map_big_blocks
 from logist._pace import foreground_busy, foreground_done
 from logist.core import (
     Action,
@@ -248,7 +247,6 @@ class ConsoleApp(App[int]):
         # loop wakes (a key, a timer) it waits for the worker to hand over the GIL, up to the
         # switch interval (5 ms by default), and a key's handling wakes it several times.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        map_big_blocks()  # the big blocks of each poll given back as freed (see there)
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGTERM, self.exit)
