@@ -170,6 +170,11 @@ class Poller:
         """The last quick findings and their keys (see `_quick_keys`)."""
         self._merged: dict[str, Finding] | None = None
         """The last `_findings` (None: to be merged again from all, as after a validation)."""
+        self._merged_hint: tuple[dict[str, Finding], dict[str, Finding], list[str]] | None = None
+        """When the last `_findings` was merged from the one before: (that one, it, the keys
+        of new objects), for `_finding_rows`."""
+        self._finding_source: dict[str, Finding] | None = None
+        """The findings the last `_finding_rows` was given."""
         self._prefetched: queue.SimpleQueue[PollResult | None] | None = None
         """The results of `prefetch` not taken yet (a None: its thread failed)."""
         self._last: PollResult | None = None
@@ -501,26 +506,16 @@ class Poller:
         shown = self._finding_result
         restated, self._restated = self._restated, []
         keys_of = self._finding_keys_of
-        same_keys = len(findings) == len(previous) and all(map(eq, findings, previous))
+        hint, self._merged_hint = self._merged_hint, None
+        source, self._finding_source = self._finding_source, findings
         removed: tuple[str, ...] = ()
-        if same_keys:
-            firsts = map(itemgetter(0), previous.values())
+        if hint is not None and hint[0] is source and hint[1] is findings:
+            # merged from the findings of last time, the same keys in the same order, new
+            # objects under these keys only (`_findings`): no pass over all of them
+            same_keys = True
+            again = list(hint[2])
         else:
-            removed = tuple(filterfalse(findings.__contains__, previous))
-            for key in removed:
-                job_id = previous[key][0].job_id
-                if job_id is not None:
-                    keys = keys_of[job_id]
-                    keys.remove(key)
-                    if not keys:
-                        del keys_of[job_id]
-            for key in filterfalse(previous.__contains__, findings):
-                job_id = findings[key].job_id
-                if job_id is not None:
-                    keys_of.setdefault(job_id, []).append(key)
-            firsts = map(itemgetter(0), map(previous.get, findings, repeat(_NO_ENTRY)))
-        # the findings new or made again, and those of the jobs with another state
-        again = list(compress(findings, map(is_not, findings.values(), firsts)))
+            again, removed, same_keys = self._findings_again(findings, previous)
         again += [key for job_id in restated for key in keys_of.get(job_id, ())]
         if not again and not removed:
             self._finding_order.asked(shown, self.finding_columns)
@@ -565,6 +560,35 @@ class Poller:
         self._finding_result = rows
         return rows, tuple(changed), removed
 
+    def _findings_again(
+        self,
+        findings: dict[str, Finding],
+        previous: dict[str, tuple[Finding, VerdictKind | None, str | None, Row]],
+    ) -> tuple[list[str], tuple[str, ...], bool]:
+        """The findings new or another object than last time, the keys gone (the lists of
+        each job's keys follow), and whether the keys are the same in the same order; by
+        C-level passes over all of them."""
+        keys_of = self._finding_keys_of
+        same_keys = len(findings) == len(previous) and all(map(eq, findings, previous))
+        removed: tuple[str, ...] = ()
+        if same_keys:
+            firsts = map(itemgetter(0), previous.values())
+        else:
+            removed = tuple(filterfalse(findings.__contains__, previous))
+            for key in removed:
+                job_id = previous[key][0].job_id
+                if job_id is not None:
+                    keys = keys_of[job_id]
+                    keys.remove(key)
+                    if not keys:
+                        del keys_of[job_id]
+            for key in filterfalse(previous.__contains__, findings):
+                job_id = findings[key].job_id
+                if job_id is not None:
+                    keys_of.setdefault(job_id, []).append(key)
+            firsts = map(itemgetter(0), map(previous.get, findings, repeat(_NO_ENTRY)))
+        return list(compress(findings, map(is_not, findings.values(), firsts))), removed, same_keys
+
     def set_validated(self, findings: Iterable[Finding], quick_keys: set[str]) -> None:
         """Keep a full validation's findings: upgrades of quick ones, and disk-only ones."""
         upgrades, extra = {}, {}
@@ -593,12 +617,15 @@ class Poller:
             # the same keys at the same places, none twice (the last merge has one per
             # finding): the findings at the other places put in (in place of the same key)
             if not other:
+                self._merged_hint = (last, last, [])
                 return last
             merged = last.copy()
             for at in other:
                 key = keys[at]
                 merged[key] = upgrades.get(key, quick[at])
+            self._merged_hint = (last, merged, list(map(keys.__getitem__, other)))
         else:
+            self._merged_hint = None
             merged = dict(zip(keys, quick, strict=True))
             if upgrades:  # (their keys looked up in the merge, not its 100,000 in theirs)
                 for key in upgrades.keys() & merged.keys():
