@@ -348,11 +348,12 @@ def test_a_restored_job_is_judged_exactly_as_a_freshly_read_one(
     jobs_root: Path, cache_home: Path
 ) -> None:
     _mixed_root(jobs_root)
-    JobRecoveryManager(jobs_root, scan_cache=True).scan()  # reads all, writes the cache
-    restoring = JobRecoveryManager(jobs_root, scan_cache=True)
+    now = time.time()  # one clock for every scan: the evidence's ages are counted from it
+    JobRecoveryManager(jobs_root, clock=lambda: now, scan_cache=True).scan()  # writes the cache
+    restoring = JobRecoveryManager(jobs_root, clock=lambda: now, scan_cache=True)
     restored = restoring.scan().jobs
     assert restoring._scanner._reads == 0  # every state came from the cache file
-    fresh = JobRecoveryManager(jobs_root).scan().jobs
+    fresh = JobRecoveryManager(jobs_root, clock=lambda: now).scan().jobs
     assert restored.keys() == fresh.keys() and len(fresh) == 9
     for job_id, state in fresh.items():
         again = restored[job_id]
