@@ -735,3 +735,48 @@ async def test_a_big_diff_with_orders_at_hand_draws_and_places_what_a_fresh_tabl
                 table._orders = table._descending_orders = {}
                 table._reorder()
                 assert incremental == table.shown_keys(), (sort, reverse, text, share)
+
+
+def _sorted_afresh(table: KeyedTable, column: int, reverse: bool) -> list[str]:
+    """Every job sorted from scratch by a column's values: non-empty ones by value (either
+    way), ties in natural order, empty cells last in natural order."""
+    rows = table.rows
+    natural = sorted(rows, key=lambda key: rows[key].rank)
+    present = [key for key in natural if rows[key].sort_value(column) is not None]
+    absent = [key for key in natural if rows[key].sort_value(column) is None]
+    present.sort(key=lambda key: rows[key].sort_value(column), reverse=reverse)  # stable
+    return present + absent
+
+
+@synchronously
+async def test_s_shows_what_a_fresh_descending_sort_gives_with_its_order_at_hand_or_not(
+    jobs_root: Path,
+) -> None:
+    """The real console: `S` on each column of the jobs table shows every job as a fresh
+    descending sort does (ties in natural order, empty cells last) and a second `S` the
+    ascending one, whether the poll worker made that order or the table turns the one
+    shown (as when `s` went to a column faster than the worker made its orders)."""
+    statuses = ("PENDING", "SUCCESS", "PAUSED", "FAILED")
+    for index in range(30):
+        fields: dict[str, object] = {"status": statuses[index % 4]}
+        if index % 3:  # ties in cost, and jobs without one (empty cells)
+            fields["metrics"] = {"cumulative_cost": float(index % 4)}
+        if index % 5 == 0:
+            fields["current_phase"] = "transform"
+            fields["phases"] = [{"name": "fetch"}, {"name": "transform"}]
+        write_job(jobs_root, f"job-{index:02}", **fields)
+    app = make_app(jobs_root, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.main_screen.table("jobs")
+        for at_hand in (True, False):
+            for column in range(len(table.columns)):
+                if not at_hand:  # neither order of the column made: sorted, then turned here
+                    table._orders = table._descending_orders = {}
+                table.sort_by(column)
+                await pilot.press("S")
+                assert table.sorting == (column, True)
+                assert table.shown_keys() == _sorted_afresh(table, column, True), column
+                await pilot.press("S")
+                assert table.sorting == (column, False)
+                assert table.shown_keys() == _sorted_afresh(table, column, False), column

@@ -347,8 +347,10 @@ def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
 def descending_order(keys: list[str], values: list[Any]) -> list[str]:
     """An ascending order (ties in natural order, empty last) made descending with the same
     ties and the empty cells still last: its runs of equal values in reverse, found with
-    C-level passes (a sort, even of sorted input, took 100 ms and more at 100,000)."""
-    present = len(values) - values.count(None)
+    C-level passes (a sort, even of sorted input, took 100 ms and more at 100,000). The same
+    turns a descending order back. `values`: those of `keys`' cells, the non-empty ones at
+    least (empty ones, if given, all at the end)."""
+    present = _non_empty(values)
     absent = keys[present:]
     keys, values = keys[:present], values[:present]
     # neighbours compared a slice at a time (one pass over 100,000 held the GIL 15-35 ms)
@@ -361,6 +363,20 @@ def descending_order(keys: list[str], values: list[Any]) -> list[str]:
     starts = [0, *compress(range(1, present), map(operator.not_, same))]
     ends = [*starts[1:], present]
     shown: list[str] = []
+    # (a Python loop over the runs was faster than one C call over 100,000 slice objects)
     for start, end in zip(reversed(starts), reversed(ends), strict=True):
         shown += keys[start:end]
     return shown + absent
+
+
+def _non_empty(values: list[Any]) -> int:
+    """How many of `values` are not None, the empty ones being all at the end: a bisection
+    (`list.count(None)` compared every value with None: ~4 ms of 100,000)."""
+    low, high = 0, len(values)
+    while low < high:
+        middle = (low + high) // 2
+        if values[middle] is None:
+            high = middle
+        else:
+            low = middle + 1
+    return low
