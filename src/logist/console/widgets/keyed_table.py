@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from fnmatch import translate
 from functools import lru_cache
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -430,8 +430,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             if orders is not None:  # (orders of these rows: the order shown stands)
                 self._orders, self._descending_orders = orders, descending or {}
             return
-        gone = [key for key in old if key not in rows]
-        changed = [key for key, row in rows.items() if old.get(key) is not row]
+        # (C-level passes: a held-back poll's 100,000 findings were 30-40 ms as comprehensions)
+        gone = list(filterfalse(rows.__contains__, old))
+        changed = list(compress(rows, map(operator.is_not, rows.values(), map(old.get, rows))))
         if not gone and not changed:
             return
         self.apply_diff(rows, changed, gone, natural, orders, descending)
