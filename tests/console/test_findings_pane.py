@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_job
+from logist.console import orders as orders_module
 from logist.console.finding_order import FindingOrder
 from logist.console.rows import FINDING_COLUMNS, Row, descending_order, finding_row
 from logist.console.widgets import keyed_table
@@ -202,11 +203,18 @@ def _finding(job: str | None, code: str, severity: Severity, says: str) -> Findi
     return Finding(job, code, severity, f"{code}{says}", "look")
 
 
-def test_the_natural_order_kept_through_comings_goings_and_severity_changes() -> None:
+@pytest.mark.parametrize("sort_slice", [None, 3, 2])
+def test_the_natural_order_kept_through_comings_goings_and_severity_changes(
+    sort_slice: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`FindingOrder` after each change is the rows sorted by rank, from nothing, including
     root findings (no job), job ids that are prefixes of others, and a finding whose
     severity or message changes under the same key; the orders of the columns asked for are
-    the rows sorted by value, ties by rank, both ways."""
+    the rows sorted by value, ties by rank, both ways. Orders made from scratch are sorted a
+    slice at a time (`_sorted_in_slices`, 8,192 items by default): with slices of 3 and 2,
+    the same orders."""
+    if sort_slice is not None:
+        monkeypatch.setattr(orders_module, "SORT_SLICE", sort_slice)
     rng = random.Random(5)
     jobs = [None, "a", "a-b", "a\tb", "ab", "b", *(f"job-{n:03d}" for n in range(300))]
     codes = ["index-path-mismatch", "deprecated-status", "manifest-invalid-json", "x"]
