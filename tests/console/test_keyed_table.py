@@ -755,7 +755,8 @@ async def test_s_shows_what_a_fresh_descending_sort_gives_with_its_order_at_hand
     """The real console: `S` on each column of the jobs table shows every job as a fresh
     descending sort does (ties in natural order, empty cells last) and a second `S` the
     ascending one, whether the poll worker made that order or the table turns the one
-    shown (as when `s` went to a column faster than the worker made its orders)."""
+    shown (as when `s` went to a column faster than the worker made its orders); a sort
+    while reversed with only the ascending order at hand, the same."""
     statuses = ("PENDING", "SUCCESS", "PAUSED", "FAILED")
     for index in range(30):
         fields: dict[str, object] = {"status": statuses[index % 4]}
@@ -769,9 +770,13 @@ async def test_s_shows_what_a_fresh_descending_sort_gives_with_its_order_at_hand
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         table = app.main_screen.table("jobs")
-        for at_hand in (True, False):
+        for at_hand in ("both", "ascending", "neither"):
             for column in range(len(table.columns)):
-                if not at_hand:  # neither order of the column made: sorted, then turned here
+                if at_hand == "ascending":  # the descending one made here, while reversed
+                    table._descending_orders = {}
+                    table.sort_by(column, reverse=True)
+                    assert table.shown_keys() == _sorted_afresh(table, column, True), column
+                if at_hand == "neither":  # sorted, then turned here
                     table._orders = table._descending_orders = {}
                 table.sort_by(column)
                 await pilot.press("S")

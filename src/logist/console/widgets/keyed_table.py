@@ -869,6 +869,8 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             shown = keys[::-1] if self._reverse else keys
         elif ready is not None and not self._reverse:
             shown = keys
+        elif ready is not None and self._unique(column):
+            shown = keys[::-1]
         elif ready is not None:  # the values only to find the runs of ties to keep in order
             values = self._sort_values(column, keys)
             shown = descending_order(keys, values)
