@@ -340,6 +340,9 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             self._complete_applied = False
             self.whole_root: float | None = None
             self.polling_started = 0.0
+            self._last_tick = 0.0
+            """When the stall watcher last ran (`LOGIST_BENCH_STALLS`: what the loop was doing)."""
+            self.stall_samples: list[tuple[float, list[str]]] = []
 
         def _display(self, screen: Any, renderable: Any) -> None:
             super()._display(screen, renderable)
@@ -397,6 +400,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             self._measuring = True
             self.polling_started = time.perf_counter()
             gc.callbacks.append(self._gc_timer)
+            if os.environ.get("LOGIST_BENCH_STALLS"):
+                threading.Thread(target=self._sample_stalls, daemon=True).start()
             self.run_worker(self._watch_loop(), group="bench")
             self.run_worker(self._press_keys(), group="bench")
             self.set_timer(seconds, self._finish)
@@ -413,9 +418,24 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
                 if on_loop and pause >= max(self.gc_pauses):
                     self.gc_worst = (info["generation"], info["collected"], self._gc_counts)
 
+        def _sample_stalls(self) -> None:
+            """Every 2 ms, while the stall watcher is 30 ms late: the event loop's stack (a
+            profile of the stalls; the watcher's figures then include this thread's share)."""
+            import traceback
+
+            while self._measuring:
+                time.sleep(0.002)
+                late = time.perf_counter() - self._last_tick
+                frame = sys._current_frames().get(self._loop_thread)
+                if late > 0.03 and frame is not None:
+                    stack = traceback.extract_stack(frame)[-14:]
+                    where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack]
+                    self.stall_samples.append((late * 1000, where))
+
         async def _watch_loop(self) -> None:
             while True:
-                started, cpu = time.perf_counter(), time.thread_time()
+                self._last_tick = started = time.perf_counter()
+                cpu = time.thread_time()
                 await asyncio.sleep(0.005)
                 stall = (time.perf_counter() - started - 0.005) * 1000
                 self.stalls.append(stall)
@@ -483,6 +503,9 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
                 "stall_max_cpu_ms": max(self.stall_cpu or [(0.0, 0.0)])[1],
             }
             Path(results).write_text(json.dumps(numbers))
+            if samples := os.environ.get("LOGIST_BENCH_STALLS"):
+                Path(samples).write_text(json.dumps(self.stall_samples))
+            self._measuring = False
             self.exit()
 
     app = BenchApp(manager=manager, interval=interval, poller=poller)
