@@ -785,3 +785,65 @@ async def test_s_shows_what_a_fresh_descending_sort_gives_with_its_order_at_hand
                 await pilot.press("S")
                 assert table.sorting == (column, False)
                 assert table.shown_keys() == _sorted_afresh(table, column, False), column
+
+
+@synchronously
+async def test_the_rows_a_typed_filter_left_are_tested_a_slice_a_turn_and_end_as_one_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the first frame, the rows a typed filter left are tested TESTED_AFTER_A_FRAME at
+    a time, a turn of the event loop each (lowered here: 6,000 rows, slices of 400), those
+    after the rows tested first, then those before a cursor far down: between turns the rows
+    tested so far are shown in their order with the cursor on its job, and once all are
+    tested the table shows what the same filter from scratch shows."""
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 1000)
+    monkeypatch.setattr(keyed_table, "TESTED_AFTER_A_FRAME", 400)
+    rng = random.Random(43)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        rows, _ = _filled(table, rng, 6000)
+        slices: list[list[str]] = []
+        one_slice = table._complete_some
+
+        above: list[int] = []
+
+        def lines() -> list[str]:
+            return [table.render_line(y).text for y in range(table.size.height)]
+
+        def watched() -> None:
+            slices.append(list(table._keys))
+            above.append(table._untested[2] if table._untested else 0)
+            one_slice()
+            assert table.cursor_key == cursor_key == table._keys[table._cursor]
+            assert lines() == drawn  # (the same rows on the same lines)
+
+        table._complete_some = watched  # type: ignore[method-assign]
+        cases = [(None, False, 3), (2, False, 4000), (3, True, 10), (None, True, 5000)]
+        for typed, (sort, reverse, cursor) in zip(TYPED, cases):  # noqa: B905
+            table.set_query(FilterQuery())
+            table.sort_by(sort, reverse=reverse)
+            table._move(cursor)
+            everything = table.shown_keys()
+            query = FilterQuery.parse(typed[:2])
+            table.set_query(query)
+            cursor_key, drawn = table.cursor_key, lines()
+            wanted = [k for k in everything if query.matches(table._row(k))]
+            for _ in range(1000):  # (a turn of the loop a slice, each after a short timer)
+                if table.counted:
+                    break
+                await pilot.pause(0.01)
+            assert table.counted, typed
+            assert len(slices) > 2, typed  # (5,000 rows and more left: several turns)
+            for tested in slices:  # between turns: a window of the whole filter's order
+                first = wanted.index(tested[0]) if tested else 0
+                assert wanted[first : first + len(tested)] == tested, typed
+            assert any(above) == (cursor > 1000), typed  # rows above a cursor far down
+            slices.clear()
+            above.clear()
+            shown = table.shown_keys()
+            assert table.cursor_key == cursor_key
+            table._passed = _NO_PASS  # the same filter from scratch
+            table._reorder()
+            assert table.shown_keys() == shown, (typed, sort, reverse)
+            assert sorted(shown) == sorted(k for k in rows if query.matches(table._row(k)))

@@ -70,6 +70,12 @@ counts in the titles come in the same frame, not in a second one."""
 ROWS_TESTED_AT_ONCE = 2_000
 """The same for the triage and findings panes, whose rows cost more to test (a facet term is
 a Python call per row; ~1 µs a row: 6,000 triage rows at 100,000 jobs were ~6 ms a key)."""
+TESTED_AFTER_A_FRAME = 16_384
+"""Rows a typed filter tests per turn of the event loop once its first frame is out (the
+rest of 100,000 tested in one go held the loop 70 ms and more: the worst stall at 100,000
+jobs); what needs them all (a sort, a poll, a cursor jump) tests what is left at once."""
+SLICE_PAUSE_S = 0.002
+"""Between two such turns: the event loop's other tasks run."""
 _NEW_FACET = "new"
 AGE_MARGIN_S = 0.01
 """A drawn age is looked at again this much before its text may change (`age_since`): more
@@ -688,7 +694,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             pending = (query, candidates, start, min(through, len(candidates)))
         self._order_changed(shown, pending, max(0, min(cursor, len(shown) - 1)))
         if pending is not None:
-            self.call_after_refresh(self._complete)
+            self.call_after_refresh(self._complete_some)
         else:
             self._counted()
 
@@ -706,6 +712,39 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             if not start and through == len(candidates):
                 self._untested = None
                 self._counted()
+
+    def _complete_some(self) -> None:
+        """Test the next rows a typed filter left (TESTED_AFTER_A_FRAME), then let the event
+        loop go on: keys and polls in between see the rows tested so far (`_untested`). Those
+        after the rows tested first; then those before, from the nearest up, put in front with
+        the cursor and the scroll moved down by as many (the screen stays); the last turn
+        completes."""
+        pending = self._untested
+        if pending is None:
+            return
+        query, candidates, start, through = pending
+        step = TESTED_AFTER_A_FRAME
+        if start + len(candidates) - through <= step:
+            self._complete()
+            return
+        before: list[str] = []
+        if through < len(candidates):
+            end = min(through + step, len(candidates))
+            self._keys = self._keys + self._test(query, candidates[through:end])
+            through = end
+        else:
+            first = max(0, start - step)
+            before = self._test(query, candidates[first:start])
+            self._keys = before + self._keys
+            start = first
+        self._untested = (query, candidates, start, through)
+        self.virtual_size = Size(self.size.width, self._virtual_rows())
+        if before:  # (the same rows on the same lines: nothing is repainted)
+            self._cursor += len(before)
+            self.scroll_to(y=self.scroll_y + len(before), animate=False, immediate=True)
+        # a timer, not `call_later`: the widget's queued callbacks run back to back, without
+        # the event loop's other tasks (input, the poll's apply) in between
+        self.set_timer(SLICE_PAUSE_S, self._complete_some)
 
     def _complete(self) -> None:
         """Test every row a typed filter left (after the frame that showed the first): those
