@@ -739,9 +739,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             start = first
         self._untested = (query, candidates, start, through)
         self.virtual_size = Size(self.size.width, self._virtual_rows())
-        if before:  # (the same rows on the same lines: nothing is repainted)
-            self._cursor += len(before)
-            self.scroll_to(y=self.scroll_y + len(before), animate=False, immediate=True)
+        self._moved_down(len(before))
         # a timer, not `call_later`: the widget's queued callbacks run back to back, without
         # the event loop's other tasks (input, the poll's apply) in between
         self.set_timer(SLICE_PAUSE_S, self._complete_some)
@@ -758,9 +756,14 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         before = self._test(query, candidates[:start])
         self._keys = before + self._keys + self._test(query, candidates[through:])
         self._counted()
-        if before:  # (the same rows on the same lines: nothing is repainted)
-            self._cursor += len(before)
-            self.scroll_to(y=self.scroll_y + len(before), animate=False, immediate=True)
+        self._moved_down(len(before))
+
+    def _moved_down(self, rows: int) -> None:
+        """`rows` were put in front of those shown: the cursor and the scroll follow, so the
+        same rows stay on the same lines (nothing is repainted)."""
+        if rows:
+            self._cursor += rows
+            self.scroll_to(y=self.scroll_y + rows, animate=False, immediate=True)
 
     def _counted(self) -> None:
         """Every row was tested: the scrollable height is the rows shown; the screen, which
