@@ -56,7 +56,7 @@ from .operations import (
     reattach,
 )
 from .poller import Poller, PollResult
-from .rows import FINDING_COLUMNS, finding_key
+from .rows import finding_key
 from .screens.activity import ActivityScreen
 from .screens.archived import ArchivedScreen
 from .screens.confirm import ConfirmScreen
@@ -110,6 +110,15 @@ SWEEP_OVERDUE_S = 3600.0
 """...or regardless, once this long went by without one: the garbage is bounded either way."""
 NOTIFY_FAILURES_SHOWN = 5
 NOTIFY_ARRIVALS_SHOWN = 5
+
+
+def _columns_to_order(table: KeyedTable) -> frozenset[int]:
+    """The columns whose orders the poll worker keeps for `table`: its sorted one and the
+    next two `s` goes to."""
+    column, count = table.sorting[0], len(table.columns)
+    following = 0 if column is None else (column + 1) % count
+    shown = frozenset(() if column is None else (column,))
+    return shown | {following, (following + 1) % count}
 
 
 class ConsoleApp(App[int]):
@@ -383,25 +392,16 @@ class ConsoleApp(App[int]):
             return
         self._polling = True
         if self._console is not None and self._console.is_mounted:
-            jobs = self._console.table("jobs")
-            column = jobs.sorting[0]
-            count = len(jobs.columns)
-            following = 0 if column is None else (column + 1) % count
-            shown = frozenset(() if column is None else (column,))
             # orders made in the worker and kept fresh, both ways, for the sorted column and
             # the next two `s` goes to (`s s` is two keys in half a second, less than a poll;
             # `S` is a look-up too, also right after them; `s` keeps the direction): the table
             # only looks them up. Sorted on the event loop, with a lookup per row, 100,000 rows
             # took 160 to 240 ms; a descending order there 90 to 170 ms, in the worker a few C
-            # passes over its kept values (~15 ms).
-            columns = shown | {following, (following + 1) % count}
+            # passes over its kept values (~15 ms). The same for the findings pane (a root
+            # moved with its index has 100,000).
+            columns = _columns_to_order(self._console.table("jobs"))
             self._poller.sorted_columns = self._poller.descending = columns
-            # the same for the findings pane (a root moved with its index has 100,000)
-            column = self._console.table("findings").sorting[0]
-            following = 0 if column is None else (column + 1) % len(FINDING_COLUMNS)
-            shown = frozenset(() if column is None else (column,))
-            columns = shown | {following, (following + 1) % len(FINDING_COLUMNS)}
-            self._poller.finding_columns = columns
+            self._poller.finding_columns = _columns_to_order(self._console.table("findings"))
         self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_in_thread(self) -> None:
