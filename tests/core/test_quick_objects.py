@@ -11,7 +11,7 @@ import pytest
 from logist._interning import Interner
 from logist.core._frozen import quick_constructor
 from logist.core._recorded import NOTHING_RECORDED, ErrorRecord, recorded_from
-from logist.core._scan import JobFacts, facts_from
+from logist.core._scan import JobFacts, facts_from, stat_fields, stat_key
 
 
 def test_a_quickly_built_frozen_object_is_the_same_as_a_plainly_built_one() -> None:
@@ -116,3 +116,31 @@ def test_the_phase_index_is_the_first_phase_equal_to_the_current_one() -> None:
     ]
     for text, index in cases:
         assert facts_from(json.loads(text)).phase_index == index, text
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        (1, 2, 3, 4),
+        (2**64 - 1, -(2**63), 2**63 - 1, 2**32 - 1),  # the packed form's bounds
+        (7, 1_700_000_000_123_456_789, 1_700_000_000_123_456_789, 2**32),  # a 4 GiB manifest
+        (7, 2**63, 0, 10),  # an mtime past 2262
+        (2**64, 0, 0, 0),
+        (0, -1, -(2**63) - 1, 0),
+    ],
+)
+def test_a_stat_key_is_equal_exactly_when_its_four_fields_are(
+    fields: tuple[int, int, int, int],
+) -> None:
+    """Packed in 28 bytes, or a tuple past what they hold: either way the key gives its fields
+    back, and no other fields make an equal key (the scanner trusts a kept state by it)."""
+    key = stat_key(*fields)
+    assert stat_fields(key) == fields
+    assert stat_key(*fields) == key
+    for place in range(4):
+        for step in (-1, 1, 2**32, -(2**32)):
+            other = list(fields)
+            other[place] += step
+            assert stat_key(*other) != key, (place, step)
+    if type(key) is bytes:
+        assert len(key) == 28

@@ -63,7 +63,7 @@ from ._root import (
     read_index,
 )
 from ._states import ACTIVE_STATES, WAITING_STATES, Category, category_of
-from ._stats_ahead import NOT_TAKEN, StatsAhead, read_in_child
+from ._stats_ahead import KEY_FORMAT, NOT_TAKEN, StatsAhead, read_in_child
 from ._verdicts import (
     SEVERITY_RANK,
     TRIAGE_KINDS,
@@ -144,9 +144,11 @@ NO_FACTS = JobFacts()
 
 
 StatKey = bytes | tuple[int, int, int, int]
-"""A manifest's (inode, mtime_ns, ctime_ns, size), packed in 32 bytes; a plain tuple only for
-numbers past 64 bits (an mtime after the year 2262 can be set on ext4)."""
-_STAT = struct.Struct("<QqqQ")
+"""A manifest's (inode, mtime_ns, ctime_ns, size), packed in 28 bytes (the size in 32 bits:
+a 61-byte `bytes` is a 64-byte block of pymalloc, where 32 bytes of fields made an 80-byte
+one); a plain tuple only for numbers past that (an mtime after the year 2262 can be set on
+ext4, a manifest can be 4 GiB): equal keys are equal fields either way."""
+_STAT = struct.Struct(KEY_FORMAT)
 _pack_stat = _STAT.pack
 _new_fingerprint = tuple.__new__
 """`Fingerprint(a, b, c)` without the namedtuple's Python-level `__new__`: `(type, tuple)`."""
@@ -181,7 +183,7 @@ class JobState:
     problems: tuple[Problem, ...]
     stat: StatKey | None
     """The manifest's (inode, mtime_ns, ctime_ns, size) as read, packed (`stat_key`); None: not
-    read. Read `fingerprint` and `manifest_ctime_ns`: one object of 65 bytes a job where a
+    read. Read `fingerprint` and `manifest_ctime_ns`: one object of 61 bytes a job where a
     Fingerprint, its ints and the ctime's were ~170 (17 MB at 100,000 jobs)."""
     verdict: Verdict
     activity_at: float | None = None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,10 +35,11 @@ from . import _scan_cache
 _CHILD = r"""
 import os, struct, sys
 CHUNK = int(sys.argv[3])
-pack = struct.Struct("<QqqQ").pack
+pack = struct.Struct(sys.argv[4]).pack
 prefix, tail = sys.argv[1], sys.argv[2]
 ids = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")
-stat, out, failed, written = os.stat, [], bytes(32), sys.stdout.buffer
+stat, out, written = os.stat, [], sys.stdout.buffer
+failed = bytes(struct.calcsize(sys.argv[4]))
 for job_id in ids:
     try:
         st = stat(prefix + job_id + tail, follow_symlinks=False)
@@ -52,8 +54,11 @@ written.write(b"".join(out))
 """
 CHUNK = 2_048
 """Keys the child writes at once: what it took so far is there to be taken."""
-NOT_TAKEN = bytes(32)
-"""A job's key when the child could not stat its manifest."""
+KEY_FORMAT = "<QqqI"
+"""`_scan._STAT`'s format (this module is imported by it): the child packs as the scan does."""
+KEY_SIZE = struct.calcsize(KEY_FORMAT)
+NOT_TAKEN = bytes(KEY_SIZE)
+"""A job's key when the child could not stat its manifest (or it did not fit)."""
 
 
 class StatsAhead:
@@ -78,7 +83,17 @@ class StatsAhead:
                 ids.seek(0)
                 self._out = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until `stop`)
                 self._child = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-c", _CHILD, prefix, tail, str(CHUNK)],
+                    [
+                        sys.executable,
+                        "-I",
+                        "-S",
+                        "-c",
+                        _CHILD,
+                        prefix,
+                        tail,
+                        str(CHUNK),
+                        KEY_FORMAT,
+                    ],
                     stdin=ids,
                     stdout=self._out,
                     stderr=subprocess.DEVNULL,
@@ -99,16 +114,16 @@ class StatsAhead:
             return
         done = child is None or child.poll() is not None  # (before the read: all is in it)
         try:
-            blob = os.pread(out.fileno(), 32 * len(self._job_ids) - self._taken, self._taken)
+            blob = os.pread(out.fileno(), KEY_SIZE * len(self._job_ids) - self._taken, self._taken)
         except OSError:
             blob = b""
             done = True
-        whole = len(blob) - len(blob) % 32  # (a chunk being written)
+        whole = len(blob) - len(blob) % KEY_SIZE  # (a chunk being written)
         if whole:
-            first = self._taken // 32
-            ids = self._job_ids[first : first + whole // 32]
-            ends = range(32, whole + 1, 32)
-            keys = map(blob.__getitem__, map(slice, range(0, whole, 32), ends))
+            first = self._taken // KEY_SIZE
+            ids = self._job_ids[first : first + whole // KEY_SIZE]
+            ends = range(KEY_SIZE, whole + 1, KEY_SIZE)
+            keys = map(blob.__getitem__, map(slice, range(0, whole, KEY_SIZE), ends))
             self.keys.update(zip(ids, keys, strict=True))
             self._taken += whole
         if done:
