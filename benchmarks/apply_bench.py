@@ -7,7 +7,8 @@ that ran in each thread. Rounds alternate nothing: run the old code in its own w
 `--moved`: the root moved (`mv`) after it was built, its index still naming the old paths, as
 a root restored to another place is: ~100,000 `index-path-mismatch` findings, whose pane then
 takes a whole poll's findings too; `--findings-sort COLUMN` sorts that pane by a column first.
-`--profile FILE`: a cProfile of the event loop's applies.
+`--profile FILE`: a cProfile of the event loop's applies. `--filter TEXT`: typed into the
+filter (`/TEXT` Enter) before the rounds, as the console bench does between `/` and Escape.
 
     uv run python benchmarks/apply_bench.py --jobs 100000 --work /dev/shm/<branch>/a [--moved]
 """
@@ -55,6 +56,7 @@ async def measure(
     rounds: int,
     profile: Path | None,
     findings_sort: int | None,
+    typed: str | None,
 ) -> None:
     from logist.console.app import ConsoleApp
     from logist.console.messages import PollFinished
@@ -101,6 +103,12 @@ async def measure(
             cpu = time.thread_time()
             findings.sort_by(findings_sort)
             print(f"findings sorted by column {findings_sort}: {time.thread_time() - cpu:.3f} s")
+        if typed:
+            await pilot.press("slash", *typed, "enter")
+            jobs = app.main_screen.table("jobs")
+            while not jobs.counted:
+                await pilot.pause(0.05)
+            print(f"filter {typed!r}: {jobs.shown_count:,} of {jobs.row_count:,} jobs shown")
         if profiler is not None:
             profiler = cProfile.Profile()  # the rounds' applies only, not the first ones
         for number in range(rounds):
@@ -145,6 +153,7 @@ def main() -> int:
     parser.add_argument("--moved", action="store_true", help="the root moved with its index")
     parser.add_argument("--profile", type=Path, help="a cProfile of the applies to this file")
     parser.add_argument("--findings-sort", type=int, help="the findings pane sorted by it")
+    parser.add_argument("--filter", help="this text typed into the filter before the rounds")
     args = parser.parse_args()
     path = args.work / f"root-{args.jobs}"
     if args.moved:
@@ -160,7 +169,15 @@ def main() -> int:
         if job.startswith("job-")
     ]
     asyncio.run(
-        measure(path, manifests, args.changed, args.rounds, args.profile, args.findings_sort)
+        measure(
+            path,
+            manifests,
+            args.changed,
+            args.rounds,
+            args.profile,
+            args.findings_sort,
+            args.filter,
+        )
     )
     return 0
 

@@ -37,6 +37,7 @@ from logist._pace import foreground_busy, foreground_done
 from logist.core import (
     Action,
     ActionResult,
+    FilterQuery,
     JobRecoveryManager,
     Outcome,
     ReattachResult,
@@ -241,6 +242,7 @@ class ConsoleApp(App[int]):
             host=self.host,
             clock=self.clock,
             open_detail=self._open_detail,
+            on_filter=self._filter_changed,
             read_only=self.read_only,
             demo=self.demo,
         )
@@ -367,6 +369,11 @@ class ConsoleApp(App[int]):
                 self._on_hangup()
         os._exit(128 + signal.SIGHUP)
 
+    def _filter_changed(self, query: FilterQuery) -> None:
+        """The panes' filter changed: a poll ending from now on tests it in the worker for
+        the jobs table (see `Poller.jobs_filter`)."""
+        self._poller.jobs_filter = query
+
     def _open_detail(self, job_id: str) -> None:
         self.push_screen(DetailScreen(job_id=job_id, manager=self.manager, clock=self.clock))
 
@@ -399,8 +406,10 @@ class ConsoleApp(App[int]):
             # took 160 to 240 ms; a descending order there 90 to 170 ms, in the worker a few C
             # passes over its kept values (~15 ms). The same for the findings pane (a root
             # moved with its index has 100,000).
-            columns = _columns_to_order(self._console.table("jobs"))
+            jobs = self._console.table("jobs")
+            columns = _columns_to_order(jobs)
             self._poller.sorted_columns = self._poller.descending = columns
+            self._poller.jobs_sorted = jobs.sorting[0]
             self._poller.finding_columns = _columns_to_order(self._console.table("findings"))
         self.run_worker(self._poll_in_thread, thread=True, group="poll", exit_on_error=False)
 
@@ -532,7 +541,9 @@ class ConsoleApp(App[int]):
             # rows before held alone freed in the worker (`let_go`), not here
             with self._woken_lock:
                 self._replaced += (self.last_poll, result)
-            self.last_poll = replace(result, jobs_base=None, findings_base=None)
+            self.last_poll = replace(
+                result, jobs_base=None, findings_base=None, jobs_prefiltered=None
+            )
             gone = [job for job in self.marks if job not in result.states]
             if gone:
                 self.marks.difference_update(gone)

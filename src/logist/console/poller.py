@@ -27,6 +27,7 @@ from logist._pace import pace
 from logist.core import (
     SEVERITY_ORDER,
     TRIAGE_KINDS,
+    FilterQuery,
     Finding,
     Health,
     HealthReport,
@@ -39,6 +40,7 @@ from logist.core import (
 )
 
 from .finding_order import FindingOrder
+from .job_filter import Prefiltered, big_diff, prefilter, worker_can_test
 from .orders import JobOrders
 from .rows import (
     SEVERITY_RANK,
@@ -86,6 +88,10 @@ class PollResult:
     descending: dict[int, list[str]] = field(default_factory=dict)
     """The same, descending (ties still in natural order, empty cells still last), for the
     columns in `Poller.descending`."""
+    jobs_prefiltered: Prefiltered | None = None
+    """The jobs table's filter (`Poller.jobs_filter` as the poll ended) tested on `jobs`,
+    and `natural` and the sorted column's orders filtered, for a poll that changed many rows
+    (see `job_filter.prefilter`)."""
     triage: dict[str, Row] = field(default_factory=dict)
     findings: dict[str, Row] = field(default_factory=dict)
     """Every finding's row (never changed once handed over, as `jobs`)."""
@@ -162,6 +168,10 @@ class Poller:
         """The jobs table's sorted column and the next one (set by the app; read here)."""
         self.finding_columns: frozenset[int] = frozenset()
         """The same for the findings pane: the columns whose orders `FindingOrder` keeps."""
+        self.jobs_filter = FilterQuery()
+        """The jobs table's filter (set by the app as it changes; read as a poll ends)."""
+        self.jobs_sorted: int | None = None
+        """The jobs table's sorted column, None for the natural order (set by the app)."""
         self._upgrades: dict[str, Finding] = {}
         """Findings of the last full validation that replace a quick one (they know the fix)."""
         self._extra: dict[str, Finding] = {}
@@ -375,7 +385,7 @@ class Poller:
             report, quick = self.manager.status(snapshot)
         result = self._result(snapshot, report, started, quick)
         result = replace(result, watch=self._watch_status(None))
-        self._last = replace(result, jobs_base=None, findings_base=None)
+        self._last = replace(result, jobs_base=None, findings_base=None, jobs_prefiltered=None)
         return result
 
     def _watch_status(self, fallback: WatchStatus | None) -> WatchStatus | None:
@@ -405,6 +415,8 @@ class Poller:
             jobs, changed, removed = self._job_rows(states)
             pace()
             counts = self._counts
+            natural, orders = self._orders.natural, self._orders.orders
+            descending = self._descending_orders()
             result = PollResult(
                 taken_at=snapshot.taken_at,
                 report=report,
@@ -413,9 +425,12 @@ class Poller:
                 jobs_base=base,
                 jobs_changed=changed,
                 jobs_removed=removed,
-                natural=self._orders.natural,
-                orders=self._orders.orders,
-                descending=self._descending_orders(),
+                natural=natural,
+                orders=orders,
+                descending=descending,
+                jobs_prefiltered=self._prefiltered(
+                    jobs, changed, removed, natural, orders, descending
+                ),
                 triage=self._triage_rows(states, removed),
                 findings=finding_rows,
                 findings_base=findings_base,
@@ -441,6 +456,25 @@ class Poller:
         # MB above what the next trim gave back at 100,000 jobs. A few ms, without the GIL.
         give_back_freed_memory()
         return result
+
+    def _prefiltered(
+        self,
+        rows: dict[str, JobRow],
+        changed: tuple[str, ...],
+        removed: tuple[str, ...],
+        natural: list[str] | None,
+        orders: dict[int, list[str]],
+        descending: dict[int, list[str]],
+    ) -> Prefiltered | None:
+        """The jobs table's filter tested here on a poll that changed many rows (the event
+        loop then only looks its order up: see `job_filter`); the filter is read now, as the
+        poll ends, the closest to the apply (typed since, the table tests it itself)."""
+        query = self.jobs_filter
+        if not worker_can_test(query) or not big_diff(len(changed) + len(removed), len(rows)):
+            return None
+        column = self.jobs_sorted
+        shown = () if column is None else (orders.get(column), descending.get(column))
+        return prefilter(query, rows, (natural, *shown))
 
     def _descending_orders(self) -> dict[int, list[str]]:
         """Descending orders of the columns asked for, made again only when the ascending one

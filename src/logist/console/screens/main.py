@@ -129,6 +129,7 @@ class ConsoleScreen(Screen[None]):
         host: str,
         clock: Callable[[], float],
         open_detail: Callable[[str], None],
+        on_filter: Callable[[FilterQuery], None] | None = None,
         read_only: bool,
         demo: bool,
     ) -> None:
@@ -142,6 +143,8 @@ class ConsoleScreen(Screen[None]):
         self.host = host
         self.clock = clock
         self.open_detail = open_detail
+        self.on_filter = on_filter
+        """Told each new filter (the app hands it to the poll worker)."""
         self.mode = ""
         self._active = "jobs"
         self._query = FilterQuery()
@@ -313,7 +316,7 @@ class ConsoleScreen(Screen[None]):
             return
         first = self._last is None
         # without the rows before it, which the diff below is applied to (~8 MB at 100,000)
-        self._last = replace(result, jobs_base=None, findings_base=None)
+        self._last = replace(result, jobs_base=None, findings_base=None, jobs_prefiltered=None)
         report = result.report
         problem = None if report is None else report.root_problem
         if problem is not None:  # the health report says so: the console says the same
@@ -340,6 +343,7 @@ class ConsoleScreen(Screen[None]):
                 result.natural,
                 result.orders,
                 result.descending,
+                result.jobs_prefiltered,
             )
         else:  # the first poll, or one held back while a newer one was applied: all rows
             jobs.update_rows(
@@ -347,6 +351,7 @@ class ConsoleScreen(Screen[None]):
                 natural=result.natural,
                 orders=result.orders,
                 descending=result.descending,
+                prefiltered=result.jobs_prefiltered,
             )
         self._show_job_rows()
         findings = self.table("findings")
@@ -544,6 +549,8 @@ class ConsoleScreen(Screen[None]):
         if query == self._query:
             return
         self._query = query
+        if self.on_filter is not None:
+            self.on_filter(query)
         for name in PANES:
             self.table(name).set_query(query)
         self._set_titles()

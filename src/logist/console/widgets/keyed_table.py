@@ -20,10 +20,8 @@ from __future__ import annotations
 import contextlib
 import math
 import operator
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from fnmatch import translate
 from functools import lru_cache
 from itertools import compress, filterfalse, repeat
 from operator import itemgetter
@@ -42,7 +40,10 @@ from textual.strip import Strip
 
 from logist.core import FilterQuery, is_glob
 
-from ..rows import VERDICT_NAME, Column, JobRow, Row, descending_order
+from ..job_filter import Prefiltered, big_diff
+from ..job_filter import job_filter as _job_filter
+from ..job_filter import narrow as _narrow
+from ..rows import Column, JobRow, Row, descending_order
 from ..text import age_since
 from .quiet import QuietScrolling
 
@@ -76,7 +77,6 @@ rest of 100,000 tested in one go held the loop 70 ms and more: the worst stall a
 jobs); what needs them all (a sort, a poll, a cursor jump) tests what is left at once."""
 SLICE_PAUSE_S = 0.002
 """Between two such turns: the event loop's other tasks run."""
-_NEW_FACET = "new"
 AGE_MARGIN_S = 0.01
 """A drawn age is looked at again this much before its text may change (`age_since`): more
 than the float rounding of the times it is worked out from."""
@@ -100,19 +100,6 @@ def _fit(text: str, width: int, right: bool) -> str:
         return text
     padding = " " * (width - length)
     return padding + text if right else text + padding
-
-
-def _job_filter(
-    query: FilterQuery, keys: list[str], rows: list[JobRow], tagged: Mapping[str, object]
-) -> tuple[list[str], list[JobRow]]:
-    """`FilterQuery.matches` over many job rows at once, one C-level pass per term and field
-    (at 100,000 jobs a few ms each; a Python call per row took 100 ms and more): the keys and
-    rows that pass, in the order given. `tagged`: the keys shown as new arrivals (the `is:new`
-    facet)."""
-    for negate, name, values in query.terms:
-        hits = _term_hits(name, values, keys, rows, tagged)
-        keys, rows = _narrow(keys, rows, hits, negate)
-    return keys, rows
 
 
 def _refinement(before: FilterQuery, after: FilterQuery) -> FilterQuery | None:
@@ -172,60 +159,8 @@ def _index_of(keys: list[str], key: str) -> int | None:
     return None
 
 
-def _narrow(
-    keys: list[str], rows: list[Any], hits: Iterable[object], negate: bool
-) -> tuple[list[str], list[Any]]:
-    """The keys and rows one term keeps (or, negated, drops), in two C-level passes."""
-    chosen = list(map(operator.not_, hits) if negate else hits)
-    return list(compress(keys, chosen)), list(compress(rows, chosen))
-
-
 _row_search = itemgetter(Row._fields.index("search"))
 _row_sort_keys = itemgetter(Row._fields.index("sort_keys"))
-
-
-def _term_hits(
-    name: str | None,
-    values: tuple[str, ...],
-    keys: list[str],
-    rows: list[JobRow],
-    tagged: Mapping[str, object],
-) -> Iterable[object]:
-    """Per row, whether it has the term (truthy), as `logist.core`'s `_hit` decides."""
-    if name is None:
-        value = values[0]
-        if is_glob(value):
-            name, values = "id", values  # a free glob is matched whole against the job id
-        else:
-            return map(str.__contains__, map(itemgetter(JobRow.SEARCH), rows), repeat(value))
-    if name == "is":
-        wanted = any(_starts(_NEW_FACET, v) for v in values)
-        return map(tagged.__contains__, keys) if wanted else repeat(False, len(keys))
-    if name == "verdict":
-        facet: Iterable[str] = map(VERDICT_NAME.__getitem__, map(itemgetter(JobRow.KIND), rows))
-    elif name in JobRow.FACET_FIELDS:
-        facet = map(itemgetter(JobRow.FACET_FIELDS[name]), rows)
-        if name == "status":
-            statuses = list(facet)
-            lowered = {s: (s or "").lower() for s in set(statuses)}
-            facet = map(lowered.__getitem__, statuses)
-    else:
-        return repeat(False, len(keys))  # no such facet: no row has it
-    globs = [v for v in values if is_glob(v)]
-    if not globs:
-        return map(str.startswith, facet, repeat(values))
-    pattern = re.compile(
-        "|".join([translate(v) for v in globs] + [re.escape(v) for v in values if not is_glob(v)])
-    )
-    return map(pattern.match, facet)
-
-
-def _starts(facet: str, wanted: str) -> bool:
-    return (
-        re.match(translate(wanted), facet) is not None
-        if is_glob(wanted)
-        else facet.startswith(wanted)
-    )
 
 
 class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
@@ -348,6 +283,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         """(query, rows, overlay, the keys that pass the query, in any order) for a jobs
         table: what a sort while filtered filters by; stale as soon as the rows or the
         overlay are replaced."""
+        self._prefiltered: Prefiltered | None = None
+        """The filter the poll worker tested on the rows it brought with their orders (see
+        `job_filter.prefilter`): used while its query and rows are the table's."""
         self._sort: int | None = None
         self._reverse = False
         self._strips: LRUCache[str, _Drawn] = LRUCache(512)
@@ -427,6 +365,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         natural: list[str] | None = None,
         orders: Mapping[int, list[str]] | None = None,
         descending: Mapping[int, list[str]] | None = None,
+        prefiltered: Prefiltered | None = None,
     ) -> None:
         """Apply new rows (all of them) as a diff: repaint the changed ones; move only the rows
         whose place may have changed (a full sort only when many did). The diff is found by a
@@ -441,7 +380,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         changed = list(compress(rows, map(operator.is_not, rows.values(), map(old.get, rows))))
         if not gone and not changed:
             return
-        self.apply_diff(rows, changed, gone, natural, orders, descending)
+        self.apply_diff(rows, changed, gone, natural, orders, descending, prefiltered)
 
     def apply_diff(
         self,
@@ -451,28 +390,30 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         natural: list[str] | None = None,
         orders: Mapping[int, list[str]] | None = None,
         descending: Mapping[int, list[str]] | None = None,
+        prefiltered: Prefiltered | None = None,
     ) -> None:
         """Take `rows` (every row; the table keeps the mapping and never changes it) where only
         the `changed` keys (new or with a new row) and the `removed` ones differ from before;
         `natural`: every key in natural order, `orders`: every key sorted by a column
         (ascending, empty last, ties in natural order), when the caller has them (the poller
-        does)."""
+        does); `prefiltered`: the filter tested on `rows` and those orders in the worker."""
         self._complete()  # (the rows left to test are the old ones)
         self._unfiltered = None
         old = self._rows
         self._orders = orders or {}
         self._descending_orders = descending or {}
+        self._prefiltered = prefiltered
         column = self._sort
         changed = list(changed)
         if len(changed) > len(rows) // 2:  # most rows are new (a first poll): start afresh
             self._rows, self._natural = rows, natural
-            self._passed = _NO_PASS
+            self._passed = self._prefiltered_pass()
             self._strips.clear()
             self._reorder()
             return
         removed = list(removed)
         query = self._query
-        if not query and (
+        if (not query or big_diff(len(changed) + len(removed), len(rows))) and (
             column in (self._descending_orders if self._reverse else self._orders)
             if column is not None
             else natural is not None
@@ -480,14 +421,15 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             # every line is placed again by an order at hand: which rows changed matters only
             # for the lines drawn (`_forget_drawn`), not a look at each (a whole poll at
             # 100,000 jobs: ~20,000 rows compared and their cached drawings looked up, 20-30
-            # ms; a root moved with its index has as many findings, each made again)
+            # ms; a root moved with its index has as many findings, each made again); with a
+            # filter, the rows that pass from the worker's test, else from the changed rows
             self._rows = rows
-            self._passed = _NO_PASS
+            self._passed = self._passed_after(old, changed, removed) if query else _NO_PASS
             self._forget_drawn(old, rows)
             if natural is not None:
                 self._natural = natural
-            if column is not None:
-                self._reorder()  # the order shown is at hand: a lookup
+            if column is not None or query:
+                self._reorder()  # the order shown is at hand: a lookup (filtered)
             else:
                 natural = self._natural_order()
                 self._order_changed(natural[::-1] if self._reverse else natural)
@@ -509,7 +451,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                 ):
                     moved.append(key)
         self._rows = rows
-        self._passed = self._pass_followed(old, rows, changed, removed)
+        self._passed = self._passed_after(old, changed, removed)
         for key in repaint:
             self._strips.discard(key)
         for key in moved:
@@ -537,6 +479,24 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             before, row = old.get(key), rows.get(key)
             if before is not row and (before is None or row is None or before != row):
                 strips.discard(key)
+
+    def _passed_after(
+        self, old: Mapping[str, AnyRow], changed: list[str], removed: list[str]
+    ) -> _Pass:
+        """The rows that pass the filter after a poll's diff (the new rows taken): the poll
+        worker's when it tested this filter, else the old ones followed through the diff."""
+        found = self._prefiltered_pass()
+        if found is _NO_PASS:
+            found = self._pass_followed(old, self._rows, changed, removed)
+        return found
+
+    def _prefiltered_pass(self) -> _Pass:
+        """The rows that pass the filter as the poll worker found them, when it tested this
+        query on these rows; else none known."""
+        pre, query = self._prefiltered, self._query
+        if pre is None or not query or pre.query != query or pre.rows is not self._rows:
+            return _NO_PASS
+        return (query, self._rows, self._overlay, pre.passing)
 
     def _pass_followed(
         self,
@@ -956,6 +916,11 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         rows = self._rows
         if not rows or not isinstance(next(iter(rows.values())), JobRow):
             return _row_filter(query, keys, list(map(self._row, keys)))
+        pre = self._prefiltered
+        if pre is not None and pre.query == query and pre.rows is rows:
+            for source, kept in pre.orders:  # (filtered in the worker)
+                if source is keys:
+                    return kept
         passed = self._passing()
         if len(passed) == len(rows):
             return keys
