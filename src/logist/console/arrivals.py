@@ -13,6 +13,8 @@ not news. Pure bookkeeping on plain data; nothing here touches a widget.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import compress
+from operator import attrgetter, is_not
 
 from logist.core import JobState, VerdictKind
 
@@ -21,6 +23,7 @@ from .text import VERDICT_STYLE
 
 ANNOUNCED = frozenset({VerdictKind.CRASHED, VerdictKind.HUNG, VerdictKind.DETACHED})
 """Verdicts worth interrupting an operator for: something died or stopped answering."""
+_kind_of = attrgetter("verdict.kind")
 
 
 class Arrivals:
@@ -36,17 +39,18 @@ class Arrivals:
     ) -> list[tuple[str, VerdictKind]]:
         """Take in a full poll (`triage`: the ids of its triage rows, a superset of the
         announced jobs); returns the jobs that arrived in it, as (job id, verdict)."""
-        now = {}
-        for job_id in triage:
-            kind = states[job_id].verdict.kind
-            if kind in ANNOUNCED:
-                now[job_id] = kind
+        # C-level passes: a whole poll at 100,000 jobs has ~6,000 triage rows, a Python step
+        # each was ~5 ms of its apply on the event loop
+        ids = list(triage)
+        kinds = list(map(_kind_of, map(states.__getitem__, ids)))
+        announced = list(map(ANNOUNCED.__contains__, kinds))
+        now = dict(zip(compress(ids, announced), compress(kinds, announced), strict=True))
         before, self._before = self._before, now
         for job_id in [job for job in self.new if job not in now]:
             del self.new[job_id]  # recovered, finished or gone: no longer news
         if before is None:
             return []
-        arrived = [(job_id, kind) for job_id, kind in now.items() if before.get(job_id) is not kind]
+        arrived = list(compress(now.items(), map(is_not, map(before.get, now), now.values())))
         for job_id, kind in arrived:
             self.new.pop(job_id, None)  # a second arrival counts from now
             self.new[job_id] = kind
