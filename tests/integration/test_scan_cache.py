@@ -162,6 +162,45 @@ def test_a_cache_of_many_frames_is_read_whole_and_a_cut_one_not_at_all(
         assert fresh_scan(jobs_root) == (7, statuses)
 
 
+def test_entries_taken_in_their_order_are_loaded_a_frame_at_a_time() -> None:
+    """`InOrder` (how a scan takes its reader child's entries) loads a frame when the first
+    of its entries is asked for, so one frame's entries are alive at a time; a key never
+    written, or one of a frame already passed, is None (the scan reads that manifest
+    itself), and a frame that is not entries gives none while the frames after it do."""
+    entries = {f"j{number}": (number, f"text {number}") for number in range(7)}
+    split = _scan_cache.frames(_scan_cache.encode(("h",), entries, 2), ("h",))
+    assert split is not None and split[0] == ("h",) and len(split[1]) == 4
+    given = _scan_cache.InOrder(split[1])
+    assert given.take("j0") == entries["j0"]
+    assert len(given._frames) == 3, "the first frame loaded only"
+    assert given.take("never written") is None
+    assert given.take("j1") == entries["j1"]
+    assert len(given._frames) == 3
+    assert given.take("j3") == entries["j3"] and given.take("j2") == entries["j2"]
+    assert given.take("j0") is None, "taken already"
+    assert given.take("j1") is None, "in a frame passed"
+    assert [given.take(f"j{number}") for number in range(4, 7)] == [
+        entries[f"j{number}"] for number in range(4, 7)
+    ]
+    assert given.take("j6") is None and not given._frames
+    length = _scan_cache._LENGTH.pack
+    frames = [
+        marshal.dumps((("h",), 4)),
+        marshal.dumps({"a": 1, "b": 2}),
+        marshal.dumps(["not", "entries"]),
+        b"\xffnot marshal",
+        marshal.dumps({"c": 3}),
+    ]
+    damaged = _scan_cache.MAGIC + b"".join(length(len(frame)) + frame for frame in frames)
+    split = _scan_cache.frames(damaged, ("h",))
+    assert split is not None, "the frames are whole; what is in them is seen when taken"
+    assert _scan_cache.decode(damaged, ("h",)) is None, "not a cache file to use whole"
+    given = _scan_cache.InOrder(split[1])
+    assert [given.take(key) for key in ("a", "b", "x", "y", "c")] == [1, 2, None, None, 3]
+    assert _scan_cache.frames(damaged, ("other",)) is None
+    assert _scan_cache.frames(damaged[:-1], ("h",)) is None
+
+
 def test_a_whole_save_makes_its_entries_a_frame_at_a_time(
     jobs_root: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

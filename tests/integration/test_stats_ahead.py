@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -172,20 +172,43 @@ def test_without_the_child_the_whole_scan_stats_each_manifest_itself(
 
 
 class Read:
-    """What the scans' children read."""
+    """What the scans took from their children's reads, per scan that had one (None: the
+    child failed)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.results: list[dict[str, Any] | None] = []
         read = _scan.read_in_child
 
-        def recorded(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
-            result = read(jobs)
-            # a copy: the scanner takes the entries out of the dict as it uses them
-            self.results.append(None if result is None else dict(result))
-            return result
+        def recorded(jobs: Iterable[tuple[str, str]]) -> Recording | None:
+            given = read(jobs)
+            taken: dict[str, Any] = {}
+            self.results.append(None if given is None else taken)
+            return None if given is None else Recording(given, taken)
 
         monkeypatch.setattr(_scan, "read_in_child", recorded)
         monkeypatch.setattr(_scan, "READ_IN_CHILD_MIN", 1)
+
+
+class Recording:
+    """A child's entries, each one the scan takes also kept in `taken`."""
+
+    def __init__(self, given: _scan_cache.InOrder, taken: dict[str, Any]) -> None:
+        self._given, self._taken = given, taken
+
+    def take(self, job_id: str) -> Any:
+        entry = self._given.take(job_id)
+        if entry is not None:
+            self._taken[job_id] = entry
+        return entry
+
+
+def taken_in_order(
+    given: _scan_cache.InOrder | None, jobs: list[tuple[str, str]]
+) -> dict[str, Any] | None:
+    """Every entry of a child's reads, taken in the order of the jobs it was given."""
+    if given is None:
+        return None
+    return {job_id: entry for job_id, _ in jobs if (entry := given.take(job_id)) is not None}
 
 
 def rewrite(root: Path, job: str, past: float | None = None, **fields: Any) -> None:
@@ -249,9 +272,9 @@ def test_a_childs_reads_come_back_in_frames_as_the_same_entries(
         for job_dir in sorted(jobs_root.iterdir())
         if job_dir.is_dir()
     ]
-    whole = _stats_ahead.read_in_child(jobs)
+    whole = taken_in_order(_stats_ahead.read_in_child(jobs), jobs)
     monkeypatch.setattr(_scan_cache, "CHUNK_ENTRIES", 2)
-    framed = _stats_ahead.read_in_child(jobs)
+    framed = taken_in_order(_stats_ahead.read_in_child(iter(jobs)), jobs)
     assert whole is not None and len(whole) > 20, "most manifests read by the child"
     assert framed == whole and list(framed) == list(whole)
     read = Read(monkeypatch)

@@ -1167,19 +1167,20 @@ class Scanner:
         (racy, unreadable), and the manifest is read here."""
         entries = None
         if len(again) >= READ_IN_CHILD_MIN:
-            entries = read_in_child([(job_id, _manifest_in(locations[job_id])) for job_id in again])
+            entries = read_in_child((job_id, _manifest_in(locations[job_id])) for job_id in again)
         load, from_row = self._load, self._from_row
-        # the child's entries taken out one by one, each freed before the next state is made:
-        # a state (its facts a tuple of the same size as an entry's facts row) is made where
-        # the entry before was, not beside 20,000 entries alive at once; pymalloc's pools
-        # then hold the changed jobs' states once, not their states and a hole per entry
-        take = None if entries is None else entries.pop
+        # the child's entries taken out one by one (a frame of them loaded at a time), each
+        # freed before the next state is made: a state (its facts a tuple of the same size as
+        # an entry's facts row) is made where the entry before was, not beside 20,000 entries
+        # alive at once; pymalloc's pools then hold the changed jobs' states once, not their
+        # states and a hole per entry
+        take = None if entries is None else entries.take
         for number, (job_id, key) in enumerate(zip(again, keys, strict=True)):
             if not number & PACE_EVERY_READ:
                 pace()
             location = locations[job_id]
             manifest = _manifest_in(location)
-            entry = None if take is None else take(job_id, None)
+            entry = None if take is None else take(job_id)
             if entry is None:
                 state = load(job_id, location, manifest, now)
             else:

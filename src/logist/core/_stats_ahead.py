@@ -28,7 +28,9 @@ import struct
 import subprocess
 import sys
 import tempfile
-from typing import IO, Any
+from collections.abc import Iterable
+from itertools import islice
+from typing import IO
 
 from . import _scan_cache
 
@@ -153,27 +155,36 @@ import sys
 sys.path.insert(0, sys.argv[1])
 from logist.core._scan import entries_read
 from logist.core._scan_cache import encode
-listed = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")
+listed = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")[:-1]
 entries = entries_read(zip(listed[::2], listed[1::2]))
 sys.stdout.buffer.write(encode(("read",), entries, int(sys.argv[2])))
 """
 _READ_HEADER = ("read",)
 """The header of what the reader child writes: scan cache frames (`_scan_cache.encode`), each
-loaded in one short `marshal.loads` (all 20,000 entries of a whole poll at 100,000 jobs with
-churn in one held the GIL 20-25 ms: a wait of the console's event loop)."""
+loaded in one short `marshal.loads` as its entries are taken (all 20,000 entries of a whole
+poll at 100,000 jobs with churn in one held the GIL 20-25 ms: a wait of the console's event
+loop)."""
 
 
-def read_in_child(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
+def read_in_child(jobs: Iterable[tuple[str, str]]) -> _scan_cache.InOrder | None:
     """`_scan.entries_read(jobs)`, computed by a child process (this one's thread waits
-    without the GIL); None when the child failed. The child imports this package from where
-    this process has it."""
-    listed = "\n".join(f"{job_id}\n{manifest}" for job_id, manifest in jobs)
-    if not sys.executable or listed.count("\n") != 2 * len(jobs) - 1:
+    without the GIL), to be taken in the order of `jobs`; None when the child failed. The
+    child imports this package from where this process has it. `jobs` is taken a chunk at a
+    time: at 100,000 jobs a list of the pairs of a whole poll and their texts was ~4 MB alive
+    through the child's work."""
+    if not sys.executable:
         return None
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    pairs = iter(jobs)
     try:
         with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as out:
-            given.write(listed.encode("utf-8", "surrogateescape"))
+            while chunk := list(islice(pairs, CHUNK)):
+                listed = "".join([f"{job_id}\n{manifest}\n" for job_id, manifest in chunk])
+                if listed.count("\n") != 2 * len(chunk):
+                    return None  # (a newline in an id or a path: not one per line)
+                given.write(listed.encode("utf-8", "surrogateescape"))
+            if not given.tell():
+                return None
             given.seek(0)
             done = subprocess.run(
                 [
@@ -193,7 +204,7 @@ def read_in_child(jobs: list[tuple[str, str]]) -> dict[str, Any] | None:
             if done.returncode != 0:
                 return None
             out.seek(0)
-            decoded = _scan_cache.decode(out.read(), _READ_HEADER)
+            split = _scan_cache.frames(out.read(), _READ_HEADER)
     except (OSError, ValueError, EOFError, TypeError, subprocess.SubprocessError):
         return None
-    return None if decoded is None else decoded[1]
+    return None if split is None else _scan_cache.InOrder(split[1])
