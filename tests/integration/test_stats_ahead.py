@@ -6,7 +6,9 @@ the same when the child cannot run."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import shutil
 import time
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import IMPOSSIBLE_PID, RunningJob, write_job
-from logist.core import _scan, _scan_cache, _stats_ahead
+from logist.core import JobFacts, _scan, _scan_cache, _stats_ahead
 from logist.core._scan import Scanner
 from logist.core._stats_ahead import NOT_TAKEN, StatsAhead
 from logist.core._verdicts import Policy
@@ -287,3 +289,55 @@ def test_a_childs_reads_come_back_in_frames_as_the_same_entries(
     entries = read.results[-1]
     assert entries is not None and len(entries) >= 14
     assert seen(again) == seen(Scanner(jobs_root, Policy()).scan())
+
+
+def test_facts_a_child_read_again_keep_the_texts_and_times_the_manifest_says_again(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rewritten manifest mostly says its description and times again: the new facts keep
+    those objects of the facts they replace (no second copy alive until the old ones go), and
+    are still exactly what a fresh scan reads."""
+    mixed_root(jobs_root)
+    past = time.time() - OLD / 2
+    said = {
+        "created_at": "2026-11-30T10:00:00",
+        "updated_at": "2026-11-30T11:00:00",
+        "history": [{"event": "ASKED", "timestamp": "2026-11-30T11:00:00", "reason": "a look"}],
+    }
+    for number in range(10, 20):
+        rewrite(jobs_root, f"job-{number:02d}", past - 60, status="WAITING_FOR_HUMAN", **said)
+    read = Read(monkeypatch)
+    scanner = Scanner(jobs_root, Policy(), persistent=True)
+    before = scanner.scan().jobs
+    for number in range(10, 18):
+        rewrite(jobs_root, f"job-{number:02d}", past, status="PENDING")
+    rewrite(jobs_root, "job-18", past, description="said otherwise")
+    rewrite(jobs_root, "job-19", past, created_at="2026-11-30T09:00:00")
+    after = scanner.scan()
+    assert seen(after) == seen(Scanner(jobs_root, Policy()).scan())
+    taken = read.results[-1]
+    assert taken is not None and set(taken) == {f"job-{number:02d}" for number in range(10, 20)}
+    for job_id in taken:
+        old, new = before[job_id].facts, after.jobs[job_id].facts
+        assert new is not old
+        for name in ("description", "created_at", "updated_at", "last_event_at"):
+            if getattr(new, name) == getattr(old, name):
+                assert getattr(new, name) is getattr(old, name), (job_id, name)
+    assert after.jobs["job-18"].facts.description == "said otherwise"
+    assert after.jobs["job-19"].facts.created_at != before["job-19"].facts.created_at
+    assert after.jobs["job-12"].facts.last_event_at is before["job-12"].facts.updated_at
+    assert after.jobs["job-18"].facts.waiting_reason is before["job-18"].facts.waiting_reason
+
+
+def test_only_equal_values_of_the_same_type_and_sign_are_kept() -> None:
+    """An equal text or non-zero float is the same value; 0.0 and -0.0, or 1 and 1.0, are
+    equal without being the same: the new one stays."""
+    names = [field.name for field in dataclasses.fields(JobFacts)][:-1]
+    old = JobFacts(description="".join(["same ", "text"]), created_at=-0.0, updated_at=1.0)
+    new = JobFacts(description="".join(["same", " text"]), created_at=0.0, updated_at=1)
+    values = [getattr(new, name) for name in names]
+    kept = dict(zip(names, _scan._kept_alike(old, values), strict=True))
+    assert kept["description"] is old.description
+    assert math.copysign(1.0, kept["created_at"]) == 1.0
+    assert type(kept["updated_at"]) is int
+    assert [kept[name] for name in names] == values
