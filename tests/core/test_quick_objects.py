@@ -2,26 +2,158 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import marshal
+import pickle
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from logist._interning import Interner
+from logist.core._facts import facts_row, new_facts
 from logist.core._frozen import quick_constructor
-from logist.core._recorded import NOTHING_RECORDED, ErrorRecord, recorded_from
+from logist.core._recorded import NOTHING_RECORDED, ErrorRecord, Recorded, recorded_from
 from logist.core._scan import JobFacts, facts_from, stat_fields, stat_key
+from logist.core._verdicts import Observation
 
 
 def test_a_quickly_built_frozen_object_is_the_same_as_a_plainly_built_one() -> None:
-    build = quick_constructor(JobFacts)
-    fast = build("SUCCESS", "export", "publish", 5, 5, 1.0, 2.0, owner={"pid": 7})
-    plain = JobFacts("SUCCESS", "export", "publish", 5, 5, 1.0, 2.0, owner={"pid": 7})
-    assert type(fast) is JobFacts and fast == plain and hash(fast) == hash(plain)
-    assert fast.recorded is NOTHING_RECORDED and fast.generation == 0  # defaults kept
+    build = quick_constructor(Observation)
+    fast = build("job-1", True, "SUCCESS", lock_holders=(7,))
+    plain = Observation("job-1", True, "SUCCESS", lock_holders=(7,))
+    assert type(fast) is Observation and fast == plain and hash(fast) == hash(plain)
+    assert fast.waiting_reason is None and fast.owner is plain.owner  # defaults kept
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.status = "PENDING"  # type: ignore[misc]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeclaredFacts:
+    """JobFacts as it was declared before its shared fields (a frozen slots dataclass): what
+    it must still be to every caller."""
+
+    status: str | None = None
+    description: str = ""
+    current_phase: str | None = None
+    phase_index: int | None = None
+    phase_count: int = 0
+    created_at: float | None = None
+    updated_at: float | None = None
+    generation: int = 0
+    crash_count: int = 0
+    cost: float | None = None
+    cost_threshold: float | None = None
+    time_s: float | None = None
+    time_threshold_s: float | None = None
+    step_count: int | None = None
+    last_event: str | None = None
+    last_event_at: float | None = None
+    history_count: int = 0
+    owner: dict[str, Any] | None = dataclasses.field(default=None, compare=False)
+    legacy_pid: int | None = None
+    log_path: str | None = None
+    last_action_id: str | None = None
+    waiting_reason: str | None = None
+    recorded: Recorded = dataclasses.field(default=NOTHING_RECORDED, compare=False)
+
+
+def plain_view(facts: Any) -> tuple[Any, ...]:
+    """Every field's value and type, the hash, the repr (under one class name); values by
+    their repr (a NaN copied is another NaN; -0.0 is not 0.0)."""
+    values = tuple((name, type(value), repr(value)) for name, value in vars_of(facts).items())
+    return values, hash(facts), repr(facts).replace(type(facts).__name__, "Facts", 1)
+
+
+def vars_of(facts: Any) -> dict[str, Any]:
+    return {f.name: getattr(facts, f.name) for f in dataclasses.fields(facts)}
+
+
+FACTS_ARGS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+    ((), {}),
+    (("SUCCESS", "export", "publish", 5, 5, 1.0, 2.0), {"owner": {"pid": 7}}),
+    ((), {"generation": True, "phase_count": 2.0, "crash_count": None}),
+    ((), {"cost_threshold": -0.0, "time_threshold_s": 0, "cost": float("nan")}),
+    (("WAITING",), {"waiting_reason": "approve", "last_action_id": "a1", "legacy_pid": 4}),
+    ((), {"recorded": Recorded(runner="podman", steps=3), "log_path": "logs/x.log"}),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), FACTS_ARGS)
+def test_job_facts_are_the_frozen_dataclass_they_were_declared_as(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """Fields, values as given (types too), equality, hash, repr, `replace`, copies, pickling,
+    immutability: as the dataclass of 23 slots was, though most fields share one tuple."""
+    facts = JobFacts(*args, **kwargs)
+    declared = DeclaredFacts(*args, **kwargs)
+    assert [f.name for f in dataclasses.fields(JobFacts)] == [
+        f.name for f in dataclasses.fields(DeclaredFacts)
+    ]
+    assert JobFacts.__match_args__ == DeclaredFacts.__match_args__
+    assert dataclasses.is_dataclass(facts)
+    assert plain_view(facts) == plain_view(declared)
+    assert all(vars_of(facts)[name] is value for name, value in vars_of(declared).items())
+    assert facts == JobFacts(*args, **kwargs) and facts != JobFacts(description="other")
+    assert facts.__eq__(declared) is NotImplemented
+    for copied in (copy.copy(facts), copy.deepcopy(facts), pickle.loads(pickle.dumps(facts))):
+        # (not the hash: a NaN's is its object's)
+        assert type(copied) is JobFacts and plain_view(copied)[::2] == plain_view(facts)[::2]
+    changed = dataclasses.replace(facts, status="PENDING", cost_threshold=3.5)
+    assert plain_view(changed) == plain_view(
+        dataclasses.replace(declared, status="PENDING", cost_threshold=3.5)
+    )
+    assert dataclasses.asdict(facts) == dataclasses.asdict(declared)
+    for name in ("status", "current_phase", "waiting_reason", "_shared"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(facts, name, None)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            delattr(facts, name)
+    assert facts.to_dict() == JobFacts(*args, **kwargs).to_dict()
+
+
+def test_a_scans_facts_share_what_they_have_alike_and_are_what_the_constructor_makes(
+    tmp_path: Path,
+) -> None:
+    """`facts_from`'s facts (and those made again from a scan cache row) share one tuple for
+    equal rare fields, never one whose values are not alike (a zero's sign, an owner record),
+    and are equal, field for field and type for type, to `JobFacts(*row)`."""
+    base = {
+        "status": "SUCCESS",
+        "current_phase": "publish",
+        "phases": ["fetch", "publish"],
+        "cost_threshold": 10.0,
+        "time_threshold_minutes": 120,
+        "metrics": {"cumulative_cost": 1.5},
+        "history": [{"event": "STEP_COMPLETED", "timestamp": "2026-01-01T00:00:00"}],
+    }
+    manifests = [
+        base,
+        {**base, "description": "another job, alike"},
+        {**base, "cost_threshold": 0.0},
+        {**base, "cost_threshold": -0.0},
+        {**base, "cost_threshold": 0},
+        {**base, "owner": {"pid": 7, "log_path": "logs/a.log"}},
+        {**base, "status": "INTERVENTION_REQUIRED", "history": [{"reason": "look"}]},
+        {**base, "recovery": {"crash_count": 2, "last_action_id": "r-1"}, "process_id": 9},
+    ]
+    made = [facts_from(json.loads(json.dumps(data))) for data in manifests]
+    for facts in made:
+        row = facts_row(facts)
+        for again in (
+            new_facts(*row),
+            new_facts(*marshal.loads(marshal.dumps(row[:-1])), row[-1]),
+        ):
+            assert plain_view(again) == plain_view(facts) == plain_view(JobFacts(*row))
+    assert made[0]._shared is made[1]._shared, "alike: one tuple"
+    assert made[2]._shared is made[4]._shared, "0 and 0.0 both 0.0 in a scan's facts"
+    assert made[3]._shared is not made[2]._shared and str(made[3].cost_threshold) == "-0.0"
+    assert made[5]._shared is not new_facts(*facts_row(made[5]))._shared, "an owner: its own"
+    assert made[6].waiting_reason == "look" and made[7].last_action_id == "r-1"
+    assert sys.getsizeof(made[0]) <= 128
 
 
 def test_a_class_with_slots_beyond_its_fields_is_refused() -> None:

@@ -24,6 +24,7 @@ from .._gc import gc_paused
 from .._interning import Interner
 from .._pace import pace
 from . import _scan_cache
+from ._facts import JobFacts, facts_row, new_facts
 from ._frozen import quick_constructor
 from ._identity import (
     Liveness,
@@ -74,70 +75,7 @@ from ._verdicts import (
     classify,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class JobFacts:
-    """What the manifest says, flattened for display and plans (no I/O needed to use it)."""
-
-    status: str | None = None
-    description: str = ""
-    current_phase: str | None = None
-    phase_index: int | None = None
-    phase_count: int = 0
-    created_at: float | None = None
-    updated_at: float | None = None
-    generation: int = 0
-    crash_count: int = 0
-    cost: float | None = None
-    cost_threshold: float | None = None
-    time_s: float | None = None
-    time_threshold_s: float | None = None
-    step_count: int | None = None
-    last_event: str | None = None
-    last_event_at: float | None = None
-    history_count: int = 0
-    owner: dict[str, Any] | None = field(default=None, compare=False)
-    """Our runner's owner record (OWNER_KEY); the original's `runner` name is not it."""
-    legacy_pid: int | None = None
-    log_path: str | None = None
-    last_action_id: str | None = None
-    """The id of the last recovery we wrote (`recovery.last_action_id`): its audit line's key."""
-    waiting_reason: str | None = None
-    """For a job waiting for a person: why, from its newest history entry that says."""
-    recorded: Recorded = field(default=NOTHING_RECORDED, compare=False)
-    """What the original Logist records beyond the state (runner name, errors, tokens...)."""
-
-    def at_warning(self, value: float | None, limit: float | None) -> bool:
-        """Whether a cost or time has reached the job's warning level of its limit (the
-        original's `warning_percentage`, 75 % by default)."""
-        if value is None or not limit:
-            return False
-        return value >= limit * self.recorded.warning_percentage / 100
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "description": self.description,
-            "current_phase": self.current_phase,
-            "phase_index": self.phase_index,
-            "phase_count": self.phase_count,
-            "generation": self.generation,
-            "crash_count": self.crash_count,
-            "cost": self.cost,
-            "cost_threshold": self.cost_threshold,
-            "time_s": self.time_s,
-            "time_threshold_s": self.time_threshold_s,
-            "last_event": self.last_event,
-            "history_count": self.history_count,
-            "step_count": self.step_count,
-            "cost_warning": self.at_warning(self.cost, self.cost_threshold),
-            "time_warning": self.at_warning(self.time_s, self.time_threshold_s),
-            # nested, and null when the original recorded nothing: 10 keys more per job cost
-            # `jobs --json` 40 % of its encoding at 10,000 jobs
-            "recorded": None if self.recorded is NOTHING_RECORDED else self.recorded.to_dict(),
-        }
-
-
-_new_facts = quick_constructor(JobFacts)
+_new_facts = new_facts
 _new_observation = quick_constructor(Observation)
 NO_FACTS = JobFacts()
 """The facts of a job whose manifest could not be read: one object for all."""
@@ -1364,7 +1302,7 @@ _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
 _RECORDED_AT = _FACT_NAMES.index("recorded")
 if _FACT_NAMES[-1] != "recorded":
     raise TypeError("JobFacts.recorded must stay its last field (Scanner._from_row)")
-_facts_row = attrgetter(*_FACT_NAMES)
+_facts_row = facts_row
 _ALIKE_NAMES = (
     "description",
     "created_at",
