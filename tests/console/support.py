@@ -21,13 +21,46 @@ from textual.pilot import Pilot
 
 from conftest import IMPOSSIBLE_PID, write_job
 from logist.console.app import ConsoleApp
-from logist.core import JobRecoveryManager
+from logist.console.rows import VERDICT_RANK, JobRow
+from logist.core import JobRecoveryManager, VerdictKind
 
 NOW = 1_800_000_000.0
 """The frozen clock of the snapshot root (2027-01-15 08:00 UTC)."""
 SNAPSHOT_ROOT = Path("/tmp/logist-console-snapshots/jobs")
 CRASHES_ROOT = Path("/tmp/logist-console-snapshots/crashes")
 """A second fixed root (same lock): many proven crashes, for the bulk confirmation."""
+
+
+def a_job_row(
+    key: str,
+    kind: VerdictKind,
+    *,
+    status: str | None = None,
+    activity: float | None = None,
+    phase: int | None = None,
+    cost: float | None = None,
+    description: str = "",
+    reason: str = "reason",
+) -> JobRow:
+    """A jobs-table row of these values (what sorts and filters read; the others plain), made
+    by field name: the tests do not spell out the row's layout. `activity`: minus the time."""
+    values = {
+        JobRow.KEY: key,
+        JobRow.KIND: kind,
+        JobRow.PHASE: "-",
+        JobRow.DESCRIPTION: description,
+        JobRow.STYLES: ("",) * 7,
+        JobRow.STATUS_KEY: status,
+        JobRow.ACTIVITY: activity,
+        JobRow.PHASE_INDEX: phase,
+        JobRow.COST_VALUE: cost,
+        JobRow.REASON: reason,
+        JobRow.RANK: (VERDICT_RANK[kind], activity or -0.0, key),
+        JobRow.ID_LOWER: key.lower(),
+        JobRow.NEW: False,
+    }
+    assert sorted(values) == list(range(len(values)))  # every field, once
+    return JobRow(values[position] for position in range(len(values)))
 
 
 def synchronously(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:

@@ -16,7 +16,6 @@ from conftest import write_job
 from logist.console.orders import JobOrders
 from logist.console.rows import (
     JOB_COLUMNS,
-    VERDICT_RANK,
     Column,
     JobRow,
     Row,
@@ -26,7 +25,7 @@ from logist.console.widgets import keyed_table
 from logist.console.widgets.keyed_table import _NO_PASS, KeyedTable, _refinement
 from logist.core import FilterQuery, VerdictKind
 
-from .support import NOW, make_app, refresh, settle, synchronously
+from .support import NOW, a_job_row, make_app, refresh, settle, synchronously
 
 COLUMNS = (Column("Job", 10), Column("Status", 10), Column("Cost", 6, right=True))
 
@@ -102,23 +101,14 @@ def _job(number: int, rng: random.Random, key: str | None = None) -> JobRow:
     cost = rng.choice([None, 1.0, 2.5])
     phase = rng.choice([None, 1, 2])
     description = rng.choice(["nightly clickstream", "Backfill", ""])
-    search = f"{description}\n{key}\n{status}\n{kind.value}\nreason".lower()
-    return JobRow(
-        (
-            key,
-            kind,
-            "-",
-            description,
-            ("",) * 7,
-            status,
-            activity,
-            phase,
-            cost,
-            search,
-            (VERDICT_RANK[kind], activity or -0.0, key),
-            key.lower(),
-            False,
-        )
+    return a_job_row(
+        key,
+        kind,
+        status=status,
+        activity=activity,
+        phase=phase,
+        cost=cost,
+        description=description,
     )
 
 

@@ -26,23 +26,34 @@ from logist.console.orders import JobOrders
 from logist.console.poller import FIRST_LOOK, Poller, PollResult, _restated
 from logist.console.rows import (
     JOB_COLUMNS,
+    VERDICT_NAME,
     VERDICT_RANK,
     JobRow,
     descending_order,
     finding_key,
     finding_row,
     job_row,
+    search_texts,
     triage_row,
 )
 from logist.console.text import _UNSAFE, age, age_until, money, safe
-from logist.core import TRIAGE_KINDS, JobRecoveryManager, Severity, VerdictKind, _quick_status
+from logist.console.widgets.keyed_table import _job_filter
+from logist.core import (
+    TRIAGE_KINDS,
+    FilterQuery,
+    JobRecoveryManager,
+    JobView,
+    Severity,
+    VerdictKind,
+    _quick_status,
+)
 from logist.core._fixes import quick_findings
 from logist.core._manifest import backup_name
 from logist.core._quick_status import QuickStatus
 from logist.core._scan import Snapshot
 from staging import Processes, procs
 
-from .support import make_app, settle, synchronously
+from .support import a_job_row, make_app, settle, synchronously
 
 __all__ = ["procs"]
 
@@ -62,20 +73,18 @@ class Clock:
 
 def _ascending(rows: dict[str, JobRow], column: int) -> list[str]:
     """A column's order by its definition: by value, ties by rank, empty cells last."""
-    position = JobRow.SORT_FIELDS[column]
-    present = [key for key in rows if rows[key][position] is not None]
-    absent = [key for key in rows if rows[key][position] is None]
-    present.sort(key=lambda key: (rows[key][position], rows[key][JobRow.RANK]))
+    present = [key for key in rows if rows[key].sort_value(column) is not None]
+    absent = [key for key in rows if rows[key].sort_value(column) is None]
+    present.sort(key=lambda key: (rows[key].sort_value(column), rows[key][JobRow.RANK]))
     absent.sort(key=lambda key: rows[key][JobRow.RANK])
     return present + absent
 
 
 def _descending(rows: dict[str, JobRow], column: int) -> list[str]:
     """Descending by value, ties still by rank, empty cells still last."""
-    position = JobRow.SORT_FIELDS[column]
-    present = [key for key in rows if rows[key][position] is not None]
+    present = [key for key in rows if rows[key].sort_value(column) is not None]
     present.sort(key=lambda key: rows[key][JobRow.RANK])
-    present.sort(key=lambda key: rows[key][position], reverse=True)
+    present.sort(key=lambda key: rows[key].sort_value(column), reverse=True)
     return present + _ascending(rows, column)[len(present) :]
 
 
@@ -308,12 +317,16 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch(
         status = rng.choice([None, "PENDING", "SUCCESS"])
         cost = rng.choice([None, 1.0, 2.5, 2.5])
         phase = rng.choice([None, 1, 2])
-        search = rng.choice(["a", "b", "nightly", ""]) + f"\n{key}"
-        return JobRow(
-            (
-                *(key, kind, "-", "", ("",) * 7, status, activity),
-                *(phase, cost, search, (VERDICT_RANK[kind], activity or -0.0, key), key, False),
-            )
+        description = rng.choice(["a", "b", "B", "nightly", ""])
+        return a_job_row(
+            key,
+            kind,
+            status=status,
+            activity=activity,
+            phase=phase,
+            cost=cost,
+            description=description,
+            reason=rng.choice(["reason", "Reason"]),
         )
 
     rows = {key: made(key) for key in (f"job-{n:04d}" for n in range(500))}
@@ -377,21 +390,59 @@ def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:
     assert not any(character.isprintable() for character in escaped)
 
 
+def _search_as_kept(state: Any) -> str:
+    """The search text as rows kept it (the definition the texts made on demand must meet)."""
+    facts, verdict = state.facts, state.verdict
+    text = f"{facts.description}\n{state.job_id}\n{facts.status}\n{VERDICT_NAME[verdict.kind]}"
+    return f"{text}\n{verdict.reason}".lower()
+
+
+def test_search_texts_made_on_demand_are_those_rows_kept(jobs_root: Path) -> None:
+    """A row keeps no search text: the one made from its fields (row by row, by C-level passes)
+    is the one it kept, for texts whose lower case depends on their neighbours (a final
+    sigma), that grow when lowered (İ), with control characters, no status, a corrupt
+    manifest; the description column sorts by it and the free-text filter looks in it."""
+    descriptions = ["ΟΔΥΣΣΕΑΣ", "ΑΣ", "Σ", "İstanbul", "tab\tend", "\x1b[31mred", "", "Plain"]
+    statuses = [None, "RUNNING", "Ünïcode", "COMPLETED", 7]
+    rng = random.Random(5)
+    for number in range(60):
+        job_id = f"Job-{number:02d}-ΣΑ" if number % 7 == 0 else f"job-{number:02d}"
+        status = rng.choice(statuses)
+        write_job(jobs_root, job_id, description=rng.choice(descriptions), status=status)
+    write_job(jobs_root, "job-corrupt", b"{ not json")
+    result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
+    rows, states = result.jobs, result.states
+    assert len(rows) == 61
+    kept = {key: _search_as_kept(states[key]) for key in rows}
+    assert {key: row.search for key, row in rows.items()} == kept
+    assert list(search_texts(list(rows.values()))) == list(kept.values())
+    description = len(JOB_COLUMNS) - 1
+    by_text = sorted(rows, key=lambda key: (kept[key], rows[key][JobRow.RANK]))
+    orders = JobOrders()
+    orders.update(rows, {}, list(rows), (), frozenset({description}))
+    orders.update(rows, rows, (), (), frozenset({description}))
+    assert orders.orders[description] == by_text
+    sigmas, dotted = "\u03c3 \u03b1\u03c2 \u03c2\n-\u03c3", "i\u0307 -i\u0307stanbul"
+    for text in (sigmas, dotted, "tab", "job-0", "ünï", "none", "-crash", "7", "-ΣΑ"):
+        query = FilterQuery.parse(text)
+        passing = _job_filter(query, list(rows), list(rows.values()), {})[0]
+        assert passing == [key for key in rows if query.matches(JobView(kept[key], ()))]
+
+
 def test_a_jobs_row_shows_its_untrusted_texts_escaped(jobs_root: Path) -> None:
     write_job(jobs_root, "job-evil", description="\x1b[31mred\u202eevil\tend", status="RUN\x07")
     write_job(jobs_root, "job-plain", description="plain words", status="PENDING")
     result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
     row = result.jobs["job-evil"]
-    assert row[JobRow.DESCRIPTION] == "\\x1b[31mred\\u202eevil end"
+    assert row.cells[6] == "\\x1b[31mred\\u202eevil end"
     assert row.cells[1] == "RUN\\x07"
     assert row.cells[0] == "job-evil"
     for job_id, row in result.jobs.items():  # what `safe` gives, printable texts as they are
         facts = result.states[job_id].facts
-        assert row.cells[0] == safe(job_id) and row[JobRow.DESCRIPTION] == safe(facts.description)
+        assert row.cells[0] == safe(job_id) and row.cells[6] == safe(facts.description)
         assert row.cells[1] == safe(facts.status or "?") and row.cells[5] == money(facts.cost)
-    assert (
-        result.jobs["job-plain"][JobRow.DESCRIPTION] is result.states["job-plain"].facts.description
-    )
+        assert row[JobRow.DESCRIPTION] is facts.description  # the state's own (no copy)
+    assert result.jobs["job-plain"].cells[6] is result.states["job-plain"].facts.description
 
 
 def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_natural() -> None:
@@ -406,12 +457,7 @@ def test_only_the_orders_asked_for_are_made_and_the_job_id_one_comes_with_the_na
         kind = rng.choice(kinds)
         activity = -float(rng.randint(0, 30))
         cost = rng.choice([None, 1.0, 2.5])
-        rows[key] = JobRow(
-            (
-                *(key, kind, "-", "", ("",) * 7, "SUCCESS", activity),
-                *(None, cost, f"x\n{key}", (VERDICT_RANK[kind], activity, key), key, False),
-            )
-        )
+        rows[key] = a_job_row(key, kind, status="SUCCESS", activity=activity, cost=cost)
     kept = JobOrders()
     kept.update(rows, {}, list(rows), (), frozenset({5}))  # a first poll: every row new
     natural_column = JobRow.SORT_FIELDS.index(JobRow.RANK)

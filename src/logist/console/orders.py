@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from logist._pace import pace
 
-from .rows import JobRow
+from .rows import JobRow, sort_value_parts, sort_values
 
 NEW_ORDERS_PER_POLL = 3
 """Columns asked for whose order is made from scratch in one poll (~0.1 s of worker time each
@@ -31,6 +31,7 @@ SORT_SLICE = 8_192
 
 _RANK = JobRow.RANK
 _KEY = JobRow.KEY
+_rank_of = itemgetter(_RANK)
 
 
 class Sorted(NamedTuple):
@@ -140,13 +141,15 @@ def _moved(
     position: int,
     already: Sequence[str] = (),
 ) -> list[str]:
-    """The changed jobs that are new or whose field `position` changed (less `already`)."""
+    """The changed jobs that are new or whose sort value `position` may have changed (what it
+    is made of did; less `already`)."""
     skip = set(already)
+    parts = sort_value_parts(position)
     return [
         key
         for key in changed
         if key not in skip
-        and ((before := previous.get(key)) is None or before[position] != rows[key][position])
+        and ((before := previous.get(key)) is None or parts(before) != parts(rows[key]))
     ]
 
 
@@ -154,13 +157,14 @@ def _caught_up(
     old: Sorted, position: int, rows: Mapping[str, JobRow], since: dict[str, JobRow | None]
 ) -> Sorted:
     """`old` with the jobs that moved since it was right (`since`: their rows then) moved."""
+    parts = sort_value_parts(position)
     moved = [
         key
         for key, before in since.items()
         if key in rows
         and (
             before is None
-            or before[position] != (row := rows[key])[position]
+            or parts(before) != parts(row := rows[key])
             or before[_RANK] != row[_RANK]
         )
     ]
@@ -200,7 +204,12 @@ def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
     """An order made from scratch: the natural one's rows sorted by the field (a column's),
     empty cells last (see `_made_natural`)."""
     keys, ranks = natural.keys, natural.ranks
-    values = _gathered(itemgetter(position), _gathered(rows.__getitem__, keys))
+    found = _gathered(rows.__getitem__, keys)
+    values: list[Any] = []
+    for start in range(0, len(found), SORT_SLICE):  # (see `_gathered`)
+        values += sort_values(found[start : start + SORT_SLICE], position)
+        pace()
+    del found
     missing = list(map(is_, values, repeat(None)))
     if any(missing):
         present = list(map(not_, missing))
@@ -296,18 +305,15 @@ def _spliced(
             return low if rank <= ranks[low] else low + 1
         return bisect_left(ranks, rank, low, bisect_right(values, value, low + 1))
 
-    cuts = [
-        place(row[position], row[_RANK])
-        for row in map(previous.get, (*moved, *removed))
-        if row is not None
-    ]
+    before = [row for row in map(previous.get, (*moved, *removed)) if row is not None]
+    cuts = list(map(place, sort_values(before, position), map(_rank_of, before)))
+    now = list(map(rows.__getitem__, moved))
     # in the order they go in: by place, then as the order sorts (non-empty first, by value,
     # by rank; values at one place are alike, compared only when not equal)
+    values_now = sort_values(now, position)
     added = sorted(
         (place(value, rank), value is None, value, rank, key)
-        for key in moved
-        for row in (rows[key],)
-        for value, rank in ((row[position], row[_RANK]),)
+        for key, value, rank in zip(moved, values_now, map(_rank_of, now), strict=True)
     )
     # at one place the added rows come before the old row there (which may be cut)
     events = sorted(

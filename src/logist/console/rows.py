@@ -9,6 +9,7 @@ and repaint only what changed; the builders reuse a row object when nothing show
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress
 from operator import itemgetter
@@ -124,18 +125,29 @@ class JobRow(tuple[Any, ...]):
     # field positions (13 fields: a tuple of 144 bytes; the id, status and cost texts are
     # made from the key, STATUS_KEY and COST_VALUE for the lines on screen only)
     KEY, KIND, PHASE, DESCRIPTION, STYLES = range(5)
-    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, RANK, ID_LOWER, NEW = range(5, 13)
+    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, REASON, RANK, ID_LOWER, NEW = range(5, 13)
+    SEARCH = 13
+    """Not a field: the search text is made from fields when read (`search`, `search_texts`):
+    kept, it was ~160 bytes a job (16 MB at 100,000 jobs). Past the last field, so that a
+    getter that takes it for one fails."""
 
     SORT_FIELDS = (KEY, STATUS_KEY, RANK, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH)
     """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
-    whole natural rank (verdict first), which is what its ties fall back to anyway."""
+    whole natural rank (verdict first), which is what its ties fall back to anyway; the
+    description by the search text (description first)."""
     FACET_FIELDS = {"status": STATUS_KEY, "id": ID_LOWER}
     """Facets read from a field (verdict and `is:new` are derived, see `facets`)."""
 
     key = property(itemgetter(KEY))
     job_id = property(itemgetter(KEY))
     rank = property(itemgetter(RANK))
-    search = property(itemgetter(SEARCH))
+
+    @property
+    def search(self) -> str:
+        """Lower-case text that free-text filter terms are looked up in (the description,
+        the id, the status, the verdict and its reason): what `search_texts` makes."""
+        description, key, status, kind, reason = _searched(self)
+        return "\n".join((description, key, format(status), kind, reason)).lower()
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -143,6 +155,7 @@ class JobRow(tuple[Any, ...]):
         verdict = VERDICT_NAME[kind] + (NEW_TAG if self[self.NEW] else "")
         # the age cell empty: the table makes it as it draws the line (see `Column.age`)
         job_id = self[self.KEY]
+        description = self[self.DESCRIPTION]
         return (
             job_id if job_id.isprintable() else safe(job_id),  # `safe`'s own first test
             status_text(self[self.STATUS_KEY]),
@@ -150,7 +163,7 @@ class JobRow(tuple[Any, ...]):
             "",
             self[self.PHASE],
             money_text(self[self.COST_VALUE]),
-            self[self.DESCRIPTION],
+            description if description.isprintable() else safe(description),
         )
 
     @property
@@ -171,7 +184,8 @@ class JobRow(tuple[Any, ...]):
         return (*facets, ("is", "new")) if self[self.NEW] else facets
 
     def sort_value(self, column: int) -> Any:
-        return self[self.SORT_FIELDS[column]]
+        position = self.SORT_FIELDS[column]
+        return self.search if position == self.SEARCH else self[position]
 
     def tagged(self, new: bool) -> JobRow:
         """This row marked (or no longer marked) as a new arrival."""
@@ -181,6 +195,41 @@ class JobRow(tuple[Any, ...]):
 
 
 NEW_TAG = " NEW"
+_SEARCHED = (JobRow.DESCRIPTION, JobRow.KEY, JobRow.STATUS_KEY, JobRow.KIND, JobRow.REASON)
+"""What a row's search text is made of (rows alike in these have the same one)."""
+_searched = itemgetter(*_SEARCHED)
+_search_parts = tuple(map(itemgetter, _SEARCHED))
+
+
+def search_texts(rows: Sequence[JobRow]) -> Iterator[str]:
+    """Each row's search text (`JobRow.search`, the very same string), made by C-level calls
+    from the row's fields as it is read: the free-text filter and the description column's
+    sort read it row after row (~2x the time of a pass over kept texts; a kept text was ~160
+    bytes a job). The verdict is a `StrEnum`: its text is its value."""
+    description, key, status, kind, reason = (map(part, rows) for part in _search_parts)
+    made = zip(description, key, map(format, status), kind, reason, strict=True)
+    return map(str.lower, map("\n".join, made))
+
+
+def sort_values(rows: Iterable[JobRow], position: int) -> Iterator[Any]:
+    """The values of `rows` a column sorts by (`JobRow.SORT_FIELDS`), by C-level calls."""
+    if position == JobRow.SEARCH:
+        return search_texts(rows if isinstance(rows, Sequence) else list(rows))
+    return map(itemgetter(position), rows)
+
+
+def sort_value_parts(position: int) -> Callable[[JobRow], Any]:
+    """A getter of what a column's sort value is made of: rows alike in it have the same value
+    (the search text's parts: rows alike in them have the same text)."""
+    return _searched if position == JobRow.SEARCH else itemgetter(position)
+
+
+def search_differs(before: Row | JobRow, row: Row | JobRow) -> bool:
+    """Whether a row's search text may differ from what it was (a job's: what it is made of
+    differs; compared without making it)."""
+    if type(row) is JobRow:
+        return _searched(before) != _searched(row)
+    return before.search != row.search
 
 
 _TEXT_CAP = 50_000
@@ -247,22 +296,18 @@ def job_row(state: JobState) -> JobRow:
     styles = _styles[over_budget].get(kind)
     if styles is None:
         styles = _styles[over_budget][kind] = _row_styles(kind, over_budget)
-    # description first: the search text is also the description column's sort key
-    search = f"{description}\n{job_id}\n{status}\n{VERDICT_NAME[kind]}\n{verdict.reason}"
     return JobRow(
         (
             job_id,
             kind,
             phase_text,
-            description
-            if type(description) is str and description.isprintable()
-            else safe(description),
+            description if type(description) is str else format(description),
             styles,
             status,
             neg_activity,
             phase_index,
             cost,
-            search.lower(),
+            verdict.reason,
             (VERDICT_RANK[kind], neg_activity or -0.0, job_id),
             id_lower if (id_lower := job_id.lower()) != job_id else job_id,
             False,

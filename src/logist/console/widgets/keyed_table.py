@@ -43,7 +43,7 @@ from logist.core import FilterQuery, is_glob
 from ..job_filter import Prefiltered, big_diff
 from ..job_filter import job_filter as _job_filter
 from ..job_filter import narrow as _narrow
-from ..rows import Column, JobRow, Row, descending_order
+from ..rows import Column, JobRow, Row, descending_order, search_differs, sort_values
 from ..text import age_since
 from .quiet import QuietScrolling
 
@@ -447,7 +447,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                     or (column is not None and before.sort_value(column) != row.sort_value(column))
                     # what the filter sees: only with one (a job's status changed has a
                     # new row for each of its findings, each in the same place)
-                    or (query and (before.search != row.search or before.facets != row.facets))
+                    or (query and (search_differs(before, row) or before.facets != row.facets))
                 ):
                     moved.append(key)
         self._rows = rows
@@ -905,7 +905,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         rows = self._rows
         found = map(rows.__getitem__, keys)
         if rows and isinstance(next(iter(rows.values())), JobRow):
-            return list(map(itemgetter(JobRow.SORT_FIELDS[column]), found))
+            return list(sort_values(found, JobRow.SORT_FIELDS[column]))
         return list(map(itemgetter(column), map(_row_sort_keys, found)))
 
     def _filtered(self, keys: list[str]) -> list[str]:
