@@ -45,8 +45,9 @@ def a_job_row(
     """A jobs-table row of these values (what sorts and filters read; the others plain), made
     by field name: the tests do not spell out the row's layout. `activity`: minus the time."""
     values = {
+        JobRow.VERDICT: VERDICT_RANK[kind],
+        JobRow.RANK_ACTIVITY: activity or -0.0,
         JobRow.KEY: key,
-        JobRow.KIND: kind,
         JobRow.PHASE: "-",
         JobRow.DESCRIPTION: description,
         JobRow.STYLES: ("",) * 7,
@@ -55,7 +56,6 @@ def a_job_row(
         JobRow.PHASE_INDEX: phase,
         JobRow.COST_VALUE: cost,
         JobRow.REASON: reason,
-        JobRow.RANK: (VERDICT_RANK[kind], activity or -0.0, key),
         JobRow.ID_LOWER: key.lower(),
         JobRow.NEW: False,
     }

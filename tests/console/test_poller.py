@@ -22,6 +22,7 @@ import logist.console.orders as orders_module
 import logist.console.poller as poller_module
 import logist.console.rows as rows_module
 from conftest import write_job
+from logist.console.job_filter import job_filter as _job_filter
 from logist.console.orders import JobOrders
 from logist.console.poller import FIRST_LOOK, Poller, PollResult, _restated
 from logist.console.rows import (
@@ -37,7 +38,6 @@ from logist.console.rows import (
     triage_row,
 )
 from logist.console.text import _UNSAFE, age, age_until, money, safe
-from logist.console.widgets.keyed_table import _job_filter
 from logist.core import (
     TRIAGE_KINDS,
     FilterQuery,
@@ -75,15 +75,15 @@ def _ascending(rows: dict[str, JobRow], column: int) -> list[str]:
     """A column's order by its definition: by value, ties by rank, empty cells last."""
     present = [key for key in rows if rows[key].sort_value(column) is not None]
     absent = [key for key in rows if rows[key].sort_value(column) is None]
-    present.sort(key=lambda key: (rows[key].sort_value(column), rows[key][JobRow.RANK]))
-    absent.sort(key=lambda key: rows[key][JobRow.RANK])
+    present.sort(key=lambda key: (rows[key].sort_value(column), rows[key].rank))
+    absent.sort(key=lambda key: rows[key].rank)
     return present + absent
 
 
 def _descending(rows: dict[str, JobRow], column: int) -> list[str]:
     """Descending by value, ties still by rank, empty cells still last."""
     present = [key for key in rows if rows[key].sort_value(column) is not None]
-    present.sort(key=lambda key: rows[key][JobRow.RANK])
+    present.sort(key=lambda key: rows[key].rank)
     present.sort(key=lambda key: rows[key].sort_value(column), reverse=True)
     return present + _ascending(rows, column)[len(present) :]
 
@@ -93,6 +93,9 @@ def _assert_from_scratch(result: PollResult, before: PollResult | None) -> None:
     states = result.states
     shown = {job_id: job_row(state) for job_id, state in states.items()}
     assert result.jobs == shown
+    for job_id, state in states.items():  # the natural rank, by its definition
+        rank = (VERDICT_RANK[state.verdict.kind], -(state.activity_at or 0.0), job_id)
+        assert shown[job_id].rank == rank and shown[job_id].kind is state.verdict.kind
     assert list(result.natural or ()) == sorted(shown, key=lambda key: shown[key].rank)
     for column, order in result.orders.items():  # none but the natural one in a first poll
         assert order == _ascending(shown, column), column
@@ -352,7 +355,7 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch(
         # all asked for at first (made a few an update), then some: the others let go
         wanted = COLUMNS if round_ < 3 else rng.choice([COLUMNS, frozenset(), frozenset({1, 4})])
         kept.update(rows, previous, changed, removed, wanted)
-        assert kept.natural == sorted(rows, key=lambda key: rows[key][JobRow.RANK]), round_
+        assert kept.natural == sorted(rows, key=lambda key: rows[key].rank), round_
         orders = kept.orders
         if round_ >= 2 and len(changed) <= len(rows) // 4 and len(wanted) <= 2:
             assert wanted <= set(orders)  # as the app asks: the column shown and the next
@@ -417,7 +420,7 @@ def test_search_texts_made_on_demand_are_those_rows_kept(jobs_root: Path) -> Non
     assert {key: row.search for key, row in rows.items()} == kept
     assert list(search_texts(list(rows.values()))) == list(kept.values())
     description = len(JOB_COLUMNS) - 1
-    by_text = sorted(rows, key=lambda key: (kept[key], rows[key][JobRow.RANK]))
+    by_text = sorted(rows, key=lambda key: (kept[key], rows[key].rank))
     orders = JobOrders()
     orders.update(rows, {}, list(rows), (), frozenset({description}))
     orders.update(rows, rows, (), (), frozenset({description}))

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from logist._pace import pace
 from logist.core import FilterQuery, is_glob
 
-from .rows import VERDICT_NAME, JobRow, search_texts
+from .rows import JobRow, search_texts, verdict_names
 
 NEW_FACET = "new"
 STEP = 16_384
@@ -125,7 +125,7 @@ def term_hits(
         wanted = any(_starts(NEW_FACET, v) for v in values)
         return map(tagged.__contains__, keys) if wanted else repeat(False, len(keys))
     if name == "verdict":
-        facet: Iterable[str] = map(VERDICT_NAME.__getitem__, map(itemgetter(JobRow.KIND), rows))
+        facet: Iterable[str] = verdict_names(rows)
     elif name in JobRow.FACET_FIELDS:
         facet = map(itemgetter(JobRow.FACET_FIELDS[name]), rows)
         if name == "status":

@@ -31,16 +31,18 @@ SORT_SLICE = 8_192
 
 _RANK = JobRow.RANK
 _KEY = JobRow.KEY
-_rank_of = itemgetter(_RANK)
+_rank_of = sort_value_parts(_RANK)
 
 
 class Sorted(NamedTuple):
-    """One order: the job ids, the values of their non-empty cells (first, in the same order),
-    and the ranks of all of them (what ties, and the empty cells, are in order of)."""
+    """One order: the job ids, and the values of their non-empty cells (first, in the same
+    order; the natural order's: its keys). Ties, and the empty cells, are in order of their
+    rows' ranks: a row compares with another job's as its rank (`JobRow.RANK`), so the rows
+    the order was made from are what its bisections look at (no list of ranks: 100,000 rank
+    tuples were 6.4 MB)."""
 
     keys: list[str]
     values: list[Any]
-    ranks: list[Any]
 
 
 class JobOrders:
@@ -49,7 +51,7 @@ class JobOrders:
     ones (the table keeps the old ones until it takes the new)."""
 
     def __init__(self) -> None:
-        self._natural = Sorted([], [], [])
+        self._natural = Sorted([], [])
         self._columns: dict[int, Sorted] = {}
         """Per column of the jobs table but the natural one, for the columns asked for."""
 
@@ -124,7 +126,7 @@ class JobOrders:
                 if not since:
                     columns[column] = old
                 elif len(since) <= most:
-                    columns[column] = _caught_up(old, position, rows, since)
+                    columns[column] = _caught_up(old, position, rows, previous, since)
                 else:  # too many moved: made anew
                     columns[column] = _made(self._natural, rows, position)
                 continue
@@ -154,9 +156,14 @@ def _moved(
 
 
 def _caught_up(
-    old: Sorted, position: int, rows: Mapping[str, JobRow], since: dict[str, JobRow | None]
+    old: Sorted,
+    position: int,
+    rows: Mapping[str, JobRow],
+    previous: Mapping[str, JobRow],
+    since: dict[str, JobRow | None],
 ) -> Sorted:
-    """`old` with the jobs that moved since it was right (`since`: their rows then) moved."""
+    """`old` (made from `previous`) with the jobs that moved since (`since`: their rows then,
+    None for new ones) moved."""
     parts = sort_value_parts(position)
     moved = [
         key
@@ -165,11 +172,11 @@ def _caught_up(
         and (
             before is None
             or parts(before) != parts(row := rows[key])
-            or before[_RANK] != row[_RANK]
+            or _rank_of(before) != _rank_of(row)
         )
     ]
     gone = [key for key, before in since.items() if before is not None and key not in rows]
-    return _spliced(old, position, rows, since, moved, gone)
+    return _spliced(old, position, rows, previous, moved, gone)
 
 
 def _made_natural(rows: Mapping[str, JobRow], *, in_slices: bool) -> tuple[Sorted, Sorted]:
@@ -181,15 +188,15 @@ def _made_natural(rows: Mapping[str, JobRow], *, in_slices: bool) -> tuple[Sorte
     sort = _sorted_in_slices if in_slices else _sorted_at_once
     gather = _gathered if in_slices else _gathered_at_once
     keys = list(rows)
-    ranks = list(map(itemgetter(_RANK), rows.values()))
+    found = list(rows.values())
     # by job id, then by activity, then by verdict: stable sorts, so (verdict, activity, id)
     order = sort(list(range(len(keys))), keys.__getitem__)
     ids = gather(keys.__getitem__, order)
-    by_id = Sorted(ids, ids, gather(ranks.__getitem__, order))
-    for part in (1, 0):
-        order = sort(order, gather(itemgetter(part), ranks).__getitem__)
-    ranks = gather(ranks.__getitem__, order)
-    return Sorted(gather(keys.__getitem__, order), ranks, ranks), by_id
+    by_id = Sorted(ids, ids)
+    for part in (JobRow.RANK_ACTIVITY, JobRow.VERDICT):
+        order = sort(order, gather(itemgetter(part), found).__getitem__)
+    natural = gather(keys.__getitem__, order)
+    return Sorted(natural, natural), by_id
 
 
 def _sorted_at_once(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
@@ -203,7 +210,7 @@ def _gathered_at_once(getter: Callable[[Any], Any], items: Sequence[Any]) -> lis
 def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
     """An order made from scratch: the natural one's rows sorted by the field (a column's),
     empty cells last (see `_made_natural`)."""
-    keys, ranks = natural.keys, natural.ranks
+    keys = natural.keys
     found = _gathered(rows.__getitem__, keys)
     values: list[Any] = []
     for start in range(0, len(found), SORT_SLICE):  # (see `_gathered`)
@@ -213,17 +220,14 @@ def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
     missing = list(map(is_, values, repeat(None)))
     if any(missing):
         present = list(map(not_, missing))
-        absent_keys, absent_ranks = list(compress(keys, missing)), list(compress(ranks, missing))
-        keys, ranks = list(compress(keys, present)), list(compress(ranks, present))
-        values = list(compress(values, present))
+        absent_keys = list(compress(keys, missing))
+        keys, values = list(compress(keys, present)), list(compress(values, present))
     else:
-        absent_keys, absent_ranks = [], []
+        absent_keys = []
     # stable: ties in natural order
     order = _sorted_in_slices(list(range(len(values))), values.__getitem__)
     return Sorted(
-        [*_gathered(keys.__getitem__, order), *absent_keys],
-        _gathered(values.__getitem__, order),
-        [*_gathered(ranks.__getitem__, order), *absent_ranks],
+        [*_gathered(keys.__getitem__, order), *absent_keys], _gathered(values.__getitem__, order)
     )
 
 
@@ -282,28 +286,34 @@ def _spliced(
     old: Sorted,
     position: int,
     rows: Mapping[str, JobRow],
-    previous: Mapping[str, JobRow | None],
+    previous: Mapping[str, JobRow],
     moved: list[str],
     removed: Sequence[str],
 ) -> Sorted:
-    """`old` without the `removed` and `moved` jobs (at the places of their `previous` rows, if
-    any) and with the moved ones where their new rows belong: each found by bisection on the
-    values (ties, and empty cells, by a bisection on the ranks), all in C; then the new lists
-    put together from slices of the old ones."""
-    keys, values, ranks = old
-    natural = values is ranks
+    """`old` (made from the `previous` rows) without the `removed` and `moved` jobs (at the
+    places of their previous rows, if any) and with the moved ones where their new rows
+    belong: each found by bisection on the values (ties, and empty cells, by a bisection on
+    the previous rows of the keys, which compare as their ranks), all in C; then the new
+    lists put together from slices of the old ones."""
+    keys, values = old
+    natural = position == _RANK
     present, end = len(values), len(keys)
+    row_of = previous.__getitem__
 
-    def place(value: Any, rank: Any) -> int:
-        """Where a row with this value and rank is in (or goes into) the old order."""
+    def place(value: Any, rank: tuple[Any, ...]) -> int:
+        """Where a row with this value and rank is in (or goes into) the old order. A rank
+        (three fields) is below its own job's row there (the row is longer), as below an
+        equal rank: bisect_left finds the place of that row."""
+        if natural:
+            return bisect_left(keys, rank, key=row_of)
         if value is None:
-            return bisect_left(ranks, rank, present, end)
+            return bisect_left(keys, rank, present, end, key=row_of)
         low = bisect_left(values, value)
         if low == present or values[low] != value:
             return low  # no tie: one bisection (most values of most columns)
         if low + 1 == present or values[low + 1] != value:
-            return low if rank <= ranks[low] else low + 1
-        return bisect_left(ranks, rank, low, bisect_right(values, value, low + 1))
+            return low if rank <= row_of(keys[low]) else low + 1
+        return bisect_left(keys, rank, low, bisect_right(values, value, low + 1), key=row_of)
 
     before = [row for row in map(previous.get, (*moved, *removed)) if row is not None]
     cuts = list(map(place, sort_values(before, position), map(_rank_of, before)))
@@ -320,27 +330,22 @@ def _spliced(
         [(entry[0], 0, index) for index, entry in enumerate(added)] + [(at, 1, 0) for at in cuts]
     )
     new_keys: list[str] = []
-    new_values: list[Any] = []
-    new_ranks: list[Any] = new_values if natural else []
+    new_values: list[Any] = new_keys if natural else []
     start = 0
     for at, is_cut, index in events:
         if at > start:
             new_keys += keys[start:at]
-            new_values += values[start:at]
             if not natural:
-                new_ranks += ranks[start:at]
+                new_values += values[start:at]
             start = at
         if is_cut:
             start = at + 1
         else:
-            _, empty, value, rank, key = added[index]
+            _, empty, value, _, key = added[index]
             new_keys.append(key)
-            if not empty:
+            if not empty and not natural:
                 new_values.append(value)
-            if not natural:
-                new_ranks.append(rank)
     new_keys += keys[start:]
-    new_values += values[start:]
     if not natural:
-        new_ranks += ranks[start:]
-    return Sorted(new_keys, new_values, new_ranks)
+        new_values += values[start:]
+    return Sorted(new_keys, new_values)

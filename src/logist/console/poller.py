@@ -51,6 +51,7 @@ from .rows import (
     finding_row,
     job_row,
     triage_row,
+    verdict_kinds,
 )
 
 FIRST_LOOK = 400
@@ -347,7 +348,7 @@ class Poller:
                 continue
             if state is None or cached is None:
                 return False
-            if state.verdict.kind is not cached[JobRow.KIND]:
+            if state.verdict.kind is not cached.kind:
                 return False
             if job_row(state) != cached:
                 return False
@@ -748,30 +749,29 @@ class Poller:
             return previous, (), ()
         if not previous:  # every row is new, made in the order of `states`
             rows = changed
-            self._counts = Counter(map(_kind_of, rows.values()))
+            self._counts = Counter(verdict_kinds(rows.values()))
         elif len(changed) > len(states) // 2:
             # in the order of `states`, each job's changed row or else its previous one (C-level
             # passes: at 100,000 jobs a comprehension was ~40 ms of the first whole poll)
             made = map(changed.get, states, map(previous.get, states))
             rows = dict(zip(states, made, strict=True))
-            self._counts = Counter(map(_kind_of, rows.values()))
+            self._counts = Counter(verdict_kinds(rows.values()))
         else:
             rows = previous.copy()
             counts = self._counts
             for job_id in removed:
-                counts[rows.pop(job_id)[JobRow.KIND]] -= 1
+                counts[rows.pop(job_id).kind] -= 1
             for job_id, row in changed.items():
                 before = previous.get(job_id)
                 if before is not None:
-                    counts[before[JobRow.KIND]] -= 1
-                counts[row[JobRow.KIND]] = counts.get(row[JobRow.KIND], 0) + 1
+                    counts[before.kind] -= 1
+                counts[row.kind] = counts.get(row.kind, 0) + 1
             rows.update(changed)
         self._orders.update(rows, previous, list(changed), removed, self.sorted_columns)
         self._rows = rows
         return rows, tuple(changed), removed
 
 
-_kind_of = itemgetter(JobRow.KIND)
 _NO_ENTRY = (None, None, None, None)
 """What `Poller._finding_rows_of` has for a finding not seen before."""
 _kind_of_state = attrgetter("verdict.kind")

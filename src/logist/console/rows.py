@@ -123,13 +123,15 @@ class JobRow(tuple[Any, ...]):
     __slots__ = ()
 
     # field positions (13 fields: a tuple of 144 bytes; the id, status and cost texts are
-    # made from the key, STATUS_KEY and COST_VALUE for the lines on screen only)
-    KEY, KIND, PHASE, DESCRIPTION, STYLES = range(5)
-    STATUS_KEY, ACTIVITY, PHASE_INDEX, COST_VALUE, REASON, RANK, ID_LOWER, NEW = range(5, 13)
-    SEARCH = 13
-    """Not a field: the search text is made from fields when read (`search`, `search_texts`):
-    kept, it was ~160 bytes a job (16 MB at 100,000 jobs). Past the last field, so that a
-    getter that takes it for one fails."""
+    # made from the key, STATUS_KEY and COST_VALUE for the lines on screen only). The first
+    # three are the natural rank: (verdict rank, minus the activity time or -0.0, job id).
+    VERDICT, RANK_ACTIVITY, KEY, PHASE, DESCRIPTION, STYLES, STATUS_KEY = range(7)
+    ACTIVITY, PHASE_INDEX, COST_VALUE, REASON, ID_LOWER, NEW = range(7, 13)
+    RANK, SEARCH = 13, 14
+    """Not fields: the rank is the first three fields (`rank`; a row compares with another
+    job's as its rank: their ids differ), the search text is made from fields when read
+    (`search`, `search_texts`). Kept apart, they were 64 and ~160 bytes a job (22 MB at
+    100,000 jobs). Past the last field, so that a getter that takes one for a field fails."""
 
     SORT_FIELDS = (KEY, STATUS_KEY, RANK, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH)
     """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
@@ -140,19 +142,23 @@ class JobRow(tuple[Any, ...]):
 
     key = property(itemgetter(KEY))
     job_id = property(itemgetter(KEY))
-    rank = property(itemgetter(RANK))
+    rank = property(itemgetter(VERDICT, RANK_ACTIVITY, KEY))
+    """The natural order's sort key (what the other columns' ties are in order of)."""
+
+    @property
+    def kind(self) -> VerdictKind:
+        return SEVERITY_ORDER[self[self.VERDICT]]
 
     @property
     def search(self) -> str:
         """Lower-case text that free-text filter terms are looked up in (the description,
         the id, the status, the verdict and its reason): what `search_texts` makes."""
-        description, key, status, kind, reason = _searched(self)
-        return "\n".join((description, key, format(status), kind, reason)).lower()
+        description, key, status, verdict, reason = _searched(self)
+        return "\n".join((description, key, format(status), _NAMES[verdict], reason)).lower()
 
     @property
     def cells(self) -> tuple[str, ...]:
-        kind = self[self.KIND]
-        verdict = VERDICT_NAME[kind] + (NEW_TAG if self[self.NEW] else "")
+        verdict = _NAMES[self[self.VERDICT]] + (NEW_TAG if self[self.NEW] else "")
         # the age cell empty: the table makes it as it draws the line (see `Column.age`)
         job_id = self[self.KEY]
         description = self[self.DESCRIPTION]
@@ -171,13 +177,13 @@ class JobRow(tuple[Any, ...]):
         styles = self[self.STYLES]
         if not self[self.NEW]:
             return styles
-        tagged = f"{VERDICT_STYLE[self[self.KIND]]} underline"
+        tagged = f"{VERDICT_STYLE[self.kind]} underline"
         return (*styles[:2], tagged, *styles[3:])
 
     @property
     def facets(self) -> tuple[tuple[str, str], ...]:
         facets = (
-            _VERDICT_FACETS[self[self.KIND]],
+            _VERDICT_FACETS[self.kind],
             ("status", (self[self.STATUS_KEY] or "").lower()),
             ("id", self[self.ID_LOWER]),
         )
@@ -185,6 +191,8 @@ class JobRow(tuple[Any, ...]):
 
     def sort_value(self, column: int) -> Any:
         position = self.SORT_FIELDS[column]
+        if position == self.RANK:
+            return self.rank
         return self.search if position == self.SEARCH else self[position]
 
     def tagged(self, new: bool) -> JobRow:
@@ -195,7 +203,11 @@ class JobRow(tuple[Any, ...]):
 
 
 NEW_TAG = " NEW"
-_SEARCHED = (JobRow.DESCRIPTION, JobRow.KEY, JobRow.STATUS_KEY, JobRow.KIND, JobRow.REASON)
+_NAMES = tuple(kind.value for kind in SEVERITY_ORDER)
+"""Per verdict rank, the verdict's name."""
+_verdict_of = itemgetter(JobRow.VERDICT)
+_rank_of = itemgetter(JobRow.VERDICT, JobRow.RANK_ACTIVITY, JobRow.KEY)
+_SEARCHED = (JobRow.DESCRIPTION, JobRow.KEY, JobRow.STATUS_KEY, JobRow.VERDICT, JobRow.REASON)
 """What a row's search text is made of (rows alike in these have the same one)."""
 _searched = itemgetter(*_SEARCHED)
 _search_parts = tuple(map(itemgetter, _SEARCHED))
@@ -205,9 +217,10 @@ def search_texts(rows: Sequence[JobRow]) -> Iterator[str]:
     """Each row's search text (`JobRow.search`, the very same string), made by C-level calls
     from the row's fields as it is read: the free-text filter and the description column's
     sort read it row after row (~2x the time of a pass over kept texts; a kept text was ~160
-    bytes a job). The verdict is a `StrEnum`: its text is its value."""
-    description, key, status, kind, reason = (map(part, rows) for part in _search_parts)
-    made = zip(description, key, map(format, status), kind, reason, strict=True)
+    bytes a job)."""
+    description, key, status, verdict, reason = (map(part, rows) for part in _search_parts)
+    names = map(_NAMES.__getitem__, verdict)
+    made = zip(description, key, map(format, status), names, reason, strict=True)
     return map(str.lower, map("\n".join, made))
 
 
@@ -215,12 +228,24 @@ def sort_values(rows: Iterable[JobRow], position: int) -> Iterator[Any]:
     """The values of `rows` a column sorts by (`JobRow.SORT_FIELDS`), by C-level calls."""
     if position == JobRow.SEARCH:
         return search_texts(rows if isinstance(rows, Sequence) else list(rows))
-    return map(itemgetter(position), rows)
+    return map(_rank_of if position == JobRow.RANK else itemgetter(position), rows)
+
+
+def verdict_names(rows: Iterable[JobRow]) -> Iterator[str]:
+    """The rows' verdicts' names, by C-level calls."""
+    return map(_NAMES.__getitem__, map(_verdict_of, rows))
+
+
+def verdict_kinds(rows: Iterable[JobRow]) -> Iterator[VerdictKind]:
+    """The rows' verdicts, by C-level calls."""
+    return map(SEVERITY_ORDER.__getitem__, map(_verdict_of, rows))
 
 
 def sort_value_parts(position: int) -> Callable[[JobRow], Any]:
     """A getter of what a column's sort value is made of: rows alike in it have the same value
     (the search text's parts: rows alike in them have the same text)."""
+    if position == JobRow.RANK:
+        return _rank_of
     return _searched if position == JobRow.SEARCH else itemgetter(position)
 
 
@@ -298,8 +323,9 @@ def job_row(state: JobState) -> JobRow:
         styles = _styles[over_budget][kind] = _row_styles(kind, over_budget)
     return JobRow(
         (
+            VERDICT_RANK[kind],
+            neg_activity or -0.0,
             job_id,
-            kind,
             phase_text,
             description if type(description) is str else format(description),
             styles,
@@ -308,7 +334,6 @@ def job_row(state: JobState) -> JobRow:
             phase_index,
             cost,
             verdict.reason,
-            (VERDICT_RANK[kind], neg_activity or -0.0, job_id),
             id_lower if (id_lower := job_id.lower()) != job_id else job_id,
             False,
         )
