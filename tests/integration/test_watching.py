@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from conftest import RunningJob, read_job, wait_for, write_job
+from logist._pace import foreground_busy, foreground_done
 from logist.core import JobRecoveryManager, VerdictKind, Wake, Watching, _watching
 from logist.core._identity import identity_of
 from logist.core._manifest import atomic_write_bytes
+from logist.core._scan import JobState
 from logist.core._states import Category
 from logist.core._watching import _maybe_active
 from staging import Processes, crashed_job, runner_block, touch
@@ -381,3 +383,27 @@ def test_the_states_found_maybe_active_in_short_passes_are_those_of_one_pass(
     sliced = _maybe_active(states)
     assert len(whole) >= 3 and [s.job_id for s in whole] == [s.job_id for s in sliced]
     assert all(a is b for a, b in zip(whole, sliced, strict=True))
+
+
+def test_the_watching_threads_passes_step_aside_while_a_key_is_handled(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console's watching thread makes its passes over every state after each poll: with
+    the foreground flagged busy (a key on the event loop) it waits between slices, and once
+    the key is done it finds what it finds unflagged (real threads; no time is asserted)."""
+    for number in range(9):
+        write_job(jobs_root, f"job-{number}", status=("EXECUTING", "SUCCESS")[number % 2])
+    states = list(JobRecoveryManager(jobs_root).scan().jobs.values())
+    monkeypatch.setattr(_watching, "PASS_STEP", 2)
+    found: list[list[JobState]] = []
+    token = foreground_busy(300.0)
+    worker = threading.Thread(target=lambda: found.append(_maybe_active(states)), daemon=True)
+    try:
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive() and not found  # waiting for the key, however long it took
+    finally:
+        foreground_done(token)
+    worker.join(60)
+    assert not worker.is_alive()
+    assert [s.job_id for s in found[0]] == [s.job_id for s in _maybe_active(states)]

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from inotify_simple import INotify, flags
 
+from logist._pace import pace
+
 from ._health import NETWORK_FS, filesystem_type
 from ._identity import Liveness, boot_id, host_name, identity_from_record, read_proc_stat
 from ._manifest import MANIFEST_NAME, Fingerprint
@@ -103,8 +105,12 @@ class _Tracked:
     per process and job kept, all but one of 200 jobs of one owner were due at every pass)."""
 
 
-PASS_STEP = 16_384
-"""States in one C-level pass (a few ms holding the GIL)."""
+PASS_STEP = 4_096
+"""States in one C-level pass (~1 ms holding the GIL: 16,384 states scattered in memory were
+~4 ms, and the console's watching thread, which makes these passes for every new dict of
+states a poll brings, does not step aside for a key between them otherwise: `pace`)."""
+PACE_EVERY_JOB = 255
+"""`pace()` every 256 active jobs followed (see `logist._pace`)."""
 
 
 def _maybe_active(states: Iterable[JobState]) -> list[JobState]:
@@ -115,6 +121,7 @@ def _maybe_active(states: Iterable[JobState]) -> list[JobState]:
     states = list(states)
     found: list[JobState] = []
     for start in range(0, len(states), PASS_STEP):
+        pace()  # a key on the console's event loop first
         piece = states[start : start + PASS_STEP]
         candidates = map(
             or_,
@@ -390,7 +397,9 @@ class Watching:
         files: dict[str, tuple[tuple[str, ...], Fingerprint | None]] = {}
         unwatched = 0
         host, boot = host_name(), boot_id()
-        for job in active:
+        for number, job in enumerate(active):
+            if not number & PACE_EVERY_JOB:
+                pace()  # a key on the console's event loop first
             obs = job.observation
             owner = job.facts.owner
             role = None
