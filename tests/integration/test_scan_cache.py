@@ -162,41 +162,54 @@ def test_a_cache_of_many_frames_is_read_whole_and_a_cut_one_not_at_all(
         assert fresh_scan(jobs_root) == (7, statuses)
 
 
-def test_entries_taken_in_their_order_are_loaded_a_frame_at_a_time() -> None:
-    """`InOrder` (how a scan takes its reader child's entries) loads a frame when the first
-    of its entries is asked for, so one frame's entries are alive at a time; a key never
-    written, or one of a frame already passed, is None (the scan reads that manifest
-    itself), and a frame that is not entries gives none while the frames after it do."""
-    entries = {f"j{number}": (number, f"text {number}") for number in range(7)}
+def test_entries_taken_in_about_their_order_are_loaded_a_few_frames_at_a_time() -> None:
+    """`Ahead` (how a scan takes the cache file's entries, and its reader child's) loads a
+    frame when an entry none loaded has is asked for and the newest loaded was reached, and
+    keeps a few: those entries alive, not all. A key never written, or far out of order, or
+    in a frame that is not entries, is not found (the scan reads that manifest itself); the
+    entries of keys never asked for go with their frame."""
+    entries = {f"j{number:02d}": (number, f"text {number}") for number in range(20)}
     split = _scan_cache.frames(_scan_cache.encode(("h",), entries, 2), ("h",))
-    assert split is not None and split[0] == ("h",) and len(split[1]) == 4
-    given = _scan_cache.InOrder(split[1])
-    assert given.take("j0") == entries["j0"]
-    assert len(given._frames) == 3, "the first frame loaded only"
-    assert given.take("never written") is None
-    assert given.take("j1") == entries["j1"]
-    assert len(given._frames) == 3
-    assert given.take("j3") == entries["j3"] and given.take("j2") == entries["j2"]
-    assert given.take("j0") is None, "taken already"
-    assert given.take("j1") is None, "in a frame passed"
-    assert [given.take(f"j{number}") for number in range(4, 7)] == [
-        entries[f"j{number}"] for number in range(4, 7)
+    assert split is not None and split[0] == ("h",) and len(split[1]) == 10 and split[2] == 20
+    given = _scan_cache.Ahead(split[1])
+    assert given.pop("j00") == entries["j00"]
+    assert len(given._frames) == 9, "the first frame loaded only"
+    assert given.pop("j01") == entries["j01"]
+    assert given.pop("new job") is None, "not written: one frame more looked at"
+    assert len(given._frames) == 8
+    assert given.pop("another new job") is None
+    assert len(given._frames) == 8, "none more before the scan reaches the one loaded"
+    # j02 is never asked for (a job gone); j04 comes before j03 (a little out of order)
+    assert given.pop("j04") is None, "two frames on: not loaded yet"
+    assert given.pop("j03") == entries["j03"] and given.pop("j04") == entries["j04"]
+    assert [given.pop(f"j{number:02d}") for number in range(5, 14)] == [
+        entries[f"j{number:02d}"] for number in range(5, 14)
     ]
-    assert given.take("j6") is None and not given._frames
+    assert len(given._live) == _scan_cache.Ahead.LIVE
+    assert given.pop("j02") is None, "its frame let go"
+    assert given.pop("j00") is None, "taken already"
+    assert [given.pop(f"j{number:02d}") for number in range(14, 20)] == [
+        entries[f"j{number:02d}"] for number in range(14, 20)
+    ]
+    assert not given._frames and not given
+    over = _scan_cache.Ahead(split[1], {"j05": ("newer",), "x": (1,)})
+    assert (
+        over.pop("j05") == ("newer",) and over.pop("x") == (1,) and over.pop("j00") == (0, "text 0")
+    )
     length = _scan_cache._LENGTH.pack
     frames = [
-        marshal.dumps((("h",), 4)),
+        marshal.dumps((("h",), 4, 4)),
         marshal.dumps({"a": 1, "b": 2}),
         marshal.dumps(["not", "entries"]),
         b"\xffnot marshal",
-        marshal.dumps({"c": 3}),
+        marshal.dumps({"c": 3, "d": 4}),
     ]
     damaged = _scan_cache.MAGIC + b"".join(length(len(frame)) + frame for frame in frames)
     split = _scan_cache.frames(damaged, ("h",))
     assert split is not None, "the frames are whole; what is in them is seen when taken"
     assert _scan_cache.decode(damaged, ("h",)) is None, "not a cache file to use whole"
-    given = _scan_cache.InOrder(split[1])
-    assert [given.take(key) for key in ("a", "b", "x", "y", "c")] == [1, 2, None, None, 3]
+    given = _scan_cache.Ahead(split[1])
+    assert [given.pop(key) for key in ("a", "b", "c", "d")] == [1, 2, 3, 4]
     assert _scan_cache.frames(damaged, ("other",)) is None
     assert _scan_cache.frames(damaged[:-1], ("h",)) is None
 

@@ -194,23 +194,23 @@ class Read:
 class Recording:
     """A child's entries, each one the scan takes also kept in `taken`."""
 
-    def __init__(self, given: _scan_cache.InOrder, taken: dict[str, Any]) -> None:
+    def __init__(self, given: _scan_cache.Ahead, taken: dict[str, Any]) -> None:
         self._given, self._taken = given, taken
 
-    def take(self, job_id: str) -> Any:
-        entry = self._given.take(job_id)
+    def pop(self, job_id: str) -> Any:
+        entry = self._given.pop(job_id)
         if entry is not None:
             self._taken[job_id] = entry
         return entry
 
 
 def taken_in_order(
-    given: _scan_cache.InOrder | None, jobs: list[tuple[str, str]]
+    given: _scan_cache.Ahead | None, jobs: list[tuple[str, str]]
 ) -> dict[str, Any] | None:
     """Every entry of a child's reads, taken in the order of the jobs it was given."""
     if given is None:
         return None
-    return {job_id: entry for job_id, _ in jobs if (entry := given.take(job_id)) is not None}
+    return {job_id: entry for job_id, _ in jobs if (entry := given.pop(job_id)) is not None}
 
 
 def rewrite(root: Path, job: str, past: float | None = None, **fields: Any) -> None:

@@ -530,7 +530,7 @@ class Scanner:
         """The last state of each job whose manifest's stat tells a change: its fingerprint
         (with the ctime) is what was read, and the read was not in the same clock tick as a
         write (racy-git: a same-size rewrite in that tick would keep the stat)."""
-        self._restored: dict[str, _scan_cache.Entry] = {}
+        self._restored: dict[str, _scan_cache.Entry] | _scan_cache.Ahead = {}
         """Entries of the cache file a scan has not reached yet: made into a state only for a
         job still there whose manifest's stat is the same."""
         self._root_real = os.path.realpath(root)
@@ -787,7 +787,7 @@ class Scanner:
             if again:
                 self._read_again(again, again_keys, locations, jobs, now)
             if complete:
-                self._restored.clear()  # entries of jobs that are gone
+                self._restored = {}  # entries of jobs that are gone
         if (
             complete
             and self._persist_path is not None
@@ -1117,7 +1117,7 @@ class Scanner:
         # an entry's facts row) is made where the entry before was, not beside 20,000 entries
         # alive at once; pymalloc's pools then hold the changed jobs' states once, not their
         # states and a hole per entry
-        take = None if entries is None else entries.take
+        take = None if entries is None else entries.pop
         for number, (job_id, key) in enumerate(zip(again, keys, strict=True)):
             if not number & PACE_EVERY_READ:
                 pace()
@@ -1142,14 +1142,17 @@ class Scanner:
         """Take the cache file's entries; a file that does not fit is not used."""
         assert self._persist_path is not None
         self._persist_header = cache_header(self._root_real)
-        rows, stamp, count = _scan_cache.restore(self._persist_path, self._persist_header)
-        self._set_base(stamp, count)
-        if self._restored:
+        if self._restored:  # rows given before (the status summary's): the file's over them
+            rows, stamp, count = _scan_cache.restore(self._persist_path, self._persist_header)
             self.restore_rows(rows)
-        else:  # the loaded dict itself (no second one of 100,000 entries), less what is cached
-            for job_id in self._cache.keys() & rows.keys():
-                del rows[job_id]
-            self._restored = rows
+        else:
+            # loaded a few frames at a time as the scan reaches their jobs (`Ahead`): at
+            # 100,000 jobs all the entries at once were ~10 MB of holes in pymalloc's pools
+            # after the scan (entries and stat tuples: a size nothing kept fills again)
+            self._restored, stamp, count = _scan_cache.restore_ahead(
+                self._persist_path, self._persist_header
+            )
+        self._set_base(stamp, count)
         self._reads = 0
 
     def restore_rows(self, rows: Mapping[str, _scan_cache.Entry]) -> None:
@@ -1157,6 +1160,8 @@ class Scanner:
         not cached yet: each is made a state when a scan reaches its job, if its manifest's
         stat is still the row's."""
         restored = self._restored
+        if not isinstance(restored, dict):  # a scan's restore cut short: its entries go
+            self._restored = restored = {}
         for job_id, row in rows.items():
             if job_id not in self._cache:
                 restored[job_id] = row

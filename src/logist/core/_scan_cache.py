@@ -43,7 +43,7 @@ from typing import Any
 from ._identity import boot_id
 from ._manifest import Problem, ProblemCode
 
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"logist-cache-frames\n"
 """How a file of frames begins (a file of format 1 is one marshalled object: not used)."""
 CHUNK_ENTRIES = 2_048
@@ -121,8 +121,9 @@ def encode(
     entries: Mapping[str, Any] | Iterable[tuple[str, Any]],
     chunk_entries: int | None = None,
 ) -> bytes:
-    """The bytes of a cache file: a frame of its header and how many frames of entries follow,
-    then those (ValueError: something in them that marshal cannot write).
+    """The bytes of a cache file: a frame of its header, how many frames of entries follow and
+    how many entries they hold, then those (ValueError: something in them that marshal cannot
+    write).
 
     `entries` may be made as they are taken (pairs): only a frame's worth of them is alive at
     once. A whole save of 100,000 built them all first (~45 MB of tuples at once), and the
@@ -130,12 +131,14 @@ def encode(
     `chunk_entries` (CHUNK_ENTRIES by default)."""
     pairs = iter(entries.items() if isinstance(entries, Mapping) else entries)
     frames = []
+    count = 0
     step = CHUNK_ENTRIES if chunk_entries is None else chunk_entries
     while chunk := dict(islice(pairs, step)):
         blob = marshal.dumps(chunk)
         frames += (_LENGTH.pack(len(blob)), blob)
+        count += len(chunk)
         del chunk
-    head = marshal.dumps((file_header, len(frames) // 2))
+    head = marshal.dumps((file_header, len(frames) // 2, count))
     return b"".join((MAGIC, _LENGTH.pack(len(head)), head, *frames))
 
 
@@ -162,9 +165,10 @@ def decode(
 
 def frames(
     blob: bytes, expected_header: tuple[Any, ...] | None = None
-) -> tuple[tuple[Any, ...], list[memoryview]] | None:
-    """The header of a cache file's bytes and its frames of entries, not loaded; None when
-    they are not a whole file of ours, or (`expected_header`) carry another header."""
+) -> tuple[tuple[Any, ...], list[memoryview], int] | None:
+    """The header of a cache file's bytes, its frames of entries (not loaded) and how many
+    entries they hold; None when they are not a whole file of ours, or (`expected_header`)
+    carry another header."""
     view = memoryview(blob)
     if view[: len(MAGIC)] != MAGIC:
         return None
@@ -183,7 +187,12 @@ def frames(
                 found.append(frame)
                 continue
             first = marshal.loads(frame)
-            if type(first) is not tuple or len(first) != 2 or type(first[1]) is not int:
+            if (
+                type(first) is not tuple
+                or len(first) != 3
+                or type(first[1]) is not int
+                or type(first[2]) is not int
+            ):
                 return None
             if expected_header is not None and first[0] != expected_header:
                 return None
@@ -191,36 +200,70 @@ def frames(
         return None
     if first is None or len(found) != first[1]:
         return None
-    return first[0], found
+    return first[0], found, first[2]
 
 
-class InOrder:
-    """The entries of frames (`frames`) taken one by one in the order they were written,
-    each frame loaded when the first of its entries is asked for: one frame's entries are
-    alive at a time. All the entries of a whole poll's reads at 100,000 jobs (~20,000, loaded
-    at once) were ~18 MB of tuples, strings and numbers beside the states made from them, a
-    peak that pymalloc's arenas kept as holes once they were freed."""
+class Ahead:
+    """The entries of frames (`frames`) taken in about the order they were written, a frame
+    loaded when an entry is asked for that none loaded has, once an entry was taken from the
+    last one loaded: a few frames' entries alive at a time, not all. All of them at once (a
+    scan restored from the file at 100,000 jobs, or a whole poll's reads in a child) were as
+    many holes in pymalloc's pools once freed (~10 MB of 80-byte blocks after a restore:
+    entries and stat tuples, a size nothing kept fills again). An entry asked for far out of
+    that order, or in a frame that does not load, is not found: the scan reads that manifest
+    itself (an entry is only ever a shortcut)."""
 
-    __slots__ = ("_frames", "_loaded")
+    __slots__ = ("_frames", "_live", "_over", "_reached")
 
-    def __init__(self, written: list[memoryview]) -> None:
+    LIVE = 3
+    """Frames kept loaded: the entries never asked for (jobs gone from the root, or known
+    already) go with their frame, past the next ones."""
+
+    def __init__(self, written: list[memoryview], over: dict[str, Entry] | None = None) -> None:
         self._frames = written[::-1]
         """The frames not loaded yet, the next one last."""
-        self._loaded: dict[str, Entry] = {}
-        """The entries of the frame loaded last not taken yet."""
+        self._live: list[dict[str, Entry]] = []
+        """The entries not taken yet of the frames loaded last, the newest last."""
+        self._reached = True
+        """An entry was taken from the newest frame loaded (or none is loaded yet)."""
+        self._over = over or {}
+        """Entries that win over the frames' (a delta file's), loaded at once."""
 
-    def take(self, key: str) -> Entry | None:
-        """The entry of `key`, or None: none was written, or it was passed (the keys asked
-        for in another order than written), or its frame is not entries."""
-        loaded = self._loaded
-        while not loaded and self._frames:
+    def __bool__(self) -> bool:
+        return bool(self._frames or self._over or any(self._live))
+
+    def pop(self, key: str, default: Entry | None = None) -> Entry | None:
+        """The entry of `key`, taken out (`default`: none found)."""
+        over = self._over
+        if over:
+            entry = over.pop(key, None)
+            if entry is not None:
+                return entry
+        live = self._live
+        for frame in live:
+            entry = frame.pop(key, None)
+            if entry is not None:
+                if frame is live[-1]:
+                    self._reached = True
+                return entry
+        while self._reached and self._frames:
             try:
                 chunk = marshal.loads(self._frames.pop())
             except (EOFError, ValueError, TypeError):
                 continue
-            if type(chunk) is dict:
-                self._loaded = loaded = chunk
-        return loaded.pop(key, None)
+            if type(chunk) is not dict:
+                continue
+            live.append(chunk)
+            if len(live) > self.LIVE:
+                del live[0]
+            entry = chunk.pop(key, None)
+            self._reached = entry is not None
+            if entry is not None:
+                return entry
+        return default
+
+    def clear(self) -> None:
+        self._frames, self._live, self._over = [], [], {}
 
 
 def _entries(blob: bytes, expected_header: tuple[Any, ...]) -> dict[str, Entry] | None:
@@ -254,6 +297,23 @@ def restore(
         if newer:
             entries.update(newer)
     return entries, stamp, count
+
+
+def restore_ahead(
+    path: Path, expected_header: tuple[Any, ...]
+) -> tuple[Ahead, Stamp | None, int]:
+    """`restore`'s entries as an `Ahead` (its frames loaded as a scan reaches them, the
+    file's bytes kept until then), the stamp and how many entries the file holds."""
+    base = _read_private(path)
+    if base is None:
+        return Ahead([]), None, 0
+    blob, stamp = base
+    split = frames(blob, expected_header)
+    if split is None:
+        return Ahead([]), None, 0
+    delta = _read_private(delta_file(path))
+    newer = None if delta is None else _entries(delta[0], (*expected_header, stamp))
+    return Ahead(split[1], newer), stamp, split[2]
 
 
 def _write(path: Path, blob: bytes) -> Stamp | None:

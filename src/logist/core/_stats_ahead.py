@@ -166,7 +166,7 @@ poll at 100,000 jobs with churn in one held the GIL 20-25 ms: a wait of the cons
 loop)."""
 
 
-def read_in_child(jobs: Iterable[tuple[str, str]]) -> _scan_cache.InOrder | None:
+def read_in_child(jobs: Iterable[tuple[str, str]]) -> _scan_cache.Ahead | None:
     """`_scan.entries_read(jobs)`, computed by a child process (this one's thread waits
     without the GIL), to be taken in the order of `jobs`; None when the child failed. The
     child imports this package from where this process has it. `jobs` is taken a chunk at a
@@ -207,4 +207,4 @@ def read_in_child(jobs: Iterable[tuple[str, str]]) -> _scan_cache.InOrder | None
             split = _scan_cache.frames(out.read(), _READ_HEADER)
     except (OSError, ValueError, EOFError, TypeError, subprocess.SubprocessError):
         return None
-    return None if split is None else _scan_cache.InOrder(split[1])
+    return None if split is None else _scan_cache.Ahead(split[1])
