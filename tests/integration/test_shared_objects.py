@@ -5,12 +5,15 @@ another that shares objects with it."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import pickle
 import shutil
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,15 @@ from conftest import RunningJob, write_job
 from logist.console.poller import Poller, PollResult
 from logist.core import JobRecoveryManager, JobState, VerdictKind
 from logist.core._manifest import MANIFEST_NAME
-from logist.core._root import InRoot, JobLocation, enumerate_jobs, read_index
+from logist.core._root import (
+    InRoot,
+    JobLocation,
+    RootIssue,
+    enumerate_jobs,
+    listed_locations,
+    plain_listing,
+    read_index,
+)
 
 WORDS = "the same words, long enough for a manifest past 256 bytes (a shared number) " * 4
 OLD = 3600.0
@@ -158,6 +169,64 @@ def test_a_job_directory_in_the_root_is_the_same_location_as_one_given_its_whole
     scanned = JobRecoveryManager(jobs_root).scan().jobs["a"]
     assert scanned.to_dict()["path"] == str(jobs_root / "a")
     assert scanned.location.directory == str(jobs_root / "a")
+
+
+def test_locations_in_the_root_share_all_but_their_id_and_are_the_dataclass_they_were(
+    jobs_root: Path,
+) -> None:
+    """A location keeps its job id and a `Where` that the directories of the root share (one
+    indexed, one not), listed or taken from a kept listing alike; to every caller it is still
+    the frozen dataclass of seven fields: fields, `replace`, copies, immutability."""
+    for job_id in ("a", "b", "c", "d"):
+        write_old(jobs_root, job_id, status="SUCCESS")
+    index = {"jobs": {"a": str(jobs_root / "a"), "b": str(jobs_root / "b")}, "queue": ["b"]}
+    (jobs_root / "jobs_index.json").write_text(json.dumps(index))
+    enumerated = enumerate_jobs(jobs_root, read_index(jobs_root))
+    assert enumerated.plain
+    listing = plain_listing((0, 0, 0, 0), None, read_index(jobs_root), enumerated.locations)
+    _, kept = listed_locations(jobs_root, listing)
+    for locations in (enumerated.locations, kept):
+        a, b, c, d = (locations[job_id] for job_id in "abcd")
+        assert a._where is not c._where and c._where is d._where, "indexed or not: two"
+        assert b.queue_position == 0 and b._where is not a._where, "queued: its own"
+        assert (a.indexed, c.indexed) == (True, False) and sys.getsizeof(a) <= 48
+        for job_id, location in locations.items():
+            whole = JobLocation(
+                job_id,
+                str(jobs_root / job_id),
+                location.indexed,
+                True,
+                True,
+                (),
+                0 if job_id == "b" else None,
+            )
+            assert location == whole and hash(location) == hash(whole)
+            assert repr(location) == repr(whole)
+    assert kept == enumerated.locations
+    assert [f.name for f in fields(JobLocation)] == [
+        "job_id",
+        "place",
+        "indexed",
+        "on_disk",
+        "writable",
+        "issues",
+        "queue_position",
+    ]
+    a = enumerated.locations["a"]
+    for copied in (copy.copy(a), copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
+        assert type(copied) is JobLocation and copied == a and copied.place == a.place
+    moved = replace(a, writable=False, issues=(RootIssue("x", "y"),))
+    assert (moved.writable, moved.issues, moved.directory) == (
+        False,
+        (RootIssue("x", "y"),),
+        a.directory,
+    )
+    assert a.writable and a.issues == (), "the shared tuple unchanged"
+    for name in ("job_id", "place", "writable", "_where"):
+        with pytest.raises(FrozenInstanceError):
+            setattr(a, name, None)
+        with pytest.raises(FrozenInstanceError):
+            delattr(a, name)
 
 
 def test_a_manifest_stat_past_64_bits_is_kept_and_compared_exactly(jobs_root: Path) -> None:

@@ -12,13 +12,12 @@ import json
 import operator
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import FrozenInstanceError, dataclass, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 # validate_job_id, STATE_DIR, not_a_jobs_root and resolve_root live where `logist run` finds them
 # without loading the scanner; the rest of the code still imports them from here.
-from ._frozen import quick_constructor
 from ._index import INDEX_SIZE_CAP
 from ._jobid import is_valid_job_id
 from ._jobid import validate_job_id as validate_job_id
@@ -127,30 +126,81 @@ class InRoot(str):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    """JobLocation's fields as declared (`dataclasses.fields`, `replace`)."""
+
+    job_id: str
+    place: str
+    indexed: bool
+    on_disk: bool
+    writable: bool
+    issues: tuple[RootIssue, ...] = ()
+    queue_position: int | None = None
+
+
+class Where(NamedTuple):
+    """All of a `JobLocation` but its job id: one tuple for the many jobs alike (the
+    directories an enumeration finds in the root share two, indexed or not)."""
+
+    place: str
+    indexed: bool
+    on_disk: bool
+    writable: bool
+    issues: tuple[RootIssue, ...] = ()
+    queue_position: int | None = None
+
+
 class JobLocation:
     """Where one job lives, and whether we may touch it.
 
     Made with the job directory (a string), or with an `InRoot` for one directly in the root:
     either way `directory` is the path, and locations compare, hash and print by it. (A copy
-    under another job id is made with `directory`, not `place`: an `InRoot` follows the id.)"""
+    under another job id is made with `directory`, not `place`: an `InRoot` follows the id.)
+    A frozen dataclass of its seven fields to every caller; it keeps the job id and a `Where`
+    that equal locations share (48 bytes a job, where seven slots took 96)."""
+
+    __slots__ = ("_where", "job_id")
+    __dataclass_fields__ = _Declared.__dataclass_fields__  # type: ignore[assignment]
+    __dataclass_params__ = _Declared.__dataclass_params__  # type: ignore[attr-defined]
+    __match_args__ = _Declared.__match_args__
 
     job_id: str
-    place: str
-    """The job directory as found (not resolved), or the `InRoot` it is in: read `directory`."""
-    indexed: bool
-    on_disk: bool
-    writable: bool
-    """False when the job leads outside the root: read-only evidence, never a write target."""
-    issues: tuple[RootIssue, ...] = ()
-    queue_position: int | None = None
-    """Where the original's execution queue (`jobs_index.json` "queue") has the job, from 0."""
+    _where: Where
+
+    if TYPE_CHECKING:
+        place: str
+        """The job directory as found (not resolved), or the `InRoot` it is in: read
+        `directory`."""
+        indexed: bool
+        on_disk: bool
+        writable: bool
+        """False when the job leads outside the root: read-only evidence, never a write
+        target."""
+        issues: tuple[RootIssue, ...]
+        queue_position: int | None
+        """Where the original's execution queue (`jobs_index.json` "queue") has the job,
+        from 0."""
+
+    def __init__(
+        self,
+        job_id: str,
+        place: str,
+        indexed: bool,
+        on_disk: bool,
+        writable: bool,
+        issues: tuple[RootIssue, ...] = (),
+        queue_position: int | None = None,
+    ) -> None:
+        object.__setattr__(self, "job_id", job_id)
+        where = (place, indexed, on_disk, writable, issues, queue_position)
+        object.__setattr__(self, "_where", _new_tuple(Where, where))
 
     @property
     def directory(self) -> str:
         """The job directory as found (not resolved); a string, since a cold scan of 10k jobs
         cannot afford a Path object each."""
-        place = self.place
+        place = self._where[0]
         return f"{place}/{self.job_id}" if type(place) is InRoot else place
 
     @property
@@ -158,15 +208,8 @@ class JobLocation:
         return Path(self.directory)
 
     def _seen(self) -> tuple[Any, ...]:
-        return (
-            self.job_id,
-            self.directory,
-            self.indexed,
-            self.on_disk,
-            self.writable,
-            self.issues,
-            self.queue_position,
-        )
+        _, indexed, on_disk, writable, issues, queue_position = self._where
+        return (self.job_id, self.directory, indexed, on_disk, writable, issues, queue_position)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -183,9 +226,47 @@ class JobLocation:
             f"issues={self.issues!r}, queue_position={self.queue_position!r})"
         )
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
-_new_location = quick_constructor(JobLocation)
-"""`JobLocation(...)` made faster: a root's enumeration makes one per job."""
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (JobLocation, (self.job_id, *self._where))
+
+
+for _name in Where._fields:  # read in C: the slot, then the tuple's field
+    setattr(JobLocation, _name, property(operator.attrgetter(f"_where.{_name}")))
+del _name
+_new_tuple = tuple.__new__
+
+
+class _Draft:
+    """A mutable twin of `JobLocation`'s slots, made one by `__class__` assignment (CPython
+    allows it between classes of one slot layout): `JobLocation(...)` without its frozen
+    `__init__`, for the many an enumeration makes."""
+
+    __slots__ = JobLocation.__slots__
+
+    def __init__(self, job_id: str, where: Where) -> None:
+        self.job_id = job_id
+        self._where = where
+
+
+object.__new__(_Draft).__class__ = JobLocation  # a layout that differs fails here, at import
+
+
+def located_at(job_id: str, where: Where) -> JobLocation:
+    """A location of `job_id` at `where` (shared with others: it holds no job id)."""
+    made = _Draft(job_id, where)
+    made.__class__ = JobLocation  # type: ignore[assignment]
+    return made  # type: ignore[return-value]
+
+
+def _in_root_wheres(place: InRoot) -> tuple[Where, Where]:
+    """The two `Where`s of the job directories in the root: (not indexed, indexed)."""
+    return Where(place, False, True, True), Where(place, True, True, True)
 
 
 class Enumerated(NamedTuple):
@@ -207,12 +288,12 @@ def enumerate_jobs(root: Path, index: IndexRead, *, root_real: str | None = None
     found: dict[str, JobLocation] = {}
     issues: list[RootIssue] = []
     indexed = index.entries
-    new_location = _new_location
     with os.scandir(root) as it:
         entries = list(it)
     # an entry's path is `<root>/<name>` (`os.path.join`), which `InRoot` stands for
     place = InRoot(root_str) if not root_str.endswith("/") else None
     plain = place is not None
+    in_root = None if place is None else _in_root_wheres(place)
     for entry in entries:
         name = entry.name
         if name[0] == ".":
@@ -221,9 +302,10 @@ def enumerate_jobs(root: Path, index: IndexRead, *, root_real: str | None = None
             # a plain directory first: one call for most of a root's entries, not two
             if entry.is_dir(follow_symlinks=False):
                 if name in indexed or is_valid_job_id(name):  # index keys are checked
-                    found[name] = new_location(
-                        name, entry.path if place is None else place, name in indexed, True, True
-                    )
+                    if in_root is None:
+                        found[name] = JobLocation(name, entry.path, name in indexed, True, True)
+                    else:
+                        found[name] = located_at(name, in_root[name in indexed])
                 else:
                     issues.append(
                         RootIssue("job-dir-bad-id", f"directory {name!r} is not a valid job id")
@@ -343,18 +425,15 @@ def listed_locations(root: Path, listing: Listing) -> tuple[IndexRead, dict[str,
     _root_key, _index_key, exists, data, job_ids, unindexed = listing
     if type(exists) is not bool or (data is not None and type(data) is not dict):
         raise TypeError("not a listing")
-    place, true = InRoot(str(root)), itertools.repeat(True)
+    unindexed_at, indexed_at = _in_root_wheres(InRoot(str(root)))
     if not unindexed:
-        indexed: Any = true
+        wheres: Any = itertools.repeat(indexed_at)
     else:
-        indexed = map(operator.not_, map(frozenset(unindexed).__contains__, job_ids))
-    found = dict(
-        zip(
-            job_ids,
-            map(_new_location, job_ids, itertools.repeat(place), indexed, true, true),
-            strict=False,
+        wheres = map(
+            {True: unindexed_at, False: indexed_at}.__getitem__,
+            map(frozenset(unindexed).__contains__, job_ids),
         )
-    )
+    found = dict(zip(job_ids, map(located_at, job_ids, wheres), strict=False))
     if len(found) != len(job_ids):
         raise ValueError("not a listing")
     _queued(found, data)

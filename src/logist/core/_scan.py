@@ -728,15 +728,16 @@ class Scanner:
                 # calls: at 100,000 jobs they were twice the stat's own cost).
                 state = cached(job_id)
                 kept = state is not None and state.evidence is None and state.location is location
+                where = location._where  # (read in place of its properties)
                 row = None
-                if state is None and restored is not None and location.writable:
+                if state is None and restored is not None and where.writable:
                     # and the first scan from the cache file: `_state_for`'s restore, inline
                     # (at 100,000 jobs its calls were 0.1 s of the whole root's first poll)
                     row = restored(job_id, None)
-                    if not location.on_disk:
+                    if not where.on_disk:
                         row = None
                 if kept or row is not None:
-                    in_place = location.place is in_root
+                    in_place = where.place is in_root
                     manifest = (
                         f"{in_root_prefix}{location.job_id}{_MANIFEST_TAIL}"
                         if in_place
@@ -769,8 +770,8 @@ class Scanner:
                     if (
                         key is not None
                         and seen is not None
-                        and location.writable
-                        and location.on_disk
+                        and where.writable
+                        and where.on_disk
                     ):
                         # unchanged: the state as it is; else read again (what `_state_for`
                         # does after a stat of its own: ~20,000 more in a poll of much churn)
