@@ -126,7 +126,7 @@ class JobRow(tuple[Any, ...]):
     # made from the key, STATUS_KEY and COST_VALUE for the lines on screen only). The first
     # three are the natural rank: (verdict rank, minus the activity time or -0.0, job id).
     VERDICT, RANK_ACTIVITY, KEY, PHASE, DESCRIPTION, STYLES, STATUS_KEY = range(7)
-    ACTIVITY, PHASE_INDEX, COST_VALUE, REASON, ID_LOWER, NEW = range(7, 13)
+    ACTIVITY, PHASE_INDEX, COST_VALUE, TAIL, ID_LOWER, NEW = range(7, 13)
     RANK, SEARCH = 13, 14
     """Not fields: the rank is the first three fields (`rank`; a row compares with another
     job's as its rank: their ids differ), the search text is made from fields when read
@@ -153,8 +153,7 @@ class JobRow(tuple[Any, ...]):
     def search(self) -> str:
         """Lower-case text that free-text filter terms are looked up in (the description,
         the id, the status, the verdict and its reason): what `search_texts` makes."""
-        description, key, status, verdict, reason = _searched(self)
-        return "\n".join((description, key, format(status), _NAMES[verdict], reason)).lower()
+        return "\n".join(_searched(self)).lower()
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -207,7 +206,7 @@ _NAMES = tuple(kind.value for kind in SEVERITY_ORDER)
 """Per verdict rank, the verdict's name."""
 _verdict_of = itemgetter(JobRow.VERDICT)
 _rank_of = itemgetter(JobRow.VERDICT, JobRow.RANK_ACTIVITY, JobRow.KEY)
-_SEARCHED = (JobRow.DESCRIPTION, JobRow.KEY, JobRow.STATUS_KEY, JobRow.VERDICT, JobRow.REASON)
+_SEARCHED = (JobRow.DESCRIPTION, JobRow.KEY, JobRow.TAIL)
 """What a row's search text is made of (rows alike in these have the same one)."""
 _searched = itemgetter(*_SEARCHED)
 _search_parts = tuple(map(itemgetter, _SEARCHED))
@@ -218,10 +217,8 @@ def search_texts(rows: Sequence[JobRow]) -> Iterator[str]:
     from the row's fields as it is read: the free-text filter and the description column's
     sort read it row after row (~2x the time of a pass over kept texts; a kept text was ~160
     bytes a job)."""
-    description, key, status, verdict, reason = (map(part, rows) for part in _search_parts)
-    names = map(_NAMES.__getitem__, verdict)
-    made = zip(description, key, map(format, status), names, reason, strict=True)
-    return map(str.lower, map("\n".join, made))
+    description, key, tail = (map(part, rows) for part in _search_parts)
+    return map(str.lower, map("\n".join, zip(description, key, tail, strict=True)))
 
 
 def sort_values(rows: Iterable[JobRow], position: int) -> Iterator[Any]:
@@ -260,6 +257,9 @@ def search_differs(before: Row | JobRow, row: Row | JobRow) -> bool:
 _TEXT_CAP = 50_000
 """Entries a cache of shown texts keeps (a hostile root's endless distinct values are made one
 by one past it)."""
+_tails = Interner(10_000)
+"""The search text's end (status, verdict, reason: `JobRow.TAIL`), alike in most rows of a
+root (the reasons of finished and resting jobs say their status): one object each."""
 _status_texts: dict[str | None, str] = {}
 _phase_texts: dict[int, dict[int | None, str]] = {}
 """Per phase count, per phase index."""
@@ -333,7 +333,7 @@ def job_row(state: JobState) -> JobRow:
             neg_activity,
             phase_index,
             cost,
-            verdict.reason,
+            _tails[f"{status}\n{VERDICT_NAME[kind]}\n{verdict.reason}"],
             id_lower if (id_lower := job_id.lower()) != job_id else job_id,
             False,
         )
