@@ -55,7 +55,7 @@ def a_job_row(
         JobRow.ACTIVITY: activity,
         JobRow.PHASE_INDEX: phase,
         JobRow.COST_VALUE: cost,
-        JobRow.TAIL: f"{status}\n{kind.value}\n{reason}",
+        JobRow.SEARCH: f"{description}\n{key}\n{status}\n{kind.value}\n{reason}".lower(),
         JobRow.ID_LOWER: key.lower(),
         JobRow.NEW: False,
     }

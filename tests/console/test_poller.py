@@ -394,17 +394,18 @@ def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:
 
 
 def _search_as_kept(state: Any) -> str:
-    """The search text as rows kept it (the definition the texts made on demand must meet)."""
+    """The search text by its definition (the one a `Row` keeps too)."""
     facts, verdict = state.facts, state.verdict
     text = f"{facts.description}\n{state.job_id}\n{facts.status}\n{VERDICT_NAME[verdict.kind]}"
     return f"{text}\n{verdict.reason}".lower()
 
 
-def test_search_texts_made_on_demand_are_those_rows_kept(jobs_root: Path) -> None:
-    """A row keeps no search text: the one made from its fields (row by row, by C-level passes)
-    is the one it kept, for texts whose lower case depends on their neighbours (a final
-    sigma), that grow when lowered (İ), with control characters, no status, a corrupt
-    manifest; the description column sorts by it and the free-text filter looks in it."""
+def test_a_rows_search_text_is_its_definition(jobs_root: Path) -> None:
+    """A row's search text (as rows read it one by one and by C-level passes) is its job's
+    description, id, status, verdict and reason, lower-cased, for texts whose lower case
+    depends on their neighbours (a final sigma), that grow when lowered (İ), with control
+    characters, no status, a corrupt manifest; the description column sorts by it and the
+    free-text filter looks in it."""
     descriptions = ["ΟΔΥΣΣΕΑΣ", "ΑΣ", "Σ", "İstanbul", "tab\tend", "\x1b[31mred", "", "Plain"]
     statuses = [None, "RUNNING", "Ünïcode", "COMPLETED", 7]
     rng = random.Random(5)

@@ -9,7 +9,7 @@ and repaint only what changed; the builders reuse a row object when nothing show
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress
 from operator import itemgetter
@@ -126,12 +126,11 @@ class JobRow(tuple[Any, ...]):
     # made from the key, STATUS_KEY and COST_VALUE for the lines on screen only). The first
     # three are the natural rank: (verdict rank, minus the activity time or -0.0, job id).
     VERDICT, RANK_ACTIVITY, KEY, PHASE, DESCRIPTION, STYLES, STATUS_KEY = range(7)
-    ACTIVITY, PHASE_INDEX, COST_VALUE, TAIL, ID_LOWER, NEW = range(7, 13)
-    RANK, SEARCH = 13, 14
-    """Not fields: the rank is the first three fields (`rank`; a row compares with another
-    job's as its rank: their ids differ), the search text is made from fields when read
-    (`search`, `search_texts`). Kept apart, they were 64 and ~160 bytes a job (22 MB at
-    100,000 jobs). Past the last field, so that a getter that takes one for a field fails."""
+    ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, ID_LOWER, NEW = range(7, 13)
+    RANK = 13
+    """Not a field: the rank is the first three fields (`rank`; a row compares with another
+    job's as its rank: their ids differ). A rank tuple of its own was 64 bytes a job (6.4 MB
+    at 100,000 jobs). Past the last field, so that a getter that takes it for one fails."""
 
     SORT_FIELDS = (KEY, STATUS_KEY, RANK, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH)
     """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
@@ -149,11 +148,11 @@ class JobRow(tuple[Any, ...]):
     def kind(self) -> VerdictKind:
         return SEVERITY_ORDER[self[self.VERDICT]]
 
-    @property
-    def search(self) -> str:
-        """Lower-case text that free-text filter terms are looked up in (the description,
-        the id, the status, the verdict and its reason): what `search_texts` makes."""
-        return "\n".join(_searched(self)).lower()
+    search = property(itemgetter(SEARCH))
+    """Lower-case text that free-text filter terms are looked up in (the description, the
+    id, the status, the verdict and its reason), also the description column's sort key.
+    Kept (~160 bytes a job): made from the other fields as it is read, by C-level passes,
+    the filter's pass over 100,000 rows took 2.5-3x as long (see README, Decisions)."""
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -190,9 +189,7 @@ class JobRow(tuple[Any, ...]):
 
     def sort_value(self, column: int) -> Any:
         position = self.SORT_FIELDS[column]
-        if position == self.RANK:
-            return self.rank
-        return self.search if position == self.SEARCH else self[position]
+        return self.rank if position == self.RANK else self[position]
 
     def tagged(self, new: bool) -> JobRow:
         """This row marked (or no longer marked) as a new arrival."""
@@ -206,25 +203,16 @@ _NAMES = tuple(kind.value for kind in SEVERITY_ORDER)
 """Per verdict rank, the verdict's name."""
 _verdict_of = itemgetter(JobRow.VERDICT)
 _rank_of = itemgetter(JobRow.VERDICT, JobRow.RANK_ACTIVITY, JobRow.KEY)
-_SEARCHED = (JobRow.DESCRIPTION, JobRow.KEY, JobRow.TAIL)
-"""What a row's search text is made of (rows alike in these have the same one)."""
-_searched = itemgetter(*_SEARCHED)
-_search_parts = tuple(map(itemgetter, _SEARCHED))
+_search_of = itemgetter(JobRow.SEARCH)
 
 
-def search_texts(rows: Sequence[JobRow]) -> Iterator[str]:
-    """Each row's search text (`JobRow.search`, the very same string), made by C-level calls
-    from the row's fields as it is read: the free-text filter and the description column's
-    sort read it row after row (~2x the time of a pass over kept texts; a kept text was ~160
-    bytes a job)."""
-    description, key, tail = (map(part, rows) for part in _search_parts)
-    return map(str.lower, map("\n".join, zip(description, key, tail, strict=True)))
+def search_texts(rows: Iterable[JobRow]) -> Iterator[str]:
+    """The rows' search texts (`JobRow.search`), by C-level calls."""
+    return map(_search_of, rows)
 
 
 def sort_values(rows: Iterable[JobRow], position: int) -> Iterator[Any]:
     """The values of `rows` a column sorts by (`JobRow.SORT_FIELDS`), by C-level calls."""
-    if position == JobRow.SEARCH:
-        return search_texts(rows if isinstance(rows, Sequence) else list(rows))
     return map(_rank_of if position == JobRow.RANK else itemgetter(position), rows)
 
 
@@ -239,27 +227,14 @@ def verdict_kinds(rows: Iterable[JobRow]) -> Iterator[VerdictKind]:
 
 
 def sort_value_parts(position: int) -> Callable[[JobRow], Any]:
-    """A getter of what a column's sort value is made of: rows alike in it have the same value
-    (the search text's parts: rows alike in them have the same text)."""
-    if position == JobRow.RANK:
-        return _rank_of
-    return _searched if position == JobRow.SEARCH else itemgetter(position)
-
-
-def search_differs(before: Row | JobRow, row: Row | JobRow) -> bool:
-    """Whether a row's search text may differ from what it was (a job's: what it is made of
-    differs; compared without making it)."""
-    if type(row) is JobRow:
-        return _searched(before) != _searched(row)
-    return before.search != row.search
+    """A getter of a column's sort value (the rank's: of its three fields), one row at a
+    time."""
+    return _rank_of if position == JobRow.RANK else itemgetter(position)
 
 
 _TEXT_CAP = 50_000
 """Entries a cache of shown texts keeps (a hostile root's endless distinct values are made one
 by one past it)."""
-_tails = Interner(10_000)
-"""The search text's end (status, verdict, reason: `JobRow.TAIL`), alike in most rows of a
-root (the reasons of finished and resting jobs say their status): one object each."""
 _status_texts: dict[str | None, str] = {}
 _phase_texts: dict[int, dict[int | None, str]] = {}
 """Per phase count, per phase index."""
@@ -321,6 +296,8 @@ def job_row(state: JobState) -> JobRow:
     styles = _styles[over_budget].get(kind)
     if styles is None:
         styles = _styles[over_budget][kind] = _row_styles(kind, over_budget)
+    # description first: the search text is also the description column's sort key
+    search = f"{description}\n{job_id}\n{status}\n{VERDICT_NAME[kind]}\n{verdict.reason}"
     return JobRow(
         (
             VERDICT_RANK[kind],
@@ -333,7 +310,7 @@ def job_row(state: JobState) -> JobRow:
             neg_activity,
             phase_index,
             cost,
-            _tails[f"{status}\n{VERDICT_NAME[kind]}\n{verdict.reason}"],
+            search.lower(),
             id_lower if (id_lower := job_id.lower()) != job_id else job_id,
             False,
         )

@@ -43,7 +43,7 @@ from logist.core import FilterQuery, is_glob
 from ..job_filter import Prefiltered, big_diff
 from ..job_filter import job_filter as _job_filter
 from ..job_filter import narrow as _narrow
-from ..rows import Column, JobRow, Row, descending_order, search_differs, sort_values
+from ..rows import Column, JobRow, Row, descending_order, sort_values
 from ..text import age_since
 from .quiet import QuietScrolling
 
@@ -447,7 +447,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                     or (column is not None and before.sort_value(column) != row.sort_value(column))
                     # what the filter sees: only with one (a job's status changed has a
                     # new row for each of its findings, each in the same place)
-                    or (query and (search_differs(before, row) or before.facets != row.facets))
+                    or (query and (before.search != row.search or before.facets != row.facets))
                 ):
                     moved.append(key)
         self._rows = rows
