@@ -15,7 +15,8 @@ from logist.console import job_filter
 from logist.console.job_filter import Prefiltered, prefilter, worker_can_test
 from logist.console.orders import JobOrders
 from logist.console.rows import JOB_COLUMNS, JobRow, descending_order
-from logist.console.widgets.keyed_table import _NO_PASS, KeyedTable
+from logist.console.widgets import keyed_table
+from logist.console.widgets.keyed_table import _NO_PASS, KeyedTable, _refinement
 from logist.core import FilterQuery
 
 from .support import NOW, make_app, refresh, settle, synchronously
@@ -71,10 +72,15 @@ def test_the_worker_keeps_what_the_filter_language_keeps_in_every_order(
 
 
 @synchronously
-async def test_a_big_diff_with_the_workers_filter_shows_what_a_fresh_table_shows() -> None:
+async def test_a_big_diff_with_the_workers_filter_shows_what_a_fresh_table_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Whole polls changing many rows while a filter is on, applied with the filter the worker
-    tested (or one made for another filter or other rows, or none): the order, the cursor's
-    job and the lines drawn are those of a table that filters from scratch."""
+    tested (or one the table's filter refines, typed further since; or one made for another
+    filter or other rows, or none), some while the rows a typed filter left were still
+    untested: the order, the cursor's job and the lines drawn are those of a table that
+    filters from scratch. (TESTED_AT_ONCE lowered: 3,000 rows are tested in two goes.)"""
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 200)
     rng = random.Random(29)
     app = _JobsHost()
     async with app.run_test(size=(120, 30)):
@@ -87,7 +93,7 @@ async def test_a_big_diff_with_the_workers_filter_shows_what_a_fresh_table_shows
         table.set_overlay({key: rows[key].tagged(True) for key in tagged})
         numbers = iter(range(3000, 10_000))
         height = table.size.height
-        used = 0
+        used = refined = 0
         for sort, reverse, text, made_for in [
             (None, False, "crash", "same"),
             (None, True, "-verdict:done status:pend", "same"),
@@ -99,6 +105,11 @@ async def test_a_big_diff_with_the_workers_filter_shows_what_a_fresh_table_shows
             (None, False, "etl", "other rows"),
             (3, False, "is:new", "none"),
             (None, False, "crash", "none"),
+            (None, True, "crash", "cr"),
+            (2, False, "-verdict:done status:pend", "-verdict:done status:p"),
+            (4, True, "status:exec,succ clickstream", "status:e,succ"),
+            (0, False, "etl is:new", "etl"),
+            (None, False, "-crash", "crash"),
         ]:
             table.sort_by(sort, reverse=reverse)
             query = FilterQuery.parse(text)
@@ -129,6 +140,12 @@ async def test_a_big_diff_with_the_workers_filter_shows_what_a_fresh_table_shows
                     pre = prefilter(FilterQuery.parse("etl"), rows, [kept.natural, *shown])
                 elif made_for == "other rows":
                     pre = prefilter(query, previous, [kept.natural, *shown])
+                elif made_for != "none":  # a filter typed before this one
+                    pre = prefilter(FilterQuery.parse(made_for), rows, [kept.natural, *shown])
+                if share in (160, 1400):  # typed again: the rest tested after the frame
+                    table.set_query(FilterQuery())
+                    table.set_query(query)
+                    assert not table.counted
                 table.action_page_down()
                 for y in range(height):  # the lines drawn, their strips cached
                     table.render_line(y)
@@ -137,6 +154,8 @@ async def test_a_big_diff_with_the_workers_filter_shows_what_a_fresh_table_shows
                 if pre is not None and pre.rows is rows and pre.query == query:
                     assert table._passed[3] is pre.passing  # (taken, not tested again)
                     used += 1
+                elif pre is not None and pre.rows is rows and _refinement(pre.query, query):
+                    refined += 1
                 incremental = table.shown_keys()
                 drawn = [list(table.render_line(y)) for y in range(height)]
                 if cursor in incremental:
@@ -148,6 +167,7 @@ async def test_a_big_diff_with_the_workers_filter_shows_what_a_fresh_table_shows
                     key for key in rows if query.matches(table._row(key))
                 )
         assert used == 24
+        assert refined == 16
 
 
 @synchronously
