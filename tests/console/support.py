@@ -56,8 +56,6 @@ def a_job_row(
         JobRow.PHASE_INDEX: phase,
         JobRow.COST_VALUE: cost,
         JobRow.SEARCH: f"{description}\n{key}\n{status}\n{kind.value}\n{reason}".lower(),
-        JobRow.ID_LOWER: key.lower(),
-        JobRow.NEW: False,
     }
     assert sorted(values) == list(range(len(values)))  # every field, once
     return JobRow(values[position] for position in range(len(values)))

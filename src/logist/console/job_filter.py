@@ -126,6 +126,8 @@ def term_hits(
         return map(tagged.__contains__, keys) if wanted else repeat(False, len(keys))
     if name == "verdict":
         facet: Iterable[str] = verdict_names(rows)
+    elif name == "id":
+        facet = map(str.lower, keys)  # (the jobs table's keys are the job ids)
     elif name in JobRow.FACET_FIELDS:
         facet = map(itemgetter(JobRow.FACET_FIELDS[name]), rows)
         if name == "status":

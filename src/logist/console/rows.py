@@ -122,12 +122,13 @@ class JobRow(tuple[Any, ...]):
 
     __slots__ = ()
 
-    # field positions (13 fields: a tuple of 144 bytes; the id, status and cost texts are
-    # made from the key, STATUS_KEY and COST_VALUE for the lines on screen only). The first
-    # three are the natural rank: (verdict rank, minus the activity time or -0.0, job id).
+    # field positions (11 fields: a tuple of 128 bytes, where 12 or 13 take 144; the id,
+    # status and cost texts are made from the key, STATUS_KEY and COST_VALUE for the lines on
+    # screen only, the id's lower case when a facet asks). The first three are the natural
+    # rank: (verdict rank, minus the activity time or -0.0, job id).
     VERDICT, RANK_ACTIVITY, KEY, PHASE, DESCRIPTION, STYLES, STATUS_KEY = range(7)
-    ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH, ID_LOWER, NEW = range(7, 13)
-    RANK = 13
+    ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH = range(7, 11)
+    RANK = 11
     """Not a field: the rank is the first three fields (`rank`; a row compares with another
     job's as its rank: their ids differ). A rank tuple of its own was 64 bytes a job (6.4 MB
     at 100,000 jobs). Past the last field, so that a getter that takes it for one fails."""
@@ -136,8 +137,10 @@ class JobRow(tuple[Any, ...]):
     """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
     whole natural rank (verdict first), which is what its ties fall back to anyway; the
     description by the search text (description first)."""
-    FACET_FIELDS = {"status": STATUS_KEY, "id": ID_LOWER}
-    """Facets read from a field (verdict and `is:new` are derived, see `facets`)."""
+    FACET_FIELDS = {"status": STATUS_KEY}
+    """Facets read from a field (verdict, id and `is:new` are derived, see `facets`)."""
+    new = False
+    """Shown as a new arrival (`tagged`: a `NewJobRow`, a type, not a field)."""
 
     key = property(itemgetter(KEY))
     job_id = property(itemgetter(KEY))
@@ -156,7 +159,7 @@ class JobRow(tuple[Any, ...]):
 
     @property
     def cells(self) -> tuple[str, ...]:
-        verdict = _NAMES[self[self.VERDICT]] + (NEW_TAG if self[self.NEW] else "")
+        verdict = _NAMES[self[self.VERDICT]] + (NEW_TAG if self.new else "")
         # the age cell empty: the table makes it as it draws the line (see `Column.age`)
         job_id = self[self.KEY]
         description = self[self.DESCRIPTION]
@@ -173,7 +176,7 @@ class JobRow(tuple[Any, ...]):
     @property
     def styles(self) -> tuple[str, ...]:
         styles = self[self.STYLES]
-        if not self[self.NEW]:
+        if not self.new:
             return styles
         tagged = f"{VERDICT_STYLE[self.kind]} underline"
         return (*styles[:2], tagged, *styles[3:])
@@ -183,9 +186,9 @@ class JobRow(tuple[Any, ...]):
         facets = (
             _VERDICT_FACETS[self.kind],
             ("status", (self[self.STATUS_KEY] or "").lower()),
-            ("id", self[self.ID_LOWER]),
+            ("id", _lower(self[self.KEY])),
         )
-        return (*facets, ("is", "new")) if self[self.NEW] else facets
+        return (*facets, ("is", "new")) if self.new else facets
 
     def sort_value(self, column: int) -> Any:
         position = self.SORT_FIELDS[column]
@@ -193,9 +196,17 @@ class JobRow(tuple[Any, ...]):
 
     def tagged(self, new: bool) -> JobRow:
         """This row marked (or no longer marked) as a new arrival."""
-        if bool(self[self.NEW]) == new:
+        if self.new == new:
             return self
-        return JobRow((*self[: self.NEW], new))
+        return NewJobRow(self) if new else JobRow(self)
+
+
+class NewJobRow(JobRow):
+    """A jobs table row shown as a new arrival (the table's overlay): equal to the row it
+    tags, as tuples are equal by their items."""
+
+    __slots__ = ()
+    new = True
 
 
 NEW_TAG = " NEW"
@@ -311,8 +322,6 @@ def job_row(state: JobState) -> JobRow:
             phase_index,
             cost,
             search.lower(),
-            id_lower if (id_lower := job_id.lower()) != job_id else job_id,
-            False,
         )
     )
 
