@@ -8,7 +8,8 @@ that ran in each thread. Rounds alternate nothing: run the old code in its own w
 a root restored to another place is: ~100,000 `index-path-mismatch` findings, whose pane then
 takes a whole poll's findings too; `--findings-sort COLUMN` sorts that pane by a column first.
 `--profile FILE`: a cProfile of the event loop's applies. `--filter TEXT`: typed into the
-filter (`/TEXT` Enter) before the rounds, as the console bench does between `/` and Escape.
+filter (`/TEXT` Enter) before the rounds, as the console bench does between `/` and Escape;
+`--jobs-sort COLUMN`: the jobs table sorted by a column first (`s` that many times).
 
     uv run python benchmarks/apply_bench.py --jobs 100000 --work /dev/shm/<branch>/a [--moved]
 """
@@ -57,6 +58,7 @@ async def measure(
     profile: Path | None,
     findings_sort: int | None,
     typed: str | None,
+    jobs_sort: int,
 ) -> None:
     from logist.console.app import ConsoleApp
     from logist.console.messages import PollFinished
@@ -103,6 +105,12 @@ async def measure(
             cpu = time.thread_time()
             findings.sort_by(findings_sort)
             print(f"findings sorted by column {findings_sort}: {time.thread_time() - cpu:.3f} s")
+        if jobs_sort:
+            await pilot.press(*"s" * jobs_sort)
+            app.poll_now(full=False)  # (the tick that brings the column's orders)
+            while app._polling:
+                await pilot.pause(0.1)
+            print(f"jobs sorted by {app.main_screen.table('jobs').sort_label}")
         if typed:
             await pilot.press("slash", *typed, "enter")
             jobs = app.main_screen.table("jobs")
@@ -154,6 +162,7 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="a cProfile of the applies to this file")
     parser.add_argument("--findings-sort", type=int, help="the findings pane sorted by it")
     parser.add_argument("--filter", help="this text typed into the filter before the rounds")
+    parser.add_argument("--jobs-sort", type=int, default=0, help="`s` pressed this many times")
     args = parser.parse_args()
     path = args.work / f"root-{args.jobs}"
     if args.moved:
@@ -177,6 +186,7 @@ def main() -> int:
             args.profile,
             args.findings_sort,
             args.filter,
+            args.jobs_sort,
         )
     )
     return 0
