@@ -227,7 +227,7 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         return f"<= {budget[name]:g}: " + ("ok" if value <= budget[name] else "OVER BUDGET")
 
     keys = numbers["keys"]
-    whole = numbers["whole"] or [(float("nan"),) * 3]
+    whole = numbers["whole"] or [(float("nan"),) * 3 + ("",)]
     walls = sorted(k["ms"] for k in keys) or [float("nan")]
     sorts = [k["ms"] for k in keys if k["key"] in ("s", "S")] or [float("nan")]
     key_cpu = max((k["cpu_ms"] for k in keys), default=float("nan"))
@@ -256,6 +256,7 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         ("  whole poll in the worker (worst)", max(w[0] for w in whole), "ms", ""),
         ("  whole poll applied on the event loop (worst)", max(w[1] for w in whole), "ms", ""),
         ("  rows changed by a whole poll (most)", max(w[2] for w in whole), "", ""),
+        ("  of them applied with the filter on", sum(bool(w[3]) for w in whole), "", ""),
         ("longest garbage collection on the event loop", numbers["gc_max_ms"], "ms", ""),
         ("  its generation", numbers["gc_worst"][0], "", ""),
         ("  objects it found unreachable", numbers["gc_worst"][1], "", ""),
@@ -321,8 +322,9 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             """(stall, the event loop's CPU meanwhile) in ms."""
             self.applies: list[float] = []
             self.workers_ms: list[float] = []
-            self.whole: list[tuple[float, float, int]] = []
-            """(worker ms, apply ms, rows changed) of each whole poll applied while measuring."""
+            self.whole: list[tuple[float, float, int, str]] = []
+            """(worker ms, apply ms, rows changed, the filter then) of each whole poll applied
+            while measuring (the keys type `/crash`: a whole poll may come while it is on)."""
             self._whole_seen = 0
             self.keys: list[dict[str, Any]] = []
             self.gc_pauses: list[float] = []
@@ -377,7 +379,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             whole, self._whole_seen = full_polls > self._whole_seen, full_polls
             if self._measuring and whole:
                 changed = len(result.jobs_changed)
-                self.whole.append((result.scan_s * 1000, applied_ms, changed))
+                query = self.main_screen._query.text
+                self.whole.append((result.scan_s * 1000, applied_ms, changed, query))
             elif self._measuring:
                 self.applies.append(applied_ms)
                 self.workers_ms.append(result.scan_s * 1000)
