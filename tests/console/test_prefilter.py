@@ -247,4 +247,5 @@ async def test_a_whole_poll_with_a_filter_on_shows_what_a_filter_from_scratch_sh
             await pilot.press("S", "escape")
             await settle(pilot)
             assert app._poller.jobs_filter == FilterQuery()
+            assert jobs._prefiltered is None  # (not kept past its filter)
         assert taken == 3  # (the last poll's filter was typed further: not taken)

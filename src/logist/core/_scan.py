@@ -767,12 +767,7 @@ class Scanner:
                             jobs[job_id] = state
                         continue
                     seen = state.stat if kept else None
-                    if (
-                        key is not None
-                        and seen is not None
-                        and where.writable
-                        and where.on_disk
-                    ):
+                    if key is not None and seen is not None and where.writable and where.on_disk:
                         # unchanged: the state as it is; else read again (what `_state_for`
                         # does after a stat of its own: ~20,000 more in a poll of much churn)
                         if seen != key:

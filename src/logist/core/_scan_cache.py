@@ -299,9 +299,7 @@ def restore(
     return entries, stamp, count
 
 
-def restore_ahead(
-    path: Path, expected_header: tuple[Any, ...]
-) -> tuple[Ahead, Stamp | None, int]:
+def restore_ahead(path: Path, expected_header: tuple[Any, ...]) -> tuple[Ahead, Stamp | None, int]:
     """`restore`'s entries as an `Ahead` (its frames loaded as a scan reaches them, the
     file's bytes kept until then), the stamp and how many entries the file holds."""
     base = _read_private(path)

@@ -569,6 +569,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             return
         before, self._query = self._query, query
         self._passed = _NO_PASS
+        pre = self._prefiltered
+        if pre is not None and pre.query != query and _refinement(pre.query, query) is None:
+            self._prefiltered = None  # of no more use (its lists: up to 3 of every job)
         if not before:
             shown = (self._keys, self._cursor)
             self._unfiltered = (self._rows, self._overlay, self._sort, self._reverse, *shown)
