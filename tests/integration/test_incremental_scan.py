@@ -234,3 +234,79 @@ def test_an_owner_found_dead_is_not_looked_up_again_and_stays_dead(
 
 def read_job_owner_pid(root: Path, job_id: str) -> int:
     return int(json.loads((root / job_id / MANIFEST_NAME).read_text())["owner"]["pid"])
+
+
+def test_a_snapshot_held_never_changes_and_each_scan_is_a_fresh_ones(
+    jobs_root: Path, start_runner
+) -> None:
+    """The scanner keeps its states in the last whole snapshot's own dict (`_KeptStates`):
+    a snapshot a caller holds must stay as it was handed out through re-judged ticks, jobs
+    re-read one by one, and scans of a root that changes (rewrites in and out of the read's
+    clock tick, a corrupt manifest, an indexed job whose directory goes and comes back, a
+    job gone, one new, an owner SIGKILLed), and every scan must be what a fresh scanner sees."""
+    long_ago = time.time() - 3 * 86400
+    for job_id, status in (("rests", "PENDING"), ("done", "SUCCESS"), ("kept", "PENDING")):
+        write_job(jobs_root, job_id, status=status)
+        os.utime(jobs_root / job_id / MANIFEST_NAME, (long_ago, long_ago))
+    write_job(jobs_root, "racy", status="PENDING")  # read in the tick it was written in
+    write_job(jobs_root, "goes", status="SUCCESS")
+    write_job(jobs_root, "indexed", status="PAUSED")
+    (jobs_root / "jobs_index.json").write_text(
+        json.dumps({"jobs": {"indexed": str(jobs_root / "indexed")}})
+    )
+    killed = start_runner("killed", "sleep", "60", heartbeat=5.0)
+    clock = Clock(time.time())
+    manager = JobRecoveryManager(jobs_root, clock=clock)
+    held: list[tuple[dict[str, object], dict[str, object]]] = []
+
+    def look() -> dict[str, object]:
+        """A whole scan, held with a copy of it, checked against a fresh scanner's."""
+        jobs = manager.scan().jobs
+        held.append((jobs, dict(jobs)))
+        fresh = JobRecoveryManager(jobs_root, clock=clock).scan().jobs
+        assert jobs.keys() == fresh.keys()
+        for job_id, state in fresh.items():
+            seen = jobs[job_id]
+            assert (seen.kind, seen.verdict.reason) == (state.kind, state.verdict.reason), job_id
+            assert seen.facts == state.facts and seen.problems == state.problems, job_id
+            assert seen.fingerprint == state.fingerprint, job_id
+        return jobs
+
+    def unchanged() -> None:
+        for jobs, copy in held:
+            assert jobs.keys() == copy.keys()
+            assert all(jobs[job_id] is state for job_id, state in copy.items())
+
+    first = look()
+    assert first["killed"].kind is VerdictKind.RUNNING
+    manager.rejudge(frozenset(first))
+    manager.job("rests")  # re-read alone (`scan_job`): what it keeps is dropped first
+    unchanged()
+    for job_id, status in (("racy", "SUCCESS"), ("kept", "SUCCESS")):  # in place, same size
+        path = jobs_root / job_id / MANIFEST_NAME
+        seen = path.stat()
+        rewritten = path.read_bytes().replace(b'"PENDING"', f'"{status}"'.encode())
+        with open(path, "r+b") as stream:
+            stream.write(rewritten)
+        os.utime(path, ns=(seen.st_atime_ns, seen.st_mtime_ns))  # the mtime as read
+    shutil.rmtree(jobs_root / "goes")
+    write_job(jobs_root, "new", status="PAUSED")
+    write_job(jobs_root, "done", b'{"status": ')
+    indexed = jobs_root / "indexed"
+    os.rename(indexed, jobs_root.parent / "indexed-away")  # the index names it, absent
+    killed.kill_owner()
+    second = look()
+    assert second["racy"].status == second["kept"].status == "SUCCESS"
+    assert second["done"].kind is VerdictKind.CORRUPT
+    assert not second["indexed"].manifest_ok and second["indexed"].kind is VerdictKind.CORRUPT
+    assert second["killed"].kind is VerdictKind.CRASHED
+    assert second["rests"] is first["rests"] or second["rests"].facts == first["rests"].facts
+    manager.rejudge(frozenset([*second, "goes"]))
+    unchanged()
+    os.rename(jobs_root.parent / "indexed-away", indexed)  # back, its manifest as it was
+    third = look()
+    assert third["indexed"].kind is first["indexed"].kind
+    assert third["indexed"].status == "PAUSED"
+    write_job(jobs_root, "rests", status="SUCCESS")
+    look()
+    unchanged()

@@ -505,6 +505,47 @@ def _liveness(identity: ProcessIdentity | None, dead: set[ProcessIdentity] | Non
     return found
 
 
+class _KeptStates:
+    """The state a scanner keeps of each job whose manifest's stat tells a change: the last
+    whole scan's own dict of jobs (`base`, the snapshot's, never changed once handed out)
+    under the changes made since (`over`; None: none kept). A dict of its own beside the
+    snapshot's, the same states, was ~4 MB at 100,000 jobs."""
+
+    __slots__ = ("base", "over")
+
+    def __init__(self) -> None:
+        self.base: dict[str, JobState] = {}
+        self.over: dict[str, JobState | None] = {}
+
+    def get(self, job_id: str) -> JobState | None:
+        state = self.over.get(job_id, _UNSET)
+        return self.base.get(job_id) if state is _UNSET else state  # type: ignore[return-value]
+
+    def __contains__(self, job_id: str) -> bool:
+        return self.get(job_id) is not None
+
+    def __setitem__(self, job_id: str, state: JobState) -> None:
+        self.over[job_id] = state
+
+    def pop(self, job_id: str, default: None = None) -> None:
+        """Keep nothing of the job (its state in `base` stays as the snapshot has it; one a
+        scan is making goes into the next `base` as not kept)."""
+        self.over[job_id] = None
+
+    def adopt(self, jobs: dict[str, JobState]) -> None:
+        """Take a whole scan's jobs as the base: every job of it whose state is not kept was
+        marked so as it was made (a racy read, an absent directory); jobs gone go."""
+        self.over = {
+            job_id: state
+            for job_id, state in self.over.items()
+            if job_id in jobs and jobs[job_id] is not state
+        }
+        self.base = jobs
+
+
+_UNSET: Any = object()
+
+
 class Scanner:
     """Scans one root repeatedly, re-reading only what changed.
 
@@ -526,7 +567,7 @@ class Scanner:
         manifest unwritten by its inotify watch. Their lock and identity are not probed again;
         only their heartbeat is re-read (a console poll of 1,000 active jobs: 77 -> 43 ms of
         CPU, measured with the machine loaded)."""
-        self._cache: dict[str, JobState] = {}
+        self._cache = _KeptStates()
         """The last state of each job whose manifest's stat tells a change: its fingerprint
         (with the ctime) is what was read, and the read was not in the same clock tick as a
         write (racy-git: a same-size rewrite in that tick would keep the stat)."""
@@ -694,7 +735,8 @@ class Scanner:
         quiet = self.quiet() if self.quiet is not None else frozenset()
         state_for = self._state_for
         from_row = self._from_row
-        cached = self._cache.get
+        # `_KeptStates.get`, inline: the changes since the last whole scan, then its jobs
+        cached, cached_before, unset = self._cache.over.get, self._cache.base.get, _UNSET
         stat = os.stat
         pack_stat = _pack_stat
         # the manifest path of a job directory found in the root, made from the root's one
@@ -726,7 +768,9 @@ class Scanner:
                 # Inline, the common case of a big root: a job with nothing time-dependent
                 # whose manifest's stat is what was read (`_state_for` again, without its
                 # calls: at 100,000 jobs they were twice the stat's own cost).
-                state = cached(job_id)
+                state = cached(job_id, unset)
+                if state is unset:
+                    state = cached_before(job_id)
                 kept = state is not None and state.evidence is None and state.location is location
                 where = location._where  # (read in place of its properties)
                 row = None
@@ -784,6 +828,7 @@ class Scanner:
                 self._read_again(again, again_keys, locations, jobs, now)
             if complete:
                 self._restored = {}  # entries of jobs that are gone
+                self._cache.adopt(jobs)
         if (
             complete
             and self._persist_path is not None
@@ -902,6 +947,7 @@ class Scanner:
     ) -> JobState | None:
         manifest = _manifest_of(location)
         if manifest is None:
+            self._cache.pop(job_id)  # nothing read: a whole scan's jobs keep it, not the cache
             return self._absent(job_id, location)
         state = self._cache.get(job_id)
         if state is None and not self._restored:
