@@ -15,6 +15,7 @@ from conftest import wait_for, write_job
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._identity import Liveness, identity_of, liveness
 from logist.core._manifest import MANIFEST_NAME, atomic_write_bytes, dumps
+from logist.core._scan import _LocationsOf
 
 
 def kinds(manager: JobRecoveryManager) -> dict[str, VerdictKind]:
@@ -264,7 +265,7 @@ def test_a_snapshot_held_never_changes_and_each_scan_is_a_fresh_ones(
         jobs = manager.scan().jobs
         held.append((jobs, dict(jobs)))
         fresh = JobRecoveryManager(jobs_root, clock=clock).scan().jobs
-        assert jobs.keys() == fresh.keys()
+        assert list(jobs) == list(fresh)  # the listing's order too
         for job_id, state in fresh.items():
             seen = jobs[job_id]
             assert (seen.kind, seen.verdict.reason) == (state.kind, state.verdict.reason), job_id
@@ -310,3 +311,36 @@ def test_a_snapshot_held_never_changes_and_each_scan_is_a_fresh_ones(
     write_job(jobs_root, "rests", status="SUCCESS")
     look()
     unchanged()
+
+
+def test_the_listing_kept_as_the_states_locations_follows_the_root(jobs_root: Path) -> None:
+    """A whole scan that found a job in every directory listed keeps the listing as its
+    states' locations (`_LocationsOf`); a manifest that goes and comes back while the root
+    directory's mtime stays (no new listing), a directory gone or new, are each seen as a
+    fresh scanner sees them, in its order."""
+    for number in range(6):
+        write_job(jobs_root, f"job-{number}", status="PENDING")
+    manager = JobRecoveryManager(jobs_root)
+
+    def same_as_fresh() -> list[str]:
+        jobs = manager.scan().jobs
+        fresh = JobRecoveryManager(jobs_root).scan().jobs
+        assert list(jobs) == list(fresh)
+        assert all(jobs[job_id].kind is state.kind for job_id, state in fresh.items())
+        return list(jobs)
+
+    everyone = same_as_fresh()
+    assert len(everyone) == 6
+    assert isinstance(manager._scanner._locations, _LocationsOf)
+    root_mtime = jobs_root.stat().st_mtime_ns
+    (jobs_root / "job-2" / MANIFEST_NAME).unlink()  # a plain directory now: no job
+    assert jobs_root.stat().st_mtime_ns == root_mtime
+    assert "job-2" not in same_as_fresh()
+    assert "job-2" not in same_as_fresh()
+    write_job(jobs_root, "job-2", status="SUCCESS")
+    assert same_as_fresh() == everyone
+    assert manager.scan().jobs["job-2"].kind is VerdictKind.DONE
+    shutil.rmtree(jobs_root / "job-4")
+    write_job(jobs_root, "job-9", status="PENDING")
+    assert set(same_as_fresh()) == set(everyone) - {"job-4"} | {"job-9"}
+    assert manager.rejudge(frozenset(["job-9", "job-1"])).jobs.keys() == set(same_as_fresh())
