@@ -344,3 +344,72 @@ def test_the_listing_kept_as_the_states_locations_follows_the_root(jobs_root: Pa
     write_job(jobs_root, "job-9", status="PENDING")
     assert set(same_as_fresh()) == set(everyone) - {"job-4"} | {"job-9"}
     assert manager.rejudge(frozenset(["job-9", "job-1"])).jobs.keys() == set(same_as_fresh())
+
+
+def test_a_light_ticks_copy_is_what_the_scanner_keeps_after_it(
+    jobs_root: Path, start_runner
+) -> None:
+    """A light tick that re-judged a job (an owner SIGKILLed) hands out a copy of the last
+    snapshot; the scanner keeps its states and listing in that copy from then on
+    (`Scanner.follow`), the snapshots held before stay as they were, and the next ticks and
+    whole scans (a job rewritten in the read's clock tick, one gone, one new) are what a
+    fresh scanner sees."""
+    for number in range(4):
+        write_job(jobs_root, f"job-{number}", status="PENDING")
+    killed = start_runner("killed", "sleep", "60", heartbeat=5.0)
+    clock = Clock(time.time())
+    manager = JobRecoveryManager(jobs_root, clock=clock)
+    first = manager.scan().jobs
+    kept = dict(first)
+    assert first["killed"].kind is VerdictKind.RUNNING
+    killed.kill_owner()
+    light = manager.rejudge(frozenset(["killed"])).jobs
+    assert light is not first and light["killed"].kind is VerdictKind.CRASHED
+    scanner = manager._scanner
+    assert scanner._cache.base is light
+    assert isinstance(scanner._locations, _LocationsOf) and scanner._locations.of is light
+    assert first.keys() == kept.keys() and all(first[k] is v for k, v in kept.items())
+    write_job(jobs_root, "job-1", status="SUCCESS")  # racy: read again by the next scan
+    racy = manager.rejudge(frozenset(["job-1"])).jobs
+    assert racy["job-1"].status == "SUCCESS"
+    shutil.rmtree(jobs_root / "job-2")
+    gone = manager.rejudge(frozenset(["job-2"])).jobs
+    assert "job-2" not in gone and scanner._cache.base is gone
+    write_job(jobs_root, "job-7", status="PAUSED")
+    for jobs in (manager.rejudge(frozenset(["job-7"])).jobs, manager.scan().jobs):
+        fresh = JobRecoveryManager(jobs_root, clock=clock).scan().jobs
+        assert set(jobs) == set(fresh)  # a tick's new job comes last: the scan's, in place
+        for job_id, state in fresh.items():
+            assert jobs[job_id].kind is state.kind and jobs[job_id].facts == state.facts
+    assert list(jobs) == list(fresh)  # the whole scan: in the listing's order
+    assert first.keys() == kept.keys() and all(first[k] is v for k, v in kept.items())
+
+
+def test_a_state_read_in_its_manifests_clock_tick_is_read_again_by_the_next_scan(
+    jobs_root: Path,
+) -> None:
+    """Kept in the last snapshot's dict, a state read in the clock tick its manifest was
+    written in is still not trusted (`_KeptStates`): the next whole scan, and the one after
+    a light tick's copy, read it again; then it is trusted."""
+    write_job(jobs_root, "calm", status="PENDING")
+    os.utime(jobs_root / "calm" / MANIFEST_NAME, (time.time() - 60, time.time() - 60))
+    manager = JobRecoveryManager(jobs_root)
+    scanner = manager._scanner
+    write_job(jobs_root, "racy", status="PENDING")
+    first = manager.scan().jobs
+    assert "racy" in first
+    reads = scanner._reads
+    manager.scan()
+    assert scanner._reads == reads + 1  # "racy" only
+    time.sleep(0.05)
+    write_job(jobs_root, "racy", status="SUCCESS")
+    assert manager.rejudge(frozenset(["racy", "calm"])).jobs["racy"].status == "SUCCESS"
+    reads = scanner._reads
+    manager.scan()
+    assert scanner._reads == reads + 1
+    long_ago = time.time() - 60  # out of the racy window: read once more, then trusted
+    os.utime(jobs_root / "racy" / MANIFEST_NAME, (long_ago, long_ago))
+    for more in (1, 0, 0):
+        reads = scanner._reads
+        assert manager.scan().jobs["racy"].status == "SUCCESS"
+        assert scanner._reads == reads + more

@@ -556,6 +556,11 @@ class _LocationsOf(Mapping[str, JobLocation]):
     def __init__(self, jobs: dict[str, JobState]) -> None:
         self._jobs = jobs
 
+    @property
+    def of(self) -> dict[str, JobState]:
+        """The jobs whose states' locations these are."""
+        return self._jobs
+
     def __getitem__(self, job_id: str) -> JobLocation:
         return self._jobs[job_id].location
 
@@ -948,6 +953,32 @@ class Scanner:
         finally:
             self._legacy = None
         return judged
+
+    def follow(
+        self, before: dict[str, JobState], after: dict[str, JobState], judged: Iterable[str]
+    ) -> None:
+        """`after`, a copy of the whole snapshot `before` with the states `rejudge` gave of
+        `judged` (a light tick's), is now what callers hold: keep the states and the listing
+        in it, not in `before` (otherwise alive beside it, ~3.7 MB each at 100,000 jobs, until
+        the next whole scan). Each of its states is trusted as `before`'s was, or as `rejudge`
+        left it."""
+        if self._cache.base is not before:
+            return  # a whole scan came between: what it kept is newer
+        self._cache.adopt(after)
+        locations = self._locations
+        if (
+            type(locations) is _LocationsOf
+            and locations.of is before
+            # the same jobs, so in the same order (a copy where only `judged` came or went),
+            # each at the same location
+            and all(
+                job_id in before
+                and job_id in after
+                and after[job_id].location is before[job_id].location
+                for job_id in judged
+            )
+        ):
+            self._locations = _LocationsOf(after)
 
     def _legacy_as_judged(self, kept: JobState, location: JobLocation) -> bool:
         """True when a job with a legacy pid (no owner record) would be judged as it was: its

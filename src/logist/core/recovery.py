@@ -123,6 +123,8 @@ class JobRecoveryManager:
                         jobs[job_id] = state
             if self._last is not last:
                 return self._last or last  # a whole scan landed meanwhile: it is newer
+            if jobs is not last.jobs:
+                self._scanner.follow(last.jobs, jobs, judged)
             self._last = replace(last, taken_at=now, jobs=jobs)
             return self._last
 
