@@ -50,12 +50,12 @@ def a_job_row(
         JobRow.KEY: key,
         JobRow.PHASE: "-",
         JobRow.DESCRIPTION: description,
-        JobRow.STYLES: ("",) * 7,
+        JobRow.SHARED: (("",) * 7, f"{status}\n{kind.value}\n{reason}".lower()),
         JobRow.STATUS_KEY: status,
         JobRow.ACTIVITY: activity,
         JobRow.PHASE_INDEX: phase,
         JobRow.COST_VALUE: cost,
-        JobRow.SEARCH: f"{description}\n{key}\n{status}\n{kind.value}\n{reason}".lower(),
+        JobRow.SEARCH: f"{description}\n{key}".lower(),
     }
     assert sorted(values) == list(range(len(values)))  # every field, once
     return JobRow(values[position] for position in range(len(values)))

@@ -401,25 +401,41 @@ def _search_as_kept(state: Any) -> str:
 
 
 def test_a_rows_search_text_is_its_definition(jobs_root: Path) -> None:
-    """A row's search text (as rows read it one by one and by C-level passes) is its job's
-    description, id, status, verdict and reason, lower-cased, for texts whose lower case
-    depends on their neighbours (a final sigma), that grow when lowered (İ), with control
-    characters, no status, a corrupt manifest; the description column sorts by it and the
-    free-text filter looks in it."""
-    descriptions = ["ΟΔΥΣΣΕΑΣ", "ΑΣ", "Σ", "İstanbul", "tab\tend", "\x1b[31mred", "", "Plain"]
-    statuses = [None, "RUNNING", "Ünïcode", "COMPLETED", 7]
+    """A row's search text (as rows read it one by one, by C-level passes, and as the filter
+    tests its two kept parts) is its job's description, id, status, verdict and reason,
+    lower-cased, for texts whose lower case depends on their neighbours (a final sigma), that
+    grow when lowered (İ), with control characters and newlines, no status, a corrupt
+    manifest; the free-text filter (plain, negated, with quotes, with a newline or across the
+    id and the status) passes what the whole text passes, and the description column sorts
+    by the job's own part as it did by the whole text."""
+    descriptions = [
+        "ΟΔΥΣΣΕΑΣ", "ΑΣ", "Σ", "İstanbul", "tab\tend", "\x1b[31mred", "", "Plain",
+        "two\nLINES", 'say "crash"', "ends in ΑΣ",
+    ]  # fmt: skip
+    statuses = [None, "RUNNING", "Ünïcode", "COMPLETED", "ΣΤΑΣΙΣ"]
     rng = random.Random(5)
-    for number in range(60):
+    for number in range(80):
         job_id = f"Job-{number:02d}-ΣΑ" if number % 7 == 0 else f"job-{number:02d}"
         status = rng.choice(statuses)
-        write_job(jobs_root, job_id, description=rng.choice(descriptions), status=status)
+        description = rng.choice(descriptions)
+        write_job(jobs_root, job_id, description=description, status=status)
+        if status is None:
+            manifest = jobs_root / job_id / "job_manifest.json"
+            manifest.write_text(manifest.read_text().replace('"status": null,', ""))
+    write_job(jobs_root, "Job-\u03a3\u0391", description="ΑΣ", status="RUNNING")
     write_job(jobs_root, "job-corrupt", b"{ not json")
     result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
     rows, states = result.jobs, result.states
-    assert len(rows) == 61
+    assert len(rows) == 82
+    assert any(states[key].facts.status is None for key in rows)
     kept = {key: _search_as_kept(states[key]) for key in rows}
     assert {key: row.search for key, row in rows.items()} == kept
     assert list(search_texts(list(rows.values()))) == list(kept.values())
+    for key, row in rows.items():  # the own part is the text up to the id, the rest shared
+        state = states[key]
+        assert row[JobRow.SEARCH] == f"{state.facts.description}\n{key}".lower()
+    tails = [row[JobRow.SHARED][1] for row in rows.values()]
+    assert len(set(map(id, tails))) == len(set(tails)) < len(rows) // 4  # one object each
     description = len(JOB_COLUMNS) - 1
     by_text = sorted(rows, key=lambda key: (kept[key], rows[key].rank))
     orders = JobOrders()
@@ -427,10 +443,51 @@ def test_a_rows_search_text_is_its_definition(jobs_root: Path) -> None:
     orders.update(rows, rows, (), (), frozenset({description}))
     assert orders.orders[description] == by_text
     sigmas, dotted = "\u03c3 \u03b1\u03c2 \u03c2\n-\u03c3", "i\u0307 -i\u0307stanbul"
-    for text in (sigmas, dotted, "tab", "job-0", "ünï", "none", "-crash", "7", "-ΣΑ"):
-        query = FilterQuery.parse(text)
+    texts = [sigmas, dotted, "tab", "job-0", "ünï", "none", "-crash", "7", "-ΣΑ", "στασις"]
+    texts += ['"crash"', '-"crash', "lines", "-lines", "ας", "-ς\njob", "done", "-corrupt"]
+    queries = [FilterQuery.parse(text) for text in texts]
+    spanning = ("two\nlines", "\u03a3\u0391\nrunning", "\nnone\n", "\n", "lines\njob-", "a\nb")
+    for term in spanning:
+        for negate in (False, True):  # not made by `parse` (it splits on white space)
+            queries.append(FilterQuery(term, ((negate, None, (term.lower(),)),)))
+    for query in queries:
         passing = _job_filter(query, list(rows), list(rows.values()), {})[0]
-        assert passing == [key for key in rows if query.matches(JobView(kept[key], ()))]
+        expected = [key for key in rows if query.matches(JobView(kept[key], ()))]
+        assert passing == expected, query
+    hits = {query.terms: _job_filter(query, list(rows), list(rows.values()), {})[0]
+            for query in queries}  # fmt: skip
+    hit = {term: hits[((False, None, (term.lower(),)),)] for term in spanning}
+    assert hit["two\nlines"] and hit["\u03a3\u0391\nrunning"] and hit["\nnone\n"]
+    assert hits[((False, None, ("lines",)),)]
+    assert not hit["a\nb"]  # (what makes these tests able to fail)
+    assert 0 < len(hits[((True, None, ("crash",)),)]) < len(rows)
+
+
+def test_the_description_column_ties_only_jobs_whose_own_texts_are_equal(jobs_root: Path) -> None:
+    """The description column sorts by the job's own part of the search text (description
+    and id, lower-cased), ties in natural order. The whole text sorted the same but for
+    jobs whose own parts are equal (ids differing only in case, descriptions alike) or one
+    extends the other by a character up to a newline: those its tail (status, verdict,
+    reason) ordered; now they are ties, in natural order like every column's ties."""
+    write_job(jobs_root, "Job-A", description="Same", status="RUNNING")
+    write_job(jobs_root, "job-a", description="same", status="COMPLETED")
+    write_job(jobs_root, "job-b", description="same", status="PENDING")
+    write_job(jobs_root, "job-c", description="other", status="FAILED")
+    result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
+    rows = result.jobs
+    description = len(JOB_COLUMNS) - 1
+    orders = JobOrders()
+    orders.update(rows, {}, list(rows), (), frozenset({description}))
+    orders.update(rows, rows, (), (), frozenset({description}))
+    own = {key: row[JobRow.SEARCH] for key, row in rows.items()}
+    assert own["Job-A"] == own["job-a"] == "same\njob-a"
+    expected = sorted(rows, key=lambda key: (own[key], rows[key].rank))
+    assert orders.orders[description] == expected
+    assert expected[0] == "job-c" and expected[-1] == "job-b"
+    tied = expected[1:3]
+    assert tied == sorted(tied, key=lambda key: rows[key].rank)
+    whole = sorted(rows, key=lambda key: (rows[key].search, rows[key].rank))
+    assert whole == [*expected[:1], *tied[::-1], *expected[3:]]  # the tail ordered these two
 
 
 def test_a_jobs_row_shows_its_untrusted_texts_escaped(jobs_root: Path) -> None:

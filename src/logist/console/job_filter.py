@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from logist._pace import pace
 from logist.core import FilterQuery, is_glob
 
-from .rows import JobRow, search_texts, verdict_names
+from .rows import JobRow, text_hits, verdict_names
 
 NEW_FACET = "new"
 STEP = 16_384
@@ -120,7 +120,7 @@ def term_hits(
         if is_glob(value):
             name, values = "id", values  # a free glob is matched whole against the job id
         else:
-            return map(str.__contains__, search_texts(rows), repeat(value))
+            return text_hits(rows, value)
     if name == "is":
         wanted = any(_starts(NEW_FACET, v) for v in values)
         return map(tagged.__contains__, keys) if wanted else repeat(False, len(keys))

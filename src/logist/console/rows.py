@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -125,8 +125,9 @@ class JobRow(tuple[Any, ...]):
     # field positions (11 fields: a tuple of 128 bytes, where 12 or 13 take 144; the id,
     # status and cost texts are made from the key, STATUS_KEY and COST_VALUE for the lines on
     # screen only, the id's lower case when a facet asks). The first three are the natural
-    # rank: (verdict rank, minus the activity time or -0.0, job id).
-    VERDICT, RANK_ACTIVITY, KEY, PHASE, DESCRIPTION, STYLES, STATUS_KEY = range(7)
+    # rank: (verdict rank, minus the activity time or -0.0, job id). SHARED: the cell styles
+    # and the search text's tail, one pair many rows share (`shared_part`).
+    VERDICT, RANK_ACTIVITY, KEY, PHASE, DESCRIPTION, SHARED, STATUS_KEY = range(7)
     ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH = range(7, 11)
     RANK = 11
     """Not a field: the rank is the first three fields (`rank`; a row compares with another
@@ -136,7 +137,7 @@ class JobRow(tuple[Any, ...]):
     SORT_FIELDS = (KEY, STATUS_KEY, RANK, ACTIVITY, PHASE_INDEX, COST_VALUE, SEARCH)
     """Per column of JOB_COLUMNS: the field it sorts by (None last). Verdict sorts by the
     whole natural rank (verdict first), which is what its ties fall back to anyway; the
-    description by the search text (description first)."""
+    description by the job's own search text (`f"{description}\n{job_id}".lower()`)."""
     FACET_FIELDS = {"status": STATUS_KEY}
     """Facets read from a field (verdict, id and `is:new` are derived, see `facets`)."""
     new = False
@@ -151,11 +152,14 @@ class JobRow(tuple[Any, ...]):
     def kind(self) -> VerdictKind:
         return SEVERITY_ORDER[self[self.VERDICT]]
 
-    search = property(itemgetter(SEARCH))
-    """Lower-case text that free-text filter terms are looked up in (the description, the
-    id, the status, the verdict and its reason), also the description column's sort key.
-    Kept (~160 bytes a job): made from the other fields as it is read, by C-level passes,
-    the filter's pass over 100,000 rows took 2.5-3x as long (see README, Decisions)."""
+    @property
+    def search(self) -> str:
+        """Lower-case text that free-text filter terms are looked up in (the description, the
+        id, the status, the verdict and its reason): made as it is read, from the job's own
+        part (SEARCH: the description and the id, also the description column's sort key)
+        and the tail many rows share (the status, the verdict and its reason; see
+        `text_hits`, which tests the two parts as they are kept)."""
+        return f"{self[self.SEARCH]}\n{self[self.SHARED][1]}"
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -175,7 +179,7 @@ class JobRow(tuple[Any, ...]):
 
     @property
     def styles(self) -> tuple[str, ...]:
-        styles = self[self.STYLES]
+        styles: tuple[str, ...] = self[self.SHARED][0]
         if not self.new:
             return styles
         tagged = f"{VERDICT_STYLE[self.kind]} underline"
@@ -214,12 +218,35 @@ _NAMES = tuple(kind.value for kind in SEVERITY_ORDER)
 """Per verdict rank, the verdict's name."""
 _verdict_of = itemgetter(JobRow.VERDICT)
 _rank_of = itemgetter(JobRow.VERDICT, JobRow.RANK_ACTIVITY, JobRow.KEY)
-_search_of = itemgetter(JobRow.SEARCH)
+_own_text_of = itemgetter(JobRow.SEARCH)
+_shared_of = itemgetter(JobRow.SHARED)
+_tail_of = itemgetter(1)
 
 
 def search_texts(rows: Iterable[JobRow]) -> Iterator[str]:
-    """The rows' search texts (`JobRow.search`), by C-level calls."""
-    return map(_search_of, rows)
+    """The rows' whole search texts (`JobRow.search`), made by C-level calls."""
+    return map(_joined, map(_own_text_of, rows), map(_tail_of, map(_shared_of, rows)))
+
+
+def _joined(own: str, tail: str) -> str:
+    return f"{own}\n{tail}"
+
+
+def text_hits(rows: list[JobRow], term: str) -> Iterator[bool]:
+    """Per row, whether `term` is in its search text (`JobRow.search`), by C-level passes
+    over the two parts the row keeps: the job's own (the description and the id) and the
+    shared tail (the status, the verdict and its reason). They are joined by a newline,
+    which a term made by `FilterQuery.parse` never holds (it splits on white space): such a
+    term is in the whole text exactly when it is in one of the parts. A term with a newline
+    is looked for in the whole text, made for it."""
+    if "\n" in term:
+        return map(str.__contains__, search_texts(rows), repeat(term))
+    tails = map(_tail_of, map(_shared_of, rows))
+    return map(
+        operator.or_,
+        map(str.__contains__, map(_own_text_of, rows), repeat(term)),
+        map(str.__contains__, tails, repeat(term)),
+    )
 
 
 def sort_values(rows: Iterable[JobRow], position: int) -> Iterator[Any]:
@@ -253,6 +280,11 @@ _NO_TEXTS: dict[Any, str] = {}
 _money_texts: dict[float | None, str] = {}
 _styles: dict[bool, dict[VerdictKind, tuple[str, ...]]] = {False: {}, True: {}}
 """Per cost over budget, per verdict (a bounded number of both)."""
+_SHARED_CAP = 8_192
+"""Pairs `shared_part` keeps: the reasons of active jobs change poll after poll (pids, ages),
+so the table is emptied when full (the pairs rows hold stay theirs; the common ones come
+back at their next use)."""
+_shared_parts: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = {}
 
 
 def _kept(cache: dict[Any, Any], key: Any, value: Any) -> Any:
@@ -304,11 +336,9 @@ def job_row(state: JobState) -> JobRow:
             _kept(_phase_texts.setdefault(phase_count, {}), phase_index, phase_text)
     threshold = facts.cost_threshold
     over_budget = cost is not None and bool(threshold) and cost >= threshold
-    styles = _styles[over_budget].get(kind)
-    if styles is None:
-        styles = _styles[over_budget][kind] = _row_styles(kind, over_budget)
-    # description first: the search text is also the description column's sort key
-    search = f"{description}\n{job_id}\n{status}\n{VERDICT_NAME[kind]}\n{verdict.reason}"
+    shared = _shared_parts.get((over_budget, kind, status, verdict.reason))
+    if shared is None or (type(status) is not str and status is not None):
+        shared = shared_part(over_budget, kind, status, verdict.reason)
     return JobRow(
         (
             VERDICT_RANK[kind],
@@ -316,14 +346,34 @@ def job_row(state: JobState) -> JobRow:
             job_id,
             phase_text,
             description if type(description) is str else format(description),
-            styles,
+            shared,
             status,
             neg_activity,
             phase_index,
             cost,
-            search.lower(),
+            f"{description}\n{job_id}".lower(),
         )
     )
+
+
+def shared_part(
+    over_budget: bool, kind: VerdictKind, status: Any, reason: str
+) -> tuple[tuple[str, ...], str]:
+    """A jobs row's SHARED field: (its cell styles, its search text's tail: the status, the
+    verdict and its reason, lower-cased), one pair per distinct set of these (a bounded
+    table). The tail is lowered apart from the job's own part: a newline joins them, and
+    lower case depends on no neighbour across one (the final sigma looks past case-ignorable
+    characters only), so the two lowered and joined are the whole text lowered."""
+    styles = _styles[over_budget].get(kind)
+    if styles is None:
+        styles = _styles[over_budget][kind] = _row_styles(kind, over_budget)
+    shared = (styles, f"{status}\n{VERDICT_NAME[kind]}\n{reason}".lower())
+    if (type(status) is str or status is None) and type(reason) is str:
+        # (only texts as keys: a status 1, 1.0 or True is equal to the others, not alike)
+        if len(_shared_parts) >= _SHARED_CAP:
+            _shared_parts.clear()
+        _shared_parts[(over_budget, kind, status, reason)] = shared
+    return shared
 
 
 def _row_styles(kind: VerdictKind, over_budget: bool) -> tuple[str, ...]:
