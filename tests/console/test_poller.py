@@ -469,8 +469,8 @@ def test_the_description_column_ties_only_jobs_whose_own_texts_are_equal(jobs_ro
     jobs whose own parts are equal (ids differing only in case, descriptions alike) or one
     extends the other by a character up to a newline: those its tail (status, verdict,
     reason) ordered; now they are ties, in natural order like every column's ties."""
-    write_job(jobs_root, "Job-A", description="Same", status="RUNNING")
-    write_job(jobs_root, "job-a", description="same", status="COMPLETED")
+    write_job(jobs_root, "Job-A", description="Same", status="ZEBRA")
+    write_job(jobs_root, "job-a", description="same", status="RUNNING")
     write_job(jobs_root, "job-b", description="same", status="PENDING")
     write_job(jobs_root, "job-c", description="other", status="FAILED")
     result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
