@@ -9,6 +9,7 @@ and repaint only what changed; the builders reuse a row object when nothing show
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress, repeat
@@ -281,9 +282,11 @@ _money_texts: dict[float | None, str] = {}
 _styles: dict[bool, dict[VerdictKind, tuple[str, ...]]] = {False: {}, True: {}}
 """Per cost over budget, per verdict (a bounded number of both)."""
 _SHARED_CAP = 8_192
-"""Pairs `shared_part` keeps: the reasons of active jobs change poll after poll (pids, ages),
-so the table is emptied when full (the pairs rows hold stay theirs; the common ones come
-back at their next use)."""
+"""Pairs `shared_part` keeps (emptied when full: the pairs rows hold stay theirs, the common
+ones come back at their next use). A reason with a digit in it (a pid, an age: an active
+job's, changing poll after poll) is not kept: a table of them would be garbage made again
+and again."""
+_DIGIT = re.compile(r"\d")
 _shared_parts: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = {}
 
 
@@ -368,7 +371,11 @@ def shared_part(
     if styles is None:
         styles = _styles[over_budget][kind] = _row_styles(kind, over_budget)
     shared = (styles, f"{status}\n{VERDICT_NAME[kind]}\n{reason}".lower())
-    if (type(status) is str or status is None) and type(reason) is str:
+    if (
+        (type(status) is str or status is None)
+        and type(reason) is str
+        and not _DIGIT.search(reason)
+    ):
         # (only texts as keys: a status 1, 1.0 or True is equal to the others, not alike)
         if len(_shared_parts) >= _SHARED_CAP:
             _shared_parts.clear()
