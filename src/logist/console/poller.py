@@ -22,7 +22,7 @@ from itertools import compress, filterfalse, islice, repeat
 from operator import attrgetter, eq, is_not, itemgetter, not_
 
 from logist._gc import gc_paused
-from logist._memory import give_back_freed_memory
+from logist._memory import give_back_freed_memory, one_heap
 from logist._pace import pace
 from logist.core import (
     SEVERITY_ORDER,
@@ -133,6 +133,7 @@ class Poller:
         clock: Callable[[], float],
         full_every: float = FULL_POLL_S,
     ) -> None:
+        one_heap()  # before the poll threads start: their freed blocks, where all reuse them
         self.manager = manager
         self.clock = clock
         self.full_every = full_every
