@@ -338,31 +338,27 @@ def _spliced(
     # were ~3.5 MB of the poll's peak, left as holes in pymalloc's pools once freed
     next_cut = iter(cuts)
     cut = next(next_cut, end)
-    for doubled, value, row in added:
-        at = doubled >> 1
+
+    def keep_until(at: int) -> None:
+        """The old entries from `start` up to place `at`, less those cut."""
+        nonlocal start, cut
         while cut < at:
             if cut > start:
-                new_keys += keys[start:cut]
+                new_keys.extend(keys[start:cut])
                 if not natural:
-                    new_values += values[start:cut]
+                    new_values.extend(values[start:cut])
             start = cut + 1
             cut = next(next_cut, end)
         if at > start:
-            new_keys += keys[start:at]
+            new_keys.extend(keys[start:at])
             if not natural:
-                new_values += values[start:at]
+                new_values.extend(values[start:at])
             start = at
+
+    for doubled, value, row in added:
+        keep_until(doubled >> 1)
         new_keys.append(row[_KEY])
         if not doubled & 1 and not natural:
             new_values.append(value)
-    while cut < end:
-        if cut > start:
-            new_keys += keys[start:cut]
-            if not natural:
-                new_values += values[start:cut]
-        start = cut + 1
-        cut = next(next_cut, end)
-    new_keys += keys[start:]
-    if not natural:
-        new_values += values[start:]
+    keep_until(end)
     return Sorted(new_keys, new_values)
