@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from ._acting import Acting
 from ._errors import NotRecoverable
-from ._identity import Liveness, identity_from_record, liveness
+from ._identity import Liveness, identity_from_record, liveness, read_proc_stat
 from ._manifest import LAST_OWNER_KEY, MANIFEST_NAME, read_manifest
 from ._results import ReattachResult
 from ._safeio import APPEND_FLAGS, UnsafeFile, open_regular
@@ -151,11 +151,15 @@ def _open_adopt_log(logs: Path) -> BinaryIO:
 
 
 def uptime(pid: int | None) -> float | None:
+    """How long `pid` has run: the boot clock less its start, both counted since boot.
+
+    Not `time.time() - psutil.Process(pid).create_time()`: psutil adds the start to /proc/stat's
+    `btime`, the boot time cut to a whole second, so that figure ran long by the fraction cut
+    (0.887 s on one boot here)."""
     if pid is None:
         return None
-    import psutil  # here: `logist status` and `jobs` import this module and never call it
-
-    try:
-        return max(0.0, time.time() - psutil.Process(pid).create_time())
-    except Exception:
+    stat = read_proc_stat(pid)
+    if stat is None:
         return None
+    started = stat.start_token / os.sysconf("SC_CLK_TCK")
+    return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
