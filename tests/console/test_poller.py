@@ -51,7 +51,7 @@ from logist.core._fixes import quick_findings
 from logist.core._manifest import backup_name
 from logist.core._quick_status import QuickStatus
 from logist.core._scan import Snapshot
-from staging import Processes, procs
+from staging import Processes, crashed_job, procs
 
 from .support import a_job_row, make_app, settle, synchronously
 
@@ -193,6 +193,75 @@ def test_polls_made_in_short_passes_equal_those_made_from_scratch(
     values = [1, 1, 2, 3, 3, 3, 4, None, None]
     keys = [f"k{number}" for number in range(len(values))]
     assert descending_order(keys, values) == ["k6", "k3", "k4", "k5", "k2", "k0", "k1", "k7", "k8"]
+
+
+@pytest.mark.parametrize("piece", [63, 3, 0])
+def test_a_first_whole_poll_after_a_first_look_equals_rows_and_orders_made_from_scratch(
+    jobs_root: Path, procs: Processes, monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    """A whole poll makes the rows of jobs that had none (every job of a first whole poll)
+    by C-level calls, PACE_EVERY_ROW + 1 jobs at a time, with no comparison with a row before;
+    the jobs the first look showed are compared with their rows. With pieces of 64, 4 and 1
+    jobs (all new, or new beside the look's, one of them rewritten to show otherwise, one
+    rewritten alike), on a mixed root (ties, empty cells, costs over their threshold,
+    corrupt manifests, crashed owners, a live one, control characters): the rows, the jobs
+    changed in the snapshot's order, the natural order, the orders, the triage and finding
+    rows and the counts are those made from scratch, a row shown alike is the look's own
+    object, and a poller that never looked first hands over the same."""
+    monkeypatch.setattr(poller_module, "FIRST_LOOK", 7)
+    monkeypatch.setattr(poller_module, "PACE_EVERY_ROW", piece)
+    rng = random.Random(41)
+    now = float(int(time.time()))
+    dead = procs.dead_identity()
+    descriptions = ["nightly", "Backfill", "", "\x1b[31mred", "tab\tend", "ΟΔΥΣΣΕΑΣ"]
+    for number in range(150):
+        job_id = f"job-{number:03d}"
+        if number % 10 == 3:
+            crashed_job(jobs_root, job_id, dead)
+        elif number % 10 == 7:
+            write_job(jobs_root, job_id, b'{"status": ')
+        else:
+            threshold = {"cost_threshold": 1.0} if number % 4 == 0 else {}
+            modified = now - rng.choice([5.0, 30.0, 4000.0]) - number % 7
+            _write(
+                jobs_root, job_id, rng, modified, description=rng.choice(descriptions), **threshold
+            )
+    sleeper = procs.sleeper()
+    live = write_job(jobs_root, "job-live", status="EXECUTING", process_id=sleeper.pid)
+    procs.lock_holder(live / ".lock")
+    manager = JobRecoveryManager(jobs_root)
+    poller = Poller(manager=manager, clock=time.time)
+    poller.sorted_columns = poller.descending = COLUMNS
+    poller.finding_columns = frozenset({1, 3})
+    first = poller._first_look()
+    assert not first.complete and len(first.jobs) == 7
+    _assert_from_scratch(first, None)
+    looked = sorted(first.jobs)
+    alike = jobs_root / looked[1] / "job_manifest.json"
+    kept = alike.stat()
+    alike.write_bytes(alike.read_bytes())  # read again (another ctime), shown alike
+    os.utime(alike, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    write_job(jobs_root, looked[2], status="FAILED", description="rewritten")
+    whole = poller.poll()
+    assert whole.complete and len(whole.jobs) == 151
+    kinds = {state.verdict.kind for state in whole.states.values()}
+    assert {VerdictKind.CRASHED, VerdictKind.CORRUPT, VerdictKind.RUNNING} <= kinds
+    _assert_from_scratch(whole, first)
+    assert list(whole.jobs) == list(whole.states)
+    assert whole.jobs[looked[1]] is first.jobs[looked[1]]
+    assert whole.jobs[looked[2]] != first.jobs[looked[2]]
+    shown = whole.jobs
+    assert whole.jobs_changed == tuple(k for k in whole.states if first.jobs.get(k) != shown[k])
+    afresh = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time)
+    afresh.sorted_columns = afresh.descending = COLUMNS
+    afresh.finding_columns = poller.finding_columns
+    alone = afresh.poll()
+    _assert_from_scratch(alone, None)
+    assert alone.jobs == whole.jobs and list(alone.jobs) == list(whole.jobs)
+    assert alone.jobs_changed == tuple(alone.jobs)
+    assert alone.natural == whole.natural and alone.orders == whole.orders
+    assert alone.triage == whole.triage and alone.counts == whole.counts
+    assert alone.findings == whole.findings
 
 
 def _polls_checked_from_scratch(jobs_root: Path) -> list[Snapshot]:

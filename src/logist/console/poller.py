@@ -51,7 +51,6 @@ from .rows import (
     finding_row,
     job_row,
     triage_row,
-    verdict_kinds,
 )
 
 FIRST_LOOK = 400
@@ -715,48 +714,62 @@ class Poller:
         kept_of = self._kept_states.get if self._kept_states else None
         if not previous:  # the first poll
             looked: list[str] = list(states)
+            known: list[bool] | None = None
             removed: tuple[str, ...] = ()
         else:
             looked = _restated(states, made_from)
-            new = len(looked) - sum(map(previous.__contains__, looked))
+            known = list(map(previous.__contains__, looked))
+            new = len(looked) - sum(known)
             removed = (
                 ()
                 if len(states) - new == len(previous)
                 else tuple(filterfalse(states.__contains__, previous))
             )
+        # every job looked at (a first poll, the first whole poll after the first look): in
+        # the order of `states`, their states in that order too (no look-up per job)
+        every = len(looked) == len(states)
+        found = list(states.values()) if every else list(map(states.__getitem__, looked))
         changed: dict[str, JobRow] = {}
         touched: list[str] = []  # a new row made: a state that shows otherwise
         alike, row_before, before_of = _alike, previous.get, made_from.get
-        touch, make_row = touched.append, job_row
-        for number, (job_id, state) in enumerate(
-            zip(looked, map(states.__getitem__, looked), strict=True)
-        ):
-            if not number & PACE_EVERY_ROW:
-                pace()  # the event loop first while it handles a key
-            before = before_of(job_id)
-            if kept_of is not None:
-                before = kept_of(job_id, before)
-            if before is not None and alike(before, state):
-                continue  # same row
-            touch(job_id)
-            fresh = make_row(state)
-            if fresh != row_before(job_id):
-                changed[job_id] = fresh
+        make_row, step = job_row, PACE_EVERY_ROW + 1
+        for start in range(0, len(looked), step):
+            pace()  # the event loop first while it handles a key (every `step` rows, as ever)
+            end = start + step
+            piece = looked[start:end]
+            if known is None or not any(known[start:end]):
+                # jobs without a row (new, or every job of a first whole poll: 100,000 at
+                # once): their rows made by C-level calls, no comparison with a row before,
+                # which they have none of (at 100,000 jobs ~70 ms of Python steps a job)
+                touched += piece
+                changed.update(zip(piece, map(make_row, found[start:end]), strict=True))
+                continue
+            for job_id, state in zip(piece, found[start:end], strict=True):
+                before = before_of(job_id)
+                if kept_of is not None:
+                    before = kept_of(job_id, before)
+                if before is not None and alike(before, state):
+                    continue  # same row
+                touched.append(job_id)
+                fresh = make_row(state)
+                if fresh != row_before(job_id):
+                    changed[job_id] = fresh
+        del found
         self._states, self._kept_states = states, {}
         self._restated = touched
         if not changed and not removed:
             if len(self._orders.orders) < len(JobRow.SORT_FIELDS):  # made a few a poll
                 self._orders.update(previous, previous, (), (), self.sorted_columns)
             return previous, (), ()
-        if not previous:  # every row is new, made in the order of `states`
+        if len(changed) == len(states):  # every row is new, made in the order of `states`
             rows = changed
-            self._counts = Counter(verdict_kinds(rows.values()))
+            self._counts = _verdict_counts(rows.values())
         elif len(changed) > len(states) // 2:
             # in the order of `states`, each job's changed row or else its previous one (C-level
             # passes: at 100,000 jobs a comprehension was ~40 ms of the first whole poll)
             made = map(changed.get, states, map(previous.get, states))
             rows = dict(zip(states, made, strict=True))
-            self._counts = Counter(verdict_kinds(rows.values()))
+            self._counts = _verdict_counts(rows.values())
         else:
             rows = previous.copy()
             counts = self._counts
@@ -778,6 +791,17 @@ _NO_ENTRY = (None, None, None, None)
 _kind_of_state = attrgetter("verdict.kind")
 _in_triage = TRIAGE_KINDS.__contains__
 _row_rank = attrgetter("rank")
+_verdict_rank = itemgetter(JobRow.VERDICT)
+
+
+def _verdict_counts(rows: Iterable[JobRow]) -> Counter[VerdictKind]:
+    """Rows per verdict, in the order first met (a `Counter` of their verdicts), counted by
+    the rows' verdict ranks, small ints: at 100,000 jobs ~4 ms where a `Counter` of the
+    verdicts (strings) was ~10."""
+    counts: Counter[VerdictKind] = Counter()
+    for rank, count in Counter(map(_verdict_rank, rows)).items():
+        counts[SEVERITY_ORDER[rank]] = count
+    return counts
 
 
 def _alike(before: JobState, state: JobState) -> bool:

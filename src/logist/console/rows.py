@@ -260,11 +260,6 @@ def verdict_names(rows: Iterable[JobRow]) -> Iterator[str]:
     return map(_NAMES.__getitem__, map(_verdict_of, rows))
 
 
-def verdict_kinds(rows: Iterable[JobRow]) -> Iterator[VerdictKind]:
-    """The rows' verdicts, by C-level calls."""
-    return map(SEVERITY_ORDER.__getitem__, map(_verdict_of, rows))
-
-
 def sort_value_parts(position: int) -> Callable[[JobRow], Any]:
     """A getter of a column's sort value (the rank's: of its three fields), one row at a
     time."""
