@@ -341,3 +341,90 @@ def test_only_equal_values_of_the_same_type_and_sign_are_kept() -> None:
     assert math.copysign(1.0, kept["created_at"]) == 1.0
     assert type(kept["updated_at"]) is int
     assert [kept[name] for name in names] == values
+
+
+class Positions:
+    """What each whole scan's child had taken when stopped, and how many of its keys were
+    looked up by job id (`StatsAhead.keys`) rather than by their number in its order."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, keep: int | None = None) -> None:
+        self.results: list[tuple[int, int]] = []
+        results = self.results
+
+        class Recorded(StatsAhead):
+            def refresh(self) -> None:
+                super().refresh()
+                if keep is not None:  # a child behind: no key past the first `keep`
+                    del self.taken[keep:]
+
+            def stop(self) -> None:
+                super().stop()
+                results.append((len(self.taken), self._keyed_upto))
+
+        monkeypatch.setattr(_scan, "StatsAhead", Recorded)
+        monkeypatch.setattr(_scan, "STATS_AHEAD_MIN", 1)
+        monkeypatch.setattr(_scan, "LOOK_AGAIN", 1)
+
+
+@pytest.mark.parametrize("behind", [None, 0, 7])
+@pytest.mark.parametrize("delta", [False, True])
+def test_a_first_whole_scan_from_frames_and_the_childs_keys_in_order_is_a_fresh_scan(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch, behind: int | None, delta: bool
+) -> None:
+    """A fresh scanner's first look, then its whole scan from the cache file in frames of 2
+    (most entries taken from the frame the scan is in, `Ahead.newest`; not while a delta
+    file's entries are left to win over the frames'), the child's keys taken by their number
+    (all of them, none, or the first 7: the rest stat by the scan) with manifests rewritten,
+    corrupted and gone in place since the cache was saved and a symlinked job: exactly what
+    a scanner that keeps nothing makes; the states it restored are kept as it ends (the next
+    scan reads nothing and gives the same objects), though not as changes since."""
+    mixed_root(jobs_root)
+    os.symlink(jobs_root / "job-05", jobs_root / "job-link")
+    monkeypatch.setattr(_scan_cache, "CHUNK_ENTRIES", 2)
+    times = iter(range(10**9, 2 * 10**9, 3600))  # each save an hour on: a delta is saved
+    saving = Scanner(jobs_root, Policy(), persistent=True)
+    saving.scan(float(next(times)))
+    if delta:
+        for number in (3, 12, 21):
+            rewrite(jobs_root, f"job-{number:02d}", time.time() - OLD / 2, status="CANCELED")
+        saving.scan(float(next(times)))
+        assert _scan_cache.delta_file(saving._persist_path).exists()  # type: ignore[arg-type]
+    positions = Positions(monkeypatch, behind)
+    past = time.time() - OLD / 2
+    rewrite(jobs_root, "job-01", past, status="PENDING")
+    rewrite(jobs_root, "job-20", past, description="a description much longer than before")
+    (jobs_root / "job-04" / "job_manifest.json").write_bytes(b"[]")
+    os.utime(jobs_root / "job-04" / "job_manifest.json", (past, past))
+    (jobs_root / "job-08" / "job_manifest.json").unlink()
+    scanner = Scanner(jobs_root, Policy(), persistent=True)
+    scanner.scan(limit=1)  # (within the first frame: `Ahead` loads the next once one is taken)
+    assert scanner._ahead is not None and scanner._ahead._child is not None
+    scanner._ahead._child.wait()
+    reads: list[str] = []
+    read_facts = _scan.read_facts
+
+    def counted(job_id: str, manifest: str) -> Any:
+        reads.append(job_id)
+        return read_facts(job_id, manifest)
+
+    monkeypatch.setattr(_scan, "read_facts", counted)
+    whole = scanner.scan()
+    read_by_whole = set(reads)
+    reference = Scanner(jobs_root, Policy()).scan()
+    assert seen(whole) == seen(reference)
+    assert list(whole.jobs) == list(reference.jobs), "in the listing's order"
+    assert whole.jobs["job-01"].facts.status == "PENDING" and "job-08" not in whole.jobs
+    taken, by_id = positions.results[-1]
+    listed = len(list(jobs_root.iterdir()))
+    assert taken == (listed if behind is None else behind) and by_id == 0, "by number"
+    assert sorted(read_by_whole) == ["job-01", "job-04", "job-08", "job-20"], "changed only"
+    assert not scanner._cache.over, "no change kept since the whole scan"
+    reads.clear()
+    again = scanner.scan()
+    assert reads == ["job-08"], "nothing read again (but a directory without a manifest)"
+    assert all(
+        again.jobs[job_id] is state
+        for job_id, state in whole.jobs.items()
+        if state.evidence is None
+    )
+    assert seen(again) == seen(Scanner(jobs_root, Policy()).scan())

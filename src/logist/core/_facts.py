@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._recorded import NOTHING_RECORDED, Recorded
@@ -305,31 +306,19 @@ class _Draft:
 
     __slots__ = JobFacts.__slots__
 
-    def __init__(
-        self,
-        status: str | None,
-        description: str,
-        phase_index: int | None,
-        created_at: float | None,
-        updated_at: float | None,
-        cost: float | None,
-        time_s: float | None,
-        step_count: int | None,
-        last_event_at: float | None,
-        history_count: int,
-        recorded: Recorded,
-        shared: _Shared,
-    ) -> None:
-        self.status = status
-        self.description = description
-        self.phase_index = phase_index
-        self.created_at = created_at
-        self.updated_at = updated_at
-        self.cost = cost
-        self.time_s = time_s
-        self.step_count = step_count
-        self.last_event_at = last_event_at
-        self.history_count = history_count
+    def __init__(self, row: Sequence[Any], recorded: Recorded, shared: _Shared) -> None:
+        # the own fields of a facts row (`facts_row`'s order), read in place: a call of 12
+        # arguments, the row sliced and spread into 23 of `new_facts`, cost more than these
+        self.status = row[0]
+        self.description = row[1]
+        self.phase_index = row[3]
+        self.created_at = row[5]
+        self.updated_at = row[6]
+        self.cost = row[9]
+        self.time_s = row[11]
+        self.step_count = row[13]
+        self.last_event_at = row[15]
+        self.history_count = row[16]
         self.recorded = recorded
         self._shared = shared
 
@@ -373,50 +362,64 @@ def new_facts(
     waiting_reason: str | None,
     recorded: Recorded,
 ) -> JobFacts:
-    """`JobFacts(...)` of the scan's own values (`_scan.facts_from`'s, as it made them or as the
-    scan cache kept them), all 23 given in order, equal shared values as one tuple. Only for
-    those: each field is then of one type (an int never a bool nor a float, a number never a
-    string), so equal values are alike but for a zero's sign, which is never shared."""
-    values = (
+    """`JobFacts(...)` of the scan's own values (`_scan.facts_from`'s), all 23 given in order:
+    `facts_of_row` of them."""
+    row = (
+        status,
+        description,
         current_phase,
+        phase_index,
         phase_count,
+        created_at,
+        updated_at,
         generation,
         crash_count,
+        cost,
         cost_threshold,
+        time_s,
         time_threshold_s,
+        step_count,
         last_event,
+        last_event_at,
+        history_count,
         owner,
         legacy_pid,
         log_path,
         last_action_id,
         waiting_reason,
     )
+    return facts_of_row(row, recorded)
+
+
+_shared_of = itemgetter(*(FIELD_NAMES.index(name) for name in _Shared._fields))
+"""The shared fields of a facts row, in `_Shared`'s order, as one tuple (in C)."""
+_OWNER_AT = FIELD_NAMES.index("owner")
+_COST_THRESHOLD_AT = FIELD_NAMES.index("cost_threshold")
+_TIME_THRESHOLD_AT = FIELD_NAMES.index("time_threshold_s")
+
+
+def facts_of_row(row: Sequence[Any], recorded: Recorded) -> JobFacts:
+    """`JobFacts(*row[:22], recorded)` of a row of the scan's own values (`facts_row`'s order,
+    as `_scan.facts_from` made them or the scan cache kept them; a 23rd item is not read),
+    equal shared values as one tuple. Only for those: each field is then of one type (an int
+    never a bool nor a float, a number never a string), so equal values are alike but for a
+    zero's sign, which is never shared."""
+    values = _shared_of(row)
+    cost_threshold = row[_COST_THRESHOLD_AT]
+    time_threshold_s = row[_TIME_THRESHOLD_AT]
     if (
-        owner is None
+        row[_OWNER_AT] is None
         and (cost_threshold or _unsigned(cost_threshold))
         and (time_threshold_s or _unsigned(time_threshold_s))
     ):
-        shared = _shared_tuples.get(values)  # type: ignore[call-overload]
+        shared = _shared_tuples.get(values)
         if shared is None:
             shared = _new_shared(_Shared, values)
             if len(_shared_tuples) < _SHARED_KEPT:
                 _shared_tuples[shared] = shared
     else:  # an owner record (a dict, per job), or a zero whose sign must stay its own
         shared = _new_shared(_Shared, values)
-    made = _Draft(
-        status,
-        description,
-        phase_index,
-        created_at,
-        updated_at,
-        cost,
-        time_s,
-        step_count,
-        last_event_at,
-        history_count,
-        recorded,
-        shared,
-    )
+    made = _Draft(row, recorded, shared)
     made.__class__ = JobFacts  # type: ignore[assignment]
     return made  # type: ignore[return-value]
 
@@ -426,4 +429,11 @@ def _unsigned(number: float | None) -> bool:
     return number is None or math.copysign(1.0, number) > 0
 
 
-__all__ = ["FIELD_NAMES", "JobFacts", "facts_row", "new_facts"]
+_probe_row = tuple(object() for _ in FIELD_NAMES)
+_probe = facts_of_row(_probe_row, _probe_row[-1])  # type: ignore[arg-type]
+if facts_row(_probe) != _probe_row or facts_row(JobFacts(*_probe_row)) != _probe_row:
+    raise TypeError("JobFacts: facts_of_row must read the declared fields in their order")
+del _probe_row, _probe
+
+
+__all__ = ["FIELD_NAMES", "JobFacts", "facts_of_row", "facts_row", "new_facts"]

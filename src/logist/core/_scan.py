@@ -24,7 +24,7 @@ from .._gc import gc_paused
 from .._interning import Interner
 from .._pace import pace
 from . import _scan_cache
-from ._facts import JobFacts, facts_row, new_facts
+from ._facts import JobFacts, facts_of_row, facts_row, new_facts
 from ._frozen import quick_constructor
 from ._identity import (
     Liveness,
@@ -76,6 +76,7 @@ from ._verdicts import (
 )
 
 _new_facts = new_facts
+_facts_of_row = facts_of_row
 _new_observation = quick_constructor(Observation)
 NO_FACTS = JobFacts()
 """The facts of a job whose manifest could not be read: one object for all."""
@@ -794,10 +795,16 @@ class Scanner:
                 elif len(locations) >= STATS_AHEAD_MIN and in_root is not None:
                     self._ahead = StatsAhead(in_root_prefix, list(locations), _MANIFEST_TAIL)
             restored = self._restored.pop if self._restored else None
-            taken = None
+            # the entries of the frame the scan is in (`Ahead.newest`): most jobs' entry is
+            # there, taken without `Ahead.pop`'s look through the frames loaded and the delta
+            frames = self._restored if type(self._restored) is _scan_cache.Ahead else None
+            newest_pop = None
             if ahead is not None:
                 ahead.refresh()
-                taken = ahead.keys.get
+            # the child's keys in the order it was given the jobs (the listing's, as a whole
+            # scan after a first look has it): a job's key taken by its number, not its id
+            ahead_ids: Sequence[str] = () if ahead is None else ahead.job_ids
+            ahead_keys: list[bytes] = [] if ahead is None else ahead.taken
             missed = 0
             # kept states whose manifest changed: read after the loop, many in a child
             # (the ids and their stat keys, no tuple per job: 20,000 of them alive through the
@@ -811,6 +818,9 @@ class Scanner:
                 # whose manifest's stat is what was read (`_state_for` again, without its
                 # calls: at 100,000 jobs they were twice the stat's own cost).
                 state = cached(job_id, unset)
+                # a whole scan's state of a job with no change kept since the last whole scan
+                # need not be kept as a change: its jobs are kept as it ends (`adopt`)
+                keep = state is not unset or not complete
                 if state is unset:
                     state = cached_before(job_id)
                 kept = state is not None and state.evidence is None and state.location is location
@@ -819,24 +829,42 @@ class Scanner:
                 if state is None and restored is not None and where.writable:
                     # and the first scan from the cache file: `_state_for`'s restore, inline
                     # (at 100,000 jobs its calls were 0.1 s of the whole root's first poll)
-                    row = restored(job_id, None)
+                    if newest_pop is not None:
+                        row = newest_pop(job_id, None)
+                    if row is None:
+                        row = restored(job_id, None)
+                        if frames is not None:
+                            newest = frames.newest()
+                            newest_pop = None if newest is None else newest.pop
                     if not where.on_disk:
                         row = None
                 if kept or row is not None:
                     in_place = where.place is in_root
-                    manifest = (
-                        f"{in_root_prefix}{location.job_id}{_MANIFEST_TAIL}"
-                        if in_place
-                        else f"{location.directory}/{MANIFEST_NAME}"
-                    )
-                    key = taken(job_id) if taken is not None and in_place else None
-                    if key is None and in_place and ahead is not None and ahead.running:
-                        missed += 1
-                        if missed >= LOOK_AGAIN:  # the child is behind: see how far it got
-                            missed = 0
-                            ahead.refresh()
+                    key = None
+                    if in_place and ahead is not None:
+                        if number < len(ahead_ids) and ahead_ids[number] is job_id:
+                            if number >= len(ahead_keys) and ahead.running:
+                                missed += 1
+                                if missed >= LOOK_AGAIN:  # the child is behind: how far?
+                                    missed = 0
+                                    ahead.refresh()
+                            if number < len(ahead_keys):
+                                key = ahead_keys[number]
+                        else:  # out of the child's order (the root was listed again)
                             key = ahead.keys.get(job_id)
+                            if key is None and ahead.running:
+                                missed += 1
+                                if missed >= LOOK_AGAIN:
+                                    missed = 0
+                                    ahead.refresh()
+                                    key = ahead.keys.get(job_id)
+                    manifest = None  # made only for a stat or a read
                     if key is None or key == NOT_TAKEN:
+                        manifest = (
+                            f"{in_root_prefix}{location.job_id}{_MANIFEST_TAIL}"
+                            if in_place
+                            else f"{location.directory}/{MANIFEST_NAME}"
+                        )
                         try:
                             st = stat(manifest, follow_symlinks=False)
                         except OSError:
@@ -848,7 +876,7 @@ class Scanner:
                             except struct.error:
                                 key = numbers
                     if key is not None and row is not None:
-                        state = from_row(job_id, location, manifest, row, key, now)
+                        state = from_row(job_id, location, manifest, row, key, now, None, keep)
                         if state is not None:
                             jobs[job_id] = state
                         continue
@@ -1154,15 +1182,18 @@ class Scanner:
         self,
         job_id: str,
         location: JobLocation,
-        manifest: str,
+        manifest: str | None,
         row: _scan_cache.Entry,
         stat_now: StatKey,
         now: float,
         before: JobFacts | None = None,
+        keep: bool = True,
     ) -> JobState | None:
         """A job's state from its cache file entry, if its manifest's stat (`stat_key`) is the
-        row's; `before`: the job's facts until now, whose texts and numbers equal to the
-        entry's are kept (`_kept_alike`)."""
+        row's; `manifest`: its path (None: `_manifest_in`'s, made only for a read); `before`:
+        the job's facts until now, whose texts and numbers equal to the entry's are kept
+        (`_kept_alike`); `keep` False: the state is not put in the scanner's cache (a whole
+        scan's jobs become it as it ends, `_KeptStates.adopt`)."""
         try:
             key, facts_row, problems = row[0], row[1], row[2]
             try:
@@ -1170,16 +1201,17 @@ class Scanner:
             except struct.error:
                 stat = stat_key(*key)
             if stat != stat_now:
-                return self._load(job_id, location, manifest, now)
+                return self._load(job_id, location, manifest or _manifest_in(location), now)
             recorded_row = facts_row[-1]  # the last field (checked at import)
             if recorded_row == _NOTHING_ROW:  # most jobs: `Recorded.from_row`'s first test
                 recorded = NOTHING_RECORDED
             else:
                 recorded = Recorded.from_row(recorded_row)
-            values = facts_row[:-1]
-            if before is not None:
-                values = _kept_alike(before, values)
-            facts = _new_facts(*values, recorded)
+            if len(facts_row) != _FACT_COUNT:
+                raise ValueError("not a facts row")
+            facts = _facts_of_row(
+                facts_row if before is None else _kept_alike(before, facts_row), recorded
+            )
             status = facts.status
             if not problems and status not in ACTIVE_STATES:
                 # `_judge`'s static branch, inline (with `category_of`, `_static_verdict`'s
@@ -1208,8 +1240,9 @@ class Scanner:
                     now,
                 )
         except (TypeError, ValueError, IndexError):  # not what we wrote: read it
-            return self._load(job_id, location, manifest, now)
-        self._cache[job_id] = state
+            return self._load(job_id, location, manifest or _manifest_in(location), now)
+        if keep:
+            self._cache[job_id] = state
         return state
 
     def _read_again(
@@ -1422,6 +1455,7 @@ _DELTA_SHARE = 8
 """A save writes only the jobs read since the whole cache file while they are at most
 `_DELTA_MIN` or an eighth of its entries; past that, the whole (and the delta starts anew)."""
 _FACT_NAMES = tuple(f.name for f in fields(JobFacts))
+_FACT_COUNT = len(_FACT_NAMES)
 _RECORDED_AT = _FACT_NAMES.index("recorded")
 if _FACT_NAMES[-1] != "recorded":
     raise TypeError("JobFacts.recorded must stay its last field (Scanner._from_row)")

@@ -262,6 +262,16 @@ class Ahead:
                 return entry
         return default
 
+    def newest(self) -> dict[str, Entry] | None:
+        """The entries not taken yet of the newest frame loaded, once one was taken from it
+        and while no delta's entry is left to win over the frames': taking an entry from it
+        is `pop`'s (a job's entry is in one frame), without `pop`'s call and its look through
+        the delta and the older frames first (a scan reaches most jobs in their frames'
+        order: ~25 ms of a whole scan at 100,000 jobs). None: ask `pop`."""
+        if self._reached and self._live and not self._over:
+            return self._live[-1]
+        return None
+
     def clear(self) -> None:
         self._frames, self._live, self._over = [], [], {}
 
