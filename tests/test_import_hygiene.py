@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import write_job
+
 
 def test_importing_logist_core_loads_no_textual_no_click_and_no_console() -> None:
     probe = (
@@ -107,3 +109,58 @@ def test_logist_run_execs_into_the_light_supervisor(tmp_path: Path) -> None:
     finally:
         runner.terminate()
         runner.wait(30)
+
+
+# Screens the console pushes on a key, and the actions' module: imported when first opened,
+# not on the way to the first frame (the event loop's start-up shares the GIL with the first
+# whole poll of a big root).
+CONSOLE_LATER = {
+    "logist.console.operations",
+    "logist.console.screens.activity",
+    "logist.console.screens.archived",
+    "logist.console.screens.confirm",
+    "logist.console.screens.detail",
+    "logist.console.screens.help",
+    "logist.console.screens.logs",
+    "logist.console.screens.record",
+    "logist.console.screens.resume_auto",
+    "logist.console.screens.timeline",
+    "logist.console.widgets.activity",
+    "logist.console.widgets.archived",
+}
+
+
+def test_the_consoles_first_frame_loads_no_screen_pushed_later(tmp_path: Path) -> None:
+    """The real app, headless at 200x60 (the side detail shown), until a poll is on screen;
+    then the modules loaded. One of the later screens opened after: it still works."""
+    root = tmp_path / "jobs"
+    write_job(root, "first", status="SUCCESS")
+    write_job(root, "second", status="FAILED")
+    (root / "jobs_index.json").write_text('{"jobs": {}}')
+    probe = f"""
+import asyncio, sys
+from logist.console.app import ConsoleApp
+from logist.core import JobRecoveryManager
+
+async def main():
+    app = ConsoleApp(manager=JobRecoveryManager({str(root)!r}), interval=None, host="h")
+    async with app.run_test(size=(200, 60)) as pilot:
+        while not app.poll_count:
+            await pilot.pause(0.02)
+        await pilot.pause()
+        print(" ".join(sys.modules))
+        await pilot.press("enter")
+        while app.screen is app.main_screen:
+            await pilot.pause(0.02)
+        print(type(app.screen).__name__, app.screen.job_id)
+
+asyncio.run(main())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    modules, opened = out.stdout.strip().splitlines()
+    loaded = set(modules.split())
+    assert "logist.console.screens.main" in loaded
+    assert sorted(loaded & CONSOLE_LATER) == []
+    assert opened.split()[0] == "DetailScreen"

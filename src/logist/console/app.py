@@ -47,32 +47,21 @@ from logist.core import (
 from .arrivals import Arrivals
 from .config import Settings
 from .messages import ActionFinished, ActionProgress, PollFinished, ProposalReady, Validated
-from .operations import (
-    Proposal,
-    carry_out,
-    propose_adopt,
-    propose_bulk,
-    propose_fix,
-    propose_recovery,
-    reattach,
-)
 from .poller import Poller, PollResult
 from .rows import finding_key
-from .screens.activity import ActivityScreen
-from .screens.archived import ArchivedScreen
-from .screens.confirm import ConfirmScreen
-from .screens.detail import DetailScreen
-from .screens.help import HelpScreen
-from .screens.logs import LogsScreen
+
+# the screens pushed on a key and the actions' module are imported when first used, not before
+# the first frame (see `screens.base`)
+from .screens.base import FollowsPolls, ShowsJob
 from .screens.main import PANES, ConsoleScreen
-from .screens.resume_auto import ResumeAutoScreen
-from .screens.timeline import TimelineScreen
 from .text import safe
-from .widgets.activity import SessionEntry
 from .widgets.keyed_table import KeyedTable
 
 if TYPE_CHECKING:
     from logist.core import Watching
+
+    from .operations import Proposal
+    from .widgets.activity import SessionEntry
 
 WRITE_ACTIONS = frozenset({"recover", "bulk_recover", "fix", "resume_auto"})
 """Disabled (and dimmed in the footer) by --read-only. Reattach stays on: watching a running
@@ -375,6 +364,8 @@ class ConsoleApp(App[int]):
         self._poller.jobs_filter = query
 
     def _open_detail(self, job_id: str) -> None:
+        from .screens.detail import DetailScreen
+
         self.push_screen(DetailScreen(job_id=job_id, manager=self.manager, clock=self.clock))
 
     # ---- polling ------------------------------------------------------------------------
@@ -555,7 +546,7 @@ class ConsoleApp(App[int]):
         if self._watching is not None and result.error is None and result.complete and restated:
             self._watching.follow(result.states)
         for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen | LogsScreen | ActivityScreen | TimelineScreen):
+            if isinstance(screen, FollowsPolls):
                 screen.poll_applied()
 
     def _announce(self, arrived: list[tuple[str, VerdictKind]]) -> None:
@@ -597,7 +588,7 @@ class ConsoleApp(App[int]):
 
     def _cursor_job(self) -> str | None:
         screen = self.screen
-        if isinstance(screen, DetailScreen | LogsScreen):
+        if isinstance(screen, ShowsJob):
             return screen.job_id
         return self.main_screen.cursor_job_id()
 
@@ -615,14 +606,20 @@ class ConsoleApp(App[int]):
         if not targets:
             self.notify("No job under the cursor and none marked.", severity="warning")
             return
+        from .operations import propose_recovery
+
         self._propose(lambda: propose_recovery(self.manager, targets), "recover")
 
     def action_bulk_recover(self) -> None:
+        from .operations import propose_bulk
+
         marked = sorted(self.marks) or None
         self._propose(lambda: propose_bulk(self.manager, marked), "bulk recover")
 
     def action_fix(self) -> None:
         """The finding under the cursor, or every fixable finding of the selected jobs."""
+        from .operations import propose_fix
+
         only_key = None
         targets: list[str | None]
         key = self.main_screen.cursor_finding_key() if self.screen is self.main_screen else None
@@ -654,6 +651,8 @@ class ConsoleApp(App[int]):
 
     def _reattach_in_thread(self, job_id: str) -> None:
         """Watching a running job changes nothing: no confirmation. Adopting does: confirm."""
+        from .operations import propose_adopt, reattach
+
         try:
             kind = self.manager.job(job_id).verdict.kind
             if kind is VerdictKind.RUNNING:
@@ -691,6 +690,8 @@ class ConsoleApp(App[int]):
             else:
                 self.notify("Nothing to do: no job is eligible.", title=proposal.title)
             return
+        from .screens.confirm import ConfirmScreen
+
         self.push_screen(
             ConfirmScreen(proposal=proposal), callback=partial(self._confirmed, proposal)
         )
@@ -709,6 +710,8 @@ class ConsoleApp(App[int]):
         )
 
     def _carry_out_in_thread(self, proposal: Proposal) -> None:
+        from .operations import carry_out, reattach
+
         attached = None
         try:
             if proposal.kind is Action.ADOPT:
@@ -754,6 +757,8 @@ class ConsoleApp(App[int]):
 
     def _report(self, results: list[ActionResult], label: str) -> None:
         """Every result goes to the Activity view; notifications summarise."""
+        from .widgets.activity import SessionEntry
+
         now = self.clock()
         self.session.extend(SessionEntry(now, result) for result in results)
         if len(results) == 1:
@@ -818,6 +823,8 @@ class ConsoleApp(App[int]):
         self._open_logs(job, None)
 
     def _open_logs(self, job_id: str, attached: ReattachResult | None) -> None:
+        from .screens.logs import LogsScreen
+
         self.push_screen(
             LogsScreen(
                 job_id=job_id,
@@ -829,16 +836,22 @@ class ConsoleApp(App[int]):
         )
 
     def action_activity(self) -> None:
+        from .screens.activity import ActivityScreen
+
         if not isinstance(self.screen, ActivityScreen):
             self.push_screen(
                 ActivityScreen(manager=self.manager, session=self.session, marks=self.marks)
             )
 
     def action_timeline(self) -> None:
+        from .screens.timeline import TimelineScreen
+
         if not isinstance(self.screen, TimelineScreen):
             self.push_screen(TimelineScreen(manager=self.manager, marks=self.marks))
 
     def action_archived(self) -> None:
+        from .screens.archived import ArchivedScreen
+
         if not isinstance(self.screen, ArchivedScreen):
             self.push_screen(ArchivedScreen(manager=self.manager))
 
@@ -847,6 +860,8 @@ class ConsoleApp(App[int]):
         if watch is None or not watch.brake:
             self.notify("The watch's storm brake is not engaged.", markup=False)
             return
+        from .screens.resume_auto import ResumeAutoScreen
+
         self.push_screen(ResumeAutoScreen(reason=watch.brake_reason), self._resume_confirmed)
 
     def _resume_confirmed(self, confirmed: bool | None) -> None:
@@ -883,6 +898,8 @@ class ConsoleApp(App[int]):
         self.poll_now()
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
         self.push_screen(
             HelpScreen(keys=self.key_help(), read_only=self.read_only),
             callback=lambda _: self._release_held(),

@@ -3,12 +3,16 @@ from a thread is not)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
 from logist.core import ActionResult, Finding, ReattachResult
 
-from .operations import Proposal
 from .poller import PollResult
+
+if TYPE_CHECKING:  # (the actions' module is imported when an action is first asked for)
+    from .operations import Proposal
 
 
 class PollFinished(Message):

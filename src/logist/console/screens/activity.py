@@ -17,10 +17,11 @@ from logist.core import JobRecoveryManager
 from ..text import safe
 from ..widgets.activity import ActivityTable, SessionEntry, audit_rows, session_rows
 from ..widgets.footer import KeysFooter
+from .base import FollowsPolls
 from .record import RecordScreen
 
 
-class ActivityScreen(Screen[None]):
+class ActivityScreen(Screen[None], FollowsPolls):
     """Re-reads the audit log (through the manager, in a worker) on open and after each poll."""
 
     BINDINGS = [

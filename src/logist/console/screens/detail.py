@@ -12,9 +12,10 @@ from logist.core import JobRecoveryManager
 
 from ..widgets.detail import DetailView
 from ..widgets.footer import KeysFooter
+from .base import ShowsJob
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(Screen[None], ShowsJob):
     """Refreshed after every poll while it is open; r/a/l act on this job."""
 
     BINDINGS = [Binding("escape", "close", "Back")]

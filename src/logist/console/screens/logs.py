@@ -17,6 +17,7 @@ from logist.core import JobRecoveryManager, JobState, Liveness, LogChunk, Reatta
 from ..text import VERDICT_STYLE, age, duration, safe
 from ..widgets.detail import append_chunk
 from ..widgets.footer import KeysFooter
+from .base import ShowsJob
 
 FOLLOW_INTERVAL_S = 0.5
 LOG_LINES_KEPT = 5000
@@ -50,7 +51,7 @@ def stats_line(state: JobState, now: float) -> Content:
     return Content.assemble(*parts)
 
 
-class LogsScreen(Screen[None]):
+class LogsScreen(Screen[None], ShowsJob):
     """Follows by byte offset every half second while open (when the app polls at all)."""
 
     BINDINGS = [Binding("escape", "close", "Back")]

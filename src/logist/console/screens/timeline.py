@@ -16,13 +16,14 @@ from logist.core import JobRecoveryManager
 from ..text import safe
 from ..widgets.footer import KeysFooter
 from ..widgets.timeline import TimelineTable, event_rows
+from .base import FollowsPolls
 
 SHOWN = 1000
 READ_BYTES = 1 << 20
 """Of the journal's end: about 3,000 events, more than a screen will ever be scrolled."""
 
 
-class TimelineScreen(Screen[None]):
+class TimelineScreen(Screen[None], FollowsPolls):
     """What the unattended watch saw and did: verdict changes, auto-recoveries, the brake."""
 
     BINDINGS = [Binding("escape,T", "close", "Back")]
