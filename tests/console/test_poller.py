@@ -30,6 +30,7 @@ from logist.console.rows import (
     VERDICT_NAME,
     VERDICT_RANK,
     JobRow,
+    Row,
     descending_order,
     finding_key,
     finding_row,
@@ -37,7 +38,7 @@ from logist.console.rows import (
     search_texts,
     triage_row,
 )
-from logist.console.text import _UNSAFE, age, age_until, money, safe
+from logist.console.text import _UNSAFE, SEVERITY_STYLE, VERDICT_STYLE, age, age_until, money, safe
 from logist.core import (
     TRIAGE_KINDS,
     FilterQuery,
@@ -460,6 +461,109 @@ def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:
     escaped = _UNSAFE.findall(everything)
     assert len(escaped) > 60
     assert not any(character.isprintable() for character in escaped)
+
+
+def _triage_row_defined(state: Any) -> Row:
+    """A triage row by its definition (as `triage_row` made it before it was tuned)."""
+    job_id, kind, reason = state.job_id, state.verdict.kind, state.verdict.reason
+    activity = state.activity_at
+    return Row(
+        key=job_id,
+        job_id=job_id,
+        cells=(safe(job_id), kind.value, "", safe(reason)),
+        styles=("", VERDICT_STYLE[kind], "", ""),
+        sort_keys=(
+            job_id,
+            VERDICT_RANK[kind],
+            None if activity is None else -activity,
+            reason.lower(),
+        ),
+        rank=(VERDICT_RANK[kind], activity or 0.0, job_id),
+        search=f"{job_id}\n{state.facts.status}\n{kind.value}\n{reason}".lower(),
+        facets=_facets_defined(state),
+    )
+
+
+def _facets_defined(state: Any) -> tuple[tuple[str, str], ...]:
+    return (
+        ("verdict", state.verdict.kind.value),
+        ("status", (state.facts.status or "").lower()),
+        ("id", state.job_id.lower()),
+    )
+
+
+def _finding_row_defined(finding: Any, states: dict[str, Any]) -> Row:
+    """A finding's row by its definition (as `finding_row` made it before it was tuned)."""
+    state = states.get(finding.job_id) if finding.job_id is not None else None
+    facets = _facets_defined(state) if state is not None else ()
+    severity = finding.severity
+    return Row(
+        key=f"{finding.job_id or ''}\0{finding.code}",
+        job_id=finding.job_id,
+        cells=(
+            severity.value,
+            "(root)" if finding.job_id is None else safe(finding.job_id),
+            finding.code,
+            safe(finding.message),
+            safe(finding.recommendation) + (" [f]" if finding.fix is not None else ""),
+        ),
+        styles=(SEVERITY_STYLE[severity], "", "", "", "dim"),
+        sort_keys=(
+            {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}[severity],
+            finding.job_id or "",
+            finding.code,
+            finding.message.lower(),
+            finding.recommendation.lower(),
+        ),
+        rank=(
+            {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}[severity],
+            f"{finding.job_id or ''}\0{finding.code}",
+        ),
+        search=f"{finding.job_id}\n{finding.code}\n{finding.message}".lower(),
+        facets=(*facets, ("severity", severity.value), ("code", finding.code.lower())),
+    )
+
+
+def test_triage_and_finding_rows_are_their_definitions(jobs_root: Path, procs: Processes) -> None:
+    """The triage and finding rows (made for every triaged job and finding of a first whole
+    poll, by plain loads and subscripts) are `Row`s equal to their definitions, on a root with
+    crashed owners, corrupt manifests, unknown statuses with control characters, jobs the
+    index does not name, an index naming ids of no directory; and a reason and a message not
+    printable as they are (core quotes the texts it puts there), a finding of the root (a
+    full validation's) and one of a job gone, made by hand."""
+    dead = procs.dead_identity()
+    statuses = ["PENDING", "SUCCESS", "FAILED", "\x1b[31mWEIRD", "Ünknown\u200b", None]
+    for number in range(40):
+        job_id = f"Job-{number:02d}-ΣΑ" if number % 7 == 0 else f"job-{number:02d}"
+        if number % 5 == 1:
+            crashed_job(jobs_root, job_id, dead, description="tab\tend")
+        elif number % 9 == 2:
+            write_job(jobs_root, job_id, b'{"status": "\x1b[2J')
+        else:
+            status = statuses[number % len(statuses)]
+            write_job(jobs_root, job_id, description="\x1b[31mred", status=status)
+    index = '{"jobs": {"job-00": "job-00", "bad id\\u001b": "x"}}'  # an id not printable
+    (jobs_root / "jobs_index.json").write_text(index)
+    result = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time).poll()
+    states = result.states
+    triaged = [state for state in states.values() if state.verdict.kind in TRIAGE_KINDS]
+    assert len(triaged) >= 10
+    # (core quotes what it puts in a reason or a message: texts it would not quote made here)
+    triaged.append(replace(triaged[0], verdict=replace(triaged[0].verdict, reason="a\x1b[2Jb")))
+    for state in triaged:
+        row = triage_row(state)
+        assert type(row) is Row and row == _triage_row_defined(state), state.job_id
+    for state in triaged[:-1]:
+        assert result.triage[state.job_id] == triage_row(state)
+    findings = list(result.finding_objects.values())
+    assert any(found.job_id is not None and not found.job_id.isprintable() for found in findings)
+    findings.append(replace(findings[0], job_id=None))  # the root's (a full validation's)
+    findings.append(replace(findings[0], job_id="gone"))  # of a job gone since
+    findings.append(replace(findings[0], message="m\x1b[2J", recommendation="r\u200b"))
+    assert any(found.fix is not None for found in findings)
+    for found in findings:
+        row = finding_row(found, states)
+        assert type(row) is Row and row == _finding_row_defined(found, states), found
 
 
 def _search_as_kept(state: Any) -> str:
