@@ -20,7 +20,7 @@ import pytest
 
 from conftest import RunningJob, write_job
 from logist.console.poller import Poller, PollResult
-from logist.core import JobRecoveryManager, JobState, VerdictKind
+from logist.core import JobRecoveryManager, JobState, VerdictKind, _scan
 from logist.core._manifest import MANIFEST_NAME
 from logist.core._root import (
     InRoot,
@@ -31,6 +31,7 @@ from logist.core._root import (
     plain_listing,
     read_index,
 )
+from logist.core._verdicts import Policy
 
 WORDS = "the same words, long enough for a manifest past 256 bytes (a shared number) " * 4
 OLD = 3600.0
@@ -227,6 +228,33 @@ def test_locations_in_the_root_share_all_but_their_id_and_are_the_dataclass_they
             setattr(a, name, None)
         with pytest.raises(FrozenInstanceError):
             delattr(a, name)
+
+
+def test_a_cache_entry_keeps_the_stat_key_as_the_state_does_and_restores_the_state_read(
+    jobs_root: Path,
+) -> None:
+    """A scan cache entry's key is the state's packed stat (compared as it is), or its plain
+    numbers when they do not pack: a manifest of 4 GiB or more, not staged here (a tmpfs file
+    that size is the machine's memory), so its key is made from the real stat with such a
+    size. Either way the state made from the entry is the one read, and an entry of another
+    stat is not used: the manifest is read."""
+    write_old(jobs_root, "big", status="SUCCESS")
+    scanner = _scan.Scanner(jobs_root, Policy())
+    read = scanner.scan().jobs["big"]
+    row = scanner.cache_row("big")
+    assert row is not None and type(row[0]) is bytes and row[0] == read.stat
+    now = time.time()
+    restored = scanner._from_row("big", read.location, None, row, read.stat, now)
+    assert restored == read and restored is not read
+    st = os.stat(jobs_root / "big" / MANIFEST_NAME)
+    plain = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size + 2**32)
+    assert _scan.stat_key(*plain) == plain and type(_scan.stat_key(*plain)) is tuple
+    entry = _scan._entry(plain, read.facts, read.problems, True)
+    assert scanner._from_row("big", read.location, None, entry, plain, now) == replace(
+        read, stat=plain
+    ), "the activity from the plain numbers' mtime"
+    assert scanner._from_row("big", read.location, None, entry, read.stat, now) == read, "read"
+    assert scanner._from_row("big", read.location, None, row, plain, now) == read, "read"
 
 
 def test_a_manifest_stat_past_64_bits_is_kept_and_compared_exactly(jobs_root: Path) -> None:

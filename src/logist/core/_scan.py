@@ -89,6 +89,10 @@ one); a plain tuple only for numbers past that (an mtime after the year 2262 can
 ext4, a manifest can be 4 GiB): equal keys are equal fields either way."""
 _STAT = struct.Struct(KEY_FORMAT)
 _pack_stat = _STAT.pack
+_mtime_ns_of = struct.Struct("<8xq").unpack_from
+"""The mtime (ns) of a packed stat key, as a 1-tuple."""
+if _mtime_ns_of(_STAT.pack(1, -2, 3, 4)) != (-2,):
+    raise TypeError("_mtime_ns_of must read the mtime of KEY_FORMAT")
 _new_fingerprint = tuple.__new__
 """`Fingerprint(a, b, c)` without the namedtuple's Python-level `__new__`: `(type, tuple)`."""
 
@@ -1196,11 +1200,7 @@ class Scanner:
         scan's jobs become it as it ends, `_KeptStates.adopt`)."""
         try:
             key, facts_row, problems = row[0], row[1], row[2]
-            try:
-                stat: StatKey = _pack_stat(*key)  # `stat_key`, inline
-            except struct.error:
-                stat = stat_key(*key)
-            if stat != stat_now:
+            if key != stat_now:  # (packed alike: `_entry`)
                 return self._load(job_id, location, manifest or _manifest_in(location), now)
             recorded_row = facts_row[-1]  # the last field (checked at import)
             if recorded_row == _NOTHING_ROW:  # most jobs: `Recorded.from_row`'s first test
@@ -1220,7 +1220,9 @@ class Scanner:
                 verdict = self._static_verdicts.get((status, facts.waiting_reason, None))
                 if verdict is None:
                     verdict = self._static_verdict(facts, None)
-                mtime = key[1] / 1e9
+                mtime = (
+                    _mtime_ns_of(stat_now)[0] if type(stat_now) is bytes else stat_now[1]
+                ) / 1e9
                 last = facts.last_event_at
                 if not mtime:
                     activity = last or None
@@ -1317,12 +1319,11 @@ class Scanner:
             if job_id not in self._cache:
                 restored[job_id] = row
 
-    def cache_key(self, job_id: str) -> tuple[int, int, int, int] | None:
-        """The stat key under which a job's cached facts are trusted (None: not trusted)."""
+    def cache_key(self, job_id: str) -> StatKey | None:
+        """The stat key (`stat_key`, a cache entry's first field) under which a job's cached
+        facts are trusted (None: not trusted)."""
         state = self._cache.get(job_id)
-        if state is None or state.stat is None:
-            return None
-        return stat_fields(state.stat)
+        return None if state is None else state.stat
 
     def cache_row(self, job_id: str) -> _scan_cache.Entry | None:
         """What the cache file keeps of one job (None: nothing read that can be trusted later)."""
@@ -1506,16 +1507,18 @@ def cache_header(root_real: str) -> tuple[Any, ...]:
 def _row_of(state: JobState) -> _scan_cache.Entry:
     seen = state.stat
     assert seen is not None  # a cached state is one of a manifest that was read
-    return _entry(stat_fields(seen), state.facts, state.problems, state.evidence is None)
+    return _entry(seen, state.facts, state.problems, state.evidence is None)
 
 
 def _entry(
-    key: tuple[int, int, int, int],
+    key: StatKey,
     facts: JobFacts,
     problems: tuple[Problem, ...],
     static: bool,
 ) -> _scan_cache.Entry:
-    """A scan cache entry: what `Scanner._from_row` makes a state from again."""
+    """A scan cache entry: what `Scanner._from_row` makes a state from again; `key` as
+    `JobState.stat` keeps it (packed: marshal loads 28 bytes, not a tuple of four numbers,
+    two of them past 30 bits, and the scan compares it with its own stat as it is)."""
     row = list(_facts_row(facts))  # in C: a generator of getattr cost ~1 s at 100,000
     recorded = row[_RECORDED_AT]
     # one tuple for every job the original recorded nothing of: marshal writes it once
@@ -1570,7 +1573,7 @@ def entries_read(jobs: Iterable[tuple[str, str]]) -> dict[str, _scan_cache.Entry
         fingerprint = read.fingerprint
         if fingerprint is None or _scan_cache.is_racy(fingerprint.mtime_ns, read_at):
             continue
-        key = (fingerprint.inode, fingerprint.mtime_ns, read.ctime_ns, fingerprint.size)
+        key = stat_key(fingerprint.inode, fingerprint.mtime_ns, read.ctime_ns, fingerprint.size)
         entries[job_id] = _entry(key, facts, problems, True)
     return entries
 

@@ -43,7 +43,8 @@ from typing import Any
 from ._identity import boot_id
 from ._manifest import Problem, ProblemCode
 
-FORMAT = 3
+FORMAT = 4
+"""4: an entry's stat key packed as `JobState.stat` keeps it (3: a tuple of four numbers)."""
 MAGIC = b"logist-cache-frames\n"
 """How a file of frames begins (a file of format 1 is one marshalled object: not used)."""
 CHUNK_ENTRIES = 2_048
@@ -60,7 +61,8 @@ CACHE_ENV = "LOGIST_SCAN_CACHE"
 """Set to `0` to never read or write the cache."""
 
 Entry = tuple[Any, ...]
-"""(key, facts fields, problems, manifest_ok, static): plain data only, as marshal wants."""
+"""(stat key as `_scan.stat_key` makes it, facts fields, problems, manifest_ok, static): plain
+data only, as marshal wants."""
 
 
 def cache_file(root_real: str, kind: str = "scan") -> Path | None:

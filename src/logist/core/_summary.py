@@ -34,7 +34,7 @@ from . import _scan_cache
 from ._health import HealthReport, Tally, build_health_report, health_report_of, ordered_counts
 from ._manifest import MANIFEST_NAME, Severity
 from ._root import INDEX_NAME, IndexRead, JobLocation, RootIssue, resolve_root
-from ._scan import JobState, Scanner, cache_header
+from ._scan import JobState, Scanner, cache_header, stat_fields
 from ._states import category_of
 from ._validation import (
     Finding,
@@ -319,7 +319,7 @@ class StatusSummary:
             if number is None:
                 number = self._profile_numbers[profile] = len(self._profiles)
                 self._profiles.append(profile)
-            static[state.job_id] = (key, number)
+            static[state.job_id] = (stat_fields(key), number)  # (compared with a stat's)
         else:
             rows[state.job_id] = row
 
