@@ -153,3 +153,36 @@ async def test_a_whole_poll_asked_for_while_the_first_polls_come_is_the_one_they
         assert (app.poll_count, poller.full_polls) == (2, 1), "polls were applied: no poll"
         await refresh(pilot)
         assert (app.poll_count, poller.full_polls) == (3, 2), "then one is made when asked for"
+
+
+@pytest.mark.parametrize(
+    ("size", "mode"), [((200, 60), "wide"), ((120, 40), "grid"), ((80, 24), "tabs")]
+)
+@synchronously
+async def test_the_first_frame_is_drawn_in_the_layout_of_the_terminal(
+    jobs_root: Path, size: tuple[int, int], mode: str
+) -> None:
+    """The layout's class was set at the first resize, after the first frame: that frame had
+    the grid layout at any size, and every pane was restyled, laid out and drawn again."""
+    for i in range(3):
+        write_job(jobs_root, f"job-{i:02d}", status="SUCCESS")
+    frames: list[tuple[str, tuple[int, int], bool]] = []
+
+    class Recorded(ConsoleApp):
+        def _display(self, screen: object, renderable: object) -> None:
+            super()._display(screen, renderable)  # type: ignore[arg-type]
+            if renderable is not None and self._console is not None:
+                jobs = self._console.table("jobs")
+                side = self._console.query_one("#side-detail")
+                frames.append((self._console.mode, jobs.region.size, side.display))
+
+    app = Recorded(manager=JobRecoveryManager(jobs_root), interval=None, host="test-host")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await refresh(pilot)
+        settled = (app.main_screen.mode, app.main_screen.table("jobs").region.size)
+    assert frames, "no frame drawn"
+    first_mode, first_size, side_shown = frames[0]
+    assert (first_mode, first_size) == settled
+    assert first_mode == mode
+    assert side_shown == (mode == "wide")

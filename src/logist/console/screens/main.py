@@ -164,6 +164,11 @@ class ConsoleScreen(Screen[None]):
         text, then it is emptied; none of that filters again."""
 
     def compose(self) -> ComposeResult:
+        # The layout's class before the panes are styled: set at the first resize, it came
+        # after the first frame (drawn in the grid layout at any size), and every pane was
+        # restyled, laid out and drawn again (at 200x60 ~50 ms of the event loop, on the GIL
+        # the first whole poll of a big root needs).
+        self._set_mode(self.app.size)
         yield HeaderBar(
             root=str(self.manager.root),
             host=self.host,
@@ -202,6 +207,7 @@ class ConsoleScreen(Screen[None]):
         self._set_titles()
         self._theme_changed(self.app.current_theme)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._mode_set()
 
     def _theme_changed(self, theme: Theme) -> None:
         self._accent = Color.parse(self.app.get_css_variables()["accent"])
@@ -210,21 +216,30 @@ class ConsoleScreen(Screen[None]):
     # ---- layout -------------------------------------------------------------------------
 
     def on_resize(self, event: Resize) -> None:
-        size = event.size
+        if self._set_mode(event.size):
+            self._mode_set()
+
+    def _set_mode(self, size: Size) -> bool:
+        """The layout (its class) for a terminal of `size`; whether it changed."""
         if size.width < GRID_MIN.width or size.height < GRID_MIN.height:
             mode = "tabs"
         else:
             mode = "wide" if size.width >= WIDE_MIN_WIDTH else "grid"
         if mode == self.mode:
-            return
+            return False
         self.mode = mode
         for name in ("tabs", "grid", "wide"):
             self.set_class(name == mode, f"-{name}")
+        return True
+
+    def _mode_set(self) -> None:
+        """What the layout shows besides its class: the framed pane, the active tab, the side
+        detail."""
         self._frame_focused_pane()
-        if mode == "tabs":
+        if self.mode == "tabs":
             self._activate(self._active, focus=False)
             self._set_titles()
-        if mode == "wide":
+        if self.mode == "wide":
             self._show_side_detail(now=True)
 
     @on(Tabs.TabActivated, "#pane-tabs")
