@@ -448,10 +448,14 @@ def finding_row(finding: Finding, states: dict[str, JobState]) -> Row:
             job_id,
             (
                 severity_name,
-                "(root)" if job_id is None else safe(job_id),
+                # (`safe`'s own first test, `isprintable`, made here: three calls a finding)
+                "(root)" if job_id is None else job_id if job_id.isprintable() else safe(job_id),
                 code,
-                safe(message),
-                _share[safe(recommendation) + (" [f]" if finding.fix is not None else "")],
+                message if message.isprintable() else safe(message),
+                _share[
+                    (recommendation if recommendation.isprintable() else safe(recommendation))
+                    + (" [f]" if finding.fix is not None else "")
+                ],
             ),
             _share[(SEVERITY_STYLE[severity], "", "", "", "dim")],
             (
