@@ -30,6 +30,7 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from itertools import islice
+from operator import itemgetter
 from typing import IO
 
 from . import _scan_cache
@@ -59,6 +60,8 @@ CHUNK = 2_048
 KEY_FORMAT = "<QqqI"
 """`_scan._STAT`'s format (this module is imported by it): the child packs as the scan does."""
 KEY_SIZE = struct.calcsize(KEY_FORMAT)
+_cut_keys = struct.Struct(f"{KEY_SIZE}s").iter_unpack
+_first = itemgetter(0)
 NOT_TAKEN = bytes(KEY_SIZE)
 """A job's key when the child could not stat its manifest (or it did not fit)."""
 
@@ -138,8 +141,9 @@ class StatsAhead:
             done = True
         whole = len(blob) - len(blob) % KEY_SIZE  # (a chunk being written)
         if whole:
-            ends = range(KEY_SIZE, whole + 1, KEY_SIZE)
-            self.taken += map(blob.__getitem__, map(slice, range(0, whole, KEY_SIZE), ends))
+            # each key a `bytes` of its own, cut in C (slices of the blob: 20 -> 7 ms a
+            # 100,000 keys)
+            self.taken += map(_first, _cut_keys(memoryview(blob)[:whole]))
             self._taken += whole
         if done:
             self._close()
