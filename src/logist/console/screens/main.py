@@ -115,6 +115,11 @@ class ConsoleScreen(Screen[None]):
         Binding("n", "next_new", "Next new", show=False, tooltip="Go to the newest new crash"),
     ]
 
+    AUTO_FOCUS = "#jobs"
+    """Focused as the screen is first shown (Textual's default, the first focusable widget, is
+    the hidden tab bar: focused, then blurred by `on_mount`'s focus, it and its tabs were
+    restyled twice after the first frame)."""
+
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
     """Screen's, without a repaint of the whole screen at every focus change (about 14 ms of a
     pane switch's 55 at 10,000 jobs): what the focus changes here repaints itself (a table its
