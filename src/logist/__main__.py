@@ -1,7 +1,10 @@
-"""The `logist` command (and `python -m logist`): `logist run` starts before click is imported.
+"""The `logist` command (and `python -m logist`): `logist run` and `logist console` start
+before click is imported.
 
 `logist run` is the one command whose start is on the clock of every job (`logist._launch`);
-every other command, and any `run` the short path is not sure of, goes to the click group.
+`logist console`'s start-up shares the GIL with its first whole poll (`console_options`);
+every other command, and any `run` or `console` the short paths are not sure of, goes to the
+click group.
 """
 
 from __future__ import annotations
@@ -16,6 +19,16 @@ def main() -> None:
         parsed = parse_run(sys.argv[2:])
         if parsed is not None:
             launch(*parsed)
+    if sys.argv[1:2] == ["console"]:
+        from .console.launch import console_options, run_console
+
+        options = console_options(sys.argv[2:])
+        if options is not None:
+            try:
+                sys.exit(run_console(**options))
+            except KeyboardInterrupt:  # as click says it (interrupted before the app took keys)
+                print("Aborted!", file=sys.stderr)
+                sys.exit(1)
     from .cli import main as click_main
 
     click_main()

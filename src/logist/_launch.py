@@ -59,7 +59,7 @@ def parse_run(args: Sequence[str]) -> tuple[str | None, str | None, float, list[
     if not rest:
         return None
     root = values.get(ROOT_OPTION)
-    if root is not None and not _directory_option_ok(root):
+    if root is not None and not directory_option_ok(root):
         return None
     try:
         heartbeat = float(values.get(HEARTBEAT_OPTION, DEFAULT_HEARTBEAT))
@@ -71,7 +71,7 @@ def parse_run(args: Sequence[str]) -> tuple[str | None, str | None, float, list[
     return root, values.get(JOB_ID_OPTION), heartbeat, rest
 
 
-def _directory_option_ok(path: str) -> bool:
+def directory_option_ok(path: str) -> bool:
     """What `click.Path(file_okay=False)` accepts: a path that is absent or a readable
     non-file."""
     try:

@@ -11,11 +11,11 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logist.core import Health, JobRecoveryManager, RootNotFound
 
@@ -23,6 +23,11 @@ from .config import config_path, load_settings, save_settings
 from .poller import Poller
 
 DEFAULT_INTERVAL_S = 2.0
+CONSOLE_FLAGS = ("--demo", "--read-only", "--no-bell")
+CONSOLE_VALUES = ("--root", "--interval", "--theme")
+"""The options of `logist console` that `console_options` reads (the click command declares
+the same, and `--screenshot` and `--size`, which it leaves to click)."""
+INTERVAL_RANGE = (0.2, 3600.0)
 
 if TYPE_CHECKING:
     from logist.demo import DemoRoot
@@ -88,6 +93,52 @@ def run_console(
         return app.return_code or 0
     finally:
         remove_demo()
+
+
+def console_options(args: Sequence[str]) -> dict[str, Any] | None:
+    """`run_console`'s arguments as the click `console` command reads `args`, or None when
+    click should read them (help, a screenshot, usage errors, anything unusual).
+
+    `logist console` starts here, before click is imported (`logist.__main__`): click and the
+    CLI's module were ~15 ms of the event loop's start-up, on the GIL the first whole poll of a
+    big root needs. tests/cli/test_console_dispatch.py holds the two readings equal."""
+    from logist._launch import directory_option_ok
+
+    flags: set[str] = set()
+    values: dict[str, str] = {}
+    rest = list(args)
+    while rest:
+        name, has_value, value = rest.pop(0).partition("=")
+        if name in CONSOLE_FLAGS and not has_value:
+            flags.add(name)
+            continue
+        if name not in CONSOLE_VALUES:
+            return None
+        if not has_value:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        values[name] = value
+    root = values.get("--root")
+    if root is not None and not directory_option_ok(root):
+        return None
+    interval = None
+    if "--interval" in values:
+        try:
+            interval = float(values["--interval"])
+        except ValueError:
+            return None
+        low, high = INTERVAL_RANGE
+        if not low <= interval <= high:
+            return None
+    return {
+        "root": root,
+        "demo": "--demo" in flags,
+        "read_only": "--read-only" in flags,
+        "interval": interval,
+        "bell": "--no-bell" not in flags,
+        "theme": values.get("--theme"),
+    }
 
 
 def _remove_demo(staged: DemoRoot) -> None:
