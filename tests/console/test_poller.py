@@ -433,6 +433,33 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch(
             assert order == _ascending(rows, column), (round_, column)
 
 
+@pytest.mark.parametrize("listed", ["in id order", "reversed", "shuffled", "one out of order"])
+def test_a_natural_order_made_anew_is_the_sort_of_the_ranks_however_the_jobs_are_listed(
+    listed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The natural and job id orders made from scratch (slices of 16, and at once) equal the
+    sorts by definition, whether the rows come in id order or its reverse (no sort by id is
+    made then), in any order, or in id order but for one job."""
+    rng = random.Random(31)
+    monkeypatch.setattr(orders_module, "SORT_SLICE", 16)
+    keys = [f"job-{number:04d}" for number in range(200)]
+    if listed == "reversed":
+        keys.reverse()
+    elif listed == "shuffled":
+        rng.shuffle(keys)
+    elif listed == "one out of order":
+        keys.insert(150, keys.pop(20))
+    kinds = list(VERDICT_RANK)
+    rows = {
+        key: a_job_row(key, rng.choice(kinds), activity=rng.choice([None, 1.0, 2.0, 2.0, 5.0]))
+        for key in keys
+    }
+    for in_slices in (True, False):
+        natural, by_id = orders_module._made_natural(rows, in_slices=in_slices)
+        assert natural.keys == sorted(rows, key=lambda key: rows[key].rank)
+        assert by_id.keys == by_id.values == sorted(rows)
+
+
 def test_a_sort_in_slices_is_the_stable_sort_even_of_values_that_do_not_order() -> None:
     """Ties keep their order; values not equal to themselves (NaN: a manifest's cost) order
     nothing consistently, and get the one sort's order exactly (it is made then)."""
