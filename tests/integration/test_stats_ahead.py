@@ -371,7 +371,7 @@ class Positions:
 def test_a_first_whole_scan_from_frames_and_the_childs_keys_in_order_is_a_fresh_scan(
     jobs_root: Path, monkeypatch: pytest.MonkeyPatch, behind: int | None, delta: bool
 ) -> None:
-    """A fresh scanner's first look, then its whole scan from the cache file in frames of 2
+    """A fresh scanner's first look, then its whole scan, from the cache file in frames of 2
     (most entries taken from the frame the scan is in, `Ahead.newest`; not while a delta
     file's entries are left to win over the frames'), the child's keys taken by their number
     (all of them, none, or the first 7: the rest stat by the scan) with manifests rewritten,
@@ -397,9 +397,6 @@ def test_a_first_whole_scan_from_frames_and_the_childs_keys_in_order_is_a_fresh_
     os.utime(jobs_root / "job-04" / "job_manifest.json", (past, past))
     (jobs_root / "job-08" / "job_manifest.json").unlink()
     scanner = Scanner(jobs_root, Policy(), persistent=True)
-    scanner.scan(limit=1)  # (within the first frame: `Ahead` loads the next once one is taken)
-    assert scanner._ahead is not None and scanner._ahead._child is not None
-    scanner._ahead._child.wait()
     reads: list[str] = []
     read_facts = _scan.read_facts
 
@@ -408,6 +405,13 @@ def test_a_first_whole_scan_from_frames_and_the_childs_keys_in_order_is_a_fresh_
         return read_facts(job_id, manifest)
 
     monkeypatch.setattr(_scan, "read_facts", counted)
+    changed = {"job-01", "job-04", "job-08", "job-20"}
+    scanner.scan(limit=5)
+    looked_at = set(list(scanner._locations)[:5])
+    assert set(reads) == changed & looked_at, "the first look's jobs from the cache file too"
+    assert scanner._ahead is not None and scanner._ahead._child is not None
+    scanner._ahead._child.wait()
+    reads.clear()
     whole = scanner.scan()
     read_by_whole = set(reads)
     reference = Scanner(jobs_root, Policy()).scan()
