@@ -475,9 +475,10 @@ def test_a_sort_in_slices_is_the_stable_sort_even_of_values_that_do_not_order() 
             orders_module.SORT_SLICE, before = size, orders_module.SORT_SLICE
             try:
                 made = orders_module._sorted_in_slices(items, values.__getitem__)
+                given = orders_module._sorted_in_slices(items, values.__getitem__, values)
             finally:
                 orders_module.SORT_SLICE = before
-            assert made == sorted(items, key=values.__getitem__), size
+            assert made == given == sorted(items, key=values.__getitem__), size
 
 
 def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:

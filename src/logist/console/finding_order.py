@@ -113,7 +113,7 @@ class FindingOrder:
         keys = self.natural
         found = _gathered(rows.__getitem__, keys)
         values = _gathered(itemgetter(column), _gathered(_SORT_KEYS, found))
-        order = _sorted_in_slices(list(range(len(keys))), values.__getitem__)
+        order = _sorted_in_slices(list(range(len(keys))), values.__getitem__, values)
         ranks = _gathered(_RANK, found)
         return Sorted(
             _gathered(keys.__getitem__, order),

@@ -197,11 +197,12 @@ def _made_natural(rows: Mapping[str, JobRow], *, in_slices: bool) -> tuple[Sorte
     elif _in_order(keys, gt):
         order, ids = list(range(len(keys) - 1, -1, -1)), keys[::-1]
     else:
-        order = sort(list(range(len(keys))), keys.__getitem__)
+        order = sort(list(range(len(keys))), keys.__getitem__, keys)
         ids = gather(keys.__getitem__, order)
     by_id = Sorted(ids, ids)
     for part in (JobRow.RANK_ACTIVITY, JobRow.VERDICT):
-        order = sort(order, gather(itemgetter(part), found).__getitem__)
+        values = gather(itemgetter(part), found)
+        order = sort(order, values.__getitem__, values)
     natural = gather(keys.__getitem__, order)
     return Sorted(natural, natural), by_id
 
@@ -218,7 +219,9 @@ def _in_order(keys: list[str], before: Callable[[str, str], bool]) -> bool:
     return True
 
 
-def _sorted_at_once(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+def _sorted_at_once(
+    items: list[Any], key: Callable[[Any], Any], values: list[Any] | None = None
+) -> list[Any]:
     return sorted(items, key=key)
 
 
@@ -244,7 +247,7 @@ def _made(natural: Sorted, rows: Mapping[str, JobRow], position: int) -> Sorted:
     else:
         absent_keys = []
     # stable: ties in natural order
-    order = _sorted_in_slices(list(range(len(values))), values.__getitem__)
+    order = _sorted_in_slices(list(range(len(values))), values.__getitem__, values)
     return Sorted(
         [*_gathered(keys.__getitem__, order), *absent_keys], _gathered(values.__getitem__, order)
     )
@@ -262,7 +265,9 @@ def _gathered(getter: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     return gathered
 
 
-def _sorted_in_slices(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+def _sorted_in_slices(
+    items: list[Any], key: Callable[[Any], Any], values: list[Any] | None = None
+) -> list[Any]:
     """`sorted(items, key=key)`, the very same list, by C calls that each hold the GIL a few
     ms (one sort of 100,000 held it 16 ms, and 40-110 ms on a loaded machine: the longest wait
     of the event loop in a tick that brings an order). Slices of SORT_SLICE are sorted one by
@@ -272,10 +277,12 @@ def _sorted_in_slices(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
     piece keeps the order of its slice and the sort is stable, so ties keep the order of
     `items`, as one stable sort does. ~1.6-1.9x the CPU of one sort. Values that are not
     equal to themselves (a NaN cost in a manifest) order nothing consistently: then one sort,
-    as before, for exactly its order."""
+    as before, for exactly its order. `values`: the keys of every item, in any order (`key`
+    is `values.__getitem__` over indexes into it), looked at for those as they are (gathered
+    through `key` they were 100,000 calls more a sort)."""
     if len(items) <= SORT_SLICE:
         return sorted(items, key=key)
-    keyed = _gathered(key, items)
+    keyed = _gathered(key, items) if values is None else values
     if any(map(ne, keyed, keyed)):
         return sorted(items, key=key)
     del keyed
