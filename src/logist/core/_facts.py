@@ -15,7 +15,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._recorded import NOTHING_RECORDED, Recorded
@@ -306,22 +306,6 @@ class _Draft:
 
     __slots__ = JobFacts.__slots__
 
-    def __init__(self, row: Sequence[Any], recorded: Recorded, shared: _Shared) -> None:
-        # the own fields of a facts row (`facts_row`'s order), read in place: a call of 12
-        # arguments, the row sliced and spread into 23 of `new_facts`, cost more than these
-        self.status = row[0]
-        self.description = row[1]
-        self.phase_index = row[3]
-        self.created_at = row[5]
-        self.updated_at = row[6]
-        self.cost = row[9]
-        self.time_s = row[11]
-        self.step_count = row[13]
-        self.last_event_at = row[15]
-        self.history_count = row[16]
-        self.recorded = recorded
-        self._shared = shared
-
 
 object.__new__(_Draft).__class__ = JobFacts  # a layout that differs fails here, at import
 _probe = JobFacts(*(object() for _ in FIELD_NAMES))
@@ -391,37 +375,71 @@ def new_facts(
     return facts_of_row(row, recorded)
 
 
-_shared_of = itemgetter(*(FIELD_NAMES.index(name) for name in _Shared._fields))
-"""The shared fields of a facts row, in `_Shared`'s order, as one tuple (in C)."""
-_OWNER_AT = FIELD_NAMES.index("owner")
-_COST_THRESHOLD_AT = FIELD_NAMES.index("cost_threshold")
-_TIME_THRESHOLD_AT = FIELD_NAMES.index("time_threshold_s")
-
-
 def facts_of_row(row: Sequence[Any], recorded: Recorded) -> JobFacts:
     """`JobFacts(*row[:22], recorded)` of a row of the scan's own values (`facts_row`'s order,
     as `_scan.facts_from` made them or the scan cache kept them; a 23rd item is not read),
     equal shared values as one tuple. Only for those: each field is then of one type (an int
     never a bool nor a float, a number never a string), so equal values are alike but for a
-    zero's sign, which is never shared."""
-    values = _shared_of(row)
-    cost_threshold = row[_COST_THRESHOLD_AT]
-    time_threshold_s = row[_TIME_THRESHOLD_AT]
+    zero's sign, which is never shared.
+
+    Made at every job of a whole scan restored from the scan cache, so read in place: the
+    row's items by plain subscripts (`operator.itemgetter` converts each index anew), the
+    shared tuple of the row before when equal (most rows of a cache frame have their shared
+    values alike, as the same objects: no hash of twelve values), the slots set without an
+    `__init__` call."""
+    global _last_shared
+    cost_threshold = row[10]
+    time_threshold_s = row[12]
+    values = (
+        row[2],
+        row[4],
+        row[7],
+        row[8],
+        cost_threshold,
+        time_threshold_s,
+        row[14],
+        row[17],
+        row[18],
+        row[19],
+        row[20],
+        row[21],
+    )
     if (
-        row[_OWNER_AT] is None
+        row[17] is None
         and (cost_threshold or _unsigned(cost_threshold))
         and (time_threshold_s or _unsigned(time_threshold_s))
     ):
-        shared = _shared_tuples.get(values)
-        if shared is None:
-            shared = _new_shared(_Shared, values)
-            if len(_shared_tuples) < _SHARED_KEPT:
-                _shared_tuples[shared] = shared
+        shared = _last_shared  # (one of the table's: what its look-up finds for equal values)
+        if values != shared:
+            shared = _shared_tuples.get(values)  # type: ignore[assignment]
+            if shared is None:
+                shared = _new_shared(_Shared, values)
+                if len(_shared_tuples) < _SHARED_KEPT:
+                    _shared_tuples[shared] = _last_shared = shared
+            else:
+                _last_shared = shared
     else:  # an owner record (a dict, per job), or a zero whose sign must stay its own
         shared = _new_shared(_Shared, values)
-    made = _Draft(row, recorded, shared)
+    made = _new_draft(_Draft)
+    made.status = row[0]
+    made.description = row[1]
+    made.phase_index = row[3]
+    made.created_at = row[5]
+    made.updated_at = row[6]
+    made.cost = row[9]
+    made.time_s = row[11]
+    made.step_count = row[13]
+    made.last_event_at = row[15]
+    made.history_count = row[16]
+    made.recorded = recorded
+    made._shared = shared
     made.__class__ = JobFacts  # type: ignore[assignment]
     return made  # type: ignore[return-value]
+
+
+_last_shared: _Shared = _new_shared(_Shared, (object(),) * len(_Shared._fields))
+"""The table's shared tuple `facts_of_row` took last (at first one equal to no values)."""
+_new_draft = object.__new__
 
 
 def _unsigned(number: float | None) -> bool:

@@ -1206,8 +1206,11 @@ class Scanner:
             if key != stat_now:  # (packed alike: `_entry`)
                 return self._load(job_id, location, manifest or _manifest_in(location), now)
             recorded_row = facts_row[-1]  # the last field (checked at import)
-            if recorded_row == _NOTHING_ROW:  # most jobs: `Recorded.from_row`'s first test
+            if recorded_row is _nothing_rows[0]:  # a cache frame's rows share the one tuple
                 recorded = NOTHING_RECORDED
+            elif recorded_row == _NOTHING_ROW:  # most jobs: `Recorded.from_row`'s first test
+                recorded = NOTHING_RECORDED
+                _nothing_rows[0] = recorded_row
             else:
                 recorded = Recorded.from_row(recorded_row)
             if len(facts_row) != _FACT_COUNT:
@@ -1220,7 +1223,8 @@ class Scanner:
                 # `_judge`'s static branch, inline (with `category_of`, `_static_verdict`'s
                 # look-up and `_newest`): most of a big root (0.6 s -> 0.2 s of a 100,000-job
                 # restore, and ~20 % of what was left)
-                verdict = self._static_verdicts.get((status, facts.waiting_reason, None))
+                # (the row's waiting reason: the facts' own, or one equal to it)
+                verdict = self._static_verdicts.get((status, facts_row[_WAITING_AT], None))
                 if verdict is None:
                     verdict = self._static_verdict(facts, None)
                 mtime = (
@@ -1233,8 +1237,10 @@ class Scanner:
                     activity = mtime
                 else:
                     activity = last
-                # the stat key the scan made (equal): the one just packed is freed at once
-                state = _new_state(job_id, location, facts, (), stat_now, verdict, activity, None)
+                # the stat key the scan made (equal to the entry's), as `_new_state` makes it
+                made = _StateDraft(job_id, location, facts, (), stat_now, verdict, activity, None)
+                made.__class__ = JobState  # type: ignore[assignment]
+                state = made  # type: ignore[assignment]
             else:
                 state = self._judge(
                     job_id,
@@ -1478,7 +1484,42 @@ the jobs of a frame of entries), what a rewritten manifest mostly says again."""
 _ALIKE_AT = tuple(map(_FACT_NAMES.index, _ALIKE_NAMES))
 _alike_of = attrgetter(*_ALIKE_NAMES)
 _NOTHING_ROW = NOTHING_RECORDED.as_row()
+_nothing_rows: list[Any] = [_NOTHING_ROW]
+"""A tuple equal to `_NOTHING_ROW` met last (marshal loads one a cache frame, shared by its
+rows): told by identity, not by comparing its nine values at every job."""
 _new_state = quick_constructor(JobState)
+_WAITING_AT = _FACT_NAMES.index("waiting_reason")
+
+
+class _StateDraft:
+    """A mutable twin of `JobState`'s slots (as `quick_constructor` makes one), made a
+    `JobState` where a whole scan makes most of them (`Scanner._from_row`): without
+    `_new_state`'s call through `*args` and the generated `__init__`'s defaults."""
+
+    __slots__ = JobState.__slots__
+
+    def __init__(
+        self,
+        job_id: str,
+        location: JobLocation,
+        facts: JobFacts,
+        problems: tuple[Problem, ...],
+        stat: StatKey | None,
+        verdict: Verdict,
+        activity_at: float | None,
+        evidence: Observation | None,
+    ) -> None:
+        self.job_id = job_id
+        self.location = location
+        self.facts = facts
+        self.problems = problems
+        self.stat = stat
+        self.verdict = verdict
+        self.activity_at = activity_at
+        self.evidence = evidence
+
+
+object.__new__(_StateDraft).__class__ = JobState  # a layout that differs fails here, at import
 
 
 def _kept_alike(before: JobFacts, values: Sequence[Any]) -> list[Any]:
