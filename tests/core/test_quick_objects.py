@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from logist._interning import Interner
-from logist.core._facts import facts_row, new_facts
+from logist.core import _facts
+from logist.core._facts import facts_of_row, facts_row, new_facts
 from logist.core._frozen import quick_constructor
 from logist.core._recorded import NOTHING_RECORDED, ErrorRecord, Recorded, recorded_from
 from logist.core._scan import JobFacts, facts_from, stat_fields, stat_key
@@ -154,6 +155,33 @@ def test_a_scans_facts_share_what_they_have_alike_and_are_what_the_constructor_m
     assert made[5]._shared is not new_facts(*facts_row(made[5]))._shared, "an owner: its own"
     assert made[6].waiting_reason == "look" and made[7].last_action_id == "r-1"
     assert sys.getsizeof(made[0]) <= 128
+
+
+def test_facts_of_rows_share_the_tables_tuple_only_and_none_past_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows made facts one after the other (a whole scan's restore) share the table's tuple
+    for equal values, whether taken from the row before or looked up; once the table is full,
+    values not in it are each job's own, even for two equal rows in a row (the bound holds);
+    a zero's sign and an owner record are never shared."""
+    row = facts_row(facts_from({"status": "SUCCESS", "cost_threshold": 3.5, "phases": ["p"]}))
+    other = facts_row(facts_from({"status": "FAILED", "cost_threshold": 4.5}))
+    first, second = facts_of_row(row, NOTHING_RECORDED), facts_of_row(row, NOTHING_RECORDED)
+    assert first._shared is second._shared
+    assert facts_of_row(other, NOTHING_RECORDED)._shared is not first._shared
+    assert facts_of_row(list(row), NOTHING_RECORDED)._shared is first._shared, "looked up"
+    monkeypatch.setattr(_facts, "_SHARED_KEPT", len(_facts._shared_tuples))
+    unseen = facts_row(facts_from({"status": "PAUSED", "cost_threshold": 987.25}))
+    a, b = facts_of_row(unseen, NOTHING_RECORDED), facts_of_row(unseen, NOTHING_RECORDED)
+    assert a == b and a._shared is not b._shared, "past the bound: each its own"
+    assert facts_of_row(row, NOTHING_RECORDED)._shared is first._shared, "the table's still"
+    signed = [*row]
+    signed[10] = -0.0
+    assert facts_of_row(signed, NOTHING_RECORDED)._shared is not (
+        facts_of_row(signed, NOTHING_RECORDED)._shared
+    )
+    for facts in (first, a, facts_of_row(signed, NOTHING_RECORDED)):
+        assert plain_view(facts) == plain_view(JobFacts(*facts_row(facts)))
 
 
 def test_a_class_with_slots_beyond_its_fields_is_refused() -> None:
