@@ -57,6 +57,7 @@ from ._root import (
     JobLocation,
     Listing,
     RootIssue,
+    Where,
     enumerate_jobs,
     index_facts,
     listed_locations,
@@ -812,6 +813,7 @@ class Scanner:
             # scan after a first look has it): a job's key taken by its number, not its id
             ahead_ids: Sequence[str] = () if ahead is None else ahead.job_ids
             ahead_keys: list[bytes] = [] if ahead is None else ahead.taken
+            ahead_count, taken_count = len(ahead_ids), len(ahead_keys)  # (the latter: as taken)
             missed = 0
             # kept states whose manifest changed: read after the loop, many in a child
             # (the ids and their stat keys, no tuple per job: 20,000 of them alive through the
@@ -831,9 +833,11 @@ class Scanner:
                 if state is unset:
                     state = cached_before(job_id)
                 kept = state is not None and state.evidence is None and state.location is location
-                where = location._where  # (read in place of its properties)
+                # (read in place of its properties; its fields by number: a named field is a
+                # descriptor looked up at each read)
+                where = location._where
                 row = None
-                if state is None and restored is not None and where.writable:
+                if state is None and restored is not None and where[_WRITABLE]:
                     # and the first scan from the cache file: `_state_for`'s restore, inline
                     # (at 100,000 jobs its calls were 0.1 s of the whole root's first poll)
                     if newest_pop is not None:
@@ -843,19 +847,20 @@ class Scanner:
                         if frames is not None:
                             newest = frames.newest()
                             newest_pop = None if newest is None else newest.pop
-                    if not where.on_disk:
+                    if not where[_ON_DISK]:
                         row = None
                 if kept or row is not None:
-                    in_place = where.place is in_root
+                    in_place = where[_PLACE] is in_root
                     key = None
                     if in_place and ahead is not None:
-                        if number < len(ahead_ids) and ahead_ids[number] is job_id:
-                            if number >= len(ahead_keys) and ahead.running:
+                        if number < ahead_count and ahead_ids[number] is job_id:
+                            if number >= taken_count and ahead.running:
                                 missed += 1
                                 if missed >= LOOK_AGAIN:  # the child is behind: how far?
                                     missed = 0
                                     ahead.refresh()
-                            if number < len(ahead_keys):
+                                    taken_count = len(ahead_keys)
+                            if number < taken_count:
                                 key = ahead_keys[number]
                         else:  # out of the child's order (the root was listed again)
                             key = ahead.keys.get(job_id)
@@ -864,6 +869,7 @@ class Scanner:
                                 if missed >= LOOK_AGAIN:
                                     missed = 0
                                     ahead.refresh()
+                                    taken_count = len(ahead_keys)
                                     key = ahead.keys.get(job_id)
                     manifest = None  # made only for a stat or a read
                     if key is None or key == NOT_TAKEN:
@@ -888,7 +894,12 @@ class Scanner:
                             jobs[job_id] = state
                         continue
                     seen = state.stat if kept else None
-                    if key is not None and seen is not None and where.writable and where.on_disk:
+                    if (
+                        key is not None
+                        and seen is not None
+                        and where[_WRITABLE]
+                        and where[_ON_DISK]
+                    ):
                         # unchanged: the state as it is; else read again (what `_state_for`
                         # does after a stat of its own: ~20,000 more in a poll of much churn)
                         if seen != key:
@@ -1674,6 +1685,8 @@ def _slimmed(index: IndexRead) -> bool:
 
 
 _MANIFEST_TAIL = f"/{MANIFEST_NAME}"
+_PLACE, _ON_DISK, _WRITABLE = map(Where._fields.index, ("place", "on_disk", "writable"))
+"""Where `Where`'s fields are: a whole scan reads them by number."""
 
 
 def _in_root_place(locations: Mapping[str, JobLocation]) -> InRoot | None:
