@@ -230,7 +230,10 @@ def test_a_first_whole_poll_after_a_first_look_equals_rows_and_orders_made_from_
     sleeper = procs.sleeper()
     live = write_job(jobs_root, "job-live", status="EXECUTING", process_id=sleeper.pid)
     procs.lock_holder(live / ".lock")
-    manager = JobRecoveryManager(jobs_root)
+    # one clock for both pollers: an unverified job's reason says its age in seconds, which
+    # two polls made a second apart would say otherwise
+    frozen = time.time()
+    manager = JobRecoveryManager(jobs_root, clock=lambda: frozen)
     poller = Poller(manager=manager, clock=time.time)
     poller.sorted_columns = poller.descending = COLUMNS
     poller.finding_columns = frozenset({1, 3})
@@ -253,7 +256,7 @@ def test_a_first_whole_poll_after_a_first_look_equals_rows_and_orders_made_from_
     assert whole.jobs[looked[2]] != first.jobs[looked[2]]
     shown = whole.jobs
     assert whole.jobs_changed == tuple(k for k in whole.states if first.jobs.get(k) != shown[k])
-    afresh = Poller(manager=JobRecoveryManager(jobs_root), clock=time.time)
+    afresh = Poller(manager=JobRecoveryManager(jobs_root, clock=lambda: frozen), clock=time.time)
     afresh.sorted_columns = afresh.descending = COLUMNS
     afresh.finding_columns = poller.finding_columns
     alone = afresh.poll()
