@@ -114,6 +114,63 @@ def test_console_demo_removes_its_temporary_root_on_quit(tmp_path: Path) -> None
     assert saved["interval"] == 0.5 and saved["theme"]  # remembered for the next run
 
 
+_HANG_UP_WHILE_REMOVED = """
+import asyncio, json, os, signal, sys
+from logist.console import app, launch
+
+class QuitsAtOnce:  # the app ran and quit: what follows is the demo's removal
+    final_settings = None
+    return_code = 0
+
+    def __init__(self, **options):
+        pass
+
+    def run(self):  # as the app's: its loop's SIGHUP handler, gone as the loop closes
+        async def mounted():
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: None)
+
+        asyncio.run(mounted())
+
+removing = launch._remove_demo
+
+def removed_as_the_terminal_is_lost(staged):
+    with open(sys.argv[1], "w") as pids:
+        json.dump([record["pid"] for record in staged.processes], pids)
+    os.kill(os.getpid(), signal.SIGHUP)
+    removing(staged)
+
+app.ConsoleApp = QuitsAtOnce
+launch._remove_demo = removed_as_the_terminal_is_lost
+sys.exit(launch.run_console(root=None, demo=True, read_only=False, interval=0.5))
+"""
+
+
+def test_a_terminal_lost_while_the_demo_is_removed_leaves_nothing(tmp_path: Path) -> None:
+    """SIGHUP as `console --demo` removes its demo, after the app (and its own SIGHUP
+    handler) ended: the removal goes on, every process stopped and the temporary root gone.
+    The app is a stand-in that quits at once (its event loop's SIGHUP handler made and gone as
+    the app's) and the hangup is the process's own signal: a real terminal cannot be made to
+    drop at that point of the exit every time."""
+    pids_file = tmp_path / "pids.json"
+    env = {**os.environ, "TMPDIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    done = subprocess.run(
+        [sys.executable, "-c", _HANG_UP_WHILE_REMOVED, str(pids_file)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    pids = set(json.loads(pids_file.read_text()))
+    left = _leftovers(pids)
+    for process in left:  # (a failure must not leave them running either)
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    assert done.returncode == 0, done.stderr.decode()
+    assert pids
+    assert list(tmp_path.glob("logist-demo-*")) == []
+    assert left == []
+
+
 def _drain(fd: int) -> None:
     with contextlib.suppress(OSError):
         while os.read(fd, 65536):

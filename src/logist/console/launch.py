@@ -85,6 +85,7 @@ def run_console(
             settings_problem=problem,
         )
         app.run()
+        _ignore_hangup_if(staged is not None)
         if app.final_settings is not None:
             try:
                 save_settings(settings_file, app.final_settings)
@@ -92,7 +93,16 @@ def run_console(
                 print(f"logist: settings not saved: {settings_file}: {exc}", file=sys.stderr)
         return app.return_code or 0
     finally:
+        _ignore_hangup_if(staged is not None)
         remove_demo()
+
+
+def _ignore_hangup_if(demo: bool) -> None:
+    """From the app's end to the demo's removal, a lost terminal must not end the process:
+    the app's SIGHUP handler went with its event loop, and the default action stopped it
+    half-way, the demo's processes left running or its temporary root half-deleted."""
+    if demo:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
 def console_options(args: Sequence[str]) -> dict[str, Any] | None:
