@@ -49,26 +49,42 @@ def parse_run(args: Sequence[str]) -> tuple[str | None, str | None, float, list[
         if arg == "--":
             break
         name, has_value, value = arg.partition("=")
-        if name not in RUN_OPTIONS:
+        taken = option_value(has_value, value, rest) if name in RUN_OPTIONS else None
+        if taken is None:
             return None
-        if not has_value:
-            if not rest:
-                return None
-            value = rest.pop(0)
-        values[name] = value
+        values[name] = taken
     if not rest:
         return None
     root = values.get(ROOT_OPTION)
     if root is not None and not directory_option_ok(root):
         return None
-    try:
-        heartbeat = float(values.get(HEARTBEAT_OPTION, DEFAULT_HEARTBEAT))
-    except ValueError:
-        return None
-    low, high = HEARTBEAT_RANGE
-    if not low <= heartbeat <= high:
+    heartbeat = number_within(values.get(HEARTBEAT_OPTION), HEARTBEAT_RANGE, DEFAULT_HEARTBEAT)
+    if heartbeat is None:
         return None
     return root, values.get(JOB_ID_OPTION), heartbeat, rest
+
+
+def option_value(has_value: bool, value: str, rest: list[str]) -> str | None:
+    """An option's value as click takes it: after its `=`, else the next argument (taken out
+    of `rest`); None when there is none."""
+    if has_value:
+        return value
+    return rest.pop(0) if rest else None
+
+
+def number_within(
+    text: str | None, bounds: tuple[float, float], default: float | None = None
+) -> float | None:
+    """`text` read as click's `FloatRange(*bounds)` reads it (`default` when absent), or None
+    where click would refuse it."""
+    if text is None:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    low, high = bounds
+    return number if low <= number <= high else None
 
 
 def directory_option_ok(path: str) -> bool:

@@ -112,7 +112,7 @@ def console_options(args: Sequence[str]) -> dict[str, Any] | None:
     `logist console` starts here, before click is imported (`logist.__main__`): click and the
     CLI's module were ~15 ms of the event loop's start-up, on the GIL the first whole poll of a
     big root needs. tests/cli/test_console_dispatch.py holds the two readings equal."""
-    from logist._launch import directory_option_ok
+    from logist._launch import directory_option_ok, number_within, option_value
 
     flags: set[str] = set()
     values: dict[str, str] = {}
@@ -122,25 +122,16 @@ def console_options(args: Sequence[str]) -> dict[str, Any] | None:
         if name in CONSOLE_FLAGS and not has_value:
             flags.add(name)
             continue
-        if name not in CONSOLE_VALUES:
+        taken = option_value(has_value, value, rest) if name in CONSOLE_VALUES else None
+        if taken is None:
             return None
-        if not has_value:
-            if not rest:
-                return None
-            value = rest.pop(0)
-        values[name] = value
+        values[name] = taken
     root = values.get("--root")
     if root is not None and not directory_option_ok(root):
         return None
-    interval = None
-    if "--interval" in values:
-        try:
-            interval = float(values["--interval"])
-        except ValueError:
-            return None
-        low, high = INTERVAL_RANGE
-        if not low <= interval <= high:
-            return None
+    interval = number_within(values.get("--interval"), INTERVAL_RANGE)
+    if interval is None and "--interval" in values:
+        return None
     return {
         "root": root,
         "demo": "--demo" in flags,
