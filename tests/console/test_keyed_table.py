@@ -3,9 +3,11 @@ jobs table's C-level filter keeps what the filter language keeps."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rich.segment import Segment
@@ -781,13 +783,15 @@ async def test_s_shows_what_a_fresh_descending_sort_gives_with_its_order_at_hand
 async def test_the_rows_a_typed_filter_left_are_tested_a_slice_a_turn_and_end_as_one_filter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """After the first frame, the rows a typed filter left are tested TESTED_AFTER_A_FRAME at
-    a time, a turn of the event loop each (lowered here: 6,000 rows, slices of 400), those
-    after the rows tested first, then those before a cursor far down: between turns the rows
-    tested so far are shown in their order with the cursor on its job, and once all are
-    tested the table shows what the same filter from scratch shows."""
+    """After the first frame, the rows a typed filter left are tested TESTED_A_PIECE at a
+    time, a turn of the event loop as long as TESTING_TURN_S (lowered here: 6,000 rows,
+    pieces of 400, one a turn), those after the rows tested first, then those before a cursor
+    far down: between turns the rows tested so far are shown in their order with the cursor
+    on its job, and once all are tested the table shows what the same filter from scratch
+    shows."""
     monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 1000)
-    monkeypatch.setattr(keyed_table, "TESTED_AFTER_A_FRAME", 400)
+    monkeypatch.setattr(keyed_table, "TESTED_A_PIECE", 400)
+    monkeypatch.setattr(keyed_table, "TESTING_TURN_S", 0.0)
     rng = random.Random(43)
     app = _JobsHost()
     async with app.run_test(size=(120, 20)) as pilot:
@@ -837,3 +841,47 @@ async def test_the_rows_a_typed_filter_left_are_tested_a_slice_a_turn_and_end_as
             table._reorder()
             assert table.shown_keys() == shown, (typed, sort, reverse)
             assert sorted(shown) == sorted(k for k in rows if query.matches(table._row(k)))
+
+
+@synchronously
+async def test_a_turn_of_a_typed_filter_tests_pieces_until_its_time_is_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn ends with the piece that passes TESTING_TURN_S, whatever the rows cost: with a
+    stand-in clock a second on at each look and a turn of 2.5 s, each turn tests three pieces
+    (the clock is looked at as the turn starts and after each piece); the last turn takes
+    what is left and the table then shows what the same filter from scratch shows."""
+    ticks = itertools.count()
+    monkeypatch.setattr(keyed_table, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 1000)
+    monkeypatch.setattr(keyed_table, "TESTED_A_PIECE", 400)
+    monkeypatch.setattr(keyed_table, "TESTING_TURN_S", 2.5)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        rows, _ = _filled(table, random.Random(44), 6000)
+        one_turn = table._complete_some
+        through: list[int] = []
+
+        def watched() -> None:
+            one_turn()
+            through.append(table._untested[3] if table._untested else len(rows))
+
+        table._complete_some = watched  # type: ignore[method-assign]
+        query = FilterQuery.parse(TYPED[0][:2])
+        table.set_query(query)
+        assert table._untested is not None
+        through.append(table._untested[3])
+        for _ in range(1000):
+            if table.counted:
+                break
+            await pilot.pause(0.01)
+        assert table.counted
+        steps = [b - a for a, b in itertools.pairwise(through)]
+        assert steps[:-1] == [1200] * (len(steps) - 1)
+        assert 0 < steps[-1] <= 1200
+        shown = table.shown_keys()
+        table._passed = _NO_PASS  # the same filter from scratch
+        table._reorder()
+        assert table.shown_keys() == shown
+        assert sorted(shown) == sorted(k for k in rows if query.matches(table._row(k)))

@@ -71,10 +71,16 @@ counts in the titles come in the same frame, not in a second one."""
 ROWS_TESTED_AT_ONCE = 2_000
 """The same for the triage and findings panes, whose rows cost more to test (a facet term is
 a Python call per row; ~1 µs a row: 6,000 triage rows at 100,000 jobs were ~6 ms a key)."""
-TESTED_AFTER_A_FRAME = 16_384
-"""Rows a typed filter tests per turn of the event loop once its first frame is out (the
-rest of 100,000 tested in one go held the loop 70 ms and more: the worst stall at 100,000
-jobs); what needs them all (a sort, a poll, a cursor jump) tests what is left at once."""
+TESTED_A_PIECE = 2_048
+"""Rows a typed filter tests between two looks at the clock once its first frame is out
+(2-3 ms at 100,000 jobs); what needs them all (a sort, a poll, a cursor jump) tests what is
+left at once."""
+TESTING_TURN_S = 0.005
+"""How long one turn of the event loop tests such pieces (the turn ends with the piece that
+passes it). A count of rows a turn did not hold: 16,384 rows took 22-33 ms at 100,000 jobs
+after a whole poll had brought new rows (visited in the order shown, scattered in memory:
+1.5 us a row against 1 on a fresh root), and a key pressed then waited for the turn (81 ms
+once, against a budget of 50)."""
 SLICE_PAUSE_S = 0.002
 """Between two such turns: the event loop's other tasks run."""
 AGE_MARGIN_S = 0.01
@@ -696,35 +702,40 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                 self._counted()
 
     def _complete_some(self) -> None:
-        """Test the next rows a typed filter left (TESTED_AFTER_A_FRAME), then let the event
-        loop go on: keys and polls in between see the rows tested so far (`_untested`). Those
-        after the rows tested first; then those before, from the nearest up, put in front with
-        the cursor and the scroll moved down by as many (the screen stays); the last turn
-        completes."""
+        """Test the rows a typed filter left, TESTED_A_PIECE at a time for TESTING_TURN_S,
+        then let the event loop go on: keys and polls in between see the rows tested so far
+        (`_untested`). Those after the rows tested first; then those before, from the nearest
+        up, put in front with the cursor and the scroll moved down by as many (the screen
+        stays)."""
         pending = self._untested
         if pending is None:
             return
         query, candidates, start, through = pending
-        step = TESTED_AFTER_A_FRAME
-        if start + len(candidates) - through <= step:
-            self._complete()
-            return
+        after: list[str] = []
         before: list[str] = []
-        if through < len(candidates):
-            end = min(through + step, len(candidates))
-            self._keys = self._keys + self._test(query, candidates[through:end])
-            through = end
+        ends = time.perf_counter() + TESTING_TURN_S
+        while start or through < len(candidates):
+            if through < len(candidates):
+                end = min(through + TESTED_A_PIECE, len(candidates))
+                after += self._test(query, candidates[through:end])
+                through = end
+            else:
+                first = max(0, start - TESTED_A_PIECE)
+                before = self._test(query, candidates[first:start]) + before
+                start = first
+            if time.perf_counter() >= ends:
+                break
+        self._keys = before + self._keys + after
+        if start or through < len(candidates):
+            self._untested = (query, candidates, start, through)
+            self.virtual_size = Size(self.size.width, self._virtual_rows())
+            # a timer, not `call_later`: the widget's queued callbacks run back to back,
+            # without the event loop's other tasks (input, the poll's apply) in between
+            self.set_timer(SLICE_PAUSE_S, self._complete_some)
         else:
-            first = max(0, start - step)
-            before = self._test(query, candidates[first:start])
-            self._keys = before + self._keys
-            start = first
-        self._untested = (query, candidates, start, through)
-        self.virtual_size = Size(self.size.width, self._virtual_rows())
+            self._untested = None
+            self._counted()
         self._moved_down(len(before))
-        # a timer, not `call_later`: the widget's queued callbacks run back to back, without
-        # the event loop's other tasks (input, the poll's apply) in between
-        self.set_timer(SLICE_PAUSE_S, self._complete_some)
 
     def _drop_untested(self) -> None:
         """Forget the rows a typed filter left untested (a poll places every line again from
