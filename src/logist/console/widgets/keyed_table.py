@@ -64,18 +64,19 @@ _Unfiltered = tuple[Mapping[str, AnyRow], dict[str, AnyRow], int | None, bool, l
 _Turn = tuple[Mapping[str, AnyRow], int, bool, list[str], list[Any] | None, list[str] | None]
 FIRST_CHUNK = 128
 """Rows a typed filter tests past the cursor's before the first frame (then twice as many
-each time, until the screen is full); the rest is tested after that frame."""
+each time up to TESTED_A_PIECE, until the screen is full: doubling on, a filter that lets
+few rows through tested up to twice the rows it needed); the rest after that frame."""
 TESTED_AT_ONCE = 20_000
 """Up to this many rows a typed filter tests all at once (at 10,000 jobs a few ms): the
 counts in the titles come in the same frame, not in a second one."""
 ROWS_TESTED_AT_ONCE = 2_000
 """The same for the triage and findings panes, whose rows cost more to test (a facet term is
 a Python call per row; ~1 µs a row: 6,000 triage rows at 100,000 jobs were ~6 ms a key)."""
-TESTED_A_PIECE = 2_048
+TESTED_A_PIECE = 1_024
 """Rows a typed filter tests between two looks at the clock once its first frame is out
-(2-3 ms at 100,000 jobs); what needs them all (a sort, a poll, a cursor jump) tests what is
+(1-2 ms at 100,000 jobs); what needs them all (a sort, a poll, a cursor jump) tests what is
 left at once."""
-TESTING_TURN_S = 0.005
+TESTING_TURN_S = 0.003
 """How long one turn of the event loop tests such pieces (the turn ends with the piece that
 passes it). A count of rows a turn did not hold: 16,384 rows took 22-33 ms at 100,000 jobs
 after a whole poll had brought new rows (visited in the order shown, scattered in memory:
@@ -666,7 +667,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             while len(shown) < above and start > 0:
                 first = max(0, start - step)
                 shown = self._test(query, candidates[first:start]) + shown
-                start, step = first, step * 2
+                start, step = first, min(step * 2, TESTED_A_PIECE)
             shown += self._test(query, candidates[through - 1 : through])
         else:
             shown = self._test(query, candidates[:through])
@@ -676,7 +677,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         while (at_once or len(shown) <= cursor + self.size.height) and through < len(candidates):
             shown += self._test(query, candidates[through : through + step])
             through += step
-            step *= 2
+            step = min(step * 2, TESTED_A_PIECE)
         pending = None
         if start or through < len(candidates):
             pending = (query, candidates, start, min(through, len(candidates)))
