@@ -787,8 +787,9 @@ async def test_the_rows_a_typed_filter_left_are_tested_a_slice_a_turn_and_end_as
     time, a turn of the event loop as long as TESTING_TURN_S (lowered here: 6,000 rows,
     pieces of 400, one a turn), those after the rows tested first, then those before a cursor
     far down: between turns the rows tested so far are shown in their order with the cursor
-    on its job, and once all are tested the table shows what the same filter from scratch
-    shows."""
+    on its job, and nothing on screen changes (the same lines, scrollbar and scroll: no turn
+    but the last makes a frame); once all are tested the table shows what the same filter
+    from scratch shows."""
     monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 1000)
     monkeypatch.setattr(keyed_table, "TESTED_A_PIECE", 400)
     monkeypatch.setattr(keyed_table, "TESTING_TURN_S", 0.0)
@@ -808,9 +809,12 @@ async def test_the_rows_a_typed_filter_left_are_tested_a_slice_a_turn_and_end_as
         def watched() -> None:
             slices.append(list(table._keys))
             above.append(table._untested[2] if table._untested else 0)
+            height, scroll = table.virtual_size.height, table.scroll_y
             one_slice()
             assert table.cursor_key == cursor_key == table._keys[table._cursor]
             assert lines() == drawn  # (the same rows on the same lines)
+            if not table.counted:
+                assert (table.virtual_size.height, table.scroll_y) == (height, scroll)
 
         table._complete_some = watched  # type: ignore[method-assign]
         cases = [(None, False, 3), (2, False, 4000), (3, True, 10), (None, True, 5000)]

@@ -59,7 +59,7 @@ Term = tuple[bool, str | None, tuple[str, ...]]
 """One term of a `FilterQuery`: (negated, facet name or None for free text, values)."""
 _Pass = tuple[FilterQuery, Mapping[str, AnyRow], dict[str, AnyRow], list[str]]
 _NO_PASS: _Pass = (FilterQuery(), {}, {}, [])
-_Untested = tuple[FilterQuery, list[str], int, int]
+_Untested = tuple[FilterQuery, list[str], int, int, list[str]]
 _Unfiltered = tuple[Mapping[str, AnyRow], dict[str, AnyRow], int | None, bool, list[str], int]
 _Turn = tuple[Mapping[str, AnyRow], int, bool, list[str], list[Any] | None, list[str] | None]
 FIRST_CHUNK = 128
@@ -276,9 +276,10 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         self._untested: _Untested | None = None
         """While a typed filter is tested in two goes (the rows a frame shows first, the
         others after it): (query, candidate keys in the order shown, where the candidates
-        tested start and end). `_keys` holds the tested ones that pass; with candidates
-        before them left, indexes (`_cursor`, `scroll_y`) count from the first tested one
-        until `_complete` puts those before in front."""
+        tested start and end, the keys before those that were tested and pass, held back
+        until all are tested). `_keys` holds the other tested ones that pass; with rows
+        before them untested or held back, indexes (`_cursor`, `scroll_y`) count from the
+        first of `_keys` until `_complete` puts those before in front."""
         self._unfiltered: _Unfiltered | None = None
         """(rows, overlay, sort, reversed, keys, the cursor's index) of the order shown
         before a filter was typed: closing the filter shows it again while nothing it
@@ -586,8 +587,9 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             pending = self._untested
             candidates, at = self._keys, self._cursor
             if pending is not None:
-                _, left, start, through = pending
-                candidates, at = left[:start] + candidates + left[through:], start + at
+                _, left, start, through, held = pending
+                candidates = left[:start] + held + candidates + left[through:]
+                at += start + len(held)
             self._filter_lazily(candidates, query, at)
             return
         base = self._unfiltered_order()
@@ -680,7 +682,7 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
             step = min(step * 2, TESTED_A_PIECE)
         pending = None
         if start or through < len(candidates):
-            pending = (query, candidates, start, min(through, len(candidates)))
+            pending = (query, candidates, start, min(through, len(candidates)), [])
         self._order_changed(shown, pending, max(0, min(cursor, len(shown) - 1)))
         if pending is not None:
             self.call_after_refresh(self._complete_some)
@@ -691,29 +693,31 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         """Test the rows a typed filter left after those tested until `count` keys are shown
         (or none is left): what the screen shows before `_complete` has run."""
         while self._untested is not None and len(self._keys) < count:
-            query, candidates, start, through = self._untested
+            query, candidates, start, through, held = self._untested
             if through >= len(candidates):
                 break
             step = max(FIRST_CHUNK, count - len(self._keys))
             self._keys = self._keys + self._test(query, candidates[through : through + step])
             through = min(through + step, len(candidates))
-            self._untested = (query, candidates, start, through)
+            self._untested = (query, candidates, start, through, held)
             if not start and through == len(candidates):
-                self._untested = None
-                self._counted()
+                self._complete()
 
     def _complete_some(self) -> None:
         """Test the rows a typed filter left, TESTED_A_PIECE at a time for TESTING_TURN_S,
         then let the event loop go on: keys and polls in between see the rows tested so far
-        (`_untested`). Those after the rows tested first; then those before, from the nearest
-        up, put in front with the cursor and the scroll moved down by as many (the screen
+        (`_untested`). Those after the rows tested first, then those before, from the nearest
+        up. Until the last turn nothing on screen changes, so no turn but the last makes a
+        frame (at 100,000 jobs a frame is 5-15 ms: one after each turn, for the scrollbar's
+        height or the rows put in front, took as long as the turns): the scrollbar keeps the
+        height of the rows that may pass, and the rows before are held back; the last turn
+        puts them in front, the cursor and the scroll moved down by as many (the screen
         stays)."""
         pending = self._untested
         if pending is None:
             return
-        query, candidates, start, through = pending
+        query, candidates, start, through, held = pending
         after: list[str] = []
-        before: list[str] = []
         ends = time.perf_counter() + TESTING_TURN_S
         while start or through < len(candidates):
             if through < len(candidates):
@@ -722,21 +726,18 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
                 through = end
             else:
                 first = max(0, start - TESTED_A_PIECE)
-                before = self._test(query, candidates[first:start]) + before
+                held = self._test(query, candidates[first:start]) + held
                 start = first
             if time.perf_counter() >= ends:
                 break
-        self._keys = before + self._keys + after
+        self._keys = self._keys + after
+        self._untested = (query, candidates, start, through, held)
         if start or through < len(candidates):
-            self._untested = (query, candidates, start, through)
-            self.virtual_size = Size(self.size.width, self._virtual_rows())
             # a timer, not `call_later`: the widget's queued callbacks run back to back,
             # without the event loop's other tasks (input, the poll's apply) in between
             self.set_timer(SLICE_PAUSE_S, self._complete_some)
         else:
-            self._untested = None
-            self._counted()
-        self._moved_down(len(before))
+            self._complete()
 
     def _drop_untested(self) -> None:
         """Forget the rows a typed filter left untested (a poll places every line again from
@@ -746,22 +747,22 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         pending = self._untested
         if pending is None:
             return
-        query, candidates, start, _ = pending
+        query, candidates, start, _, held = pending
         self._untested = None
-        before = self._test(query, candidates[:start])
+        before = self._test(query, candidates[:start]) + held
         self._keys = before + self._keys
         self._moved_down(len(before))
 
     def _complete(self) -> None:
         """Test every row a typed filter left (after the frame that showed the first): those
-        after the rows tested go after them; those before, in front, the cursor and the
-        scroll moved down by as many."""
+        after the rows tested go after them; those before, in front with those held back,
+        the cursor and the scroll moved down by as many."""
         pending = self._untested
         if pending is None:
             return
-        query, candidates, start, through = pending
+        query, candidates, start, through, held = pending
         self._untested = None
-        before = self._test(query, candidates[:start])
+        before = self._test(query, candidates[:start]) + held
         self._keys = before + self._keys + self._test(query, candidates[through:])
         self._counted()
         self._moved_down(len(before))
@@ -1050,8 +1051,10 @@ class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
         """The scrollable height: the header and the rows shown (while a typed filter is
         tested, those that may be: it shrinks once they were)."""
         pending = self._untested
-        left = 0 if pending is None else pending[2] + len(pending[1]) - pending[3]
-        return len(self._keys) + 1 + left
+        if pending is None:
+            return len(self._keys) + 1
+        _, candidates, start, through, held = pending
+        return len(self._keys) + 1 + start + len(candidates) - through + len(held)
 
     def _visible_keys(self) -> list[str]:
         """The keys of the rows on screen (tested first if a typed filter left them)."""
