@@ -4,9 +4,17 @@ Real threads; the console test presses real keys in the real app on a real root.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import threading
 import weakref
 from pathlib import Path
+from signal import SIGCONT, SIGTSTP
+
+import pytest
+from textual import events
+from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 
 import logist._pace as pace_module
 import logist.console.app as app_module
@@ -118,3 +126,41 @@ async def test_a_key_flags_the_foreground_busy_until_it_is_repainted(jobs_root: 
     done_tokens = {token for event, token, _ in seen if event == "done"}
     assert set(busied) <= done_tokens, "a key's flag was never cleared by its repaint"
     assert pace_module._busy_until == 0.0
+
+
+@synchronously
+async def test_input_flags_the_foreground_busy_as_the_driver_gets_it(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver the console runs with (Linux's, here) flags a key or a click from its own
+    input thread, while the event loop is still busy with something else: the poll worker
+    steps aside before the loop gets to the event. A mouse move is not flagged."""
+    write_job(jobs_root, "job-001", status="SUCCESS")
+    app = make_app(jobs_root)
+    posted: list[Message] = []
+
+    async def post(message: Message) -> bool:
+        posted.append(message)
+        return True
+
+    monkeypatch.setattr(app, "_post_message", post)
+    stop_handlers = {number: signal.getsignal(number) for number in (SIGTSTP, SIGCONT)}
+    try:
+        driver = app.driver_class(app)  # (puts its handlers of SIGTSTP and SIGCONT)
+    finally:
+        for number, handler in stop_handlers.items():
+            signal.signal(number, handler)
+    assert isinstance(driver, LinuxDriver)
+    move = events.MouseMove(None, 1, 1, 0, 0, 0, False, False, False)
+    for message, flagged in ((move, False), (events.Key("down", None), True)):
+        monkeypatch.setattr(pace_module, "_busy_until", 0.0)
+        thread = threading.Thread(target=driver.send_message, args=(message,))
+        thread.start()
+        thread.join(10)  # (the loop runs nothing meanwhile: no await)
+        assert (pace_module._busy_until != 0.0) is flagged, message
+    for _ in range(100):  # (handed on to the app as before, once the loop runs)
+        if len(posted) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert posted[0] is move
+    assert isinstance(posted[1], events.Key)
