@@ -72,16 +72,18 @@ counts in the titles come in the same frame, not in a second one."""
 ROWS_TESTED_AT_ONCE = 2_000
 """The same for the triage and findings panes, whose rows cost more to test (a facet term is
 a Python call per row; ~1 µs a row: 6,000 triage rows at 100,000 jobs were ~6 ms a key)."""
-TESTED_A_PIECE = 1_024
+TESTED_A_PIECE = 2_048
 """Rows a typed filter tests between two looks at the clock once its first frame is out
-(1-2 ms at 100,000 jobs); what needs them all (a sort, a poll, a cursor jump) tests what is
+(2-4 ms at 100,000 jobs); what needs them all (a sort, a poll, a cursor jump) tests what is
 left at once."""
-TESTING_TURN_S = 0.003
+TESTING_TURN_S = 0.010
 """How long one turn of the event loop tests such pieces (the turn ends with the piece that
 passes it). A count of rows a turn did not hold: 16,384 rows took 22-33 ms at 100,000 jobs
 after a whole poll had brought new rows (visited in the order shown, scattered in memory:
 1.5 us a row against 1 on a fresh root), and a key pressed then waited for the turn (81 ms
-once, against a budget of 50)."""
+once, against a budget of 50). Turns of 3 ms (pieces of 1,024) were ~35 for a letter, which
+was not done when the next came 0.3 s later: the letters' keys took more, not less (90th
+percentile 27 ms against 19 with 10 ms turns, `console_bench.py` at 100,000 jobs)."""
 SLICE_PAUSE_S = 0.002
 """Between two such turns: the event loop's other tasks run."""
 AGE_MARGIN_S = 0.01
