@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import SimpleNamespace
@@ -889,3 +890,91 @@ async def test_a_turn_of_a_typed_filter_tests_pieces_until_its_time_is_up(
         table._reorder()
         assert table.shown_keys() == shown
         assert sorted(shown) == sorted(k for k in rows if query.matches(table._row(k)))
+
+
+@synchronously
+async def test_a_typed_filter_has_one_turn_to_come_however_fast_it_is_typed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Letters typed while the last one's rows are still tested leave one run of turns, each
+    turn after the pause before it: the turns of an earlier letter do not go on beside the
+    new ones (they came twice as often, and a key waited for more of them). A pause of 50 ms
+    here, one piece a turn: after the new letters' first turn, the turns come 50 ms apart."""
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 1000)
+    monkeypatch.setattr(keyed_table, "TESTED_A_PIECE", 400)
+    monkeypatch.setattr(keyed_table, "TESTING_TURN_S", 0.0)
+    monkeypatch.setattr(keyed_table, "SLICE_PAUSE_S", 0.05)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        _filled(table, random.Random(45), 6000)
+        one_turn = table._complete_some
+        starts: list[float] = []
+
+        def watched() -> None:
+            if table._untested is not None:
+                starts.append(time.perf_counter())
+            one_turn()
+
+        table._complete_some = watched  # type: ignore[method-assign]
+        table.set_query(FilterQuery.parse("e"))
+        await pilot.pause(0.12)  # (a few turns of the first letter)
+        for typed in ("et", "etl"):  # (two letters before a frame)
+            table.set_query(FilterQuery.parse(typed))
+        starts.clear()  # (the first turn comes after the frame; each other after a pause)
+        for _ in range(2000):
+            if table.counted:
+                break
+            await pilot.pause(0.01)
+        assert table.counted
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert len(gaps) > 5
+        assert min(gaps) >= 0.04, gaps
+
+
+@synchronously
+async def test_a_poll_of_a_few_rows_while_a_typed_filter_is_tested_tests_it_again_lazily(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll that changes a few rows, with the natural order at hand, while a typed filter's
+    rest is untested: the filter is tested again as when typed, the rows the next frame shows
+    first and the rest in turns (testing that rest at once held the loop 40-100 ms at 100,000
+    jobs); once tested, the table shows what the same filter from scratch shows on the new
+    rows, the cursor on its job if the filter keeps it."""
+    monkeypatch.setattr(keyed_table, "TESTED_AT_ONCE", 1000)
+    rng = random.Random(46)
+    app = _JobsHost()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        rows, _ = _filled(table, rng, 6000)
+        for sort, cursor in ((None, 30), (2, 3000)):
+            table.set_query(FilterQuery())
+            table.sort_by(sort)
+            table._move(cursor)
+            query = FilterQuery.parse("e")
+            table.set_query(query)
+            assert not table.counted
+            before = table.cursor_key
+            changed = rng.sample(sorted(rows), 5)
+            rows = dict(rows)
+            for key in changed:
+                rows[key] = _job(0, rng, key)
+            natural = sorted(rows, key=lambda key: rows[key].rank)
+            orders = None
+            if sort is not None:
+                valued = [key for key in natural if rows[key].sort_value(sort) is not None]
+                valued.sort(key=lambda key: rows[key].sort_value(sort))  # (stable)
+                orders = {sort: valued + [k for k in natural if k not in set(valued)]}
+            table.apply_diff(rows, changed, [], natural, orders)
+            assert not table.counted  # (the rest still to test, in turns)
+            for _ in range(1000):
+                if table.counted:
+                    break
+                await pilot.pause(0.01)
+            assert table.counted
+            shown = table.shown_keys()
+            if before in rows and query.matches(table._row(before)):
+                assert table.cursor_key == before
+            table._passed = _NO_PASS  # the same filter from scratch
+            table._reorder()
+            assert table.shown_keys() == shown
