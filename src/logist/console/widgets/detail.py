@@ -26,6 +26,7 @@ from textual.widgets import Log, Static
 from logist.core import JobDetail, JobRecoveryManager, LogChunk, RecoveryPlan, VerdictKind
 
 from ..text import VERDICT_STYLE, ago, duration, evidence_items, money, phase, safe
+from .lean import LeanScrollBars
 from .quiet import QuietLog, QuietScrolling
 from .timeline import incident_text
 
@@ -249,7 +250,7 @@ def describe(
     return Content("\n").join(lines)
 
 
-class DetailText(QuietScrolling, ScrollView):
+class DetailText(LeanScrollBars, QuietScrolling, ScrollView):
     """The detail's text in a scrolling view of its own, drawn line by line: a new text, of
     any height, repaints this view alone. (As a Static in a VerticalScroll, a text of another
     height laid out the whole screen, and its scroll's new height a second time: each layout

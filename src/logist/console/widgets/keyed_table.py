@@ -46,6 +46,7 @@ from ..job_filter import job_filter as _job_filter
 from ..job_filter import narrow as _narrow
 from ..rows import Column, JobRow, Row, descending_order, sort_values
 from ..text import age_since
+from .lean import LeanLines, LeanScrollBars
 from .quiet import QuietScrolling
 
 MARK = "●"
@@ -173,7 +174,7 @@ _row_search = itemgetter(Row._fields.index("search"))
 _row_sort_keys = itemgetter(Row._fields.index("sort_keys"))
 
 
-class KeyedTable(QuietScrolling, ScrollView, can_focus=True):
+class KeyedTable(LeanLines, LeanScrollBars, QuietScrolling, ScrollView, can_focus=True):
     """Rows by key, a filter, a sort, a cursor that follows its key, and marks shared by job."""
 
     BINDINGS = [

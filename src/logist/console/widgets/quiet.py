@@ -16,6 +16,8 @@ from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.widgets import Input, Log
 
+from .lean import LeanScrollBars
+
 
 class QuietScrolling:
     """Put first among the bases of a ScrollView: its `virtual_size` repaints it instead of
@@ -35,7 +37,7 @@ MEASURED_AT_ONCE = 500
 """Up to this many lines written at once are measured while written (see `QuietLog`)."""
 
 
-class QuietLog(QuietScrolling, Log):
+class QuietLog(LeanScrollBars, QuietScrolling, Log):
     """Textual's Log: appending lines or clearing it lays out nothing, and a few lines
     written are measured at once (Log measures every write in a thread of its own, whose
     answer came as a second frame: at each job the side detail showed, a thread more holding
