@@ -1,5 +1,5 @@
 """Lines handed to the compositor without Textual's per-line styling pass where it has nothing
-to do: the tables' rows, and their scrollbars.
+to do: the tables' rows, and the scrolling views' scrollbars.
 
 Textual draws each line of a widget through its styles cache, which puts the border, padding,
 outline, tint, opacity and hatch around it and makes a new Strip of it, and then through the
