@@ -1,14 +1,18 @@
 """Lines handed to the compositor without Textual's styling pass (widgets/lean.py): the same
 lines Textual draws, and the same strips again while nothing in them changed (what keeps the
-filter and crop results Textual caches on each strip)."""
+filter and crop results Textual caches on each strip); and scrollbars left alone by a layout
+that changes no size (widgets/quiet.py)."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
+from typing import Any
 
 from textual.app import App, ComposeResult
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.pilot import Pilot
+from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widget import Widget
@@ -16,8 +20,8 @@ from textual.widget import Widget
 from logist.console.widgets.keyed_table import KeyedTable
 from logist.console.widgets.lean import LeanScrollBar
 
-from .support import synchronously
-from .test_keyed_table import COLUMNS, _row
+from .support import NOW, make_app, settle, synchronously
+from .test_keyed_table import COLUMNS, _mixed_root, _row
 
 
 class _Host(App[None]):
@@ -115,3 +119,46 @@ async def test_a_scrollbar_draws_what_textuals_draws_and_again_only_when_that_ch
         hovered = bar.render_lines(whole)
         assert _texts(hovered) == _texts(_textual_bar(bar))
         assert _texts(hovered) != _texts(drawn)
+
+
+@synchronously
+async def test_a_layout_that_changes_no_size_leaves_every_scrollbar_alone(jobs_root: Path) -> None:
+    """Opening and closing the filter lays out the screen (visibility is a layout rule): no
+    scrolling view changed size, so none of their scrollbars is updated or repainted (each
+    was, at every layout); a new terminal size still updates them."""
+    _mixed_root(jobs_root, 300, random.Random(5))
+    app = make_app(jobs_root, clock=lambda: NOW)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        views = [w for w in app.screen.query("*") if isinstance(w, ScrollView)]
+        assert {"jobs", "triage", "findings", "detail-text"} <= {
+            view.id for view in views
+        }
+        updated: list[str | None] = []
+        for view in views:
+            update = view._scroll_update
+
+            def counted(size: Size, view: ScrollView = view, update: Any = update) -> None:
+                updated.append(view.id)
+                update(size)
+
+            view._scroll_update = counted  # type: ignore[method-assign]
+        layouts = []
+        refresh_layout = app.screen._refresh_layout
+
+        def counted_layout(*args: Any, **kwargs: Any) -> None:
+            layouts.append(1)
+            refresh_layout(*args, **kwargs)
+
+        app.screen._refresh_layout = counted_layout  # type: ignore[method-assign]
+        for key in ("slash", "escape", "slash", "enter"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert len(layouts) >= 4
+        # (the filter field itself, shown again, may be given its size anew: it has no bar)
+        assert not set(updated) & {"jobs", "triage", "findings", "detail-text", "detail-log"}
+        jobs = app.main_screen.table("jobs")
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert "jobs" in updated
+        assert jobs.vertical_scrollbar.window_size == jobs.scrollable_content_region.height

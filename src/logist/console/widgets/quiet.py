@@ -32,6 +32,20 @@ class QuietScrolling:
         if self.is_mounted:
             self._scroll_update(size)
 
+    def _size_updated(
+        self: ScrollView,
+        size: Size,
+        virtual_size: Size,
+        container_size: Size,
+        layout: bool = True,
+    ) -> bool:
+        """ScrollView's, given the view's own scrollable size. A layout hands every scrolling
+        view its region's size as the virtual size, which ScrollView compares with its
+        content's, never the same: each layout (the filter opened or closed, the side detail
+        shown) updated and repainted every scrolling view's scrollbars and what lies under
+        them, though no size had changed. A new size or container size still updates them."""
+        return super()._size_updated(size, self.virtual_size, container_size, layout)  # type: ignore[misc]
+
 
 MEASURED_AT_ONCE = 500
 """Up to this many lines written at once are measured while written (see `QuietLog`)."""
