@@ -119,6 +119,15 @@ async def test_a_scrollbar_draws_what_textuals_draws_and_again_only_when_that_ch
         hovered = bar.render_lines(whole)
         assert _texts(hovered) == _texts(_textual_bar(bar))
         assert _texts(hovered) != _texts(drawn)
+        bar.mouse_over = False
+        app.theme = "textual-light"  # another theme: every colour anew
+        await pilot.pause()
+        lit = bar.render_lines(whole)
+        assert _texts(lit) == _texts(_textual_bar(bar))
+        assert _texts(lit) != _texts(drawn)
+        assert _texts(table.render_lines(Region(0, 0, *table.size))) == _texts(
+            _textual_lines(table, Region(0, 0, *table.size))
+        )
 
 
 @synchronously

@@ -110,7 +110,8 @@ class LeanScrollBar(ScrollBar):
         if not _plain(self):
             return super().render_lines(crop)
         bar = self.render()  # Textual's choice of shape and colours, as a ScrollBarRender
-        shown = (self.size, type(bar), tuple(vars(bar).values()))
+        base = self.visual_style.rich_style  # (a new theme: the bar's colours may stay)
+        shown = (self.size, base, type(bar), tuple(vars(bar).values()))
         if self._drawn is None or self._drawn[0] != shown:
             self._drawn = (shown, self._draw(bar))
         lines = self._drawn[1][crop.y : crop.bottom]
