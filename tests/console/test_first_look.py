@@ -44,6 +44,47 @@ async def test_the_first_look_at_a_big_root_is_followed_at_once_by_the_whole_roo
         assert app.last_poll is not None and "crashed" in app.last_poll.triage
 
 
+@synchronously
+async def test_a_first_look_ready_before_the_mount_is_in_the_first_frame(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Applied as the panes mount, not by the first poll's worker after frames of empty
+    panes; the whole poll it is followed by still comes from the prefetch."""
+    monkeypatch.setattr(poller_module, "FIRST_LOOK", 3)
+    for i in range(8):
+        write_job(jobs_root, f"job-{i:02d}", status="SUCCESS")
+    manager = JobRecoveryManager(jobs_root)
+    poller = Poller(manager=manager, clock=time.time)
+    first_look_in, release = threading.Event(), threading.Event()
+    whole_poll = poller._poll
+
+    def held_whole_poll() -> poller_module.PollResult:
+        first_look_in.set()  # the prefetch's thread put the first look before this
+        release.wait(60)
+        return whole_poll()
+
+    monkeypatch.setattr(poller, "_poll", held_whole_poll)
+    poller.prefetch()
+    assert first_look_in.wait(60)
+    frames: list[tuple[int, int]] = []
+
+    class Recorded(ConsoleApp):
+        def _display(self, screen: object, renderable: object) -> None:
+            if renderable is not None and self._console is not None:
+                frames.append((self.poll_count, self._console.table("jobs").row_count))
+            super()._display(screen, renderable)  # type: ignore[arg-type]
+
+    app = Recorded(manager=manager, interval=None, host="test-host", poller=poller)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert frames and frames[0] == (1, 3), "the first frame shows the first look"
+        release.set()
+        await settle(pilot, polls=2)
+        assert app.last_poll is not None and app.last_poll.complete
+        assert (app.poll_count, poller.full_polls) == (2, 1), "then the prefetched whole poll"
+        assert app._console is not None and app._console.table("jobs").row_count == 8
+
+
 def test_a_partial_scan_is_marked_incomplete_and_never_kept_as_the_last_snapshot(
     jobs_root: Path,
 ) -> None:

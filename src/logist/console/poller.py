@@ -225,15 +225,27 @@ class Poller:
         return self._prefetched is not None
 
     def poll(self) -> PollResult:
-        prefetched = self._prefetched
-        if prefetched is not None:
-            result = prefetched.get()
-            if result is None or result.complete:
-                self._prefetched = None  # nothing more will come from the first polls
-            if result is not None:
-                return result
+        if (result := self._prefetched_result(wait=True)) is not None:
+            return result
         self._saved_before()
         return self._poll()
+
+    def prefetched_ready(self) -> PollResult | None:
+        """The next result of `prefetch` if it is in already, without waiting (None: not yet,
+        none coming, or its thread failed, which the next `poll()` makes up for)."""
+        return self._prefetched_result(wait=False)
+
+    def _prefetched_result(self, *, wait: bool) -> PollResult | None:
+        prefetched = self._prefetched
+        if prefetched is None:
+            return None
+        try:
+            result = prefetched.get(block=wait)
+        except queue.Empty:
+            return None
+        if result is None or result.complete:
+            self._prefetched = None  # nothing more will come from the first polls
+        return result
 
     def _saved_before(self) -> None:
         """Write the scan cache the last scan left due (its first complete one, then at most

@@ -135,6 +135,7 @@ class ConsoleScreen(Screen[None]):
         clock: Callable[[], float],
         open_detail: Callable[[str], None],
         on_filter: Callable[[FilterQuery], None] | None = None,
+        on_mounted: Callable[[], None] | None = None,
         read_only: bool,
         demo: bool,
     ) -> None:
@@ -150,6 +151,8 @@ class ConsoleScreen(Screen[None]):
         self.open_detail = open_detail
         self.on_filter = on_filter
         """Told each new filter (the app hands it to the poll worker)."""
+        self.on_mounted = on_mounted
+        """Called once the panes are mounted, before the first frame."""
         self.mode = ""
         self._active = "jobs"
         self._query = FilterQuery()
@@ -213,6 +216,8 @@ class ConsoleScreen(Screen[None]):
         self._theme_changed(self.app.current_theme)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self._mode_set()
+        if self.on_mounted is not None:
+            self.on_mounted()
 
     def _theme_changed(self, theme: Theme) -> None:
         self._accent = Color.parse(self.app.get_css_variables()["accent"])
