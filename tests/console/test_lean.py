@@ -140,9 +140,7 @@ async def test_a_layout_that_changes_no_size_leaves_every_scrollbar_alone(jobs_r
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(pilot)
         views = [w for w in app.screen.query("*") if isinstance(w, ScrollView)]
-        assert {"jobs", "triage", "findings", "detail-text"} <= {
-            view.id for view in views
-        }
+        assert {"jobs", "triage", "findings", "detail-text"} <= {view.id for view in views}
         updated: list[str | None] = []
         for view in views:
             update = view._scroll_update
