@@ -176,8 +176,11 @@ def test_polls_made_in_short_passes_equal_those_made_from_scratch(
     each at 100,000 jobs), here slices of 2 and 3 jobs: the same rows, orders, counts."""
     monkeypatch.setattr(poller_module, "PASS_STEP", 3)
     monkeypatch.setattr(rows_module, "_PASS_STEP", 2)
+    monkeypatch.setattr(rows_module, "_RUNS_STEP", 2)
     monkeypatch.setattr(_quick_status, "PASS_STEP", 3)
+    monkeypatch.setattr(_quick_status, "SUSPECT_STEP", 2)
     monkeypatch.setattr(orders_module, "SORT_SLICE", 4)
+    monkeypatch.setattr(orders_module, "SPLICE_STEP", 2)
     snapshots = _polls_checked_from_scratch(jobs_root)
     for before, after in pairwise(snapshots):
         short = _restated(after.jobs, before.jobs)
@@ -189,8 +192,10 @@ def test_polls_made_in_short_passes_equal_those_made_from_scratch(
     for snapshot in snapshots:
         short_status = QuickStatus().update(snapshot)
         monkeypatch.setattr(_quick_status, "PASS_STEP", 1 << 30)
+        monkeypatch.setattr(_quick_status, "SUSPECT_STEP", 1 << 30)
         assert QuickStatus().update(snapshot) == short_status
         monkeypatch.setattr(_quick_status, "PASS_STEP", 3)
+        monkeypatch.setattr(_quick_status, "SUSPECT_STEP", 2)
     values = [1, 1, 2, 3, 3, 3, 4, None, None]
     keys = [f"k{number}" for number in range(len(values))]
     assert descending_order(keys, values) == ["k6", "k3", "k4", "k5", "k2", "k0", "k1", "k7", "k8"]
@@ -380,10 +385,12 @@ def test_orders_spliced_poll_after_poll_equal_orders_made_from_scratch(
     """Rows that tie, rows with empty cells, rows moving a little and a lot, coming and
     going: every column's order (and the natural one) handed out after each update is the
     sort, those asked for at once, the others when they have caught up. Orders made from
-    scratch are sorted a slice at a time (`_sorted_in_slices`, 8,192 items by default): with
-    slices of 16 and 3, the same orders."""
+    scratch are sorted a slice at a time (`_sorted_in_slices`, 8,192 items by default), and
+    splices place the moved rows a slice at a time (1,024): with slices of 16 and 3, the
+    same orders."""
     if sort_slice is not None:
         monkeypatch.setattr(orders_module, "SORT_SLICE", sort_slice)
+        monkeypatch.setattr(orders_module, "SPLICE_STEP", sort_slice)
     rng = random.Random(9)
     kinds = list(VERDICT_RANK)
 

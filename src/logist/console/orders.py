@@ -10,7 +10,7 @@ and the new order is spliced from slices of the old one, a few C-level copies.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import compress, repeat
 from operator import gt, is_, itemgetter, lt, ne, not_
 from typing import Any, NamedTuple
@@ -28,6 +28,8 @@ SPLICE_MAX_SHARE = 4
 """More than 1/SPLICE_MAX_SHARE of the rows moved: a new order, not a splice."""
 SORT_SLICE = 8_192
 """Items in one C call of an order made from scratch (see `_sorted_in_slices`)."""
+SPLICE_STEP = 1_024
+"""Moved rows a splice places between two looks at `pace` (a few ms of Python calls)."""
 
 _RANK = JobRow.RANK
 _KEY = JobRow.KEY
@@ -341,8 +343,14 @@ def _spliced(
             return low if rank <= row_of(keys[low]) else low + 1
         return bisect_left(keys, rank, low, bisect_right(values, value, low + 1), key=row_of)
 
+    # placed SPLICE_STEP rows at a time, `pace()` between (a whole poll's 20,000 moved rows
+    # were 50-100 ms of the worker competing for the GIL with a key on the event loop)
     before = [row for row in map(previous.get, (*moved, *removed)) if row is not None]
-    cuts = sorted(map(place, sort_values(before, position), map(_rank_of, before)))
+    cuts: list[int] = []
+    for piece in _pieces(before):
+        cuts += map(place, sort_values(piece, position), map(_rank_of, piece))
+        pace()
+    cuts.sort()
     del before
     now = list(map(rows.__getitem__, moved))
     # in the order they go in: by place, then as the order sorts (non-empty first: the place
@@ -350,12 +358,15 @@ def _spliced(
     # compared only when not equal). A row stands for its rank there: two are of two jobs,
     # told apart by their first three fields. Three fields an entry: at 20,000 moved rows
     # five and a rank tuple each were ~3 MB more of the poll's peak
-    values_now = sort_values(now, position)
-    added = sorted(
-        (place(value, _rank_of(row)) * 2 + (value is None), value, row)
-        for value, row in zip(values_now, now, strict=True)
-    )
-    del now, values_now
+    added: list[tuple[int, Any, JobRow]] = []
+    for piece in _pieces(now):
+        added += (
+            (place(value, _rank_of(row)) * 2 + (value is None), value, row)
+            for value, row in zip(sort_values(piece, position), piece, strict=True)
+        )
+        pace()
+    added.sort()
+    del now
     new_keys: list[str] = []
     new_values: list[Any] = new_keys if natural else []
     start = 0
@@ -381,10 +392,18 @@ def _spliced(
                 new_values.extend(values[start:at])
             start = at
 
-    for doubled, value, row in added:
-        keep_until(doubled >> 1)
-        new_keys.append(row[_KEY])
-        if not doubled & 1 and not natural:
-            new_values.append(value)
+    for piece in _pieces(added):
+        for doubled, value, row in piece:
+            keep_until(doubled >> 1)
+            new_keys.append(row[_KEY])
+            if not doubled & 1 and not natural:
+                new_values.append(value)
+        pace()
     keep_until(end)
     return Sorted(new_keys, new_values)
+
+
+def _pieces(items: list[Any]) -> Iterator[list[Any]]:
+    """`items` in slices of SPLICE_STEP."""
+    for start in range(0, len(items), SPLICE_STEP):
+        yield items[start : start + SPLICE_STEP]

@@ -17,12 +17,15 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from logist._interning import Interner
+from logist._pace import pace
 from logist.core import SEVERITY_ORDER, Finding, JobState, Severity, VerdictKind
 
 from .text import SEVERITY_STYLE, VERDICT_STYLE, money, phase, safe
 
 _PASS_STEP = 16_384
 """Values compared in one C-level pass (a few ms holding the GIL)."""
+_RUNS_STEP = 4_096
+"""Runs of equal values `descending_order` turns between two looks at `pace`."""
 
 VERDICT_RANK = {kind: rank for rank, kind in enumerate(SEVERITY_ORDER)}
 VERDICT_NAME = {kind: kind.value for kind in SEVERITY_ORDER}
@@ -486,14 +489,20 @@ def descending_order(keys: list[str], values: list[Any]) -> list[str]:
     for start in range(0, present - 1, _PASS_STEP):
         end = start + _PASS_STEP
         same += map(operator.eq, values[start:end], values[start + 1 : end + 1])
+        pace()  # (made in the poll worker: a key on the event loop first)
     if not any(same):
         return keys[::-1] + absent
     starts = [0, *compress(range(1, present), map(operator.not_, same))]
     ends = [*starts[1:], present]
+    starts.reverse()
+    ends.reverse()
     shown: list[str] = []
     # (a Python loop over the runs was faster than one C call over 100,000 slice objects)
-    for start, end in zip(reversed(starts), reversed(ends), strict=True):
-        shown += keys[start:end]
+    for first in range(0, len(starts), _RUNS_STEP):
+        last = first + _RUNS_STEP
+        for start, end in zip(starts[first:last], ends[first:last], strict=True):
+            shown += keys[start:end]
+        pace()
     return shown + absent
 
 

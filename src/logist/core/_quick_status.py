@@ -26,6 +26,7 @@ from itertools import compress, count, repeat
 from operator import attrgetter, eq, is_, is_not, itemgetter, ne
 
 from .._gc import gc_paused
+from .._pace import pace
 from ._fixes import restore_offered
 from ._frozen import quick_constructor
 from ._health import FINDING_SEVERITIES, Tally, ordered_counts
@@ -45,6 +46,8 @@ from ._verdicts import VerdictKind
 
 PASS_STEP = 16_384
 """Jobs in one C-level pass over every job (a few ms holding the GIL)."""
+SUSPECT_STEP = 4_096
+"""Jobs looked at in Python between two looks at `pace` (a few ms)."""
 
 _STATUSES_KEPT = 1_000
 """Statuses whose own findings are remembered: a root has a handful; a hostile one with a
@@ -189,6 +192,7 @@ class QuickStatus:
             kinds += map(_KIND, piece)
             verdicts.update(kinds[start:])
             statuses.update(map(_STATUS, piece))
+            pace()  # the console's event loop first while it handles a key
         self._verdicts = verdicts
         odd = {status for status in statuses if self._said(status)}
         for status in [s for s in statuses if not s]:  # None and "": counted as "?"
@@ -199,21 +203,20 @@ class QuickStatus:
             for state in compress(states, map(is_, kinds, repeat(_CRASHED)))
             if state.activity_at is not None
         }
-        if self._index_exists:
-            suspects = [
+        # a pass over every job in Python: slices of SUSPECT_STEP, `pace()` between (at
+        # 100,000 jobs 30-50 ms of a whole poll's worker, competing with keys for the GIL)
+        indexed = self._index_exists
+        suspects: list[JobState] = []
+        for start in range(0, len(states), SUSPECT_STEP):
+            suspects += [
                 state
-                for state in states
+                for state in states[start : start + SUSPECT_STEP]
                 if state.problems
                 or state.location.issues
-                or not state.location.indexed
+                or (indexed and not state.location.indexed)
                 or state.facts.status in odd
             ]
-        else:
-            suspects = [
-                state
-                for state in states
-                if state.problems or state.location.issues or state.facts.status in odd
-            ]
+            pace()
         self._found = {}
         self._keyed = {}
         self._foreign = set()
