@@ -20,12 +20,14 @@ from textual.message import Message
 import logist._pace as pace_module
 import logist.console.app as app_module
 import logist.console.orders as orders_module
+import logist.console.poller as poller_module
 import logist.console.rows as rows_module
 import logist.core._quick_status as quick_status_module
 from conftest import write_job
 from logist._gc import LET_GO_STEP, let_go
 from logist._pace import foreground_busy, foreground_done, pace
 from logist.console.orders import JobOrders
+from logist.console.poller import _restated
 from logist.console.rows import descending_order
 from logist.core import JobRecoveryManager, VerdictKind
 from logist.core._quick_status import QuickStatus
@@ -167,6 +169,21 @@ def test_a_quick_status_counted_anew_steps_aside_between_its_slices(
     _steps_aside(lambda: counted.append(QuickStatus().update(snapshot)))
     monkeypatch.setattr(quick_status_module, "SUSPECT_STEP", 1 << 30)
     assert counted == [QuickStatus().update(snapshot)]
+
+
+def test_the_jobs_a_poll_restated_are_found_stepping_aside_between_slices(
+    jobs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compared place by place, then (too many differ) by key: 60 ms of a whole poll's
+    worker at 100,000 jobs, none of it stepping aside before."""
+    monkeypatch.setattr(poller_module, "PASS_STEP", 2)
+    for number in range(6):
+        write_job(jobs_root, f"job-{number:02d}", status="SUCCESS")
+    manager = JobRecoveryManager(jobs_root)
+    before, after = manager.scan().jobs, manager.scan().jobs
+    found: list[list[str]] = []
+    _steps_aside(lambda: found.append(_restated(after, before)))
+    assert found == [[job for job, state in after.items() if before.get(job) is not state]]
 
 
 @synchronously

@@ -855,12 +855,14 @@ def _restated(states: dict[str, JobState], made_from: dict[str, JobState]) -> li
     for start in range(0, len(keys), PASS_STEP):
         end = start + PASS_STEP
         looked += compress(keys[start:end], map(is_not, values[start:end], before[start:end]))
+        pace()  # a key on the event loop first
     if len(looked) > len(states) // 8:
         looked = []
         for start in range(0, len(keys), PASS_STEP):
             end = start + PASS_STEP
             piece = keys[start:end]
             looked += compress(piece, map(is_not, map(made_from.get, piece), values[start:end]))
+            pace()
         return looked
     if len(states) > known:
         looked += islice(states, known, None)
