@@ -751,7 +751,8 @@ def test_a_light_tick_that_finds_every_row_as_shown_still_makes_the_orders_asked
     """`s` asks for the orders of the next columns: a light tick that found nothing new makes
     those not made yet (up to NEW_ORDERS_PER_POLL a tick) and hands them over with the same
     rows, as a diff of nothing; with every one made, it hands over nothing again. Both ways,
-    each is what a sort from scratch gives."""
+    each is what a sort from scratch gives. Those made are out of the collector's sight as a
+    whole poll's are (young, the event loop's collections walked them: 12-20 ms)."""
     rng = random.Random(29)
     clock = Clock(float(int(time.time())))
     for number in range(80):
@@ -770,6 +771,9 @@ def test_a_light_tick_that_finds_every_row_as_shown_still_makes_the_orders_asked
     for column in asked:
         assert light.orders[column] == _ascending(light.jobs, column), column
         assert light.descending[column] == _descending(light.jobs, column), column
+    young = {id(thing) for thing in gc.get_objects()}
+    made = [light.orders[column] for column in asked] + [light.descending[c] for c in asked]
+    assert not any(id(order) in young for order in made), "frozen as a whole poll's orders"
     clock.now += 1.0
     again = poller.poll_light(frozenset())
     assert again.unchanged and again.orders.keys() == light.orders.keys()
