@@ -37,7 +37,10 @@ root restored to another place): a finding per job (`index-path-mismatch`), whos
 every whole poll's findings too.
 
 LOGIST_BENCH_PROFILE=FILE writes a cProfile of the console process (for finding where it goes);
-LOGIST_BENCH_DUMP=FILE keeps what the console wrote to the terminal while idle.
+LOGIST_BENCH_DUMP=FILE keeps what the console wrote to the terminal while idle;
+LOGIST_BENCH_STALLS=FILE, the event loop's stacks while it is late;
+LOGIST_BENCH_BUSY=FILE, the CPU of the console's other threads while a key is being handled (the
+poll worker is meant to step aside), by stack: every 1 ms, each thread whose CPU clock moved.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ import tempfile
 import termios
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +235,7 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
     walls = sorted(k["ms"] for k in keys) or [float("nan")]
     sorts = [k["ms"] for k in keys if k["key"] in ("s", "S")] or [float("nan")]
     key_cpu = max((k["cpu_ms"] for k in keys), default=float("nan"))
+    worst = max(keys, key=lambda k: k["ms"], default={"cpu_ms": float("nan")})
     rows = [
         (
             "first paint with jobs, from process start",
@@ -247,8 +252,12 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         ("key to repaint, worst (during churn)", walls[-1], "ms", "key_ms"),
         ("  median", walls[len(walls) // 2], "ms", ""),
         ("  worst CPU of the event loop's thread", key_cpu, "ms", ""),
+        ("  the worst key's CPU: the event loop's", worst["cpu_ms"], "ms", ""),
+        ("    the console's other threads'", worst.get("others_ms", float("nan")), "ms", ""),
         ("sort (key to repaint of s / S), worst", max(sorts), "ms", "sort_ms"),
         ("RSS", numbers["rss_mb"], "MB", "rss_mb"),
+        ("  read during a whole poll (1: yes)", int(numbers["rss_in_whole_poll"]), "", ""),
+        ("  peak RSS of the run", numbers["peak_rss_mb"], "MB", ""),
         ("polls applied", numbers["polls"], "", ""),
         ("light tick in the worker (median)", numbers["poll_worker_ms"], "ms", ""),
         ("light tick applied on the event loop (worst)", numbers["apply_max_ms"], "ms", ""),
@@ -283,6 +292,10 @@ def report(numbers: dict[str, Any], written: dict[str, int], args: argparse.Name
         "  keys (wall/cpu ms): "
         + ", ".join(f"{k['key']} {k['ms']:.0f}/{k['cpu_ms']:.0f}" for k in keys)
     )
+    print(
+        "  the other threads' CPU in those keys (ms): "
+        + ", ".join(f"{k.get('others_ms', float('nan')):.0f}" for k in keys)
+    )
 
 
 # ---- the child (the console itself) ----------------------------------------------------------
@@ -302,9 +315,22 @@ def started_at() -> float:
     return booted + ticks_since_boot / os.sysconf("SC_CLK_TCK")
 
 
+def other_threads_cpu(loop: int) -> dict[int, float]:
+    """The CPU time of every Python thread but `loop`, by thread (its own clock, in s)."""
+    spent = {}
+    for thread in threading.enumerate():
+        if thread.ident is not None and thread.ident != loop:
+            try:
+                spent[thread.ident] = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+            except (OSError, ProcessLookupError):  # ended meanwhile
+                continue
+    return spent
+
+
 def run_child(root: str, results: str, ready: str, interval: float, seconds: float) -> None:
     import asyncio
     import gc
+    import resource
     import statistics
 
     import psutil
@@ -318,6 +344,18 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
 
     manager = JobRecoveryManager(root, scan_cache=True)
     poller = Poller(manager=manager, clock=time.time)
+    whole_poll_running = threading.Event()
+    """Set while the poll worker makes a whole poll (RSS read then has its temporaries)."""
+    whole_poll = poller._poll
+
+    def tracked_whole_poll() -> PollResult:
+        whole_poll_running.set()
+        try:
+            return whole_poll()
+        finally:
+            whole_poll_running.clear()
+
+    poller._poll = tracked_whole_poll  # type: ignore[method-assign]
     poller.prefetch()
 
     from textual import events
@@ -352,6 +390,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             """The longest on the event loop: its generation, the objects it found unreachable,
             `gc.get_count()` as it started (the allocations that started it)."""
             self._pending: tuple[str, float, float, Any] | None = None
+            self._others_at_key: dict[int, float] = {}
+            """The other threads' CPU as the pending key was sent (`other_threads_cpu`)."""
             self._measuring = False
             self._complete_applied = False
             self.whole_root: float | None = None
@@ -359,6 +399,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             self._last_tick = 0.0
             """When the stall watcher last ran (`LOGIST_BENCH_STALLS`: what the loop was doing)."""
             self.stall_samples: list[tuple[float, list[str]]] = []
+            self.busy_by_stack: Counter[str] = Counter()
+            """`LOGIST_BENCH_BUSY`: the other threads' CPU (ms) in keys, by stack."""
 
         def _display(self, screen: Any, renderable: Any) -> None:
             super()._display(screen, renderable)
@@ -375,11 +417,17 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             if self._pending is not None:
                 key, started, cpu, before = self._pending
                 if self._state() != before:
+                    others = other_threads_cpu(self._loop_thread)
+                    at_key = self._others_at_key
                     self.keys.append(
                         {
                             "key": key,
                             "ms": (time.perf_counter() - started) * 1000,
                             "cpu_ms": (time.thread_time() - cpu) * 1000,
+                            "others_ms": sum(
+                                spent - at_key.get(ident, 0.0) for ident, spent in others.items()
+                            )
+                            * 1000,
                         }
                     )
                     self._pending = None
@@ -419,6 +467,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             gc.callbacks.append(self._gc_timer)
             if os.environ.get("LOGIST_BENCH_STALLS"):
                 threading.Thread(target=self._sample_stalls, daemon=True).start()
+            if os.environ.get("LOGIST_BENCH_BUSY"):
+                threading.Thread(target=self._sample_busy, daemon=True).start()
             self.run_worker(self._watch_loop(), group="bench")
             self.run_worker(self._press_keys(), group="bench")
             self.set_timer(seconds, self._finish)
@@ -448,6 +498,32 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
                     stack = traceback.extract_stack(frame)[-14:]
                     where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack]
                     self.stall_samples.append((late * 1000, where))
+
+        def _sample_busy(self) -> None:
+            """Every 1 ms while a key is being handled (`logist._pace`'s flag): each other
+            thread whose CPU clock moved since the last look, its CPU by its innermost frames
+            (what the poll worker did instead of stepping aside)."""
+            import traceback
+
+            from logist import _pace
+
+            me = threading.get_ident()
+            last: dict[int, float] = {}
+            while self._measuring:
+                time.sleep(0.001)
+                flagged = _pace._busy_until > time.monotonic()
+                frames = sys._current_frames()
+                for ident, spent in other_threads_cpu(self._loop_thread).items():
+                    ran, last[ident] = spent - last.get(ident, spent), spent
+                    if ident == me or not flagged or not ran or ident not in frames:
+                        continue
+                    stack = traceback.extract_stack(frames[ident])[-6:]
+                    where = " < ".join(
+                        f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack)
+                    )
+                    self.busy_by_stack[where] += ran * 1000
+                    del stack
+                del frames
 
         async def _watch_loop(self) -> None:
             while True:
@@ -490,6 +566,7 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
                     character = "/"
                 elif key == "space":
                     character = " "
+                self._others_at_key = other_threads_cpu(self._loop_thread)
                 self._pending = (key, time.perf_counter(), time.thread_time(), before)
                 assert self._driver is not None
                 self._driver.send_message(events.Key(key, character))
@@ -510,6 +587,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
                 "stall_p99_ms": stalls[int(len(stalls) * 0.99)],
                 "keys": self.keys,
                 "rss_mb": psutil.Process().memory_info().rss / 2**20,
+                "rss_in_whole_poll": whole_poll_running.is_set(),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "polls": self.poll_count,
                 "poll_worker_ms": statistics.median(self.workers_ms or [0.0]),
                 "apply_max_ms": max(self.applies or [0.0]),
@@ -522,6 +601,8 @@ def run_child(root: str, results: str, ready: str, interval: float, seconds: flo
             Path(results).write_text(json.dumps(numbers))
             if samples := os.environ.get("LOGIST_BENCH_STALLS"):
                 Path(samples).write_text(json.dumps(self.stall_samples))
+            if busy := os.environ.get("LOGIST_BENCH_BUSY"):
+                Path(busy).write_text(json.dumps(self.busy_by_stack.most_common()))
             self._measuring = False
             self.exit()
 
