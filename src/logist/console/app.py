@@ -285,15 +285,16 @@ class ConsoleApp(App[int]):
         """The panes are mounted and not drawn yet: a first look the prefetch has ready is
         applied now, so that the first frame shows jobs. At 10,000 jobs it was ready long
         before (0.25 s from process start against 0.6-0.8 s for the mount), and taken by the
-        first poll's worker, whose message came after six frames of empty panes (0.1-0.2 s)."""
+        first poll's worker, whose message came after frames of empty panes (0.1-0.2 s)."""
         if not self._polling and (result := self._poller.prefetched_ready()) is not None:
             self._poll_finished(result)
 
     def _poll_first(self) -> None:
         """The first poll, unless polls were applied already: the first polls a prefetch
-        brings can be on screen before the screen's first refresh (a wake took them), and
-        their end asked for what follows (another whole poll then was ~1 s of the worker at
-        100,000 jobs, right after the whole root was shown)."""
+        brings can be on screen before the screen's first refresh (the mount or a wake took
+        them, see `_take_first_look`), and their end asked for what follows (another whole
+        poll then was ~1 s of the worker at 100,000 jobs, right after the whole root was
+        shown)."""
         if self.poll_count == 0:
             self.poll_now()
 
