@@ -28,17 +28,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import marshal
 import os
 import secrets
 import stat
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ._identity import boot_id
 from ._manifest import Problem, ProblemCode
@@ -123,25 +124,52 @@ def encode(
     entries: Mapping[str, Any] | Iterable[tuple[str, Any]],
     chunk_entries: int | None = None,
 ) -> bytes:
-    """The bytes of a cache file: a frame of its header, how many frames of entries follow and
-    how many entries they hold, then those (ValueError: something in them that marshal cannot
-    write).
+    """The bytes of a cache file (`write_frames`'s, in memory: for a small file, or a child
+    whose memory is its own; ValueError: something in `entries` that marshal cannot write)."""
+    stream = io.BytesIO()
+    write_frames(stream, file_header, entries, chunk_entries)
+    return stream.getvalue()
 
-    `entries` may be made as they are taken (pairs): only a frame's worth of them is alive at
-    once. A whole save of 100,000 built them all first (~45 MB of tuples at once), and the
-    console kept the memory that peak had taken from the allocator's arenas. Frames of
-    `chunk_entries` (CHUNK_ENTRIES by default)."""
+
+def write_frames(
+    stream: BinaryIO,
+    file_header: tuple[Any, ...],
+    entries: Mapping[str, Any] | Iterable[tuple[str, Any]],
+    chunk_entries: int | None = None,
+) -> None:
+    """Write a cache file to `stream` (seekable): a frame of its header, how many frames of
+    entries follow and how many entries they hold, then those (ValueError: something in them
+    that marshal cannot write).
+
+    Each frame is written as it is made, and `entries` may be made as they are taken (pairs):
+    only a frame's worth of either is alive at once. A whole save of 100,000 entries built them
+    all first (~45 MB of tuples), and later all its frames and their join (2 x 23 MB): the
+    console's RSS then held that peak until the C heap was next trimmed (a bench run's RSS
+    read after such a save: 256-261 MB, else 221-234). The counts are known at the end: the
+    header's frame is written again in its place then, of the same length (marshal writes
+    an int below 2**31 in five bytes whatever its value). Frames of `chunk_entries`
+    (CHUNK_ENTRIES by default)."""
     pairs = iter(entries.items() if isinstance(entries, Mapping) else entries)
-    frames = []
-    count = 0
     step = CHUNK_ENTRIES if chunk_entries is None else chunk_entries
+    head_at = stream.tell() + len(MAGIC)
+    head = marshal.dumps((file_header, 0, 0))
+    stream.write(MAGIC + _LENGTH.pack(len(head)) + head)
+    count = written = 0
     while chunk := dict(islice(pairs, step)):
         blob = marshal.dumps(chunk)
-        frames += (_LENGTH.pack(len(blob)), blob)
         count += len(chunk)
         del chunk
-    head = marshal.dumps((file_header, len(frames) // 2, count))
-    return b"".join((MAGIC, _LENGTH.pack(len(head)), head, *frames))
+        stream.write(_LENGTH.pack(len(blob)))
+        stream.write(blob)
+        written += 1
+        del blob
+    counted = marshal.dumps((file_header, written, count))
+    if len(counted) != len(head):
+        raise ValueError("cache file: the counts do not fit the header's frame")
+    end = stream.tell()
+    stream.seek(head_at + _LENGTH.size)
+    stream.write(counted)
+    stream.seek(end)
 
 
 def decode(
@@ -326,9 +354,9 @@ def restore_ahead(path: Path, expected_header: tuple[Any, ...]) -> tuple[Ahead, 
     return Ahead(split[1], newer), stamp, split[2]
 
 
-def _write(path: Path, blob: bytes) -> Stamp | None:
-    """Replace `path` by `blob` (temp file and rename: a reader sees the old or the new one);
-    the new file's stamp, None when it could not be written.
+def _write(path: Path, write: Callable[[BinaryIO], None]) -> Stamp | None:
+    """Replace `path` by what `write` writes to a file (temp file and rename: a reader sees the
+    old or the new one); the new file's stamp, None when it could not be written.
 
     Not fsynced: after a power cut the file may be lost or empty, and then it is not used."""
     directory = path.parent
@@ -339,11 +367,11 @@ def _write(path: Path, blob: bytes) -> Stamp | None:
             tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600
         )
         with os.fdopen(fd, "wb") as stream:
-            stream.write(blob)
+            write(stream)
             stream.flush()
             st = os.fstat(fd)
         os.replace(tmp, path)
-    except OSError:
+    except (OSError, ValueError):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         return None
@@ -357,11 +385,8 @@ def save(
 ) -> Stamp | None:
     """Replace the cache file; its stamp (None: not written). A delta file of the one it
     replaces is removed (it would not be used: it names the old file's stamp)."""
-    try:
-        blob = encode(file_header, entries)
-    except ValueError:  # an unmarshallable value in a manifest: no cache this time
-        return None
-    stamp = _write(path, blob)
+    # (ValueError: an unmarshallable value in a manifest: no cache this time)
+    stamp = _write(path, lambda stream: write_frames(stream, file_header, entries))
     if stamp is not None:
         with contextlib.suppress(OSError):
             os.unlink(delta_file(path))
@@ -384,11 +409,9 @@ def save_delta(
         return False
     if (st.st_ino, st.st_mtime_ns, st.st_size) != base:
         return False
-    try:
-        blob = encode((*file_header, base), entries)
-    except ValueError:
-        return False
-    return _write(delta_file(path), blob) is not None
+    delta_header = (*file_header, base)
+    written = _write(delta_file(path), lambda stream: write_frames(stream, delta_header, entries))
+    return written is not None
 
 
 def problems_out(problems: Iterable[Problem]) -> tuple[tuple[str, str, str | None], ...]:
