@@ -6,16 +6,19 @@ the same when the child cannot run."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from conftest import IMPOSSIBLE_PID, RunningJob, write_job
@@ -341,6 +344,49 @@ def test_only_equal_values_of_the_same_type_and_sign_are_kept() -> None:
     assert math.copysign(1.0, kept["created_at"]) == 1.0
     assert type(kept["updated_at"]) is int
     assert [kept[name] for name in names] == values
+
+
+def niceness_while(child_pid: Callable[[], int | None], running: Callable[[], bool]) -> set[int]:
+    """The CPU priorities a helper child was seen at while `running()` (looked every ms)."""
+    seen: set[int] = set()
+    while running():
+        pid = child_pid()
+        if pid is not None:
+            with contextlib.suppress(psutil.Error):
+                seen.add(psutil.Process(pid).nice())
+        time.sleep(0.001)
+    return seen
+
+
+def test_both_helpers_run_at_a_lower_cpu_priority_than_the_console(jobs_root: Path) -> None:
+    """The stats child and the reader child lower their priority before their work: on a busy
+    machine the console's event loop gets a core before them."""
+    lowered = min(19, os.nice(0) + _stats_ahead.HELPER_NICENESS)
+    ids = [f"none-{number}" for number in range(300_000)]  # (stats that fail: ~0.3 s of work)
+    ahead = StatsAhead(f"{jobs_root}/", ids, "/job_manifest.json")
+    child = ahead._child
+    assert child is not None
+    stats_child = niceness_while(lambda: child.pid, lambda: child.poll() is None)
+    ahead.stop()
+    assert lowered in stats_child, stats_child
+    mixed_root(jobs_root)
+    jobs = [
+        (job_dir.name, str(job_dir / "job_manifest.json"))
+        for job_dir in sorted(jobs_root.iterdir())
+        if job_dir.is_dir()
+    ]
+    result: list[object] = []
+    reading = threading.Thread(target=lambda: result.append(_stats_ahead.read_in_child(jobs)))
+    reading.start()
+
+    def reader() -> int | None:
+        children = psutil.Process().children()
+        return children[0].pid if len(children) == 1 else None
+
+    reader_child = niceness_while(reader, reading.is_alive)
+    reading.join()
+    assert result and result[0] is not None, "the reader's entries came back"
+    assert lowered in reader_child, reader_child
 
 
 class Positions:
