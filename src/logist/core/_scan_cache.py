@@ -145,7 +145,7 @@ def write_frames(
     only a frame's worth of either is alive at once. A whole save of 100,000 entries built them
     all first (~45 MB of tuples), and later all its frames and their join (2 x 23 MB): the
     console's RSS then held that peak until the C heap was next trimmed (a bench run's RSS
-    read after such a save: 256-261 MB, else 221-234). The counts are known at the end: the
+    read after such a save: 254-261 MB, else 206-235). The counts are known at the end: the
     header's frame is written again in its place then, of the same length (marshal writes
     an int below 2**31 in five bytes whatever its value). Frames of `chunk_entries`
     (CHUNK_ENTRIES by default)."""
